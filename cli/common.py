@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -34,7 +35,7 @@ from storestack.common.errors import (
     UsageError,
 )
 from storestack.inventory import sample_chain_path
-from storestack.inventory.errors import InventoryIssue
+from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -90,6 +91,14 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def json_always_option(func: F) -> F:
+    """--json of a command whose output is JSON anyway (errors, usage errors included)."""
+    return click.option(
+        "--json", "as_json", is_flag=True, flag_value=True, default=True, callback=_remember_json,
+        help="Machine-readable output for CI (always on; taken as every command a CI parses takes it).",
+    )(func)
+
+
 def quiet_device_logs() -> None:
     """Netmiko and paramiko log at DEBUG what they send, which may include config secrets; and
     paramiko logs a traceback for every login the appliance cuts off, which a push waiting for
@@ -130,6 +139,11 @@ def exit_code_for(error: StorestackError) -> int:
 def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "") -> NoReturn:
     """Report a typed error and exit with its family's code; `context` is appended to the message."""
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    if as_json and isinstance(error, InventoryError | RefusedFileError) and error.issues:
+        # Each issue of a file the inventory's reader refused, with its file, line and field.
+        summary = error.one_line() if isinstance(error, InventoryError) else message
+        emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
+        sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 
 
@@ -180,9 +194,29 @@ def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, obje
     return {"ok": False, "error": summary, "errors": errors}
 
 
+def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> bool:
+    """Answer a usage error (an unknown option, a bad or missing value) of a command run with
+    --json, or always answering in JSON, as one JSON error naming the option or argument, and
+    exit 2; False, and nothing done, otherwise (Click then reports it as text)."""
+    command = error.ctx.command if error.ctx else None
+    as_json = [param for param in command.params if param.name == "as_json"] if command else []
+    if not as_json or not (json_on_command_line or as_json[0].default is True):
+        return False
+    field: str | None = None
+    if isinstance(error, click.NoSuchOption):
+        field = error.option_name
+    elif isinstance(error, click.BadParameter) and error.param is not None:
+        param = error.param
+        field = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    message = error.format_message()
+    emit_json(json_errors([json_error_entry(message, field=field)], message))
+    sys.exit(EXIT_USAGE)
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:
     if as_json:
         emit_json(json_errors([json_error_entry(message)], message))
     else:
-        err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+        # The message quotes what was given (a store id, a path): its brackets are text, not markup.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)

@@ -14,7 +14,15 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
+from storestack.cli.common import (
+    EXIT_FAILED,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    fleet_option,
+    json_option,
+)
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
 from storestack.common.files import private_directory
@@ -77,7 +85,7 @@ def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool)
         yield from configs
         return
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("render", total=total)
         for config in configs:
             yield config
@@ -172,7 +180,8 @@ def render(
         workers=workers,
         core=_load_core_outputs(core_outputs_path),
     )
-    show_progress = not as_json and sys.stdout.isatty() and total > 50
+    # On stderr, for the person at a terminal: stdout holds the report, which may be kept.
+    show_progress = not as_json and err_console.is_terminal and total > 50
     # Render everything before writing anything: a render error leaves every file as it was.
     rendered = list(_with_progress(configs, total, show_progress))
     if with_secrets and not check:

@@ -9,6 +9,9 @@ import click
 
 from storestack.common.errors import StorestackError
 
+# ctx.meta key: whether `--json` is among the command line's options (see _LazyGroup.parse_args).
+JSON_ON_COMMAND_LINE = "storestack.json-on-command-line"
+
 # The module that defines each top-level command. A command's module is imported only when the
 # command runs (or help lists it): `storestack inventory validate` then starts without importing
 # Pulumi, Netmiko and asyncssh, which took most of a second.
@@ -34,10 +37,23 @@ class _LazyGroup(click.Group):
             add_commands_of(self, COMMAND_MODULES[cmd_name])
         return super().get_command(ctx, cmd_name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Whether --json is on the command line, before its option is parsed: a usage error
+        # (an unknown option, a bad value) stops the parse before --json's own callback runs.
+        options = args[: args.index("--")] if "--" in args else args
+        ctx.meta[JSON_ON_COMMAND_LINE] = "--json" in options
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a typed error it lets escape becomes a message and its exit code."""
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            # With --json, a CI job parses stdout: the usage error is one JSON object there too.
+            from storestack.cli.common import fail_on_usage
+
+            if not fail_on_usage(error, json_on_command_line=bool(ctx.meta.get(JSON_ON_COMMAND_LINE))):
+                raise
         except StorestackError as error:
             # Imported here: every command module has imported cli.common by now, while at the top
             # it would make `storestack --help` import the inventory package.

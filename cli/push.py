@@ -15,7 +15,6 @@ from types import FrameType
 from typing import Any
 
 import click
-from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -119,12 +118,8 @@ def _stop_on_sigint(stop: threading.Event, notify: PushObserver) -> Iterator[Non
 
 def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets:
     if targets_file is not None:
-        try:
-            return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
-        except FileNotFoundError:
-            raise PushConfigError(f"{targets_file}: no such appliance inventory") from None
-        except (ValidationError, ValueError, OSError) as exc:
-            raise PushConfigError(f"{targets_file}: not a valid appliance inventory: {exc}") from None
+        # An unreadable or invalid file is an AppliancesFileError naming each file, line and field.
+        return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
     assert fleet is not None
     return PushTargets.from_inventory(targets_from_fleet(fleet))
 

@@ -297,7 +297,7 @@ def rollout(
         else:
             for issue in exc.issues:
                 err_console.print(str(issue), markup=False, highlight=False)
-            err_console.print(f"[bold red]error:[/] {exc}; nothing was changed")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing was changed")
         raise SystemExit(exit_code_for(exc)) from None
     except RolloutConfigError as exc:
         fail_on(exc, as_json=as_json, context="; nothing was changed")

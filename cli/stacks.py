@@ -20,12 +20,12 @@ from rich.progress import (
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
-    JSON_REQUESTED,
     console,
     emit_json,
     err_console,
     fail,
     fleet_option,
+    json_always_option,
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
@@ -151,15 +151,15 @@ def render(
 @out_option
 @click.option("--shards", type=click.IntRange(1, 256), default=1, show_default=True)
 @allow_destroy_option
-def matrix(fleet_path: Path | None, out_dir: Path, shards: int, allow_destroy: int | None) -> None:
+@json_always_option
+def matrix(fleet_path: Path | None, out_dir: Path, shards: int, allow_destroy: int | None, as_json: bool) -> None:
     """Print a CI matrix (JSON): the core stack, then store stacks in even, stable shards.
 
     Each shard lists its stacks to bring up (`stacks`) and to destroy (`destroy`: decommissioned
     stores, and stores that left the inventory but are still pinned in allocations.yaml or
     rendered under --out).
     """
-    # The matrix is JSON for CI, and so is any error it stops with.
-    click.get_current_context().meta[JSON_REQUESTED] = True
+    # The matrix is JSON for CI, and so is any error it stops with (--json is always on).
     fleet = load_or_exit(fleet_path, as_json=True)
     _guard(destroy_stacks(fleet, out_dir), fleet, allow_destroy)
     emit_json(stack_matrix(fleet, out_dir, shards=shards))

@@ -17,18 +17,18 @@ from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import Platform
 from storestack.devices.errors import DevicesError
-from storestack.inventory.errors import InventoryError
+from storestack.inventory.errors import InventoryError, RefusedFileError
 from storestack.inventory.source import read_document
 from storestack.inventory.validate import read_model
 
 ApplianceRole = Literal["hub", "edge"]
 
 
-class CredentialsError(DevicesError, UsageError):
+class CredentialsError(RefusedFileError, DevicesError, UsageError):
     """Credentials could not be resolved from the reference."""
 
 
-class AppliancesFileError(DevicesError, UsageError, ValueError):
+class AppliancesFileError(RefusedFileError, DevicesError, UsageError, ValueError):
     """An appliance inventory file cannot be read, is not safe YAML, or does not fit the schema."""
 
 
@@ -74,7 +74,7 @@ class CredentialsRef(BaseModel):
             # messages that never quote the file (it holds a password).
             data = read_document(file, str(file), MAX_CREDENTIALS_BYTES).data
         except InventoryError as exc:
-            raise CredentialsError(exc.one_line()) from None
+            raise CredentialsError.of(exc) from None
         if set(data) != {"username", "password"}:
             raise CredentialsError(f"{file}: needs exactly the keys 'username' and 'password'")
         if not all(isinstance(data[key], str) and data[key] for key in ("username", "password")):
@@ -117,7 +117,7 @@ class ApplianceInventory(BaseModel):
         try:
             return read_model(cls, Path(path), limit=MAX_TARGETS_BYTES)
         except InventoryError as exc:
-            raise AppliancesFileError(exc.one_line()) from None
+            raise AppliancesFileError.of(exc) from None
 
     def save(self, path: Path) -> None:
         """Atomic write: a crash never leaves a half-written appliance inventory."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
-from storestack.common.errors import InventoryFamily, UsageError
+from storestack.common.errors import InventoryFamily, StorestackError, UsageError
 
 
 @dataclass(frozen=True, order=True)
@@ -45,3 +47,18 @@ class FleetNotFoundError(InventoryError, UsageError):
 
 class IpamExhaustedError(InventoryError):
     """A pool has no free block left; raised as an inventory error naming the pool."""
+
+
+class RefusedFileError(StorestackError):
+    """Mixed into the error of another concern about a file the inventory's reader refused (an
+    appliance inventory, stack outputs, a credentials file): one line for its message, and every
+    issue kept, each with its file, line and field, for the CLI's --json answer. Like UsageError,
+    it belongs to no family: the concern's error it is mixed into has one."""
+
+    def __init__(self, message: str, issues: Sequence[InventoryIssue] = ()) -> None:
+        super().__init__(message)
+        self.issues = sorted(issues)
+
+    @classmethod
+    def of(cls, error: InventoryError) -> Self:
+        return cls(error.one_line(), error.issues)

@@ -4,6 +4,7 @@ into a working network."""
 from __future__ import annotations
 
 from storestack.common.errors import NetworkFamily, UsageError
+from storestack.inventory.errors import RefusedFileError
 
 
 class NetworkError(NetworkFamily):
@@ -17,7 +18,7 @@ class NetworkIntentError(NetworkError, UsageError):
     cannot be built, and every command that renders reports it with the same exit code."""
 
 
-class StackOutputsError(NetworkError, UsageError):
+class StackOutputsError(RefusedFileError, NetworkError, UsageError):
     """Stack outputs are unreadable, malformed or do not match the inventory."""
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from storestack.inventory.errors import InventoryError
 from storestack.inventory.source import decode, parse_text, read_bytes
-from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
+from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug, describe
 from storestack.network.errors import StackOutputsError
 
 # AWS's own rule for VPN pre-shared keys, which every platform here accepts on one CLI line
@@ -183,9 +184,23 @@ def psk_values(outputs: Iterable[StoreCloudOutputs], core: CoreCloudOutputs | No
 def describe_validation_error(exc: ValidationError) -> str:
     """Where and what, never the input value: it may be a PSK."""
     return "; ".join(
-        f"{'.'.join(_shown(part) for part in error['loc'])}: {error['msg']}" if error["loc"] else str(error["msg"])
+        f"{'.'.join(_shown(part) for part in error['loc'])}: {_unquoted(error)}" if error["loc"] else _unquoted(error)
         for error in exc.errors()
     )
+
+
+def _unquoted(error: ErrorDetails) -> str:
+    """The error's message without its input: the inventory's types quote a refused value
+    ("'…' is not an IPv4 address"), which is a PSK when one was pasted a line off."""
+    message = str(error["msg"])
+    value = error.get("input")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return message
+    for shown in (describe(value), repr(value), ascii(value)):
+        message = message.replace(shown, "the value given")
+    if isinstance(value, str) and len(value) >= 4 and value in message:
+        return "invalid value (not shown: the file holds secrets)"
+    return message
 
 
 def _shown(part: object) -> str:
@@ -244,7 +259,7 @@ def read_outputs_document(path: Path) -> object:
         if path.suffix != ".json":
             data = parse_text(text, str(path), mapping_root=False).data
     except InventoryError as exc:
-        raise StackOutputsError(exc.one_line()) from None
+        raise StackOutputsError.of(exc) from None
     if path.suffix == ".json":
         try:
             data = json.loads(text)

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from storestack.common.journal import (
     RUNS_DIR,
     JournalError,
@@ -577,13 +575,9 @@ class RolloutResult:
 
 
 def load_targets(path: Path) -> ApplianceInventory:
-    """An appliance inventory file (`devices push --targets` reads the same format)."""
-    try:
-        return ApplianceInventory.load(path)
-    except FileNotFoundError:
-        raise RolloutConfigError(f"{path}: no such appliance inventory") from None
-    except (ValidationError, ValueError, OSError) as exc:
-        raise RolloutConfigError(f"{path}: not a valid appliance inventory: {exc}") from None
+    """An appliance inventory file (`devices push --targets` reads the same format); an unreadable
+    or invalid one is an AppliancesFileError naming each file, line and field."""
+    return ApplianceInventory.load(path)
 
 
 def start_journal(options: RolloutOptions) -> RunSteps:

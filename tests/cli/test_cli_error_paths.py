@@ -297,3 +297,175 @@ def test_a_rollout_that_takes_ctrl_c_exits_130(runner: CliRunner, monkeypatch: p
     monkeypatch.setattr(rollout_command, "run_rollout", interrupted_run)
     result = runner.invoke(cli, ["rollout", "nw-0001", "--dry-run", "--json"])
     assert result.exit_code == 130, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["inventory", "list", "--platform", "nope", "--json"], "--platform"),
+        (["inventory", "list", "--json", "--platform", "nope"], "--platform"),
+        (["devices", "render", "--json", "--bogus"], "--bogus"),
+        (["devices", "push", "--json", "--concurrency", "many"], "--concurrency"),
+        (["drift", "--json", "--conn-timeout", "soon"], "--conn-timeout"),
+        (["inventory", "show", "--json"], "STORE_ID"),
+    ],
+)
+def test_a_usage_error_under_json_is_one_json_object_on_stdout(
+    runner: CliRunner, args: list[str], field: str
+) -> None:
+    """A CI job that asked for --json parses stdout whatever happened; a mistyped option gave it
+    nothing there (Click's text went to stderr), so `jq` failed instead of naming the option."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"ok", "error", "errors"} and payload["ok"] is False
+    (entry,) = payload["errors"]
+    assert entry["field"] == field and field in payload["error"]
+    assert result.stderr == ""
+
+
+def test_a_usage_error_without_json_stays_clicks_text_on_stderr(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "list", "--platform", "nope"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--platform'" in result.stderr and "Usage:" in result.stderr
+
+
+def test_an_invalid_appliance_inventory_names_each_file_line_and_field_in_json(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """`devices push --targets` read by the inventory's reader: its --json error held one entry
+    with file, line and field null (they were only inside the message) and dropped every issue
+    after the first."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:x\nappliances:\n  - name: a1\n    role: hub\n    platform: frr\n"
+        "    host: 127.0.0.1\n    port: huge\n    credentials: inline\n"
+    )
+    (tmp_path / "intended").mkdir()
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--targets", str(targets), "--intended", str(tmp_path / "intended"),
+         "--dry-run", "--state-dir", str(tmp_path / "state"), "--json"],
+    )
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    where = [(e["file"], e["line"], e["field"]) for e in payload["errors"]]
+    assert where == [
+        (str(targets), 7, "appliances[0].port"),
+        (str(targets), 8, "appliances[0].credentials"),
+    ]
+
+
+def test_an_unreadable_outputs_file_names_its_line_in_json(runner: CliRunner, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.yaml"
+    outputs.write_text("nw-0001:\n  tunnel: [unclosed\n")
+    outputs.chmod(0o600)
+    result = runner.invoke(
+        cli, ["devices", "render", "--outputs", str(outputs), "--out", str(tmp_path / "out"), "--json", *FLEET]
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(outputs) and entry["line"] is not None
+
+
+def _render_with_a_terminal_on(stream: str, tmp_path: Path) -> tuple[bytes, bytes]:
+    """`devices render` of 60 stores with a terminal on `stream` (stdout or stderr) and a file on
+    the other: (stdout, stderr) as each received them."""
+    import pty
+
+    fleet = tmp_path / "fleet"
+    write_fleet(generate_fleet(60, seed=1), fleet)
+    leader, follower = pty.openpty()
+    with (tmp_path / "other").open("w+b") as other:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("storestack")), "devices", "render", "--fleet", str(fleet),
+             "--out", str(tmp_path / "out"), "--workers", "1"],
+            stdout=follower if stream == "stdout" else other,
+            stderr=follower if stream == "stderr" else other,
+            env={**os.environ, **SECRETS, "COLUMNS": "100", "TERM": "xterm"},
+        )
+        os.close(follower)
+        on_terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the command closed its end
+                break
+            if not chunk:
+                break
+            on_terminal += chunk
+        os.close(leader)
+        assert process.wait(timeout=300) == 0
+        other.seek(0)
+        elsewhere = other.read()
+    return (on_terminal, elsewhere) if stream == "stdout" else (elsewhere, on_terminal)
+
+
+def test_render_progress_goes_to_stderr_and_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    """Progress is for the person at the terminal, on stderr, as every other command's: render's
+    drew its bar on stdout, mixed into what `> report.txt` and a terminal's scrollback keep, and
+    showed none with stdout piped though stderr was a terminal."""
+    stdout, stderr = _render_with_a_terminal_on("stdout", tmp_path / "a")
+    assert b"rendering" not in stdout and b"\x1b[?25l" not in stdout  # no bar, no hidden cursor
+    stdout, stderr = _render_with_a_terminal_on("stderr", tmp_path / "b")
+    assert b"rendering" in stderr
+    assert b"rendering" not in stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "misplaced"),
+    [("outside_address", "Xq9.Secret-Psk-77"), ("inside", "Xq9.Secret-Psk-77"), ("link", "Xq9 Secret Psk 77")],
+)
+def test_a_psk_misplaced_in_a_stack_outputs_file_is_never_echoed(
+    runner: CliRunner, tmp_path: Path, field: str, misplaced: str
+) -> None:
+    """A stack outputs file holds PSKs (mode 0600); a value in the wrong field, a PSK pasted one
+    line off, was quoted in the error ("'Xq9.Secret-Psk-77' is not an IPv4 address"), which CI
+    logs keep. The error names the store and the field, never the value."""
+    link = {
+        "link": "wan1", "hub": "hq-hub1", "outside_address": "192.0.2.1",
+        "inside": "169.254.10.2/30", "inside_peer": "169.254.10.1", "psk": "a-good-psk-0123456789",
+    }
+    link[field] = misplaced
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"nw-0001": {"links": [link]}}))
+    outputs.chmod(0o600)
+    for extra in ([], ["--json"]):
+        result = runner.invoke(
+            cli, ["devices", "render", "--outputs", str(outputs), "--out", str(tmp_path / "out"), *extra, *FLEET]
+        )
+        assert result.exit_code == 2, result.output
+        assert f"links.0.{field}" in result.output
+        assert "Secret" not in result.output
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_the_ci_matrix_takes_json_and_answers_a_usage_error_in_json(runner: CliRunner, extra: list[str]) -> None:
+    """`stacks matrix` is JSON for CI, its errors too; `--json`, which every other command a CI
+    parses takes, was refused as an unknown option, and a bad `--shards` left stdout empty."""
+    ok = runner.invoke(cli, ["stacks", "matrix", *extra, *FLEET])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)
+    bad = runner.invoke(cli, ["stacks", "matrix", "--shards", "0", *extra, *FLEET])
+    assert bad.exit_code == 2
+    (entry,) = json.loads(bad.stdout)["errors"]
+    assert entry["field"] == "--shards"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inventory", "show", "[/x]"],  # a closing tag that opens nothing: Rich raised MarkupError
+        ["network", "show", "[bold]nw-0001"],  # a tag Rich took as style and dropped from the text
+        ["inventory", "validate", "/nonexistent/[/red]fleet"],
+    ],
+)
+def test_an_error_shows_brackets_of_what_was_given_as_they_are(runner: CliRunner, args: list[str]) -> None:
+    """An error message quotes what the user gave (a store id, a path); read as Rich markup, a
+    `[/x]` in it ended the command in a MarkupError traceback (exit 1), and a `[bold]` vanished."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    given = next(arg for arg in args if "[" in arg)
+    assert given in result.stderr
