@@ -989,7 +989,7 @@ class NetworkIntent:
                 *store.advertised_prefixes,
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
-            own.append(StoreSources(store=store.id, sources=accepts))
+            own.append(StoreSources(store=store.id, number=self.store_number(store), sources=accepts))
             for index, link in enumerate(store.wan):
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
@@ -1203,6 +1203,14 @@ class NetworkIntent:
     def _live_stores(self) -> list[ResolvedStore]:
         """The fleet's stores but the decommissioned ones: those the hubs serve."""
         return [store for store in self.fleet.stores.values() if store.state != "decommissioned"]
+
+    def store_number(self, store: ResolvedStore) -> int:
+        """The store's stable number (`StoreSources.number`): its ASN's offset in
+        `asn.store_range`, where the inventory holds every store's ASN (pinned by IPAM)."""
+        low, high = self.fleet.spec.asn.store_range
+        if not low <= store.asn <= high:  # the inventory refuses it too; a fleet built in code meets it here
+            raise NetworkIntentError(f"store {store.id}: ASN {store.asn} is outside asn.store_range {low}-{high}")
+        return store.asn - low
 
     def served_stores(self, hub: str) -> list[ResolvedStore]:
         """The stores that reach `hub` (a hub name), decommissioned ones left out."""

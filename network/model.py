@@ -564,9 +564,18 @@ class StoreSources:
     tunnels `StoreForwarding.control` gives the store's id): its segments and appliances'
     loopbacks, what the hub's BGP sessions with it accept. A store that sends as another store's
     address from its own tunnel is dropped on every hub platform: FortiOS and FRR hubs answer a
-    flow on the tunnel it came in on, and would hand the sender the answers."""
+    flow on the tunnel it came in on, and would hand the sender the answers.
+
+    `number` is the store's stable number, the one a hub numbers the store's own entries by
+    (FortiOS firewall and local-in policy ids): the offset of the store's ASN in
+    `asn.store_range` (`NetworkIntent.store_number`). IPAM pins a store's ASN in
+    `allocations.yaml` for its life, decommissioned stores' included, so no store's number moves
+    when others are added, removed or reordered, and no two stores share one; a number from the
+    store's place in the hub's list would renumber every later store's entries at each change,
+    a push rewriting them all."""
 
     store: str  # the store id
+    number: int
     sources: tuple[ipaddress.IPv4Network, ...]
 
 

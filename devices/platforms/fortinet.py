@@ -11,6 +11,7 @@ from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetF
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
     CommitConfirm,
@@ -427,10 +428,22 @@ def quote(value: object) -> str:
 # zone`: name, "Maximum length: 35"); a firewall policy's name is held to the same (no limit of
 # its own found in the documents read here).
 NAME_LIMIT = 35
-# The ids of a hub's per-store firewall policies (`hub_store_zones`): store N of the hub (from 0)
-# takes FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of
-# the hub's fixed policies (1..8) and the cloud policies numbered above them.
+# The ids of a hub's per-store firewall policies (`hub_store_zones`): the store of stable number N
+# (`StoreSources.number`, the same for the store's life whatever other stores come and go) takes
+# FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of the
+# hub's fixed policies (1..8) and the cloud policies numbered above them. Its local-in policies
+# take STORE_LOCAL_IN_STRIDE ids from FIRST_STORE_LOCAL_IN + STORE_LOCAL_IN_STRIDE * N: one per
+# tunnel of the store's to the hub, then its pings to the hub's loopback, then its zone's deny;
+# the hub's other local-in policies (its cloud VPNs', its DC port's) are numbered from 1 below
+# FIRST_STORE_LOCAL_IN. A policy id is 0-4294967294 (FortiManager 7.4 Administration Guide,
+# "Appendix B - Policy ID support": "FortiGate allows a policy-id value in the range of
+# 0-4294967294"), a local-in policy id 0-4294967295 (FortiOS 6.4.11 CLI Reference, `config
+# firewall local-in-policy`: policyid); a store whose number would pass either is refused.
 FIRST_STORE_POLICY = 1000
+POLICY_ID_MAX = 4294967294
+FIRST_STORE_LOCAL_IN = 1000
+STORE_LOCAL_IN_STRIDE = 16
+LOCAL_IN_ID_MAX = 4294967295
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,13 +461,18 @@ class HubStoreZone:
     excluded: tuple[str, ...]  # `HUB-OWNED-` addresses inside its own addresses (none by IPAM)
     corporate_policy: tuple[int, str]  # (id, name)
     internet_policy: tuple[int, str]
+    tunnel_local_in: tuple[int, ...]  # the id of each tunnel's local-in policy, in `ifnames` order
+    ping_local_in: int  # the id of the local-in policy of its pings to the hub's loopback
+    deny_local_in: int  # the id of its zone's last local-in policy, which denies the rest
 
 
 def hub_store_zones(view: HubView) -> list[HubStoreZone]:
     """Each served store's zone, address group and policy ids and names, in the hub's store
     order (`StoreForwarding.own`): `store-<id>`, `SOURCES-<id>`, `CORPORATE-<id>` and
     `INTERNET-<id>` (a zone's and a policy's name shortened as an interface's where the id is
-    long), the addresses `SRC-<prefix>`."""
+    long), the addresses `SRC-<prefix>`; its policies' ids from its stable number
+    (`FIRST_STORE_POLICY`, `FIRST_STORE_LOCAL_IN`). A store whose ids FortiOS would not take is
+    refused (RenderError)."""
     from storestack.devices.views.model import Net  # the views import the platforms
 
     forwarding = view.intent.store_forwarding
@@ -464,9 +482,24 @@ def hub_store_zones(view: HubView) -> list[HubStoreZone]:
         for own, controls in forwarding.served()
         if (names := [by_tunnel[c.tunnel] for c in controls if c.tunnel in by_tunnel])
     }
+    # The cloud VPNs' local-in policies (two each) and the DC port's (three at most) below the stores'.
+    if 2 * len(view.cloud_tunnels) + 3 >= FIRST_STORE_LOCAL_IN:
+        raise RenderError(f"hub {view.hostname}: {len(view.cloud_tunnels)} cloud VPNs' local-in policies reach the stores'")
     zones: list[HubStoreZone] = []
-    for index, own in enumerate(o for o in forwarding.own if o.store in ifnames):
-        first = FIRST_STORE_POLICY + 2 * index
+    for own in (o for o in forwarding.own if o.store in ifnames):
+        first = FIRST_STORE_POLICY + 2 * own.number
+        local_in = FIRST_STORE_LOCAL_IN + STORE_LOCAL_IN_STRIDE * own.number
+        tunnels = len(ifnames[own.store])
+        if tunnels > STORE_LOCAL_IN_STRIDE - 2:
+            raise RenderError(
+                f"hub {view.hostname}: store {own.store} has {tunnels} tunnels to the hub; its local-in "
+                f"policies hold {STORE_LOCAL_IN_STRIDE - 2}"
+            )
+        if first + 1 > POLICY_ID_MAX or local_in + STORE_LOCAL_IN_STRIDE - 1 > LOCAL_IN_ID_MAX:
+            raise RenderError(
+                f"hub {view.hostname}: store {own.store}'s number {own.number} (its ASN's offset in "
+                "asn.store_range) puts its policy ids past FortiOS's; narrow asn.store_range"
+            )
         zones.append(
             HubStoreZone(
                 store=own.store,
@@ -482,6 +515,9 @@ def hub_store_zones(view: HubView) -> list[HubStoreZone]:
                 ),
                 corporate_policy=(first, short_ifname(f"CORPORATE-{own.store}", NAME_LIMIT)),
                 internet_policy=(first + 1, short_ifname(f"INTERNET-{own.store}", NAME_LIMIT)),
+                tunnel_local_in=tuple(range(local_in, local_in + tunnels)),
+                ping_local_in=local_in + STORE_LOCAL_IN_STRIDE - 2,
+                deny_local_in=local_in + STORE_LOCAL_IN_STRIDE - 1,
             )
         )
     return zones

@@ -545,7 +545,8 @@ def test_a_fortios_hub_takes_only_each_tunnels_own_control_traffic_to_itself(fle
             id="stores-local-in-accepts",
         ),
         pytest.param(
-            r'^(    edit 1\n        set intf "[^"]+"\n        set srcaddr )"[^"]+-FAR"\n        set dstaddr "[^"]+-NEAR"\n',
+            # the first store tunnel's control policy
+            r'^(    edit \d+\n        set intf "store-[^"]+"\n        set srcaddr )"[^"]+-FAR"\n        set dstaddr "[^"]+-NEAR"\n',
             r'\1"all"\n        set dstaddr "all"\n',
             "of another store's tunnel",
             id="tunnel-control-to-any-address",

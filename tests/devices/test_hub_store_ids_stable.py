@@ -1,0 +1,103 @@
+"""A hub's per-store entries keep their ids for the store's life. They used to be numbered by the
+store's place in the hub's store list: decommissioning one store renumbered every later store's
+FortiOS firewall and local-in policies, and the push to the hub became a rewrite of them all,
+which FortiOS refuses half-way (`edit 1002 / set name "CORPORATE-nw-0003"` while policy 1004
+still holds that name: a policy's name is unique in its VDOM). Each store's ids now come from
+its stable number (`StoreSources.number`, its ASN's offset in `asn.store_range`, which IPAM
+pins), so adding or removing a store touches that store's entries only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_hub
+from storestack.devices.secret_ledger import HELD_AS_SENT
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.fortinet import FortiSession
+
+HUB = "hq-hub1"
+GONE = "nw-0002"
+
+
+@pytest.fixture(scope="module")
+def fortios() -> Fleet:
+    return on_platform(load_fleet(sample_chain_path()), "fortinet")
+
+
+def _without(fleet: Fleet, store_id: str) -> Fleet:
+    """The same fleet with one store decommissioned: every other store keeps its numbers."""
+    stores = {each.id: each for each in fleet if each.id != store_id}
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+def _entries(text: str, section: str) -> dict[str, str]:
+    """Each entry of a top-level FortiOS table: its id, and its body."""
+    block = re.search(rf"^config {re.escape(section)}\n(.*?)^end$", text, re.S | re.M)
+    assert block is not None, section
+    return dict(re.findall(r"^    edit (\S+)\n(.*?)^    next$", block.group(1), re.S | re.M))
+
+
+def _less_zone(body: str, store: str = GONE) -> str:
+    """An entry's body without the store's zone among the interfaces it names."""
+    return body.replace(f' "store-{store}"', "")
+
+
+def _send(session: FortiSession, lines: tuple[str, ...]) -> None:
+    for line in lines:
+        output = session.handle(line).output
+        assert "Command fail" not in output, (line, output)
+
+
+@pytest.mark.parametrize("section", ["firewall policy", "firewall local-in-policy"])
+def test_decommissioning_a_store_leaves_every_other_stores_hub_policies_as_they_were(
+    fortios: Fleet, section: str
+) -> None:
+    before = _entries(render_hub(fortios, HUB).text, section)
+    after = _entries(render_hub(_without(fortios, GONE), HUB).text, section)
+    # What remains is what was there, under the same id (a hub-wide policy less the zone that
+    # went); what went names the store that went.
+    assert {key: _less_zone(body) for key, body in before.items() if key in after} == after
+    gone = [body for key, body in before.items() if key not in after]
+    assert gone and all(GONE in body for body in gone), gone
+
+
+def test_the_push_that_decommissions_a_store_touches_only_its_entries(fortios: Fleet) -> None:
+    before = render_hub(fortios, HUB).text
+    after = render_hub(_without(fortios, GONE), HUB).text
+    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
+    session = FortiSession(device)
+    _send(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    diff = compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT)
+    # In the policy tables the store's entries are deleted; no other entry is renamed or moved,
+    # a hub-wide one only leaves the store's zone out of its interfaces.
+    policies = "".join(
+        re.findall(
+            r"^config firewall (?:policy|local-in-policy)\n(.*?)^ *end$", "\n".join(diff.remediation) + "\n", re.S | re.M
+        )
+    )
+    assert re.search(r"^\s*delete ", policies, re.M), policies
+    changes = re.findall(r"^\s*(?:set|unset|move|rename) .*$", policies, re.M)
+    assert all(re.match(r"\s*set (?:srcintf|dstintf) ", line) and GONE not in line for line in changes), changes
+    _send(session, diff.remediation)
+    assert compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT).in_sync
+    # The way back puts the store's policies back, in their places, under their ids.
+    _send(session, diff.rollback)
+    for section in ("firewall policy", "firewall local-in-policy"):
+        held, wanted = _entries(device.running_text(), section), _entries(before, section)
+        assert list(held.items()) == list(wanted.items()), section
+
+
+def test_a_store_added_to_the_hub_takes_new_ids_and_moves_nobody(fortios: Fleet) -> None:
+    """The way in: a store commissioned between others (the decommissioned store back) adds its
+    own entries; every other store's entry keeps its id and body."""
+    smaller = render_hub(_without(fortios, GONE), HUB).text
+    full = render_hub(fortios, HUB).text
+    for section in ("firewall policy", "firewall local-in-policy"):
+        held, wanted = _entries(smaller, section), _entries(full, section)
+        assert {key: _less_zone(body) for key, body in wanted.items() if key in held} == held, section
