@@ -19,6 +19,7 @@ from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.platforms.base import (
+    DeletedWith,
     NamedObjects,
     NumberedEntries,
     PolicyRefresh,
@@ -839,6 +840,10 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
     if driver.numbered_entries:
         delta = _renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
+    if driver.deleted_with and driver.deletion_word is not None and driver.entry_word is not None:
+        delta = _without_deletions_of_the_owned(
+            delta, before, after, driver.deleted_with, driver.deletion_word + " ", driver.entry_word + " "
+        )
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
             ordered = _around_named_objects(delta, before, after, driver.named_objects)
@@ -1379,5 +1384,44 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
             continue
         for entry in running_section.children:
             owned = driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)
-            if not owned and intended_section.get_child(equals=entry.text) is None:
+            gone = _gone_with_owner(section_text, entry.text, running, intended, driver.deleted_with)
+            if not owned and not gone and intended_section.get_child(equals=entry.text) is None:
                 intended_section.add_deep_copy_of(entry)
+
+
+def _gone_with_owner(section: str, entry: str, before: HConfig, after: HConfig, kinds: tuple[DeletedWith, ...]) -> bool:
+    """Whether the device deletes the entry `entry` (its `edit` line) of `section` itself on the
+    way from `before` to `after`: the entry of that name of its owner's table (`DeletedWith`)
+    goes."""
+    for kind in kinds:
+        if kind.section != section:
+            continue
+        held, kept = before.get_child(equals=kind.owner), after.get_child(equals=kind.owner)
+        if held is None or held.get_child(equals=entry) is None:
+            continue
+        if kept is None or kept.get_child(equals=entry) is None:
+            return True
+    return False
+
+
+def _without_deletions_of_the_owned(
+    delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[DeletedWith, ...], deletion: str, entry_word: str
+) -> HConfig:
+    """`delta` without the deletions of entries the device deletes itself with their owner
+    (`DeletedWith`): sent, each would find its entry in use by the owner, or gone with it."""
+
+    def implied(section: str, line: str) -> bool:
+        name = line.removeprefix(deletion)
+        return name != line and _gone_with_owner(section, entry_word + name, before, after, kinds)
+
+    if not any(implied(node.text, child.text) for node in delta.children for child in node.children):
+        return delta
+    kept = get_hconfig(delta.driver)
+    for node in delta.children:
+        block = kept.add_deep_copy_of(node)
+        for child in list(block.children):
+            if implied(node.text, child.text):
+                child.delete()
+        if not block.children:
+            block.delete()
+    return kept

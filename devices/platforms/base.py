@@ -119,6 +119,21 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class DeletedWith(BaseModel):
+    """Table entries the device makes and deletes itself with the entry of the same name of
+    another table (FortiOS: "For a route-based tunnel, the FortiGate also uses the name for the
+    virtual IPsec interface that it creates automatically", Administration Guide, "Phase 1
+    configuration"; that interface goes with its phase 1). Where a push deletes an entry of
+    `owner` (a top-level block's header), the entry of `section` under its name is held gone with
+    it: the push sends no deletion of its own for it, and the way back configures it whole again
+    (devices/configdiff.py `_gone_with_owner`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    owner: str
+
+
 class RecreatedEntries(BaseModel):
     """Table entries whose one setting the device takes only when the entry is configured, never
     changed afterwards (FortiOS: "The IPsec phase 1 interface type cannot be changed after it is
@@ -366,6 +381,8 @@ class PlatformDriver(BaseModel):
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()
+    # Entries the device deletes with an entry of another table (`DeletedWith`).
+    deleted_with: tuple[DeletedWith, ...] = ()
     # Entries deleted and configured anew where a setting they take only once changes
     # (`RecreatedEntries`).
     recreated_entries: tuple[RecreatedEntries, ...] = ()

@@ -15,6 +15,7 @@ from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
     CommitConfirm,
+    DeletedWith,
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
@@ -307,6 +308,12 @@ DRIVER = PlatformDriver(
     # https://docs.fortinet.com/document/fortigate/7.4.1/administration-guide/790613): such a
     # phase 1 is deleted, with its phase 2 and its place in the store's zone, and configured anew.
     recreated_entries=(RecreatedEntries(section="config vpn ipsec phase1-interface", setting=r"^set type "),),
+    # A route-based phase 1 makes the tunnel interface of its name ("For a route-based tunnel, the
+    # FortiGate also uses the name for the virtual IPsec interface that it creates automatically",
+    # Administration Guide, "Phase 1 configuration", 790613), and its deletion takes the interface
+    # and every setting the interface held: the push deletes the phase 1 only, and the way back
+    # configures the interface whole after the phase 1 that makes it anew.
+    deleted_with=(DeletedWith(section="config system interface", owner="config vpn ipsec phase1-interface"),),
     entry_word="edit",
     deletion_word="delete",
     # The tables FortiOS evaluates top down, first match first: policies whose order carries the

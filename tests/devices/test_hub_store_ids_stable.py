@@ -101,3 +101,48 @@ def test_a_store_added_to_the_hub_takes_new_ids_and_moves_nobody(fortios: Fleet)
     for section in ("firewall policy", "firewall local-in-policy"):
         held, wanted = _entries(smaller, section), _entries(full, section)
         assert {key: _less_zone(body) for key, body in wanted.items() if key in held} == held, section
+
+
+Tree = dict[str, "Tree"]
+
+
+def _tree(text: str) -> Tree:
+    """A FortiOS config as the tree of its lines (by indentation), each level in no order: what
+    it holds, whatever order a table shows its entries in (the first-match tables' order is
+    checked on its own)."""
+    root: Tree = {}
+    stack: list[tuple[int, Tree]] = [(-1, root)]
+    for line in text.splitlines():
+        words = line.strip()
+        if not words or words.startswith("#") or words in ("next", "end"):
+            continue
+        depth = len(line) - len(line.lstrip())
+        while stack[-1][0] >= depth:
+            stack.pop()
+        node: Tree = stack[-1][1].setdefault(words, {})
+        stack.append((depth, node))
+    return root
+
+
+def test_the_way_back_from_a_decommissioning_gives_the_hub_its_whole_config_again(fortios: Fleet) -> None:
+    """FortiOS deletes a phase 1's tunnel interface with the phase 1 and makes a bare one with it
+    again: the rollback of the push that took the store away restored the phase 1s, but not the
+    settings of their interfaces (addresses, BFD, TCP MSS, description), so the store's tunnels,
+    back on the hub, carried no traffic. Every entry of every table is as the hub held it before
+    the push, and the next diff finds nothing to do."""
+    before = render_hub(fortios, HUB).text
+    after = render_hub(_without(fortios, GONE), HUB).text
+    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
+    session = FortiSession(device)
+    _send(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    held = device.running_text()
+    diff = compute_diff(held, after, "fortinet", held=HELD_AS_SENT)
+    _send(session, diff.remediation)
+    # The push itself sends no deletion of a tunnel interface: the phase 1's deletion takes it.
+    assert f'edit "{GONE}-wan1"' not in _tree(device.running_text())["config system interface"]
+    _send(session, diff.rollback)
+    restored = _tree(device.running_text())
+    tunnel = restored["config system interface"][f'edit "{GONE}-wan1"']
+    assert {"set bfd enable", "set tcp-mss 1392"} <= tunnel.keys(), tunnel
+    assert restored == _tree(held)
+    assert compute_diff(device.running_text(), before, "fortinet", held=HELD_AS_SENT).in_sync
