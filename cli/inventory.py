@@ -276,19 +276,23 @@ def list_stores(
     metavar="N",
     help="Allow up to N store files of an earlier, larger generation in --out to be removed.",
 )
-def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None) -> None:
+@json_option
+def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None, as_json: bool) -> None:
     """Generate a valid synthetic fleet (for benchmarks, tests and demos).
 
     \b
     storestack inventory generate --stores 10000 --seed 1 | storestack inventory validate -
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
+    if as_json and out is None:
+        fail("--json reports the files written: pass --out DIR (without it the fleet is the output)", as_json=True)
     generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
         return
     total = count + 1
-    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+    quiet = as_json or not err_console.is_terminal
+    with Progress(console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
         report = write_fleet(
             generated,
@@ -296,6 +300,19 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None)
             progress=lambda done: progress.update(task, completed=done),
             allow_remove=allow_destroy,
         )
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "out": str(out),
+                "stores": count,
+                "seed": seed,
+                "written": report.written,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+            }
+        )
+        return
     err_console.print(
         markup(
             "{}: {} stores (seed {}): {} written, {} unchanged, {} stale removed",
@@ -318,6 +335,7 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None)
 @click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
+@json_option
 def export(
     export_format: str,
     out: Path | None,
@@ -326,9 +344,12 @@ def export(
     platform: str | None,
     state: str | None,
     fleet_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Export hubs and store appliances as an Ansible or Nornir inventory (no credentials)."""
-    fleet = load_or_exit(fleet_path).filter(
+    if as_json and out is None:
+        fail("--json reports the files written: pass --out DIR (without it the inventory is the output)", as_json=True)
+    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
         region=region, format=store_format, platform=platform, state=state
     )
     if export_format == "ansible":
@@ -340,7 +361,21 @@ def export(
         if out is None:
             fail("the nornir export is three files (hosts, groups, defaults): pass --out DIR", EXIT_USAGE)
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
-    written = sum(atomic_write_text(out / name, text) for name, text in files.items())
+    changed = [name for name, text in files.items() if atomic_write_text(out / name, text)]
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "out": str(out),
+                "format": export_format,
+                "written": changed,
+                "unchanged": [name for name in files if name not in changed],
+                "stores": len(fleet),
+                "hubs": len(fleet.hubs),
+            }
+        )
+        return
+    written = len(changed)
     err_console.print(
         markup("{}: {} file(s), {} changed ({} stores, {} hubs)", out, len(files), written, len(fleet), len(fleet.hubs))
     )
