@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
+from rich.console import Console, RenderableType
+from rich.control import strip_control_codes
 from rich.table import Table
 from rich.text import Text
 
@@ -151,6 +151,48 @@ def emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
 
 
+def markup(template: str, *values: object) -> Text:
+    """Our own Rich markup (`template`) filled with values as given: each `{}` takes the next
+    value, whose brackets, backslashes and colons are text (a path, a store id, a message quoting
+    them), never markup. Every line that shows what a user, a file or a device supplied is
+    printed through it.
+
+    Each value stands in the markup as private-use characters of its length, so it cannot
+    read as a tag, and is put in after the markup is parsed, where those characters are."""
+    texts = [strip_control_codes(str(value)) for value in values]
+    stand_ins = [chr(_STAND_IN + index) * len(text) for index, text in enumerate(texts)]
+    styled = Text.from_markup(template.format(*stand_ins))
+    plain = styled.plain
+    for stand_in, text in zip(stand_ins, texts, strict=True):
+        if text:
+            plain = plain.replace(stand_in, text, 1)
+    styled.plain = plain
+    return styled
+
+
+_STAND_IN = 0xE000  # the first of Unicode's private-use characters
+
+
+class TextTable(Table):
+    """A table whose `str` cells are text as given (a path, an id, an inventory value), never
+    markup; a styled cell is a `Text`, e.g. `markup("[green]{}[/]", value)`. So are its `str`
+    headers (a matrix's targets), title and caption (a run id)."""
+
+    def __init__(self, *headers: str, title: str | None = None, caption: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A Text title or caption is drawn as it is: it takes the style the table would give a str.
+        self.title = None if title is None else Text(title, style=self.title_style or "table.title")
+        self.caption = None if caption is None else Text(caption, style=self.caption_style or "table.caption")
+        for header in headers:
+            self.add_column(header)
+
+    def add_column(self, header: RenderableType = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(Text(header) if isinstance(header, str) else header, *args, **kwargs)
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in renderables), **kwargs)
+
+
 def print_table(table: Table, out: Console | None = None) -> None:
     """A table on a terminal; piped or redirected, plain full-width rows (no box, nothing cut
     short), so `| grep` and `| cut` see every value whole."""
@@ -158,7 +200,7 @@ def print_table(table: Table, out: Console | None = None) -> None:
     if out.is_terminal:
         out.print(table)
         return
-    headers = [Text.from_markup(str(column.header)).plain for column in table.columns]
+    headers = [_plain(column.header) for column in table.columns]
     cells = [[_plain(cell) for cell in column.cells] for column in table.columns]
     rows = [headers, *(list(row) for row in zip(*cells, strict=True))]
     widths = [max(len(row[index]) for row in rows) for index in range(len(headers))]
@@ -218,5 +260,5 @@ def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoRe
         emit_json(json_errors([json_error_entry(message)], message))
     else:
         # The message quotes what was given (a store id, a path): its brackets are text, not markup.
-        err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+        err_console.print(markup("[bold red]error:[/] {}", message), soft_wrap=True)
     sys.exit(code)

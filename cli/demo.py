@@ -19,15 +19,15 @@ from pathlib import Path
 
 import click
 from rich import box
-from rich.markup import escape
-from rich.table import Table
 
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    TextTable,
     console,
     err_console,
     fail_on,
+    markup,
     print_table,
     quiet_device_logs,
 )
@@ -101,7 +101,7 @@ def demo_step(number: int, title: str) -> Iterator[Callable[[str], None]]:
         yield results.append
     finally:
         for line in results:
-            console.print(f"  {line}", soft_wrap=True)
+            console.print(markup("  {}", line), soft_wrap=True)
     console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
@@ -138,12 +138,14 @@ def demo(state_dir: Path, concurrency: int) -> None:
             stopped = down(workspace.lab)
             say(f"stopped {stopped.processes_stopped} processes, deleted {len(stopped.namespaces_deleted)} namespaces")
     if failure is not None:
-        err_console.print(f"[bold red]demo failed:[/] {escape(failure)} (the lab was stopped)")
+        err_console.print(markup("[bold red]demo failed:[/] {} (the lab was stopped)", failure))
         raise SystemExit(code)
     console.rule("[bold]summary", align="left")
     for line in outcome:
-        console.print(f"  {line}", soft_wrap=True)
-    console.print(f"[bold green]demo finished in {time.monotonic() - started:.0f} s[/]; journals and plans in {state_dir}")
+        console.print(markup("  {}", line), soft_wrap=True)
+    console.print(
+        markup("[bold green]demo finished in {} s[/]; journals and plans in {}", f"{time.monotonic() - started:.0f}", state_dir)
+    )
     raise SystemExit(EXIT_OK)
 
 
@@ -218,12 +220,12 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
         say(f"{summary.totals['active']} stores active")
 
     with demo_step(6, "BGP state in the lab") as say:
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+        table = TextTable(box=box.SIMPLE_HEAD, header_style="bold")
         for column in ("appliance", "role", "platform", "BGP Established", "prefixes received"):
             table.add_column(column)
         for item in status(workspace.lab).appliances:
             if item.emulated:
-                table.add_row(item.name, item.role, item.platform, "[dim]emulated: no data plane[/]", "")
+                table.add_row(item.name, item.role, item.platform, markup("[dim]emulated: no data plane[/]"), "")
                 continue
             peers = item.bgp_peers
             up_count = sum(1 for p in peers if p.state == "Established")
@@ -260,7 +262,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
     with demo_step(8, f"brownout: {store_id or 'no FRR store with a backup link'} loses 30% on its POS link") as say:
         if store_id is not None:
             brownout = brownout_drill(
-                fleet, workspace.lab, store_id, on_progress=lambda text: console.print(f"  … {escape(text)}")
+                fleet, workspace.lab, store_id, on_progress=lambda text: console.print(markup("  … {}", text))
             )
             if brownout.moved_after is None:
                 raise DemoFailed(

@@ -22,6 +22,7 @@ from storestack.cli.common import (
     fail,
     fleet_option,
     json_option,
+    markup,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
@@ -206,8 +207,10 @@ def render(
     else:
         verb = "would write" if check else "wrote"
         console.print(
-            f"{verb} {len(changed)}, unchanged {len(report.unchanged)} "
-            f"({len(changed) + len(report.unchanged)} appliance configs in {out_dir})"
+            markup(
+                "{} {}, unchanged {} ({} appliance configs in {})",
+                verb, len(changed), len(report.unchanged), len(changed) + len(report.unchanged), out_dir,
+            )
         )
         if report.planned:
             console.print(
@@ -215,9 +218,9 @@ def render(
             )
         if check and changed:
             for name in changed:
-                console.print(f"  changed: {name}")
+                console.print(markup("  changed: {}", name))
         for name in stale:
-            console.print(f"  [yellow]stale[/]: {name} (no appliance of the fleet renders it; remove it)")
+            console.print(markup("  [yellow]stale[/]: {} (no appliance of the fleet renders it; remove it)", name))
     if check and (changed or stale):
         raise SystemExit(EXIT_FAILED)
 

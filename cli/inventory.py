@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 from storestack.cli.common import (
     EXIT_USAGE,
+    TextTable,
     console,
     default_fleet_path,
     emit_json,
@@ -23,6 +22,7 @@ from storestack.cli.common import (
     inventory_issue_entries,
     json_errors,
     json_option,
+    markup,
     print_table,
 )
 from storestack.common.errors import UsageError
@@ -132,23 +132,25 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
             }
         )
         return
-    console.print(
-        f"[green]ok[/] {len(fleet)} stores, {len(fleet.hubs)} hubs valid ({escape(target)})", soft_wrap=True
-    )
+    console.print(markup("[green]ok[/] {} stores, {} hubs valid ({})", len(fleet), len(fleet.hubs), target), soft_wrap=True)
     if provisional and not write_lock and result.lock_path is not None:
         console.print(
-            f"[yellow]note[/] {len(provisional)} store(s) have provisional IPAM allocations "
-            f"({', '.join(provisional[:5])}{' …' if len(provisional) > 5 else ''}); "
-            "run `storestack inventory validate --write-lock` to pin them",
+            markup(
+                "[yellow]note[/] {} store(s) have provisional IPAM allocations ({}); "
+                "run `storestack inventory validate --write-lock` to pin them",
+                len(provisional), ", ".join(provisional[:5]) + (" …" if len(provisional) > 5 else ""),
+            ),
             soft_wrap=True,
         )
     elif write_lock and result.lock_changed:
-        console.print(f"wrote {escape(str(result.lock_path))}", soft_wrap=True)
+        console.print(markup("wrote {}", result.lock_path), soft_wrap=True)
     for new_id, old_ids in hints.items():
         old = old_ids[0] if len(old_ids) == 1 else f"one of {', '.join(old_ids)}"
         console.print(
-            f"[yellow]note[/] {escape(fleet.store(new_id).source_file)} looks like a rename of {escape(old)}; "
-            f"`storestack inventory rename {escape(old_ids[0])} {new_id}` keeps its addresses",
+            markup(
+                "[yellow]note[/] {} looks like a rename of {}; `storestack inventory rename {} {}` keeps its addresses",
+                fleet.store(new_id).source_file, old, old_ids[0], new_id,
+            ),
             soft_wrap=True,
         )
 
@@ -176,8 +178,10 @@ def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> 
         return
     what = f"stores/{old_id}.yaml → stores/{new_id}.yaml and " if result.file_renamed else ""
     console.print(
-        f"renamed {escape(old_id)} to {escape(new_id)}: {what}its {LOCK_FILE_NAME} entry "
-        f"(block {result.kept.block}, ASN {result.kept.asn}) kept",
+        markup(
+            "renamed {} to {}: {}its {} entry (block {}, ASN {}) kept",
+            old_id, new_id, what, LOCK_FILE_NAME, result.kept.block, result.kept.asn,
+        ),
         soft_wrap=True,
     )
 
@@ -238,7 +242,7 @@ def list_stores(
     if as_json:
         emit_json(rows)
         return
-    table = Table("id", "name", "format", "region", "state", "platform", "wan", "hub")
+    table = TextTable("id", "name", "format", "region", "state", "platform", "wan", "hub")
     for row in rows:
         table.add_row(
             row["id"],
@@ -272,19 +276,23 @@ def list_stores(
     metavar="N",
     help="Allow up to N store files of an earlier, larger generation in --out to be removed.",
 )
-def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None) -> None:
+@json_option
+def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None, as_json: bool) -> None:
     """Generate a valid synthetic fleet (for benchmarks, tests and demos).
 
     \b
     storestack inventory generate --stores 10000 --seed 1 | storestack inventory validate -
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
+    if as_json and out is None:
+        fail("--json reports the files written: pass --out DIR (without it the fleet is the output)", as_json=True)
     generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
         return
     total = count + 1
-    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+    quiet = as_json or not err_console.is_terminal
+    with Progress(console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
         report = write_fleet(
             generated,
@@ -292,9 +300,24 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None)
             progress=lambda done: progress.update(task, completed=done),
             allow_remove=allow_destroy,
         )
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "out": str(out),
+                "stores": count,
+                "seed": seed,
+                "written": report.written,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+            }
+        )
+        return
     err_console.print(
-        f"{escape(str(out))}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
-        f"{report.removed} stale removed",
+        markup(
+            "{}: {} stores (seed {}): {} written, {} unchanged, {} stale removed",
+            out, count, seed, report.written, report.unchanged, report.removed,
+        ),
         soft_wrap=True,
     )
 
@@ -312,6 +335,7 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None)
 @click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
+@json_option
 def export(
     export_format: str,
     out: Path | None,
@@ -320,9 +344,12 @@ def export(
     platform: str | None,
     state: str | None,
     fleet_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Export hubs and store appliances as an Ansible or Nornir inventory (no credentials)."""
-    fleet = load_or_exit(fleet_path).filter(
+    if as_json and out is None:
+        fail("--json reports the files written: pass --out DIR (without it the inventory is the output)", as_json=True)
+    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
         region=region, format=store_format, platform=platform, state=state
     )
     if export_format == "ansible":
@@ -334,7 +361,21 @@ def export(
         if out is None:
             fail("the nornir export is three files (hosts, groups, defaults): pass --out DIR", EXIT_USAGE)
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
-    written = sum(atomic_write_text(out / name, text) for name, text in files.items())
+    changed = [name for name, text in files.items() if atomic_write_text(out / name, text)]
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "out": str(out),
+                "format": export_format,
+                "written": changed,
+                "unchanged": [name for name in files if name not in changed],
+                "stores": len(fleet),
+                "hubs": len(fleet.hubs),
+            }
+        )
+        return
+    written = len(changed)
     err_console.print(
-        f"{escape(str(out))}: {len(files)} file(s), {written} changed ({len(fleet)} stores, {len(fleet.hubs)} hubs)"
+        markup("{}: {} file(s), {} changed ({} stores, {} hubs)", out, len(files), written, len(fleet), len(fleet.hubs))
     )

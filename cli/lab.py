@@ -9,17 +9,19 @@ from typing import Any, TypeVar
 
 import click
 import yaml
-from rich.table import Table
+from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    TextTable,
     console,
     emit_json,
     err_console,
     fail,
     fleet_option,
     json_option,
+    markup,
     print_table,
 )
 from storestack.cli.inventory import load_or_exit
@@ -103,7 +105,7 @@ def lab_up(
         info = up(topology, target)
     else:
         with console.status("starting the lab") as spinner:
-            info = up(topology, target, progress=lambda step: spinner.update(step))
+            info = up(topology, target, progress=lambda step: spinner.update(Text(step)))
     if as_json:
         emit_json(
             {
@@ -116,15 +118,15 @@ def lab_up(
             }
         )
         return
-    table = Table("appliance", "role", "store", "platform", "ssh port")
+    table = TextTable("appliance", "role", "store", "platform", "ssh port")
     for appliance in info.inventory.appliances:
         table.add_row(
             appliance.name, appliance.role, appliance.store_id or "", appliance.platform, str(appliance.port)
         )
     print_table(table)
     verb = "already up" if info.reused else f"up in {info.start_seconds:.1f} s"
-    console.print(f"[green]lab {info.name}[/] {verb}: {len(info.inventory.appliances)} appliances")
-    console.print(f"appliance inventory: {info.inventory_path}")
+    console.print(markup("[green]lab {}[/] {}: {} appliances", info.name, verb, len(info.inventory.appliances)))
+    console.print(markup("appliance inventory: {}", info.inventory_path))
 
 
 @lab.command("status")
@@ -136,9 +138,9 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
     else:
-        table = Table("appliance", "role", "store", "platform", "port", "ssh", "frr", "bgp established")
+        table = TextTable("appliance", "role", "store", "platform", "port", "ssh", "frr", "bgp established")
         for item in result.appliances:
-            frr = "emulated" if item.emulated else ("[green]up[/]" if item.frr_running else "[red]down[/]")
+            frr = "emulated" if item.emulated else (markup("[green]up[/]") if item.frr_running else markup("[red]down[/]"))
             peers = ", ".join(
                 f"{peer.peer} {peer.state}" for peer in item.bgp_peers if peer.state != "Established"
             )
@@ -149,13 +151,13 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
                 item.store_id or "",
                 item.platform,
                 str(item.port),
-                "[green]yes[/]" if item.ssh_ok else "[red]no[/]",
+                markup("[green]yes[/]") if item.ssh_ok else markup("[red]no[/]"),
                 frr,
                 "" if item.emulated else bgp,
             )
         print_table(table)
         state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
-        console.print(f"lab {result.name} ({result.phase}): {state}")
+        console.print(markup(f"lab {{}} ({{}}): {state}", result.name, result.phase))
     if not result.healthy:
         raise SystemExit(EXIT_FAILED)
 
@@ -184,32 +186,33 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
         print_evidence(result.wan)
         print_matrix(result.reachability)
         for problem in result.problems:
-            console.print(f"[red]✗[/] {problem}")
+            console.print(markup("[red]✗[/] {}", problem))
         verdict = "[green]passed[/]" if result.ok else f"[red]failed[/] ({len(result.problems)} problems)"
-        console.print(f"lab {result.name} check {verdict}")
+        console.print(markup(f"lab {{}} check {verdict}", result.name))
     if not result.ok:
         raise SystemExit(EXIT_FAILED)
 
 
 def print_tunnels(result: LabCheck) -> None:
-    tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
+    tunnels = TextTable("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
     for item in result.tunnels:
         t = item.tunnel
-        state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
+        state = markup("[green]up[/]") if t.up else markup("[red]down[/] {}", item.reason or "")
+        state.rstrip()
         tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
     print_table(tunnels)
 
 
 def print_bgp(result: LabCheck) -> None:
     """Each appliance's BGP neighbours: Established where the lab runs the far end."""
-    table = Table("appliance", "neighbor", "peer", "kind", "AS", "state", "prefixes in")
+    table = TextTable("appliance", "neighbor", "peer", "kind", "AS", "state", "prefixes in")
     for session in result.bgp:
         if session.established:
-            state = "[green]Established[/]"
+            state = markup("[green]Established[/]")
         elif session.in_lab:
-            state = f"[red]{session.state}[/]"
+            state = markup("[red]{}[/]", session.state)
         else:
-            state = f"[dim]{session.state} (not in the lab)[/]"
+            state = markup("[dim]{} (not in the lab)[/]", session.state)
         table.add_row(
             session.appliance,
             str(session.neighbor),
@@ -224,24 +227,25 @@ def print_bgp(result: LabCheck) -> None:
 
 def print_bfd(result: LabCheck) -> None:
     """Each appliance's BFD sessions: up where the lab runs the far end."""
-    table = Table("appliance", "peer address", "peer", "interface", "state")
+    table = TextTable("appliance", "peer address", "peer", "interface", "state")
     for session in result.bfd:
         if session.up:
-            state = "[green]up[/]"
+            state = markup("[green]up[/]")
         elif session.in_lab:
-            state = f"[red]{session.status}[/] {session.diagnostic or ''}".rstrip()
+            state = markup("[red]{}[/] {}", session.status, session.diagnostic or "")
+            state.rstrip()
         else:
-            state = f"[dim]{session.status} (not in the lab)[/]"
+            state = markup("[dim]{} (not in the lab)[/]", session.status)
         table.add_row(session.appliance, str(session.peer_address), session.peer or "", session.interface or "", state)
     print_table(table)
 
 
 def print_evidence(wan: list[WanEvidence]) -> None:
     """Packets each site sent into the lab internet, by kind, with the verdict."""
-    table = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
+    table = TextTable("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
     for e in wan:
         good = "internet only" if e.kind == "site" else "encrypted only"
-        verdict = f"[green]{good}[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+        verdict = markup("[green]{}[/]", good) if e.encrypted_only else markup("[red]CLEARTEXT[/]")
         table.add_row(
             e.site,
             e.ifname,
@@ -260,11 +264,11 @@ def print_matrix(cells: list[Cell]) -> None:
     """One table: a row per store segment host, a column per target; ✓ reached, · not, with
     the intent's allow/deny; a cell that differs from the intent in red with ✗."""
     targets = list(dict.fromkeys(cell.target for cell in cells))
-    table = Table("store", "from \\ to", *targets, title="reachability (intent: allow / deny)")
+    table = TextTable("store", "from \\ to", *targets, title="reachability (intent: allow / deny)")
     for store in dict.fromkeys(cell.store_id for cell in cells):
         mine = [cell for cell in cells if cell.store_id == store]
         for source in dict.fromkeys(cell.source for cell in mine):
-            row = []
+            row: list[str | Text] = []
             for target in targets:
                 cell = next((c for c in mine if c.source == source and c.target == target), None)
                 if cell is None:
@@ -272,7 +276,7 @@ def print_matrix(cells: list[Cell]) -> None:
                     continue
                 mark = "✓" if cell.reachable else "·"
                 policy = "allow" if cell.allowed else "deny"
-                row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
+                row.append(f"{mark} {policy}" if cell.matches else markup("[red]{} {} ✗[/]", mark, policy))
             table.add_row(store, source, *row)
     print_table(table)
 
@@ -287,11 +291,13 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
         emit_json({"ok": True, **report.model_dump(mode="json")})
         return
     if not report.was_recorded and not report.namespaces_deleted and not report.processes_stopped:
-        console.print(f"lab {report.name}: nothing to stop")
+        console.print(markup("lab {}: nothing to stop", report.name))
         return
     console.print(
-        f"lab {report.name} down: {report.processes_stopped} processes stopped, "
-        f"{len(report.namespaces_deleted)} namespaces deleted"
+        markup(
+            "lab {} down: {} processes stopped, {} namespaces deleted",
+            report.name, report.processes_stopped, len(report.namespaces_deleted),
+        )
     )
 
 
@@ -302,7 +308,7 @@ def change_link(action: str, store: str, link: str, name: str, state_dir: Path |
     if as_json:
         emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})
         return
-    console.print(f"{store} {link} ({changed.kind}, to {changed.b.appliance}) is {state}")
+    console.print(markup("{} {} ({}, to {}) is {}", store, link, changed.kind, changed.b.appliance, state))
 
 
 @lab.command("fail-link")
@@ -349,7 +355,7 @@ def lab_emulator(spec_path: Path, state_dir: Path) -> None:
         fail(f"{spec_path}: {exc}", EXIT_USAGE)
     emulator = Emulator(spec, state_dir=state_dir, persist_configs=True, name=state_dir.name)
     err_console.print(
-        f"emulating {len(spec.devices)} devices; inventory: {emulator.inventory_path} (Ctrl-C stops)"
+        markup("emulating {} devices; inventory: {} (Ctrl-C stops)", len(spec.devices), emulator.inventory_path)
     )
     serve_forever(emulator)
 
@@ -403,7 +409,7 @@ def lab_impair(
             emit_json({"ok": True, "cleared": [{"store": r.store_id, "link": r.link} for r in removed]})
         else:
             console.print(
-                "cleared: " + ", ".join(f"{r.store_id} {r.link} ({r.summary})" for r in removed)
+                markup("cleared: {}", ", ".join(f"{r.store_id} {r.link} ({r.summary})" for r in removed))
                 if removed
                 else "nothing was impaired"
             )
@@ -411,7 +417,7 @@ def lab_impair(
     if as_json:
         emit_json({"ok": True, **record.model_dump(exclude={"flap_pid"}), "summary": record.summary})
         return
-    console.print(f"{store} {link}: {record.summary}")
+    console.print(markup("{} {}: {}", store, link, record.summary))
 
 
 @lab.command("path")
@@ -446,12 +452,16 @@ def lab_path(store: str, application: str, window: float, name: str, state_dir: 
     else:
         for count in report.paths:
             where = count.hub or "local breakout"
-            console.print(f"  {count.transport:<8} {where:<16} {count.ifname:<12} {count.packets:>8} packets")
+            console.print(
+                markup("  {}", f"{count.transport:<8} {where:<16} {count.ifname:<12} {count.packets:>8} packets")
+            )
         if report.refused_on_cellular:
             console.print(f"  refused on LTE/5G: {report.refused_on_cellular} packets")
         if current is None:
-            console.print(f"{store} {application}: no packets in {window:g} s")
+            console.print(markup("{} {}: no packets in {} s", store, application, f"{window:g}"))
         else:
-            console.print(f"{store} {application} leaves on {current.transport} ({current.hub or 'local breakout'})")
+            console.print(
+                markup("{} {} leaves on {} ({})", store, application, current.transport, current.hub or "local breakout")
+            )
     if current is None:
         sys.exit(EXIT_FAILED)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from storestack.cli.common import console, emit_json, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
@@ -39,49 +40,47 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         emit_json(report)
         return
 
-    def out(text: str) -> None:
-        console.print(text, soft_wrap=True)
-
-    out(
-        f"[bold]{report['store']}[/] {report['hostname']} AS{report['asn']} loopback {report['loopback']}"
+    head(
+        report["store"],
+        f" {report['hostname']} AS{report['asn']} loopback {report['loopback']}"
         f"{' (planned)' if report['planned'] else ''}"
     )
-    out("[bold]tunnels[/]")
+    head("tunnels")
     for t in report["tunnels"]:
         out(
             f"  {t['id']:<34} {t['role']:<9} {t['local_inside'] or '-':>18} -> {t['peer_inside'] or '-':<16}"
             f" peer {t['peer_outside']:<15} lp {t['local_pref']:<3} mtu {t['mtu']} mss {t['tcp_mss']}"
             f" (underlay {t['underlay_mtu']}) psk {t['psk']}"
         )
-    out("[bold]BGP peers[/]")
+    head("BGP peers")
     for p in report["peers"]:
         out(
             f"  {p['kind']:<10} {p['peer']:<20} {p['address']:<16} AS{p['asn']:<11} bfd {p['bfd'] or '-':<9}"
             f" {_limit_text(p['prefix_limit'])}"
         )
-    out("[bold]routes[/]")
+    head("routes")
     out(f"  announced: {', '.join(report['routes']['announced'])}")
     for route in report["routes"]["underlay"]:
         out(f"  underlay:  {route}")
-    out("[bold]zones[/]")
+    head("zones")
     for z in report["zones"]:
         out(
             f"  {z['name']:<11} vlan {z['vlan']:<4} {', '.join(z['prefixes']):<18} qos {z['qos_class']:<14}"
             f" overlay {'yes' if z['enters_overlay'] else 'no':<3} cellular {'yes' if z['over_cellular'] else 'no'}"
         )
-    out("[bold]flows[/] (everything else: " + report["default"] + ")")
+    head("flows", " (everything else: " + report["default"] + ")")
     for f in report["flows"]:
         ports = ",".join(str(p) for p in f["ports"]) or "any"
         out(f"  {f['from']:<11} -> {f['to']:<13} {f['protocol']}/{ports:<9} {', '.join(f['prefixes'])}")
     management = report["management"]
-    out(
-        f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
+    head("management",
+        f" {', '.join(management['ports'])} from {', '.join(management['from'])}"
         f", sourced from {management['source']}"
     )
     _print_ntp(report["ntp"], out)
     _print_snmp(report["snmp"], out)
     sla = report["sla"]
-    out("[bold]SLA classes[/] (loss / latency / jitter; probes; hold-down / recovery)")
+    head("SLA classes", " (loss / latency / jitter; probes; hold-down / recovery)")
     for c in sla["classes"]:
         out(
             f"  {c['name']:<12} {c['loss_percent']:g}% / {c['latency_ms']} ms / {c['jitter_ms']} ms;"
@@ -90,7 +89,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
             " loss in time);"
             f" {c['hold_down_seconds']} s / {c['recovery_seconds']} s"
         )
-    out("[bold]applications[/] (paths in order of preference)")
+    head("applications", " (paths in order of preference)")
     for a in sla["applications"]:
         match = f"{a['protocol']}/{','.join(a['ports'])}" if a["ports"] else "all"
         out(
@@ -101,6 +100,16 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     for t in sla["transports"]:
         cap = f", cap {t['data_cap_gb']} GB/month" if t["data_cap_gb"] else ""
         out(f"  transport {t['name']:<8} {t['kind']:<9} {t['cost_per_gb']:g}/GB{cap}")
+
+
+def out(text: str) -> None:
+    """One line of `network show`, the inventory's values in it as given."""
+    console.print(Text(text), soft_wrap=True)
+
+
+def head(heading: str, text: str = "") -> None:
+    """A line of `network show` led by a bold heading (a section, a store or hub id)."""
+    console.print(Text.assemble((heading, "bold"), text), soft_wrap=True)
 
 
 def _limit_text(limit: dict[str, Any] | None) -> str:
@@ -121,20 +130,18 @@ def _timers_text(timers: dict[str, int]) -> str:
 
 
 def _print_hub(report: dict[str, Any]) -> None:
-    def out(text: str) -> None:
-        console.print(text, soft_wrap=True)
-
     dc = report["dc"]
-    out(
-        f"[bold]{report['hub']}[/] AS{report['asn']} loopback {report['loopback']} public {report['public_address']}"
+    head(
+        report["hub"],
+        f" AS{report['asn']} loopback {report['loopback']} public {report['public_address']}"
         f"{' (planned)' if report['planned'] else ''}"
     )
-    out(f"[bold]DC core LAN[/] {dc['address']}: core AS{dc['core_asn']} routers {', '.join(dc['routers'])}")
-    out("[bold]tunnels[/] " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
+    head("DC core LAN", f" {dc['address']}: core AS{dc['core_asn']} routers {', '.join(dc['routers'])}")
+    head("tunnels", " " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
     rank = report["cloud_rank"]
     if rank:
-        out(
-            f"[bold]cloud rank[/] {rank['rank']}"
+        head("cloud rank",
+            f" {rank['rank']}"
             + (
                 " (carries the clouds' flows while its VPNs are up)"
                 if rank["rank"] == 0
@@ -143,8 +150,8 @@ def _print_hub(report: dict[str, Any]) -> None:
             )
         )
     store_links = [p for p in report["peers"] if p["kind"] == "store-hub"]
-    out(
-        f"[bold]BGP peers[/] (store links: {len(store_links)}"
+    head("BGP peers",
+        f" (store links: {len(store_links)}"
         + (
             f", each {_limit_text(store_links[0]['prefix_limit'])}, {_timers_text(store_links[0]['timers'])}"
             if store_links
@@ -159,32 +166,32 @@ def _print_hub(report: dict[str, Any]) -> None:
                 f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}  {_limit_text(p['prefix_limit'])}"
                 f"  {_timers_text(p['timers'])}"
             )
-    out(f"[bold]originates[/] {', '.join(report['originates'])}")
-    out(
-        "[bold]summaries[/] (while a route inside is learned) "
+    head("originates", f" {', '.join(report['originates'])}")
+    head("summaries",
+        " (while a route inside is learned) "
         + "; ".join(f"{s['prefix']} from {', '.join(s['from'])}" for s in report["summaries"])
     )
     if report["beacon"]:
-        out(f"[bold]beacon[/] {report['beacon']['address']}/32 to the stores while it offers {', '.join(report['beacon']['while'])}")
+        head("beacon", f" {report['beacon']['address']}/32 to the stores while it offers {', '.join(report['beacon']['while'])}")
     elif report["no_beacon_because"]:
-        out(f"[bold]beacon[/] none: {report['no_beacon_because']}")
+        head("beacon", f" none: {report['no_beacon_because']}")
     if report["no_queues_because"]:
-        out(f"[bold]queues to the stores[/] none: {report['no_queues_because']}")
+        head("queues to the stores", f" none: {report['no_queues_because']}")
     else:
         shaped = (
             f"shaped to {report['uplink_queue_kbps']} kbit/s (uplink {report['uplink_mbps']} Mbit/s)"
             if report["uplink_queue_kbps"]
             else "not shaped (no uplink_mbps)"
         )
-        out(f"[bold]queues to the stores[/] {shaped}: " + ", ".join(f"{q['class']} {q['dscp']}" for q in report["qos"]))
+        head("queues to the stores", f" {shaped}: " + ", ".join(f"{q['class']} {q['dscp']}" for q in report["qos"]))
     trust = report["dc_trust"]
     if trust:
-        out(
-            f"[bold]trusted from the DC[/] {', '.join(trust['kept'])} kept; "
+        head("trusted from the DC",
+            f" {', '.join(trust['kept'])} kept; "
             f"{', '.join(trust['remarked'])} re-marked to {trust['to']} (network control is the hub's own)"
         )
     else:
-        out("[bold]trusted from the DC[/] every DSCP as marked (no queue of the hub classifies by it)")
+        head("trusted from the DC", " every DSCP as marked (no queue of the hub classifies by it)")
     clouds = report["cloud_forwarding"]
     if clouds:
         answers = "; ".join(
@@ -193,13 +200,13 @@ def _print_hub(report: dict[str, Any]) -> None:
         )
         opens = "; ".join(f"{o['why']} ({o['protocol']} {','.join(o['ports'])})" for o in clouds["cloud_opens"])
         but = f" but the DC core {', '.join(clouds['not_to_hq'])}" if clouds["not_to_hq"] else ""
-        out(
-            f"[bold]from the clouds[/] {', '.join(clouds['from'])}: anything to HQ{but}; to the stores only the answers to "
+        head("from the clouds",
+            f" {', '.join(clouds['from'])}: anything to HQ{but}; to the stores only the answers to "
             f"{answers or 'nothing'}; opened by a cloud: {opens or 'nothing'}"
         )
     management = report["management"]
-    out(
-        f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
+    head("management",
+        f" {', '.join(management['ports'])} from {', '.join(management['from'])}"
         f", sourced from {management['source']}; syslog {', '.join(management['syslog']) or 'none'}"
         f", TACACS+ {', '.join(management['tacacs']) or 'none'}"
         f", DNS {', '.join(management['dns']) or 'none (resolves no names)'}"
@@ -209,15 +216,15 @@ def _print_hub(report: dict[str, Any]) -> None:
 
 
 def _print_snmp(snmp: dict[str, Any], out: Callable[[str], None]) -> None:
-    out(
-        f"[bold]SNMP[/] the NMS polls {snmp['poll']} with SNMPv3 {snmp['security_level']}: "
+    head("SNMP",
+        f" the NMS polls {snmp['poll']} with SNMPv3 {snmp['security_level']}: "
         f"{snmp['auth_protocol']}, {snmp['priv_protocol']}"
     )
 
 
 def _print_ntp(ntp: dict[str, Any], out: Callable[[str], None]) -> None:
     trusted = ", ".join(str(key_id) for key_id in ntp["trusted_key_ids"]) or "none"
-    out(f"[bold]NTP[/] {ntp['platform']} trusts keys {trusted}, asks with key {ntp['asks_with']}")
+    head("NTP", f" {ntp['platform']} trusts keys {trusted}, asks with key {ntp['asks_with']}")
     out(f"  the NTP servers {', '.join(ntp['servers'])} must hold every key:")
     for key in ntp["server_keys"]:
         out(

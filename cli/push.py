@@ -16,19 +16,20 @@ from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    TextTable,
     commit_confirm_options,
     console,
     default_fleet_path,
     emit_json,
     err_console,
     json_option,
+    markup,
     print_table,
     quiet_device_logs,
 )
@@ -298,17 +299,17 @@ def push(
         raise SystemExit(_exit_code(report))
 
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", markup=False),
         console=err_console,
         transient=False,
     )
     live = _LiveProgress(progress)
     verb = "planning" if dry_run else "pushing"
-    err_console.print(f"{verb} {len(targets)} appliance(s), {concurrency} at a time")
+    err_console.print(markup("{} {} appliance(s), {} at a time", verb, len(targets), concurrency))
     with progress, _stop_on_sigint(stop, live):
         report = run_push(targets, intended, options=options, stop=stop, selection=selection, observer=live)
     if dry_run:
@@ -390,7 +391,7 @@ def restore(
     )
     selection: dict[str, str | list[str] | None] = {"appliances": [appliance], "restore": str(source)}
     if not as_json:
-        err_console.print(f"restoring {appliance} from {source}")
+        err_console.print(markup("restoring {} from {}", appliance, source))
     report = run_push(targets, IntendedConfigs({appliance: text}, secrets=secrets), options=options, selection=selection)
     if as_json:
         payload = _json_payload(report, runs_dir)
@@ -461,9 +462,9 @@ def _print_plans(report: RunReport) -> None:
             continue
         files = [item for item in device.companions if item.status == "planned"]
         if not device.remediation and not files:
-            console.print(f"[dim]{device.name}: in sync, nothing to send[/]")
+            console.print(markup("[dim]{}: in sync, nothing to send[/]", device.name))
             continue
-        console.rule(f"{device.name} ({device.platform})")
+        console.rule(markup("{} ({})", device.name, device.platform))
         if device.remediation:
             _print_diff(device.diff or "")
             console.print(Text(f"remediation ({device.change_lines} change(s)):", style="bold"))
@@ -485,7 +486,7 @@ def _print_diff(diff: str) -> None:
 
 
 def _print_table(report: RunReport) -> None:
-    table = Table(title=f"push {report.run_id}", expand=False)
+    table = TextTable(title=f"push {report.run_id}", expand=False)
     table.add_column("appliance", no_wrap=True)
     if len(report.waves) > 1:
         table.add_column("wave", justify="right")
@@ -522,11 +523,11 @@ def _print_table(report: RunReport) -> None:
             )
         else:
             detail = Text(device.error or "")
-        row = [device.name]
+        row: list[str | Text] = [device.name]
         if len(report.waves) > 1:
             row.append(str(device.wave))
         row += [
-            f"[{_OUTCOME_STYLE.get(device.outcome, '')}]{device.outcome}[/]",
+            Text(device.outcome, style=_OUTCOME_STYLE.get(device.outcome, "")),
             str(device.config_lines_sent),
             f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
         ]
@@ -545,24 +546,29 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
     parts += [f"{s.skipped} not started", f"{s.config_lines_sent} config lines sent"]
     console.print(", ".join(parts))
     if report.stop_reason:
-        console.print(f"[yellow]stopped:[/] {report.stop_reason}")
+        console.print(markup("[yellow]stopped:[/] {}", report.stop_reason))
     for device in report.devices:
         if device.rollback is not None and not device.rollback.ok:
             err_console.print(
-                f"[bold red]ROLLBACK FAILED on {device.name}[/]: its state is unknown; "
-                f"the backup to restore is {device.backup_path}"
+                markup(
+                    "[bold red]ROLLBACK FAILED on {}[/]: its state is unknown; the backup to restore is {}",
+                    device.name, device.backup_path,
+                )
             )
     for device in report.devices:
         if device.outcome == "reverted-by-appliance":
             err_console.print(
-                f"[bold yellow]{device.name} reverted the change by itself[/]: the session was lost after "
-                "the change began and the appliance put its backup back when its timer ran out; the "
-                "change probably cut the path the push rides on. Fix it before pushing again (the same "
-                "change is refused without --force)."
+                markup(
+                    "[bold yellow]{} reverted the change by itself[/]: the session was lost after "
+                    "the change began and the appliance put its backup back when its timer ran out; the "
+                    "change probably cut the path the push rides on. Fix it before pushing again (the same "
+                    "change is refused without --force).",
+                    device.name,
+                )
             )
     changed = report.changed_devices
     if changed and not report.dry_run:
-        console.print(f"changed appliances: {', '.join(changed)}")
-    console.print(f"journal: {runs_dir / (report.run_id + '.json')}")
+        console.print(markup("changed appliances: {}", ", ".join(changed)))
+    console.print(markup("journal: {}", runs_dir / (report.run_id + ".json")))
     if not report.ok:
         console.print("retry what did not finish with: storestack devices push --only-failed …")

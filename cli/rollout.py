@@ -19,7 +19,6 @@ import click
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
-from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +27,7 @@ from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    TextTable,
     commit_confirm_options,
     console,
     default_fleet_path,
@@ -39,6 +39,7 @@ from storestack.cli.common import (
     inventory_issue_entries,
     json_errors,
     json_option,
+    markup,
     print_table,
     quiet_device_logs,
 )
@@ -91,7 +92,7 @@ class RolloutDisplay(RolloutObserver):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.states: dict[str, dict[str, StepStatus]] = {}
-        self.now: dict[str, str] = {}
+        self.now: dict[str, Text] = {}
         self.started: dict[str, float] = {}
         self.finished: dict[str, float] = {}
         self._spinner = Spinner("dots", style="yellow")
@@ -108,23 +109,23 @@ class RolloutDisplay(RolloutObserver):
             self.states.setdefault(store, {})[record.name] = record.status
             self.started.setdefault(store, time.monotonic())
             if record.status is StepStatus.RUNNING:
-                self.now[store] = dict(STEPS)[record.name]
+                self.now[store] = Text(dict(STEPS)[record.name])
             elif record.status is StepStatus.FAILED:
-                self.now[store] = f"[red]{escape(record.error or 'failed')}[/]"
+                self.now[store] = Text(record.error or "failed", style="red")
                 self.finished[store] = time.monotonic()
             elif record.name == STEP_NAMES[-1]:
-                self.now[store] = f"[green]{escape(record.summary)}[/]"
+                self.now[store] = Text(record.summary, style="green")
                 self.finished[store] = time.monotonic()
 
     def on_detail(self, store: str, text: str) -> None:
         with self._lock:
-            self.now[store] = escape(text)
+            self.now[store] = Text(text)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.table(options.max_width)
 
     def table(self, width: int) -> Table:
-        table = Table(box=None, pad_edge=False, header_style="bold", caption=STEP_LEGEND, caption_justify="left")
+        table = TextTable(box=None, pad_edge=False, header_style="bold", caption=STEP_LEGEND, caption_justify="left")
         table.add_column("store", no_wrap=True, min_width=7)
         for number, _name in enumerate(STEP_NAMES, start=1):
             table.add_column(str(number), justify="center", no_wrap=True, min_width=1)
@@ -139,7 +140,7 @@ class RolloutDisplay(RolloutObserver):
                 ]
                 start = self.started.get(store)
                 elapsed = (self.finished.get(store) or time.monotonic()) - start if start else 0.0
-                table.add_row(store, *marks, f"{elapsed:.1f}s" if start else "", Text.from_markup(self.now.get(store, "")))
+                table.add_row(store, *marks, f"{elapsed:.1f}s" if start else "", self.now.get(store, ""))
         return table
 
 
@@ -286,7 +287,7 @@ def rollout(
                 ),
             )
         if not as_json:
-            err_console.print(_intro(options, journal))
+            err_console.print(_intro(options, journal), soft_wrap=True)
         result = run_with_display(
             lambda observer, stop: run_rollout(options, journal=journal, observer=observer, stop=stop),
             live=not as_json,
@@ -296,8 +297,8 @@ def rollout(
             emit_json(json_errors(inventory_issue_entries(exc.issues), str(exc)))
         else:
             for issue in exc.issues:
-                err_console.print(str(issue), markup=False, highlight=False)
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing was changed")
+                err_console.print(Text(str(issue)), highlight=False)
+            err_console.print(markup("[bold red]error:[/] {}; nothing was changed", exc))
         raise SystemExit(exit_code_for(exc)) from None
     except RolloutConfigError as exc:
         fail_on(exc, as_json=as_json, context="; nothing was changed")
@@ -317,19 +318,19 @@ def rollout(
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
-def _intro(options: RolloutOptions, journal: RunSteps | None) -> str:
+def _intro(options: RolloutOptions, journal: RunSteps | None) -> Text:
     where = f"the lab in {options.lab_state_dir}" if options.lab_state_dir else "the fleet's appliances"
     verb = f"resuming {journal.run_id}:" if journal else ("dry run of" if options.dry_run else "rolling out")
-    return f"{verb} {', '.join(options.stores)} to {where}, batches of {options.concurrency} store(s)"
+    return Text(f"{verb} {', '.join(options.stores)} to {where}, batches of {options.concurrency} store(s)")
 
 
 def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
     if summary.nothing_to_do:
-        console.print(f"run {summary.run_id} had already finished: nothing to resume, nothing changed")
-    console.print(f"cloud outputs: {outputs_mode_text(summary.outputs_mode, options)}")
+        console.print(markup("run {} had already finished: nothing to resume, nothing changed", summary.run_id))
+    console.print(markup("cloud outputs: {}", outputs_mode_text(summary.outputs_mode, options)))
     # Timings per step as columns when the terminal is wide enough, else as a line per store.
     wide = console.width >= WIDE_TABLE or not console.is_terminal
-    table = Table(title=f"rollout {summary.run_id}", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = TextTable(title=f"rollout {summary.run_id}", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("store", no_wrap=True)
     for name in STEP_NAMES if wide else ():
         table.add_column(_SHORT[name], justify="right", no_wrap=True)
@@ -339,21 +340,21 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
     table.add_column("checks", justify="right", no_wrap=True)
     table.add_column("state", no_wrap=True)
     for store in summary.stores:
-        times = []
+        times: list[str | Text] = []
         for step in store.steps:
             if step.status == "failed":
-                times.append("[red]✗[/]")
+                times.append(Text("✗", style="red"))
             elif step.duration_s is None:
-                times.append("[dim]·[/]")
+                times.append(Text("·", style="dim"))
             else:
                 times.append(f"{step.duration_s:.1f}s")
         checks = store.checks
         if store.active:
-            state = "[green]active[/]" if store.changed else "[green]active[/] [dim]=[/]"
+            state = markup("[green]active[/]" if store.changed else "[green]active[/] [dim]=[/]")
         elif summary.dry_run and store.status == "done":
-            state = "[cyan]dry run[/]"
+            state = markup("[cyan]dry run[/]")
         else:
-            state = f"[red]{store.status}[/]"
+            state = markup("[red]{}[/]", store.status)
         stack = ""
         if store.resources is not None:
             stack = f"{store.resources} {_CHANGE_MARK.get(store.resource_change or '', '')}".strip()
@@ -371,8 +372,11 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
     if not wide:
         for store in summary.stores:
             console.print(
-                f"{store.store}: "
-                + " · ".join(f"{s.name} {s.duration_s:.1f}s" for s in store.steps if s.duration_s is not None),
+                markup(
+                    "{}: {}",
+                    store.store,
+                    " · ".join(f"{s.name} {s.duration_s:.1f}s" for s in store.steps if s.duration_s is not None),
+                ),
                 highlight=False,
             )
     console.print(
@@ -386,36 +390,40 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
             _print_dry_run(store)
     totals = summary.totals
     if summary.dry_run:
-        console.print(f"dry run: nothing was changed; journal: {summary.journal}", soft_wrap=True)
+        console.print(markup("dry run: nothing was changed; journal: {}", summary.journal), soft_wrap=True)
         return
     console.print(
-        f"{totals['active']}/{totals['stores']} store(s) active, {totals['lines_pushed']} config line(s) pushed, "
-        f"{totals['checks_passed']} check(s) passed"
-        + (f", {totals['checks_skipped']} skipped" if totals["checks_skipped"] else "")
-        + f"; journal: {summary.journal}",
+        Text(
+            f"{totals['active']}/{totals['stores']} store(s) active, {totals['lines_pushed']} config line(s) pushed, "
+            f"{totals['checks_passed']} check(s) passed"
+            + (f", {totals['checks_skipped']} skipped" if totals["checks_skipped"] else "")
+            + f"; journal: {summary.journal}"
+        ),
         soft_wrap=True,
     )
     if summary.nothing_changed:
         console.print("[green]nothing changed:[/] every store was already live as the inventory describes it")
     if summary.resume_command:
-        console.print(f"resume with: [bold]{summary.resume_command}[/]", soft_wrap=True)
+        console.print(markup("resume with: [bold]{}[/]", summary.resume_command), soft_wrap=True)
 
 
 def _print_stopped_store(store: StoreSummary) -> None:
     failed = next((s for s in store.steps if s.name == store.failed_step), None)
     if failed is not None:
-        console.print(f"[bold red]{store.store} stopped at {failed.name}:[/] {escape(failed.error or '')}", soft_wrap=True)
+        console.print(
+            markup("[bold red]{} stopped at {}:[/] {}", store.store, failed.name, failed.error or ""), soft_wrap=True
+        )
         if failed.rollback:
-            console.print(f"  rollback: {escape(failed.rollback)}", soft_wrap=True)
+            console.print(markup("  rollback: {}", failed.rollback), soft_wrap=True)
     else:
-        console.print(f"[yellow]{store.store} did not finish[/] (interrupted or stopped by --fail-fast)")
+        console.print(markup("[yellow]{} did not finish[/] (interrupted or stopped by --fail-fast)", store.store))
     for layer in store.layers:
-        console.print(f"  {layer.layer:<15} {escape(layer.state)}", soft_wrap=True)
+        console.print(markup("  {} {}", f"{layer.layer:<15}", layer.state), soft_wrap=True)
 
 
 def _print_dry_run(store: StoreSummary) -> None:
     push = next(s for s in store.steps if s.name == "push")
-    console.print(f"{store.store}: {escape(push.summary)}")
+    console.print(markup("{}: {}", store.store, push.summary))
 
 
 # ------------------------------------------------------------------ drift
@@ -451,7 +459,7 @@ def drift(
     progress: Callable[[ApplianceDrift], None] | None = None
     if not as_json:
         progress = lambda item: err_console.print(  # noqa: E731 - a one-line progress printer
-            f"  {item.name}: {_DRIFT_STYLE[item.status]}", highlight=False
+            markup(f"  {{}}: {_DRIFT_STYLE[item.status]}", item.name), highlight=False
         )
         err_console.print("reading running configs (read-only)…")
     try:
@@ -484,7 +492,7 @@ _DRIFT_STYLE = {
 def print_drift(report: DriftReport, *, lab: bool) -> None:
     for item in report.appliances:
         if item.status == "drifted":
-            console.rule(f"{item.name} drifted ({item.change_lines} change(s))")
+            console.rule(markup("{} drifted ({} change(s))", item.name, item.change_lines))
             if item.secrets_unrecorded:
                 console.print(
                     "its secrets cannot be read back and this state directory's secret ledger has none of "
@@ -497,7 +505,11 @@ def print_drift(report: DriftReport, *, lab: bool) -> None:
                 console.print(Text(f"  {line}", style="yellow"))
             for host_file in item.companions:
                 if host_file.status in ("drifted", "missing"):
-                    console.print(f"host file {host_file.name} {host_file.status} ({host_file.change_lines} line(s)):")
+                    console.print(
+                        markup(
+                            "host file {} {} ({} line(s)):", host_file.name, host_file.status, host_file.change_lines
+                        )
+                    )
                     for line in (host_file.diff or "").splitlines():
                         console.print(Text(f"  {line}", style="yellow"))
             fix = (
@@ -506,20 +518,22 @@ def print_drift(report: DriftReport, *, lab: bool) -> None:
                 else f"storestack devices render --hub {item.name} --with-secrets --out DIR && "
                 f"storestack devices push --appliance {item.name} --intended DIR"
             )
-            console.print(f"fix with: [bold]{escape(fix)}[/]")
+            console.print(markup("fix with: [bold]{}[/]", fix))
         elif item.status in ("unreachable", "error"):
-            console.print(f"[red]{item.name} {item.status}:[/] {escape(item.error or '')}")
+            console.print(markup("[red]{} {}:[/] {}", item.name, item.status, item.error or ""))
     for stack in report.stacks:
         if stack.status != "in_sync":
             detail = ", ".join(f"{k} {v}" for k, v in stack.changes.items()) or (stack.error or "")
-            console.print(f"[yellow]stack {stack.stack} {stack.status}:[/] {escape(detail)}")
+            console.print(markup("[yellow]stack {} {}:[/] {}", stack.stack, stack.status, detail))
     s = report.summary
     console.print(
-        f"fleet: {s['in_sync']} in sync, {s['drifted']} drifted, {s['unreachable']} unreachable"
-        + (f", {s['error']} error(s)" if s["error"] else "")
-        + f" ({s['appliances']} appliances, {report.source}; cloud outputs {report.outputs_mode})"
+        Text(
+            f"fleet: {s['in_sync']} in sync, {s['drifted']} drifted, {s['unreachable']} unreachable"
+            + (f", {s['error']} error(s)" if s["error"] else "")
+            + f" ({s['appliances']} appliances, {report.source}; cloud outputs {report.outputs_mode})"
+        )
     )
-    console.print(f"stacks: {report.pulumi}" + (f"; {s['stacks_drifted']} drifted" if report.stacks else ""))
+    console.print(Text(f"stacks: {report.pulumi}" + (f"; {s['stacks_drifted']} drifted" if report.stacks else "")))
 
 
 def register(group: click.Group) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +26,7 @@ from storestack.cli.common import (
     fleet_option,
     json_always_option,
     json_option,
+    markup,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.common.destroyguard import MAX_UNASKED, MAX_UNASKED_SHARE, guard_destroy
@@ -136,14 +136,16 @@ def render(
         )
         return
     console.print(
-        f"rendered {len(result.stacks)} stacks into {out_dir}: "
-        f"{len(result.written)} written, {len(result.unchanged)} unchanged"
+        markup(
+            "rendered {} stacks into {}: {} written, {} unchanged",
+            len(result.stacks), out_dir, len(result.written), len(result.unchanged),
+        )
     )
     for stack, stack_notes in notes.items():
         for note in stack_notes:
-            console.print(f"[yellow]note[/] {stack}: {note}")
+            console.print(markup("[yellow]note[/] {}: {}", stack, note))
     if result.destroy:
-        console.print(f"[red]to destroy[/] ({len(result.destroy)}): {', '.join(result.destroy)}")
+        console.print(markup("[red]to destroy[/] ({}): {}", len(result.destroy), ", ".join(result.destroy)))
 
 
 @stacks.command()
@@ -254,17 +256,22 @@ def _print_plan(report: PlanReport, detail: bool) -> None:
         change = changes[stack_plan.stack]
         counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "replace", "remove")}
         console.print(
-            f"[bold]{stack_plan.stack}[/] {len(stack_plan.resources)} resources, {change.status}: "
-            f"[green]+{counted['add']}[/] [yellow]~{counted['change']}[/] [red]+-{counted['replace']}[/] "
-            f"[red]-{counted['remove']}[/]"
+            markup(
+                "[bold]{}[/] {} resources, {}: [green]+{}[/] [yellow]~{}[/] [red]+-{}[/] [red]-{}[/]",
+                stack_plan.stack, len(stack_plan.resources), change.status,
+                counted["add"], counted["change"], counted["replace"], counted["remove"],
+            )
         )
         if detail:
             _print_stack_detail(stack_plan, change.changes)
         for protected in (c for c in change.changes if c.protected):
             verb = "replaced" if protected.action == "replace" else "removed"
             console.print(
-                f"  [red]protected[/] {escape(protected.urn)} would be {verb}: `up` fails until it is "
-                "unprotected on purpose (README, \"Desktop users\")",
+                markup(
+                    "  [red]protected[/] {} would be {}: `up` fails until it is "
+                    "unprotected on purpose (README, \"Desktop users\")",
+                    protected.urn, verb,
+                ),
                 highlight=False,
                 emoji=False,
                 soft_wrap=True,
@@ -273,12 +280,12 @@ def _print_plan(report: PlanReport, detail: bool) -> None:
             colour = "red" if finding.severity == "error" else "yellow"
             where = f" {finding.urn}" if finding.urn else ""
             console.print(
-                f"  [{colour}]{finding.severity}[/] {finding.check}{escape(where)}: {escape(finding.message)}",
+                markup(f"  [{colour}]{{}}[/] {{}}{{}}: {{}}", finding.severity, finding.check, where, finding.message),
                 emoji=False,
                 soft_wrap=True,
             )
     for removed in (c for c in report.changes if c.status == "removed"):
-        console.print(f"[bold]{removed.stack}[/] [red]removed[/]: -{len(removed.changes)} resources")
+        console.print(markup("[bold]{}[/] [red]removed[/]: -{} resources", removed.stack, len(removed.changes)))
     console.print(
         f"plan: {len(report.stacks)} stacks, {total} resources, "
         f"{len(report.errors)} error(s), {len(report.advisories)} advisory finding(s)"
@@ -294,16 +301,16 @@ def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
         console.print(f"  {line}", markup=False, emoji=False, highlight=False, soft_wrap=True)
     for change in changes:
         if change.action == "change":
-            line = f"  [yellow]~[/] {escape(change.urn)} ({', '.join(change.keys)})"
+            shown = markup("  [yellow]~[/] {} ({})", change.urn, ", ".join(change.keys))
         elif change.action == "replace":
-            line = f"  [red]+-[/] {escape(change.urn)} ({', '.join(change.keys)})"
+            shown = markup("  [red]+-[/] {} ({})", change.urn, ", ".join(change.keys))
         elif change.action == "remove":
-            line = f"  [red]-[/] {escape(change.urn)}"
+            shown = markup("  [red]-[/] {}", change.urn)
         elif len(changes) <= 50:
-            line = f"  [green]+[/] {escape(change.urn)}"
+            shown = markup("  [green]+[/] {}", change.urn)
         else:
             continue
-        console.print(line, highlight=False, emoji=False, soft_wrap=True)
+        console.print(shown, highlight=False, emoji=False, soft_wrap=True)
 
 
 class _progress:
@@ -318,7 +325,7 @@ class _progress:
             return lambda _item: None
         self.bar = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -397,7 +404,9 @@ def _operation_command(operation: Operation) -> click.Command:
             )
             return
         if result.changes:
-            console.print(f"{operation} {stack}: " + ", ".join(f"{k} {v}" for k, v in result.changes.items()))
+            console.print(
+                markup("{} {}: {}", operation, stack, ", ".join(f"{k} {v}" for k, v in result.changes.items()))
+            )
         for name, value in result.outputs.items():
             console.print(f"  {name}: {value}", markup=False, highlight=False)
 
@@ -416,7 +425,7 @@ class _OperationDisplay:
     def __enter__(self) -> _OperationDisplay:
         if self.enabled:
             self.bar = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
+                SpinnerColumn(), TextColumn("{task.description}", markup=False), console=err_console, transient=True
             )
             self.bar.start()
             self.task = self.bar.add_task("starting")
@@ -434,9 +443,9 @@ class _OperationDisplay:
         elif event.kind == "done":
             self.done += 1
         elif event.kind == "failed":
-            self.bar.console.print(f"[red]failed[/] {event.op} {event.urn}", highlight=False)
+            self.bar.console.print(markup("[red]failed[/] {} {}", event.op, event.urn), highlight=False)
         elif event.kind == "diagnostic":
-            self.bar.console.print(f"[yellow]{event.message}[/]", highlight=False, markup=False)
+            self.bar.console.print(markup("[yellow]{}[/]", event.message), highlight=False)
 
 
 def register(group: click.Group) -> None:

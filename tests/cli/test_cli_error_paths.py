@@ -56,6 +56,8 @@ WRITERS = {
     "plan": ["plan", "--store", "nw-0007", "--plans-dir", "{out}", "--workers", "1", "--json", *FLEET],
     "inventory export": ["inventory", "export", "--format", "nornir", "--out", "{out}", *FLEET],
     "inventory generate": ["inventory", "generate", "--stores", "2", "--out", "{out}"],
+    "inventory export --json": ["inventory", "export", "--format", "ansible", "--out", "{out}", "--json", *FLEET],
+    "inventory generate --json": ["inventory", "generate", "--stores", "2", "--out", "{out}", "--json"],
 }
 JSON_WRITERS = {name for name, args in WRITERS.items() if "--json" in args}
 

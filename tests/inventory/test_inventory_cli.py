@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.inventory import sample_chain_path
+from storestack.inventory import load_fleet, sample_chain_path
 from storestack.inventory.generate import generate_fleet
 
 
@@ -156,3 +156,55 @@ def test_help_texts_describe_the_options_each_command_has(runner: CliRunner) -> 
     assert "--fleet" not in validate_help and "$STORESTACK_FLEET" in validate_help
     drift_help = " ".join(runner.invoke(cli, ["drift", "--help"]).output.split())
     assert "Roll out" not in drift_help and "--lab Check for drift on the running lab" in drift_help
+
+
+def test_generate_json_reports_what_it_wrote_and_a_refusal(runner: CliRunner, tmp_path: Path, fleet_dir: Path) -> None:
+    out = tmp_path / "generated"
+    args = ["inventory", "generate", "--stores", "5", "--seed", "8", "--out", str(out), "--json"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {
+        "ok": True, "out": str(out), "stores": 5, "seed": 8, "written": 6, "unchanged": 0, "removed": 0,
+    }
+    again = json.loads(runner.invoke(cli, args).stdout)
+    assert (again["written"], again["unchanged"]) == (0, 6)
+    refused = runner.invoke(cli, ["inventory", "generate", "--stores", "3", "--out", str(fleet_dir), "--json"])
+    assert refused.exit_code == 2
+    payload = json.loads(refused.stdout)
+    assert payload["ok"] is False and "did not write (fleet.yaml" in payload["error"]
+    bundle = runner.invoke(cli, ["inventory", "generate", "--stores", "2", "--json"])
+    assert bundle.exit_code == 2
+    assert "pass --out DIR" in json.loads(bundle.stdout)["error"]
+
+
+@pytest.mark.parametrize(
+    ("export_format", "files"), [("ansible", ["inventory.yaml"]), ("nornir", ["hosts.yaml", "groups.yaml", "defaults.yaml"])]
+)
+def test_export_json_reports_the_files_it_wrote(
+    runner: CliRunner, tmp_path: Path, export_format: str, files: list[str]
+) -> None:
+    out = tmp_path / "exported"
+    args = ["inventory", "export", "--format", export_format, "--out", str(out), "--region", "randstad", "--json"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    payload = json.loads(first.stdout)
+    assert payload["ok"] is True and payload["out"] == str(out) and payload["format"] == export_format
+    assert sorted(payload["written"]) == sorted(files) and payload["unchanged"] == []
+    assert sorted(path.name for path in out.iterdir()) == sorted(files)
+    assert payload["stores"] == len(load_fleet(sample_chain_path()).filter(region="randstad"))
+    again = json.loads(runner.invoke(cli, args).stdout)
+    assert again["written"] == [] and sorted(again["unchanged"]) == sorted(files)
+
+
+def test_export_json_answers_an_invalid_fleet_and_a_missing_out_in_json(
+    runner: CliRunner, make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = make_fleet("bad-vlan")
+    args = ["inventory", "export", "--format", "ansible", "--fleet", str(fleet), "--out", str(tmp_path / "x"), "--json"]
+    invalid = runner.invoke(cli, args)
+    assert invalid.exit_code == 1
+    assert json.loads(invalid.stdout)["errors"][0]["field"] == "lan.pos.vlan"
+    assert not (tmp_path / "x").exists()
+    to_stdout = runner.invoke(cli, ["inventory", "export", "--format", "ansible", "--json"])
+    assert to_stdout.exit_code == 2
+    assert "pass --out DIR" in json.loads(to_stdout.stdout)["error"]
