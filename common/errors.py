@@ -18,6 +18,10 @@ them and the CLI can name them without importing Pulumi or the lab.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, Self
+
 
 class StorestackError(Exception):
     """Root of every error storestack raises on purpose."""
@@ -65,3 +69,41 @@ FAMILIES: tuple[type[StorestackError], ...] = (
     LabFamily,
     RolloutFamily,
 )
+
+
+@dataclass(frozen=True, order=True)
+class InventoryIssue:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+class _HoldsIssues(Protocol):
+    @property
+    def issues(self) -> Sequence[InventoryIssue]: ...
+
+    def one_line(self) -> str: ...
+
+
+class RefusedFileError(StorestackError):
+    """Mixed into the error of another concern about a file the inventory's reader refused (an
+    appliance inventory, stack outputs, a credentials file): one line for its message, and every
+    issue kept, each with its file, line and field, for the CLI's --json answer. Like UsageError,
+    it belongs to no family: the concern's error it is mixed into has one."""
+
+    def __init__(self, message: str, issues: Sequence[InventoryIssue] = ()) -> None:
+        super().__init__(message)
+        self.issues = sorted(issues)
+
+    @classmethod
+    def of(cls, error: _HoldsIssues) -> Self:
+        """The refusal of a reader's error that holds its issues (an `InventoryError`)."""
+        return cls(error.one_line(), error.issues)

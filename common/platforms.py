@@ -134,12 +134,14 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
 # sysfs to work. We also disallow any kind of whitespace"; iproute2 answers `"dev" not a valid
 # ifname`, the kernel a 16-character name with "Attribute failed policy validation").
 LINUX_IFNAME_MAX = 15
+# The platforms whose ports are Linux network devices, named by the rule above.
+LINUX_PORT_NAMES: frozenset[Platform] = frozenset({"frr"})
 
 
 def port_name_refusal(platform: Platform, port: str) -> str | None:
     """Why `platform` cannot name a port `port` (None where it can, or where storestack knows no
     rule): the one wording the inventory checks refuse a management port with."""
-    if platform != "frr":
+    if platform not in LINUX_PORT_NAMES:
         return None
     if len(port) > LINUX_IFNAME_MAX:
         return f"Linux names no network device {port!r}: longer than {LINUX_IFNAME_MAX} characters (IFNAMSIZ)"

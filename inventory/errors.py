@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Self
+# The issue and the refused-file marker live in common (the leaf error modules mix them in);
+# re-exported here, where the inventory reader raises them.
+from storestack.common.errors import InventoryFamily, InventoryIssue, RefusedFileError, UsageError
 
-from storestack.common.errors import InventoryFamily, StorestackError, UsageError
-
-
-@dataclass(frozen=True, order=True)
-class InventoryIssue:
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
-
-    def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+__all__ = ["FleetNotFoundError", "InventoryError", "InventoryIssue", "IpamExhaustedError", "RefusedFileError"]
 
 
 class InventoryError(InventoryFamily):
@@ -47,18 +32,3 @@ class FleetNotFoundError(InventoryError, UsageError):
 
 class IpamExhaustedError(InventoryError):
     """A pool has no free block left; raised as an inventory error naming the pool."""
-
-
-class RefusedFileError(StorestackError):
-    """Mixed into the error of another concern about a file the inventory's reader refused (an
-    appliance inventory, stack outputs, a credentials file): one line for its message, and every
-    issue kept, each with its file, line and field, for the CLI's --json answer. Like UsageError,
-    it belongs to no family: the concern's error it is mixed into has one."""
-
-    def __init__(self, message: str, issues: Sequence[InventoryIssue] = ()) -> None:
-        super().__init__(message)
-        self.issues = sorted(issues)
-
-    @classmethod
-    def of(cls, error: InventoryError) -> Self:
-        return cls(error.one_line(), error.issues)

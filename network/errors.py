@@ -3,8 +3,7 @@ into a working network."""
 
 from __future__ import annotations
 
-from storestack.common.errors import NetworkFamily, UsageError
-from storestack.inventory.errors import RefusedFileError
+from storestack.common.errors import NetworkFamily, RefusedFileError, UsageError
 
 
 class NetworkError(NetworkFamily):
