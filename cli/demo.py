@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 from rich import box
+from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
@@ -91,17 +92,18 @@ class DemoFailed(RolloutFamily):
 
 
 @contextmanager
-def demo_step(number: int, title: str) -> Iterator[Callable[[str], None]]:
-    """Print the step, run it, print its result lines with the time it took. A step that fails
+def demo_step(number: int, title: str) -> Iterator[Callable[[str | Text], None]]:
+    """Print the step, run it, print its result lines with the time it took: a `str` as text, a
+    `Text` (a line styled on purpose, the brownout drill's marks) as styled. A step that fails
     still prints the lines it had (the failure says what came after them)."""
     console.rule(f"[bold]{number}/{TOTAL_STEPS} {title}", align="left")
     started = time.monotonic()
-    results: list[str] = []
+    results: list[str | Text] = []
     try:
         yield results.append
     finally:
         for line in results:
-            console.print(markup("  {}", line), soft_wrap=True)
+            console.print(Text("  ").append_text(line) if isinstance(line, Text) else markup("  {}", line), soft_wrap=True)
     console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
@@ -270,7 +272,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
                     f"(the SLA allows {brownout.window_seconds} s)"
                 )
             moved, returned, drill = brownout_lines(brownout)
-            say(moved)
+            say(Text.from_markup(moved))  # our marks; the link names are inventory names (no brackets)
             if brownout.returned_after is None:
                 raise DemoFailed(f"POS of {store_id} did not return to {brownout.link} after the loss cleared")
             if brownout.returned_early:
@@ -278,7 +280,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
                     f"POS of {store_id} was back on {brownout.link} {brownout.returned_after:.1f} s after the loss "
                     f"cleared, sooner than the SLA's recovery of {brownout.recovery_seconds} s"
                 )
-            say(returned)
+            say(Text.from_markup(returned))
         else:
             drill = "not run"
     totals = summary.totals
