@@ -13,6 +13,7 @@ import ipaddress
 import re
 
 import pytest
+from testsupport.emulator_push import send_to_fortios
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
@@ -65,11 +66,6 @@ def _swapped(fleet: Fleet, store_id: str) -> Fleet:
     return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
 
 
-def _send(session: FortiSession, lines: tuple[str, ...] | list[str]) -> None:
-    for line in lines:
-        output = session.handle(line).output
-        assert "Command fail" not in output, (line, output)
-
 
 def _phase1(text: str, name: str) -> str:
     block = re.search(r"^config vpn ipsec phase1-interface\n(.*?)^end$", text, re.S | re.M)
@@ -87,12 +83,12 @@ def test_a_store_link_moved_to_dhcp_gets_a_new_dialup_phase1_on_the_hub(fortios:
 
     device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), static, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), static, "fortinet").remediation)
     held = device.running_text()
 
     diff = compute_diff(held, dialup, "fortinet", held=HELD_AS_SENT)
     # No line changes the type of the phase 1 the hub holds: it goes, and comes back dial-up.
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     now = device.running_text()
     assert "set type dynamic" in _phase1(now, LINK) and "set remote-gw" not in _phase1(now, LINK)
     assert compute_diff(now, dialup, "fortinet", held=HELD_AS_SENT).in_sync
@@ -101,7 +97,7 @@ def test_a_store_link_moved_to_dhcp_gets_a_new_dialup_phase1_on_the_hub(fortios:
     assert zone is not None and f'"{LINK}"' in zone.group(1)
 
     # The way back: static again, as the hub held it.
-    _send(session, diff.rollback)
+    send_to_fortios(session, diff.rollback)
     assert compute_diff(device.running_text(), static, "fortinet", held=HELD_AS_SENT).in_sync
 
 
@@ -112,12 +108,12 @@ def test_every_link_of_a_store_changing_type_takes_its_zone_and_policies_along_a
     after = render_hub(_swapped(fortios, STORE), HUB).text
     device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
     diff = compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT)
     assert f'  delete "store-{STORE}"' in diff.remediation
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     assert compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT).in_sync
-    _send(session, diff.rollback)
+    send_to_fortios(session, diff.rollback)
     assert compute_diff(device.running_text(), before, "fortinet", held=HELD_AS_SENT).in_sync
 
 
@@ -126,7 +122,7 @@ def test_the_lab_hub_refuses_a_phase1_type_changed_in_place(fortios: Fleet) -> N
     static = render_hub(fortios, HUB).text
     device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), static, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), static, "fortinet").remediation)
     lines = ("config vpn ipsec phase1-interface", f'edit "{LINK}"', "set type dynamic")
     replies = [session.handle(line).output for line in lines]
     assert "Command fail" in replies[-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from testsupport.emulator_push import send_to_fortios
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.configdiff import compute_diff
@@ -30,15 +31,10 @@ def _unit_holding(intended: str) -> tuple[DeviceState, FortiSession]:
     """A factory unit the push has put `intended` on."""
     device = DeviceState(EmulatedDevice(name="fgt", platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), intended, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), intended, "fortinet").remediation)
     assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync
     return device, session
 
-
-def _send(session: FortiSession, lines: tuple[str, ...] | list[str]) -> None:
-    for line in lines:
-        output = session.handle(line).output
-        assert "Command fail" not in output, (line, output)
 
 
 def _policy_ids(text: str, section: str = "firewall policy") -> list[str]:
@@ -61,7 +57,7 @@ def test_an_office_policy_moved_above_its_deny_is_drift_and_the_push_moves_it_ba
     assert "set action accept" not in intended.split(f"    edit {deny}\n", 1)[1].split("    next", 1)[0]
     device, session = _unit_holding(intended)
     # By hand on the unit: the office's "accept anything" above its "deny the private ranges".
-    _send(session, ["config firewall policy", f"move {accept} before {deny}", "end"])
+    send_to_fortios(session, ["config firewall policy", f"move {accept} before {deny}", "end"])
     moved = device.running_text()
     assert _policy_ids(moved).index(accept) < _policy_ids(moved).index(deny)
 
@@ -69,11 +65,11 @@ def test_an_office_policy_moved_above_its_deny_is_drift_and_the_push_moves_it_ba
     assert not diff.in_sync, "the office reaches payment through its accept-all policy, and drift said in sync"
     before_deny = _policy_ids(intended)[_policy_ids(intended).index(deny) - 1]
     assert [line.strip() for line in diff.remediation] == ["config firewall policy", f"move {deny} after {before_deny}", "end"]
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     assert _policy_ids(device.running_text()) == _policy_ids(intended)
     assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync
     # The way back puts the unit's own order back.
-    _send(session, diff.rollback)
+    send_to_fortios(session, diff.rollback)
     assert _policy_ids(device.running_text()) == _policy_ids(moved)
 
 
@@ -88,22 +84,22 @@ def test_a_policy_the_unit_appends_goes_where_the_config_puts_it(fortios: Fleet)
     device, session = _unit_holding(without)
 
     diff = compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT)
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     assert _policy_ids(device.running_text()) == _policy_ids(intended)
     assert _policy_ids(device.running_text()).index(ping) < len(_policy_ids(intended)) - 1
     assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync
     # A local-in policy reordered by hand (a tunnel's deny above its accepts) is put back too.
     local_in = _policy_ids(intended, "firewall local-in-policy")
-    _send(session, ["config firewall local-in-policy", f"move {local_in[-1]} before {local_in[0]}", "end"])
+    send_to_fortios(session, ["config firewall local-in-policy", f"move {local_in[-1]} before {local_in[0]}", "end"])
     again = compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT)
     assert not again.in_sync
-    _send(session, again.remediation)
+    send_to_fortios(session, again.remediation)
     assert _policy_ids(device.running_text(), "firewall local-in-policy") == local_in
 
 
 def test_move_works_only_in_the_tables_fortios_evaluates_in_order() -> None:
     device = DeviceState(EmulatedDevice(name="fgt", platform="fortinet"))
     session = FortiSession(device)
-    _send(session, ["config firewall address", 'edit "A"', "set subnet 10.0.0.0 255.0.0.0", "next", 'edit "B"', "next", "end"])
+    send_to_fortios(session, ["config firewall address", 'edit "A"', "set subnet 10.0.0.0 255.0.0.0", "next", 'edit "B"', "next", "end"])
     output = "".join(session.handle(line).output for line in ["config firewall address", 'move "B" before "A"', "end"])
     assert "Command fail" in output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from testsupport.emulator_push import send_to_fortios
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
@@ -48,11 +49,6 @@ def _less_zone(body: str, store: str = GONE) -> str:
     return body.replace(f' "store-{store}"', "")
 
 
-def _send(session: FortiSession, lines: tuple[str, ...]) -> None:
-    for line in lines:
-        output = session.handle(line).output
-        assert "Command fail" not in output, (line, output)
-
 
 @pytest.mark.parametrize("section", ["firewall policy", "firewall local-in-policy"])
 def test_decommissioning_a_store_leaves_every_other_stores_hub_policies_as_they_were(
@@ -72,7 +68,7 @@ def test_the_push_that_decommissions_a_store_touches_only_its_entries(fortios: F
     after = render_hub(_without(fortios, GONE), HUB).text
     device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
     diff = compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT)
     # In the policy tables the store's entries are deleted; no other entry is renamed or moved,
     # a hub-wide one only leaves the store's zone out of its interfaces.
@@ -84,10 +80,10 @@ def test_the_push_that_decommissions_a_store_touches_only_its_entries(fortios: F
     assert re.search(r"^\s*delete ", policies, re.M), policies
     changes = re.findall(r"^\s*(?:set|unset|move|rename) .*$", policies, re.M)
     assert all(re.match(r"\s*set (?:srcintf|dstintf) ", line) and GONE not in line for line in changes), changes
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     assert compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT).in_sync
     # The way back puts the store's policies back, in their places, under their ids.
-    _send(session, diff.rollback)
+    send_to_fortios(session, diff.rollback)
     for section in ("firewall policy", "firewall local-in-policy"):
         held, wanted = _entries(device.running_text(), section), _entries(before, section)
         assert list(held.items()) == list(wanted.items()), section
@@ -134,13 +130,13 @@ def test_the_way_back_from_a_decommissioning_gives_the_hub_its_whole_config_agai
     after = render_hub(_without(fortios, GONE), HUB).text
     device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
     session = FortiSession(device)
-    _send(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
     held = device.running_text()
     diff = compute_diff(held, after, "fortinet", held=HELD_AS_SENT)
-    _send(session, diff.remediation)
+    send_to_fortios(session, diff.remediation)
     # The push itself sends no deletion of a tunnel interface: the phase 1's deletion takes it.
     assert f'edit "{GONE}-wan1"' not in _tree(device.running_text())["config system interface"]
-    _send(session, diff.rollback)
+    send_to_fortios(session, diff.rollback)
     restored = _tree(device.running_text())
     tunnel = restored["config system interface"][f'edit "{GONE}-wan1"']
     assert {"set bfd enable", "set tcp-mss 1392"} <= tunnel.keys(), tunnel

@@ -1,14 +1,17 @@
 """The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
-timer, which the emulator runs in fast time."""
+timer, which the emulator runs in fast time; and lines sent straight to an emulated FortiOS
+session, each refused line a failure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import RunOptions
 from storestack.devices.session import SessionOptions
+from storestack.lab.emulator.profiles.fortinet import FortiSession
 
 
 def emulator_run_options(state: Path, *, confirm_timeout: int = 60, force: bool = False) -> RunOptions:
@@ -25,3 +28,11 @@ def emulator_run_options(state: Path, *, confirm_timeout: int = 60, force: bool 
             force=force,
         ),
     )
+
+
+def send_to_fortios(session: FortiSession, lines: Sequence[str]) -> None:
+    """Each line to the emulated FortiOS session in turn; one it refuses ("Command fail") fails
+    the test, naming the line and the answer."""
+    for line in lines:
+        output = session.handle(line).output
+        assert "Command fail" not in output, (line, output)
