@@ -348,20 +348,23 @@ DRIVER = PlatformDriver(
     # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
     wiped_by=(VRF_FORWARDING_WIPES,),
     # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
-    # added again, from the ends (PlatformDriver.numbered_entries). An ACL of permits alone
-    # whose change keeps its common entries in order takes its new entries at free numbers in
-    # between and is then renumbered in place: `ip access-list resequence access-list-name
-    # starting-sequence-number increment` ("IP Access List Entry Sequence Numbering", Security
-    # Configuration Guide: Access Control Lists, Cisco IOS XE), so an entry that only moves (the
-    # management ranges' SSH after a new tunnel's BGP in OVERLAY-TO-SELF, whose `pass` reads
-    # every packet against the ACL as it stands) is never missing. Never the same entry under
-    # two numbers: IOS ignores an entry that "matches an already existing entry (except for the
-    # sequence number)" (same guide, "Sequence Numbering Behavior").
+    # added again, from the ends (PlatformDriver.numbered_entries). An ACL whose change keeps its
+    # common entries in order takes its new entries at free numbers in between and is then
+    # renumbered in place: `ip access-list resequence access-list-name starting-sequence-number
+    # increment` ("IP Access List Entry Sequence Numbering", Security Configuration Guide: Access
+    # Control Lists, Cisco IOS XE; "The maximum sequence number is 2147483647"), so an entry that
+    # only moves is never missing: the management ranges' SSH after a new tunnel's BGP in
+    # OVERLAY-TO-SELF (whose `pass` reads every packet against the ACL as it stands), the closing
+    # `permit ip any any` of the hub's HUB-INFRASTRUCTURE after a new hub's BGP and BFD entries
+    # (deleted from the bottom, the DC port dropped all transit through the hub while the push
+    # ran). Never the same entry under two numbers: IOS ignores an entry that "matches an already
+    # existing entry (except for the sequence number)" (same guide, "Sequence Numbering
+    # Behavior").
     numbered_entries=(
         NumberedEntries(
             section=r"^ip access-list (?:extended|standard) ",
-            resequence="ip access-list resequence {name} 10 10",
-            permit=r"^\d+ permit ",
+            resequence="ip access-list resequence {name} {start} {step}",
+            highest=2147483647,
         ),
     ),
     policy_refresh=BGP_POLICY_REFRESH,
