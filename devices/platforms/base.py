@@ -176,17 +176,20 @@ class NumberedEntries(BaseModel):
     # added (sent before that deletion, it would repeat a rule the ACL holds).
     closing: str | None = None
     # Where the device renumbers a block's entries in place, keeping them and their order (IOS
-    # `ip access-list resequence NAME 10 10`), the command, `{name}` the header's last word, and
-    # `permit`, a pattern of an entry that only lets through, on a device that drops what no
-    # entry matches. A block of such entries alone, held and intended, whose change keeps the
-    # entries both hold in their order and whose intended numbers run 10, 20, ... is changed
-    # without renumbering an entry: the new entries go in at free numbers between the held ones
-    # they come between, the entries that go are deleted, then the command numbers the block as
-    # intended. Every moment holds the kept entries and some of the others of either side: it
-    # passes nothing neither side passes, and a session a kept entry passes (the push's own SSH)
-    # is never dropped, where deleting and adding a renumbered entry left a moment without it.
+    # `ip access-list resequence NAME START STEP`), the command, `{name}` the header's last word,
+    # `{start}` and `{step}` the numbers; `highest`, the highest entry number the device takes.
+    # A block held and intended whose change keeps the entries both hold in their order and
+    # whose intended numbers run 10, 20, ... is changed without renumbering an entry: the new
+    # entries go in at free numbers between the held ones they come between (the block numbered
+    # apart first where a gap is too narrow), from the lowest up, the entries that go are
+    # deleted from the highest down, then the command numbers the block as intended. Every
+    # moment holds the kept entries and some of the others of either side, each side's first
+    # ones: it passes what both sides pass (the closing `permit ip any any` of a hub's DC port,
+    # the push's own SSH) and nothing both deny, where deleting a renumbered block from the
+    # bottom left it without its closing permit for as long as the deletions ran
+    # (devices/configdiff.py `_resequenced`).
     resequence: str | None = None
-    permit: str | None = None
+    highest: int = 2147483647
 
 
 class PolicyRefresh(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.errors import RenderError
 from storestack.devices.platforms.base import (
     CommitConfirm,
     NamedObjects,
@@ -348,20 +349,23 @@ DRIVER = PlatformDriver(
     # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
     wiped_by=(VRF_FORWARDING_WIPES,),
     # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
-    # added again, from the ends (PlatformDriver.numbered_entries). An ACL of permits alone
-    # whose change keeps its common entries in order takes its new entries at free numbers in
-    # between and is then renumbered in place: `ip access-list resequence access-list-name
-    # starting-sequence-number increment` ("IP Access List Entry Sequence Numbering", Security
-    # Configuration Guide: Access Control Lists, Cisco IOS XE), so an entry that only moves (the
-    # management ranges' SSH after a new tunnel's BGP in OVERLAY-TO-SELF, whose `pass` reads
-    # every packet against the ACL as it stands) is never missing. Never the same entry under
-    # two numbers: IOS ignores an entry that "matches an already existing entry (except for the
-    # sequence number)" (same guide, "Sequence Numbering Behavior").
+    # added again, from the ends (PlatformDriver.numbered_entries). An ACL whose change keeps its
+    # common entries in order takes its new entries at free numbers in between and is then
+    # renumbered in place: `ip access-list resequence access-list-name starting-sequence-number
+    # increment` ("IP Access List Entry Sequence Numbering", Security Configuration Guide: Access
+    # Control Lists, Cisco IOS XE; "The maximum sequence number is 2147483647"), so an entry that
+    # only moves is never missing: the management ranges' SSH after a new tunnel's BGP in
+    # OVERLAY-TO-SELF (whose `pass` reads every packet against the ACL as it stands), the closing
+    # `permit ip any any` of the hub's HUB-INFRASTRUCTURE after a new hub's BGP and BFD entries
+    # (deleted from the bottom, the DC port dropped all transit through the hub while the push
+    # ran). Never the same entry under two numbers: IOS ignores an entry that "matches an already
+    # existing entry (except for the sequence number)" (same guide, "Sequence Numbering
+    # Behavior").
     numbered_entries=(
         NumberedEntries(
             section=r"^ip access-list (?:extended|standard) ",
-            resequence="ip access-list resequence {name} 10 10",
-            permit=r"^\d+ permit ",
+            resequence="ip access-list resequence {name} {start} {step}",
+            highest=2147483647,
         ),
     ),
     policy_refresh=BGP_POLICY_REFRESH,
@@ -498,6 +502,58 @@ def acl_rule(rule: AclRule) -> str:
 def acl_lines(rules: Sequence[AclRule]) -> list[str]:
     """An extended ACL's entries as config lines, numbered 10, 20, ...: ` 10 permit udp ...`."""
     return [f" {10 * position} {acl_rule(rule)}" for position, rule in enumerate(rules, start=1)]
+
+
+# The hub's HUB-STORES prefix list (`HubBeacon.stores`): the store of stable number N
+# (`StoreSources.number`, the same for the store's life whatever other stores come and go) takes
+# sequence numbers STORE_ENTRIES_FIRST + STORE_ENTRIES_STRIDE * N and up, one per network of its
+# own (its loopbacks); the networks of no one store before them (the store block) take 10, 20,
+# ... and those after them TAIL_ENTRIES_FIRST, +10, ... A prefix list's `seq` is part of each
+# line the running config shows and keeps. Numbered by place, a store that went moved every
+# later store's loopback to another number: deleted, and added again only at the end of the push,
+# each was outside the hub-to-hub advertise-map (advertised whatever the exist-map said) for the
+# length of it. Adding or decommissioning a store now adds or deletes its own entries alone. The
+# ACLs stay numbered 10, 20, ... (the numbers a reload gives back, `NumberedEntries.resequence`).
+# No Cisco document read here states the `ip prefix-list ... seq` range; the numbers stay below
+# 2147483647, the documented highest ACL sequence number. A store whose number would put its
+# entries past TAIL_ENTRIES_FIRST, or with more than STORE_ENTRIES_STRIDE networks, is refused.
+STORE_ENTRIES_FIRST = 1000
+STORE_ENTRIES_STRIDE = 100
+TAIL_ENTRIES_FIRST = 1_000_000_000
+SEQUENCE_MAX = 2147483647
+
+
+def hub_stores_prefixes(view: HubView, networks: Sequence[ipaddress.IPv4Network]) -> list[str]:
+    """The HUB-STORES prefix list's lines: the networks of no one store (the store block) first
+    from 10, each store's under its stable number, any later ones of no store last. Refused
+    (RenderError) where they would not fit, or where a store's networks are not in one run."""
+    owners = view.intent.store_forwarding.own
+
+    def owner(network: ipaddress.IPv4Network) -> int | None:
+        return next((own.number for own in owners if any(network.subnet_of(net) for net in own.sources)), None)
+
+    entries = [(f"permit {net}{' le 32' if net.prefixlen < 32 else ''}", owner(net)) for net in networks]
+    owned = [index for index, (_, number) in enumerate(entries) if number is not None]
+    first, last = (owned[0], owned[-1]) if owned else (len(entries), len(entries) - 1)
+    if any(number is None for _, number in entries[first : last + 1]):
+        raise RenderError(f"hub {view.hostname}: HUB-STORES's per-store entries are not in one run")
+    head, tail = entries[:first], entries[last + 1 :]
+    if 10 * len(head) >= STORE_ENTRIES_FIRST or TAIL_ENTRIES_FIRST + 10 * len(tail) > SEQUENCE_MAX:
+        raise RenderError(f"hub {view.hostname}: HUB-STORES has {len(head) + len(tail)} entries of no one store")
+    numbered = [(10 * (index + 1), text) for index, (text, _) in enumerate(head)]
+    stores: dict[int, list[str]] = {}
+    for text, number in entries[first : last + 1]:
+        stores.setdefault(number or 0, []).append(text)
+    for number, texts in stores.items():
+        start = STORE_ENTRIES_FIRST + STORE_ENTRIES_STRIDE * number
+        if len(texts) > STORE_ENTRIES_STRIDE or start + STORE_ENTRIES_STRIDE > TAIL_ENTRIES_FIRST:
+            raise RenderError(
+                f"hub {view.hostname}: store number {number} (its ASN's offset in asn.store_range) does not fit "
+                f"HUB-STORES's numbering; narrow asn.store_range"
+            )
+        numbered += [(start + index, text) for index, text in enumerate(texts)]
+    numbered += [(TAIL_ENTRIES_FIRST + 10 * index, text) for index, (text, _) in enumerate(tail)]
+    return [f"ip prefix-list HUB-STORES seq {number} {text}" for number, text in numbered]
 
 
 def sequenced(rules: Sequence[str]) -> list[str]:
@@ -1388,6 +1444,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_rule", acl_rule),
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
+        ("ios_hub_stores_prefixes", hub_stores_prefixes),
         ("ios_hub_route_prefixes", hub_route_prefixes),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),

@@ -110,9 +110,13 @@ def test_a_hub_never_forwards_between_stores_while_a_store_filter_is_renumbered(
 
 
 def test_renumbered_entries_are_deleted_from_the_bottom_and_added_from_the_top() -> None:
+    """Entries both sides hold in another order (no in-place renumbering keeps them): deleted
+    from the highest number down, then added from the lowest up."""
     acl = "OFFICE-TO-OVERLAY"
     running = (GOLDEN / "dual-wan.cfg").read_text()
-    intended = _insert_entry(running, acl, 10, "permit ip 10.64.2.64 0.0.0.63 10.0.0.8 0.0.0.7")
+    first, second = _entries(running, acl)[10], _entries(running, acl)[20]
+    intended = running.replace(f" 10 {first}\n 20 {second}\n", f" 10 {second}\n 20 {first}\n")
+    assert intended != running
     sent = [line.split() for line in compute_diff(running, intended, "cisco_xe").remediation if re.match(r"^\s+(no )?\d+ ", line)]
     deleted = [int(words[1]) for words in sent if words[0] == "no"]
     added = [int(words[0]) for words in sent if words[0] != "no"]

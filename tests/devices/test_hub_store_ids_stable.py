@@ -142,3 +142,39 @@ def test_the_way_back_from_a_decommissioning_gives_the_hub_its_whole_config_agai
     assert {"set bfd enable", "set tcp-mss 1392"} <= tunnel.keys(), tunnel
     assert restored == _tree(held)
     assert compute_diff(device.running_text(), before, "fortinet", held=HELD_AS_SENT).in_sync
+
+
+# An IOS-XE hub's HUB-STORES prefix list (the hub-to-hub advertise-map) numbered each store's
+# loopback by its place among the hub's stores: decommissioning one store moved every later
+# store's entry to another number, deleted at the push's start and added again at its end, and
+# for that long each of those loopbacks was outside the advertise-map (advertised to the other
+# hubs whatever the exist-map said). A prefix list's `seq` is part of the line the router keeps.
+
+
+@pytest.fixture(scope="module")
+def ios_xe() -> Fleet:
+    return on_platform(load_fleet(sample_chain_path()), None, "cisco_xe")
+
+
+def _hub_stores(text: str) -> dict[int, str]:
+    found = re.findall(r"^ip prefix-list HUB-STORES seq (\d+) (.*)$", text, re.M)
+    assert found
+    return {int(number): entry for number, entry in found}
+
+
+def test_decommissioning_a_store_leaves_every_other_stores_hub_stores_entry_as_it_was(ios_xe: Fleet) -> None:
+    before = _hub_stores(render_hub(ios_xe, HUB).text)
+    after = _hub_stores(render_hub(_without(ios_xe, GONE), HUB).text)
+    assert {number: entry for number, entry in before.items() if number in after} == after
+    gone = [entry for number, entry in before.items() if number not in after]
+    assert gone and not set(gone) & set(after.values()), gone
+    diff = compute_diff(render_hub(ios_xe, HUB).text, render_hub(_without(ios_xe, GONE), HUB).text, "cisco_xe")
+    assert [line for line in diff.remediation if "HUB-STORES seq" in line] == [
+        f"no ip prefix-list HUB-STORES seq {number} {entry}" for number, entry in before.items() if number not in after
+    ]
+
+
+def test_a_store_added_to_an_xe_hub_takes_a_new_hub_stores_number_and_moves_nobody(ios_xe: Fleet) -> None:
+    smaller = _hub_stores(render_hub(_without(ios_xe, GONE), HUB).text)
+    full = _hub_stores(render_hub(ios_xe, HUB).text)
+    assert {number: entry for number, entry in full.items() if number in smaller} == smaller
