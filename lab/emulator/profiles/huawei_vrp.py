@@ -208,6 +208,11 @@ VRP = LineDialect(
     separator="#",
     # A secret applied again replaces the one before, whatever its salted form.
     keyed_by=(re.compile(SECRET_STATEMENT),),
+    # System-view lines whose first word also begins view lines (`ip address`, `ip binding`):
+    # typed in a view, an AR runs them in the system view and prints them at the margin (AR
+    # command reference EDOC1100064351, "ip ip-prefix", "ip community-filter", "ip route-static",
+    # "ip as-path-filter": System view).
+    global_lines=("ip ip-prefix", "ip community-filter", "ip as-path-filter", "ip route-static"),
 )
 
 # Lines an AR refuses in a view (the opener's first words), with the word the caret points at
@@ -428,14 +433,14 @@ class VrpSession(CliSession):
                 return self.invalid(line, refused)
             base = command.split(" ", 1)[1] if tokens[0] == dialect.negation and len(tokens) > 1 else command
             leaves = not line[:1].isspace() and (
-                dialect.opens_top_section(base) or base.split()[0] in dialect.global_only
+                dialect.opens_top_section(base) or dialect.is_global(base)
             )
             if not leaves and nqa_running_refuses(self.context, tokens):
                 return NQA_RUNNING + "\n"
             missing = missing_interface_column(candidate, line)
             if missing is not None:
                 return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
-            at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
+            at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
             self.context = candidate.apply(self.context, stored_secrets(line))
