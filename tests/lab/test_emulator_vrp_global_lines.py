@@ -13,30 +13,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testsupport.emulator_push import vrp_immediate_with
+
 from storestack.devices.configdiff import compute_diff
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 HUB = Path(__file__).parents[1] / "devices" / "golden" / "huawei_vrp" / "hub.cfg"
 # The system-view lines a pushed config types right after a view's own lines.
 GLOBAL = re.compile(r"^\s*(?:ip ip-prefix|ip community-filter|ip route-static|route-policy-change) ")
 
 
-def _pushed(config: str) -> DeviceState:
-    device = DeviceState(EmulatedDevice(name="hub", platform="huawei_vrp", validation="immediate"))
-    session = VrpSession(device)
-    session.handle("system-view")
-    for line in config.splitlines():
-        if line.strip() and not line.startswith(("#", "return")):
-            assert "Error:" not in session.handle(line).output, line
-    session.handle("quit")
-    return device
-
-
 def test_system_view_lines_typed_after_a_view_are_shown_at_the_margin() -> None:
     intended = HUB.read_text()
-    running = _pushed(intended).running_text()
+    running = vrp_immediate_with(intended, "hub")[0].running_text()
     nested = [line for line in running.splitlines() if GLOBAL.match(line) and line[:1].isspace()]
     assert nested == []
     assert len(re.findall(r"^ip ip-prefix ", running, flags=re.M)) == len(

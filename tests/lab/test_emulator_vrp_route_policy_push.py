@@ -23,10 +23,9 @@ import ipaddress
 import re
 from pathlib import Path
 
+from testsupport.emulator_push import vrp_immediate_with
+
 from storestack.devices.configdiff import compute_diff
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 GOLDEN = Path(__file__).parents[1] / "devices" / "golden" / "huawei_vrp" / "hub.cfg"
 POLICY = "FROM-nw-0001-wan1"
@@ -80,23 +79,12 @@ def _verdict(text: str, policy: str) -> Verdict:
     return tuple(result)
 
 
-def _hub(config: str) -> tuple[DeviceState, VrpSession]:
-    device = DeviceState(EmulatedDevice(name="hub", platform="huawei_vrp", validation="immediate"))
-    session = VrpSession(device)
-    session.handle("system-view")
-    for line in config.splitlines():
-        if line.strip() and not line.startswith(("#", "return")):
-            assert "Error:" not in session.handle(line).output, line
-    session.handle("return")
-    device.held_policy = None
-    return device, session
-
-
 def test_a_node_put_into_a_live_route_policy_is_applied_whole() -> None:
     intended = GOLDEN.read_text()
     running = NODE_5.sub("", intended, count=1)
     assert running != intended
-    device, session = _hub(running)
+    device, session = vrp_immediate_with(running, "hub")
+    device.held_policy = None  # the policy BGP took as the config was loaded
     before, after = _verdict(device.running_text(), POLICY), _verdict(intended, POLICY)
     assert before != after  # the degraded-return copy: 200 before, 50 after
 
