@@ -617,6 +617,9 @@ def _policy_change(
     if refresh is None or not (refresh.commands or refresh.applied_after_s):
         return (), 0.0
     before, after = _policies(running, refresh), _policies(intended, refresh)
+    if refresh.whole:
+        changed = before.lines != after.lines or before.bound != after.bound
+        return (refresh.commands if changed else ()), 0.0
     stale = _stale(before, after)
     held = set(before.sessions)
     refreshed = [neighbor for neighbor in after.sessions if neighbor in stale and neighbor in held]

@@ -214,12 +214,18 @@ class PolicyRefresh(BaseModel):
     appliance held that changed), before its checks and its confirm read the effect: a change
     that cuts the push's own path must do so while the appliance's timer can still revert it. A
     new session bound to objects the change adds starts with them (the platform's send order
-    defines them first), and a deleted one takes its routes with it: no wait."""
+    defines them first), and a deleted one takes its routes with it: no wait.
+
+    `whole`: a speaker that holds every change to its routing policy from BGP until told (VRP
+    with `route-policy-change notify-delay`, until the delay runs out or `refresh bgp all`):
+    `commands` name no session and are run once wherever any policy object or binding changed,
+    a new session's included (its objects are held back like any other change)."""
 
     model_config = ConfigDict(frozen=True)
 
     commands: tuple[str, ...] = ()
     applied_after_s: float = 0.0
+    whole: bool = False
     objects: tuple[str, ...]
     sessions: str
     bindings: tuple[str, ...]

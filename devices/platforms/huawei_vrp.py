@@ -18,6 +18,7 @@ from storestack.devices.platforms.base import (
     NumberedEntries,
     PlatformDriver,
     PlatformProfile,
+    PolicyRefresh,
     PrefixLists,
     StoppedWhileChanged,
     SwappedFilters,
@@ -327,6 +328,38 @@ PREFIX_LISTS = PrefixLists(
     placeholder="ip ip-prefix {name} index {number} deny 0.0.0.0 0 less-equal 32",
 )
 
+# An AR in immediate validation applies each line as typed, and its route management (RM) hands
+# every change to a routing policy to BGP at once ("By default, the RM immediately notifies the
+# protocol of applying the new policy when the routing policy changes"), so a push that edits a
+# route-policy, an `ip ip-prefix` or an `ip community-filter` line by line had BGP apply each
+# half-built state: a node put in ahead of another (a store link's RETURN-DEGRADED node 5) took,
+# from its `route-policy ... node 5` line until its last `if-match`, the store's routes with no
+# local preference or the whole store's table, which neither the old nor the new policy does.
+# `route-policy-change notify-delay` holds every such change from the protocols until no change
+# came for that long ("If the configuration of the route-policy changes again within the delay,
+# the RM resets the timer"), and `refresh bgp all { import | export }` "can be used within the
+# delay ... to trigger BGP to immediately use the new policy" (Huawei command reference
+# "route-policy-change notify-delay", 1-180 s, System view; configuration guide "Controlling the
+# Valid Time of Routing Policies", EDOC1000174069; "refresh bgp", User view: `refresh bgp { all
+# | ipv4-address | group group-name | external | internal } { export | import }`). The delay is
+# the longest the command takes, the push's time between two policy lines of one change
+# being unbounded (a hub's line count grows with its stores); a push that changed any policy
+# object or binding refreshes every session once it is applied, and a rollback likewise.
+ROUTE_POLICY_NOTIFY_DELAY_S = 180
+ROUTING_POLICY_HELD = PolicyRefresh(
+    whole=True,
+    commands=("refresh bgp all import", "refresh bgp all export"),
+    objects=(
+        r"^route-policy (?P<name>\S+) (?:permit|deny) node \d+",
+        r"^ip ip-prefix (?P<name>\S+) ",
+        r"^ip community-filter (?:basic |advanced )?(?P<name>\S+) ",
+        r"^ip as-path-filter (?P<name>\S+) ",
+    ),
+    sessions=r"^bgp \d+ / peer (?P<neighbor>\d+\.\d+\.\d+\.\d+) as-number ",
+    bindings=(r"^bgp \d+ / ipv4-family unicast / peer (?P<neighbor>\S+) route-policy (?P<policy>\S+) (?:import|export)$",),
+    members=r"^bgp \d+ / peer (?P<neighbor>\S+) group (?P<group>\S+)$",
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -395,6 +428,7 @@ DRIVER = PlatformDriver(
     numbered_entries=(ACL_RULES,),
     swapped_filters=SWAPPED_FILTERS,
     prefix_lists=PREFIX_LISTS,
+    policy_refresh=ROUTING_POLICY_HELD,
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
@@ -1364,6 +1398,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("mgmt_filter", MGMT_FILTER),
         ("guest_nat_filter", GUEST_NAT_FILTER),
         ("store_wan_filter", STORE_WAN_FILTER),
+        ("vrp_route_policy_notify_delay", ROUTE_POLICY_NOTIFY_DELAY_S),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(

@@ -29,6 +29,9 @@ class DeviceState:
         self.sessions = 0
         # The BGP soft refreshes the device ran, as (neighbour, direction), in order.
         self.bgp_refreshes: list[tuple[str, str]] = []
+        # The config whose routing policy BGP applies, where the platform holds policy changes back
+        # from it (VRP's `route-policy-change notify-delay`); None: the running config's.
+        self.held_policy: str | None = None
         self._on_change = on_change
         self.profile: EmulatorProfile = get_profile(spec.platform)
         initial = spec.running_config if spec.running_config is not None else self.profile.default_config(spec.name)
@@ -66,6 +69,11 @@ class DeviceState:
         """The running config exactly as the device's own 'show running config' command prints it."""
         with self.lock:
             return self.profile.running_text(self.config)
+
+    def policy_text(self) -> str:
+        """The config whose routing policy BGP applies now (`held_policy`, else the running one)."""
+        with self.lock:
+            return self.held_policy if self.held_policy is not None else self.running_text()
 
     def set_running_text(self, text: str) -> None:
         with self.lock:

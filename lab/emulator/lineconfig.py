@@ -54,6 +54,16 @@ class LineDialect:
     # with the same key though the texts differ (VRP: a secret's statement up to the secret, whose
     # stored form is salted anew each time it is applied).
     keyed_by: tuple[re.Pattern[str], ...] = ()
+    # Global-only lines known by their first words where the first word alone also begins
+    # lines of a view (VRP: `ip ip-prefix` is a system-view line, `ip address` an interface's).
+    global_lines: tuple[str, ...] = ()
+
+    def is_global(self, text: str) -> bool:
+        """Whether `text` (no negation) is a global-only line: typed in a view, it leaves it."""
+        words = text.split()
+        if not words:
+            return False
+        return words[0] in self.global_only or any(text == p or text.startswith(p + " ") for p in self.global_lines)
 
     def holder_of(self, parent: ConfigNode, text: str) -> ConfigNode | None:
         for statement, holder in self.shown_under:
@@ -164,8 +174,7 @@ class LineConfig:
         if context and not indented:
             # A top-level section or a global-only command leaves the current section.
             base = text.split(" ", 1)[1] if first == dialect.negation else text
-            base_first = base.split()[0] if base.split() else ""
-            leaves = dialect.opens_top_section(base) or base_first in dialect.global_only
+            leaves = dialect.opens_top_section(base) or dialect.is_global(base)
             if leaves and not dialect.opens_section(context, text):
                 context = []
         parent = context[-1] if context else self.root

@@ -5,8 +5,10 @@ received or sent after it: a store's prefix filter tightened on the hub kept acc
 store's routes it had already received (and a loosened one kept refusing them) until the session
 happened to reset. The push runs the documented soft refresh, in and out, for exactly the
 sessions whose policy it changed, after the change and before the post-push checks; never a
-hard reset. VRP applies a changed routing policy to its BGP routes itself, FRR after its
-route-map delay timer: nothing is run there.
+hard reset. FRR applies a changed policy itself after its route-map delay timer: nothing is run
+there. A VRP AR holds every routing-policy change from BGP for its `route-policy-change
+notify-delay`; a push that changed a policy object or binding runs `refresh bgp all import` and
+`export` once, the documented way to have BGP use it at once.
 """
 
 from __future__ import annotations
@@ -146,13 +148,32 @@ def test_a_route_map_bound_to_a_peer_group_refreshes_its_members() -> None:
 
 @pytest.mark.parametrize(
     ("platform", "old", "new"),
-    [
-        ("huawei_vrp", "ip ip-prefix HUBS index 10 permit", "ip ip-prefix HUBS index 10 deny"),
-        ("frr", "ip prefix-list HUBS seq 5 permit", "ip prefix-list HUBS seq 5 deny"),
-    ],
+    [("frr", "ip prefix-list HUBS seq 5 permit", "ip prefix-list HUBS seq 5 deny")],
 )
 def test_platforms_that_apply_a_changed_policy_themselves_get_no_refresh(platform: str, old: str, new: str) -> None:
     running = (GOLDEN / platform / "hub.cfg").read_text()
     assert old in running
     diff = compute_diff(running, running.replace(old, new, 1), platform)
+    assert diff.remediation and diff.refresh == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("ip ip-prefix HUBS index 10 permit", "ip ip-prefix HUBS index 10 deny"),
+        ("route-policy TO-DC permit node 10\n", "route-policy TO-DC permit node 10\n apply cost 10\n"),
+        ("  peer 10.0.0.4 route-policy HUBS export\n", "  peer 10.0.0.4 route-policy TO-DC export\n"),
+    ],
+)
+def test_a_vrp_policy_change_refreshes_every_session_once(old: str, new: str) -> None:
+    running = (GOLDEN / "huawei_vrp" / "hub.cfg").read_text()
+    assert old in running
+    diff = compute_diff(running, running.replace(old, new, 1), "huawei_vrp")
+    assert diff.remediation and diff.refresh == ("refresh bgp all import", "refresh bgp all export")
+
+
+def test_a_vrp_change_that_touches_no_policy_refreshes_nothing() -> None:
+    running = (GOLDEN / "huawei_vrp" / "hub.cfg").read_text()
+    intended = running.replace(" router-id 10.255.0.1\n", " router-id 10.255.0.1\n timer keepalive 10 hold 30\n", 1)
+    diff = compute_diff(running, intended, "huawei_vrp")
     assert diff.remediation and diff.refresh == ()

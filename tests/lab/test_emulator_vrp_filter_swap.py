@@ -13,26 +13,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testsupport.emulator_push import vrp_immediate_with
 from testsupport.rendering import vrp_acl_with_rule
 
 from storestack.devices.configdiff import compute_diff
 from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 GOLDEN = Path(__file__).parents[1] / "devices" / "golden" / "huawei_vrp" / "dual-wan.cfg"
 _WAN_PORTS = ("GigabitEthernet0/0/1", "GigabitEthernet0/0/2")
-
-
-def _unit(config: str) -> tuple[DeviceState, VrpSession]:
-    device = DeviceState(EmulatedDevice(name="ar", platform="huawei_vrp", validation="immediate"))
-    session = VrpSession(device)
-    session.handle("system-view")
-    for line in config.splitlines():
-        if line.strip() and not line.startswith(("#", "return")):
-            assert "Error:" not in session.handle(line).output, line
-    session.handle("quit")
-    return device, session
 
 
 def _wan_filters(running: str) -> list[tuple[str, list[str]]]:
@@ -57,7 +46,7 @@ def _push(device: DeviceState, session: VrpSession, lines: tuple[str, ...]) -> l
 
 
 def test_a_rebuilt_wan_filter_is_bound_at_every_line_and_in_sync_after() -> None:
-    device, session = _unit(GOLDEN.read_text())
+    device, session = vrp_immediate_with(GOLDEN.read_text())
     running = device.running_text()
     intended = vrp_acl_with_rule(GOLDEN.read_text(), "WAN-IN", 20, "deny tcp destination-port eq 8443")
     diff = compute_diff(running, intended, "huawei_vrp")

@@ -1,7 +1,8 @@
 """The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
-timer, which the emulator runs in fast time; and lines sent straight to an emulated FortiOS
-session, each refused line a failure."""
+timer, which the emulator runs in fast time; lines sent straight to an emulated FortiOS
+session, each refused line a failure; and an emulated AR in immediate validation loaded with a
+config typed line by line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from pathlib import Path
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import RunOptions
 from storestack.devices.session import SessionOptions
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.fortinet import FortiSession
+from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 
 def emulator_run_options(state: Path, *, confirm_timeout: int = 60, force: bool = False) -> RunOptions:
@@ -36,3 +40,18 @@ def send_to_fortios(session: FortiSession, lines: Sequence[str]) -> None:
     for line in lines:
         output = session.handle(line).output
         assert "Command fail" not in output, (line, output)
+
+
+def vrp_immediate_with(config: str, name: str = "ar") -> tuple[DeviceState, VrpSession]:
+    """An emulated AR in immediate validation (each line live as typed) that took `config`
+    typed line by line in the system view (its `#` and `return` lines left out), each refused
+    line a failure; the session is back in the user view."""
+    device = DeviceState(EmulatedDevice(name=name, platform="huawei_vrp", validation="immediate"))
+    session = VrpSession(device)
+    session.handle("system-view")
+    for line in config.splitlines():
+        if line.strip() and not line.startswith(("#", "return")):
+            output = session.handle(line).output
+            assert "Error:" not in output, (line, output)
+    session.handle("return")
+    return device, session

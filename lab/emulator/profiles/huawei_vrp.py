@@ -139,6 +139,7 @@ VRP = LineDialect(
             "hwtacacs-server",
             "bfd",
             "policy-based-route",
+            "route-policy-change",
         }
     ),
     top_keywords=frozenset(
@@ -185,6 +186,7 @@ VRP = LineDialect(
             "hwtacacs-server",
             "bfd",
             "policy-based-route",
+            "route-policy-change",
         }
     ),
     replace_keys=(
@@ -193,6 +195,7 @@ VRP = LineDialect(
         ("ip address", 2),
         ("ipv6 address", 2),
         ("router-id", 1),
+        ("route-policy-change notify-delay", 2),
         ("mtu", 1),
         ("apply cost", 2),
         ("apply local-preference", 2),
@@ -208,6 +211,11 @@ VRP = LineDialect(
     separator="#",
     # A secret applied again replaces the one before, whatever its salted form.
     keyed_by=(re.compile(SECRET_STATEMENT),),
+    # System-view lines whose first word also begins view lines (`ip address`, `ip binding`):
+    # typed in a view, an AR runs them in the system view and prints them at the margin (AR
+    # command reference EDOC1100064351, "ip ip-prefix", "ip community-filter", "ip route-static",
+    # "ip as-path-filter": System view).
+    global_lines=("ip ip-prefix", "ip community-filter", "ip as-path-filter", "ip route-static"),
 )
 
 # Lines an AR refuses in a view (the opener's first words), with the word the caret points at
@@ -271,6 +279,23 @@ def nqa_running_refuses(context: list[ConfigNode], tokens: list[str]) -> bool:
     if tokens[0] in ("start", "quit", "return") or tokens[:2] == ["undo", "start"]:
         return False
     return any(child.text.startswith("start ") for child in context[-1].children)
+
+
+# What the AR's route management (RM) holds from BGP: with `route-policy-change notify-delay`
+# configured, a change to a route-policy, an IP prefix list, a community or AS-path filter
+# reaches BGP only once no change came for the delay, or at `refresh bgp all import|export`
+# (Huawei "route-policy-change notify-delay"); without it, at once. The emulator keeps the config
+# of the last policy BGP took (`DeviceState.held_policy`) from the first such change until a
+# `refresh bgp all`, in immediate validation (two-phase: not modelled); it runs no delay timer.
+NOTIFY_DELAY = re.compile(r"^route-policy-change notify-delay \d+$", re.MULTILINE)
+POLICY_LINE = re.compile(r"^(?:undo\s+)?(?:route-policy|ip\s+(?:ip-prefix|community-filter|as-path-filter))\s")
+
+
+def edits_policy(context: list[ConfigNode], line: str) -> bool:
+    """Whether `line`, typed at `context`, edits a routing policy object."""
+    if POLICY_LINE.match(line.strip()) and not line.strip().startswith("route-policy-change"):
+        return True
+    return bool(context) and line[:1].isspace() and context[0].text.startswith("route-policy ")
 
 
 def default_config(name: str) -> str:
@@ -381,6 +406,11 @@ class VrpSession(CliSession):
             return Reply(
                 "Info: The configuration takes effect on the current user terminal interface only.\n"
             )
+        if not self.system_view and tokens[:3] == ["refresh", "bgp", "all"] and tokens[3:] in (["import"], ["export"]):
+            with self.device.lock:
+                self.device.bgp_refreshes.append(("all", "in" if tokens[3] == "import" else "out"))
+                self.device.held_policy = None
+            return Reply("")
         if not self.system_view:
             if matches(tokens, "system-view"):
                 self.system_view = True
@@ -428,16 +458,20 @@ class VrpSession(CliSession):
                 return self.invalid(line, refused)
             base = command.split(" ", 1)[1] if tokens[0] == dialect.negation and len(tokens) > 1 else command
             leaves = not line[:1].isspace() and (
-                dialect.opens_top_section(base) or base.split()[0] in dialect.global_only
+                dialect.opens_top_section(base) or dialect.is_global(base)
             )
             if not leaves and nqa_running_refuses(self.context, tokens):
                 return NQA_RUNNING + "\n"
             missing = missing_interface_column(candidate, line)
             if missing is not None:
                 return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
-            at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
+            at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
+            if not self.two_phase and self.device.held_policy is None and edits_policy(self.context, line):
+                held = self.device.running_text()
+                if NOTIFY_DELAY.search(held):
+                    self.device.held_policy = held
             self.context = candidate.apply(self.context, stored_secrets(line))
             self.uncommitted = self.two_phase
             return ""
