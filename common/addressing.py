@@ -75,3 +75,13 @@ def excluding(
                 pieces.append(net)
         remaining = pieces
     return collapse(remaining)
+
+
+def management_lan(
+    address: ipaddress.IPv4Address, ranges: Iterable[ipaddress.IPv4Network]
+) -> ipaddress.IPv4Interface:
+    """A hub's management address on its management port: with the prefix of the management
+    range that holds it (the management LAN), the longest where ranges nest; a host route where
+    none does. The inventory's checks and the network intent both read it."""
+    prefix = max((net.prefixlen for net in ranges if address in net), default=32)
+    return ipaddress.IPv4Interface((address, prefix))

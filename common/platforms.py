@@ -127,6 +127,18 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
     "frr": "mgmt",
 }
 
+# The hub platforms storestack renders a management gateway on (the inventory's
+# `sites.hq.hubs[i].management_gateway`, `HubIntent.management_gateway`): the management ranges
+# outside the management LAN through that router, from the management port.
+# - frr: routes in the management port's own table (`network/sla.py` MANAGEMENT_TABLE), which
+#   only the management address's packets look up (`devices/frr.py` `hub_management_routing`;
+#   iproute2 ip-route(8): `ip route replace PREFIX via ADDRESS dev NAME src ADDRESS table ID`).
+# Not yet rendered (the inventory refuses the field there rather than drop it silently):
+# - cisco_xe: `ip route vrf Mgmt-intf` in the management VRF, fortinet: a dedicated-mgmt port's
+#   own routes; neither template renders them today.
+# - huawei_vrp: no management port at all (above).
+HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr"})
+
 # A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
 # ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes
 # with the terminating NUL: 15 characters), never "." or "..", with no "/", ":" or whitespace

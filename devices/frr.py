@@ -727,10 +727,16 @@ def hub_management_routing(view: HubView) -> list[str]:
     the port out of the hub's routing: the main table holds no route into the management LAN, so
     nothing the hub forwards (a store's answer to HQ's management hosts, which HQ routes through
     the DC core) leaves by it; a session to the management address is answered from that address,
-    so by that table and port, whatever the main table says of the management host. What the
-    table does not hold (a management host outside the LAN) is unreachable from that address,
-    not sent by the DC port. `address replace`/`route replace`: the host (ZTP, ifupdown) puts
-    the address on the port before the first push, and the batch loads again as it is."""
+    so by that table and port, whatever the main table says of the management host. The
+    management ranges outside the LAN go through the inventory's management gateway, in that
+    table alone (`ManagementPortView.via_gateway`; iproute2 ip-route(8): `via ADDRESS dev NAME
+    src ADDRESS table TABLE_ID`): a management host behind that router is answered by the
+    port, as Linux routers keep a management plane's replies on its own interface. What the
+    table does not hold (anything outside the management ranges, or every host outside the LAN
+    without a gateway) is unreachable from that address, never sent by the DC port.
+    `address replace`/`route replace`: the host (ZTP, ifupdown) puts the address on the port
+    before the first push, and the batch loads again as it is; the LAN's route comes first, so
+    the gateway is on-link when its routes are added."""
     port = view.management_port
     if port is None:
         return []
@@ -739,6 +745,10 @@ def hub_management_routing(view: HubView) -> list[str]:
         f"link set {port.ifname} up",
         f"address replace {address.cidr} dev {port.ifname} noprefixroute",
         f"route replace {lan} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}",
+        *(
+            f"route replace {net} via {port.gateway} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}"
+            for net in port.via_gateway
+        ),
     ]
 
 

@@ -22,10 +22,11 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
+from storestack.common.addressing import is_rfc1918, management_lan, public_address_problem, unicast_problem
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
+    HUB_MANAGEMENT_GATEWAY,
     HUB_MANAGEMENT_PORT,
     HUB_STATIC_PEERS_ONLY,
     STORE_ONE_FQDN_IDENTITY,
@@ -43,6 +44,7 @@ from storestack.inventory.models import (
     CELLULAR_KINDS,
     ApplicationClass,
     FleetSpec,
+    Hub,
     QosPolicy,
     SegmentKind,
     SlaClass,
@@ -80,6 +82,39 @@ def unknown(what: str, value: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(value, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})" if names else ""
     return f"unknown {what} {value!r}{hint}"
+
+
+def management_gateway_refusal(spec: FleetSpec, hub: Hub) -> str | None:
+    """Why the hub's `management_gateway` cannot be rendered (None: it can): the port reaches
+    the management ranges outside its LAN through it, so it must be a host of that LAN, not the
+    hub's own address, and some management range must lie outside the LAN."""
+    gateway = hub.management_gateway
+    if gateway is None:
+        return None
+    if hub.platform not in HUB_MANAGEMENT_GATEWAY:
+        return (
+            f"storestack renders no management gateway on {hub.platform} "
+            "(common/platforms.py HUB_MANAGEMENT_GATEWAY says why)"
+        )
+    lan = management_lan(hub.management_address, spec.ip_plan.management).network
+    if lan.prefixlen == 32:
+        return (
+            f"management_address {hub.management_address} is in no ip_plan.management range, so the hub "
+            f"has no management LAN to reach {gateway} on"
+        )
+    if gateway not in lan:
+        return f"{gateway} is outside the management LAN {lan} (the management range holding {hub.management_address})"
+    if lan.prefixlen < 31 and gateway in (lan.network_address, lan.broadcast_address):
+        return f"{gateway} is the {'network' if gateway == lan.network_address else 'broadcast'} address of {lan}"
+    owner = next((other.hostname for other in spec.sites.hq.hubs if other.management_address == gateway), None)
+    if owner is not None:
+        return f"{gateway} is the management_address of hub {owner}" + (" itself" if owner == hub.hostname else "")
+    if all(net.subnet_of(lan) for net in spec.ip_plan.management):
+        return (
+            f"every ip_plan.management range is inside the management LAN {lan}: nothing is routed "
+            f"through {gateway} (add the management ranges behind it to ip_plan.management)"
+        )
+    return None
 
 
 def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
@@ -137,6 +172,8 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
             )
         elif hub.management_port is not None and (refusal := port_name_refusal(hub.platform, hub.management_port)):
             issues.append(doc.issue(("sites", "hq", "hubs", index, "management_port"), f"hub {hub.hostname}: {refusal}"))
+        if hub.management_gateway is not None and (refusal := management_gateway_refusal(spec, hub)):
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "management_gateway"), f"hub {hub.hostname}: {refusal}"))
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}

@@ -88,6 +88,8 @@ class ResolvedHub(Resolved):
     # The port it holds management_address on, as the inventory names it; None: the platform's
     # (common/platforms.py HUB_MANAGEMENT_PORT, applied by the network intent).
     management_port: str | None = None
+    # The router on the management LAN the port reaches the other management ranges through.
+    management_gateway: ipaddress.IPv4Address | None = None
     serial: str | None
     ssh_host_key: str | None
     uplink_mbps: int | None = None  # the tunnels' rate through the DC's internet edge

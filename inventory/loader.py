@@ -405,6 +405,7 @@ def _resolve(
             asn=spec.asn.hq,
             dc_address=dc_address,
             management_port=hub.management_port,
+            management_gateway=hub.management_gateway,
             serial=hub.serial,
             ssh_host_key=hub.ssh_host_key,
             uplink_mbps=hub.uplink_mbps,

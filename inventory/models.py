@@ -122,6 +122,17 @@ class Hub(Strict):
             "(common/platforms.py HUB_MANAGEMENT_PORT). Refused on a platform without one"
         ),
     )
+    management_gateway: IPv4 | None = Field(
+        default=None,
+        description=(
+            "the router on the hub's management LAN (the management range holding management_address) "
+            "behind which the other management ranges lie: the management port reaches them through it, "
+            "so a management host outside the LAN is answered there, never through the DC port. Refused "
+            "outside that LAN, at its network or broadcast address, at the hub's own address, where every "
+            "management range is inside the LAN (nothing to route) and on a platform storestack renders "
+            "no management gateway on (common/platforms.py HUB_MANAGEMENT_GATEWAY)"
+        ),
+    )
     serial: Serial | None = None
     ssh_host_key: HostKeyFingerprint | None = None
     dc_address: IPv4 | None = Field(

@@ -40,7 +40,14 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE, collapse, excluding
+from storestack.common.addressing import (
+    LINK_LOCAL,
+    RFC1918,
+    SHARED_ADDRESS_SPACE,
+    collapse,
+    excluding,
+    management_lan,
+)
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
@@ -359,12 +366,17 @@ class NetworkIntent:
         return collapse((*excluding(tuple(self.fleet.spec.ip_plan.hq), self.dc_infrastructure), *inside))
 
     def _management_interface(self, address: IPv4Address) -> ipaddress.IPv4Interface:
-        """A hub's management address on its management port: with the prefix of the management
-        range that holds it (the management LAN), the longest where ranges nest; a host route
-        where none does (the inventory keeps it internal, not inside a management range)."""
-        holding = [net for net in self.management.ranges if address in net]
-        prefix = max((net.prefixlen for net in holding), default=32)
-        return ipaddress.IPv4Interface((address, prefix))
+        """A hub's management address on its management port (`common/addressing.py`
+        `management_lan`): the prefix of the management range that holds it."""
+        return management_lan(address, self.management.ranges)
+
+    def _management_via_gateway(self, hub: ResolvedHub, lan: ipaddress.IPv4Interface | None) -> tuple[ipaddress.IPv4Network, ...]:
+        """The management ranges a hub's management port reaches through the inventory's
+        `management_gateway`: every one outside its management LAN, which the port reaches
+        directly (the inventory refuses a gateway that would route none)."""
+        if hub.management_gateway is None or lan is None:
+            return ()
+        return tuple(net for net in self.management.ranges if not net.subnet_of(lan.network))
 
     @cached_property
     def _management_servers(self) -> tuple[IPv4Address, ...]:
@@ -1087,6 +1099,7 @@ class NetworkIntent:
             if t.local_inside is not None and t.peer_inside is not None
         ]
         management_port = hub.management_port or HUB_MANAGEMENT_PORT.get(hub.platform)
+        management_interface = self._management_interface(hub.management_address) if management_port else None
         return HubIntent(
             hostname=hub.hostname,
             asn=hub.asn,
@@ -1094,7 +1107,9 @@ class NetworkIntent:
             public_address=hub.public_address,
             management_address=hub.management_address,
             management_port=management_port,
-            management_interface=self._management_interface(hub.management_address) if management_port else None,
+            management_interface=management_interface,
+            management_gateway=hub.management_gateway if management_interface else None,
+            management_via_gateway=self._management_via_gateway(hub, management_interface),
             planned=planned,
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),

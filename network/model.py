@@ -949,3 +949,11 @@ class HubIntent:
     # (VRP: no documented form).
     management_port: str | None = None
     management_interface: ipaddress.IPv4Interface | None = None
+    # The router on the management LAN behind which the rest of the management network lies
+    # (the inventory's `management_gateway`), and the management ranges the port reaches through
+    # it: every one outside the LAN. A management host there (a jump host, the NMS in another
+    # subnet) is answered from the management address through the port and that router, never
+    # through the DC port. None / empty: the inventory names no gateway, and the port reaches
+    # its LAN alone.
+    management_gateway: ipaddress.IPv4Address | None = None
+    management_via_gateway: tuple[ipaddress.IPv4Network, ...] = ()

@@ -164,6 +164,10 @@ class ManagementPortView:
 
     ifname: str
     address: IfAddr
+    # The router on the management LAN (`HubIntent.management_gateway`) and the management ranges
+    # the port reaches through it; None / empty: the LAN alone.
+    gateway: str | None = None
+    via_gateway: tuple[str, ...] = ()
 
 
 @record
@@ -1025,7 +1029,13 @@ class HubView:
         port, address = self.intent.management_port, self.intent.management_interface
         if port is None or address is None:
             return None
-        return ManagementPortView(ifname=port, address=IfAddr.of(address))
+        gateway = self.intent.management_gateway
+        return ManagementPortView(
+            ifname=port,
+            address=IfAddr.of(address),
+            gateway=str(gateway) if gateway is not None else None,
+            via_gateway=tuple(str(net) for net in self.intent.management_via_gateway) if gateway is not None else (),
+        )
 
     @property
     def management_hosts(self) -> list[Net]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import host_address, install_observer, observer_counts, rolled_out_lab
+from testsupport.lab import BOUND_PING, host_address, install_observer, observer_counts, rolled_out_lab
 
 from storestack import lab
 from storestack.cli.main import cli
@@ -296,28 +296,6 @@ def test_check_reports_every_bgp_session_and_the_hubs_learn_hq_from_the_dc_core(
     assert any(s.kind == "outside-lab" and not s.established for s in result.bgp)
 
 
-# One ICMP echo request from a given source address (a raw socket: the lab has no ping binary);
-# prints "reply" or "timeout".
-_BOUND_PING = (
-    "import os, socket, struct, sys\n"
-    "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)\n"
-    "s.bind((sys.argv[1], 0)); s.settimeout(3)\n"
-    "ident, body = os.getpid() & 0xFFFF, b'storestack-probe'\n"
-    "words = sum(struct.unpack('!%dH' % (len(body) // 2 + 4), struct.pack('!BBHHH', 8, 0, 0, ident, 1) + body))\n"
-    "words = (words & 0xFFFF) + (words >> 16); words += words >> 16\n"
-    "s.sendto(struct.pack('!BBHHH', 8, 0, ~words & 0xFFFF, ident, 1) + body, (sys.argv[2], 0))\n"
-    "try:\n"
-    "    while True:\n"
-    "        packet, (sender, _) = s.recvfrom(1500)\n"
-    "        header = (packet[0] & 0x0F) * 4\n"
-    "        kind, _, _, echoed = struct.unpack('!BBHH', packet[header:header + 6])\n"
-    "        if kind == 0 and echoed == ident and sender == sys.argv[2]:\n"
-    "            print('reply'); break\n"
-    "except socket.timeout:\n"
-    "    print('timeout')\n"
-)
-
-
 def test_a_hub_is_managed_on_its_management_port_and_forwards_nothing_through_it(routed_lab: Path) -> None:
     """Each FRR hub holds its inventory management address on its management port `mgmt`, on HQ's
     management LAN, as its rendered routing companion says (the lab used to add the address to the
@@ -431,7 +409,7 @@ def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnel
         wait_for(lambda: _connects(namespace, source, near, 179) in ("open", "refused"), 60, f"BGP to {near} over {tunnel.id}")
         seen = dict(zip(targets, reachability.connect_outcomes(namespace, list(targets.values()), source=source), strict=True))
         ping = subprocess.run(
-            ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PING, source, str(hub.loopback)],
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", BOUND_PING, source, str(hub.loopback)],
             check=True, capture_output=True, text=True, timeout=15,
         ).stdout.strip()
 
@@ -506,7 +484,7 @@ def test_a_cloud_vpn_opens_nothing_towards_a_store_and_pings_nothing(routed_lab:
             reachability.connect_outcomes(hq, [(till, 443), (str(INTERNET_SERVICE), 443)], source=cloud_source)
             reachability.connect_outcomes(hq, [(till, 443)], source=spoofed)
             ping = subprocess.run(
-                ["ip", "netns", "exec", hq, sys.executable, "-c", _BOUND_PING, str(vpn.peer_inside), hub_end],
+                ["ip", "netns", "exec", hq, sys.executable, "-c", BOUND_PING, str(vpn.peer_inside), hub_end],
                 check=True, capture_output=True, text=True, timeout=15,
             ).stdout.strip()
         counts = observer_counts(hub_namespace, CLOUD_COUNTERS)

@@ -22,6 +22,27 @@ from storestack.lab import frr_lab
 from storestack.lab.steering import steering_log
 from storestack.lab.topology import LabTopology
 
+# One ICMP echo request from a given source address (a raw socket: the lab has no ping binary);
+# prints "reply" or "timeout".
+BOUND_PING = (
+    "import os, socket, struct, sys\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)\n"
+    "s.bind((sys.argv[1], 0)); s.settimeout(3)\n"
+    "ident, body = os.getpid() & 0xFFFF, b'storestack-probe'\n"
+    "words = sum(struct.unpack('!%dH' % (len(body) // 2 + 4), struct.pack('!BBHHH', 8, 0, 0, ident, 1) + body))\n"
+    "words = (words & 0xFFFF) + (words >> 16); words += words >> 16\n"
+    "s.sendto(struct.pack('!BBHHH', 8, 0, ~words & 0xFFFF, ident, 1) + body, (sys.argv[2], 0))\n"
+    "try:\n"
+    "    while True:\n"
+    "        packet, (sender, _) = s.recvfrom(1500)\n"
+    "        header = (packet[0] & 0x0F) * 4\n"
+    "        kind, _, _, echoed = struct.unpack('!BBHH', packet[header:header + 6])\n"
+    "        if kind == 0 and echoed == ident and sender == sys.argv[2]:\n"
+    "            print('reply'); break\n"
+    "except socket.timeout:\n"
+    "    print('timeout')\n"
+)
+
 
 def require_frr_lab() -> None:
     try:
