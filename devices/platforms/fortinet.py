@@ -274,6 +274,16 @@ DRIVER = PlatformDriver(
         # (FortiOS CLI reference, `set uuid {uuid}`): the config never sets one, so it is neither
         # compared nor removed.
         r"^\s*set uuid [0-9a-fA-F-]+$",
+        # The unit's own number of each interface, "Each configured interface inside ... System
+        # -> Interface statement has an SNMP index" (Fortinet Community, "Technical Tip: FortiOS
+        # SNMP and RMON indexes and their relations", ta-p/342204), and a port's type, fixed by
+        # the hardware: a unit shows `set type physical` and `set snmp-index 5` in a port's
+        # entry (FortiOS 7.2 New Features, "Enabling the INDEX extension"). The config sets
+        # neither (a tunnel's or loopback's `set type` it does, and those are compared), so
+        # neither is compared nor unset: every push sent `unset type` and `unset snmp-index`
+        # to each interface it configures, renumbering what an NMS polls, and drift never settled.
+        r"^\s*set snmp-index \d+$",
+        r"^\s*set type physical$",
     ),
     policy_refresh=BGP_POLICY_REFRESH,
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),

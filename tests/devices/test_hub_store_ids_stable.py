@@ -15,6 +15,7 @@ from testsupport.emulator_push import send_to_fortios
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.platforms.fortinet import DRIVER
 from storestack.devices.render import render_hub
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
@@ -105,12 +106,13 @@ Tree = dict[str, "Tree"]
 def _tree(text: str) -> Tree:
     """A FortiOS config as the tree of its lines (by indentation), each level in no order: what
     it holds, whatever order a table shows its entries in (the first-match tables' order is
-    checked on its own)."""
+    checked on its own), without what the unit gives itself (an interface's SNMP index, which
+    a tunnel interface made again gets anew)."""
     root: Tree = {}
     stack: list[tuple[int, Tree]] = [(-1, root)]
     for line in text.splitlines():
         words = line.strip()
-        if not words or words.startswith("#") or words in ("next", "end"):
+        if not words or words.startswith("#") or words in ("next", "end") or DRIVER.is_ignored(line):
             continue
         depth = len(line) - len(line.lstrip())
         while stack[-1][0] >= depth:

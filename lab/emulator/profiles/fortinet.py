@@ -187,12 +187,18 @@ def default_config(name: str) -> str:
         '        set vdom "root"\n'
         "        set mode static\n"
         "        set allowaccess ping https ssh\n"
+        "        set type physical\n"
+        "        set snmp-index 1\n"
         "    next\n"
         '    edit "port2"\n'
         '        set vdom "root"\n'
+        "        set type physical\n"
+        "        set snmp-index 2\n"
         "    next\n"
         '    edit "port3"\n'
         '        set vdom "root"\n'
+        "        set type physical\n"
+        "        set snmp-index 3\n"
         "    next\n"
         "end\n"
     )
@@ -258,6 +264,22 @@ def _block(config: FortiConfig, path: tuple[str, ...]) -> FortiBlock | None:
     for name in path[1:]:
         block = block.blocks.get(name) if block is not None else None
     return block
+
+
+def _number_interfaces(config: FortiConfig) -> None:
+    """Every interface the unit holds has its SNMP index (`set snmp-index`, shown in its entry:
+    Fortinet Community, "Technical Tip: FortiOS SNMP and RMON indexes and their relations",
+    ta-p/342204); one made without gets the next above the highest (the emulator's numbering)."""
+    interfaces = config.root.blocks.get("system interface")
+    if interfaces is None:
+        return
+    indexes = [entry.attributes.get("snmp-index", "") for entry in interfaces.entries.values()]
+    taken = [int(index) for index in indexes if index.isdigit()]
+    following = max(taken, default=0) + 1
+    for entry in interfaces.entries.values():
+        if not entry.attributes.get("snmp-index", "").isdigit():
+            entry.attributes["snmp-index"] = str(following)
+            following += 1
 
 
 def defined_names(config: FortiConfig, kind: str) -> set[str]:
@@ -540,6 +562,7 @@ class FortiSession(CliSession):
                         **({"interface": phase1.attributes["interface"]} if "interface" in phase1.attributes else {}),
                     }
                 )
+        _number_interfaces(staged)
         with self.device.lock:
             revert = self.revert_timeout()
             self.device.config = staged
