@@ -1,9 +1,12 @@
 """Root of the test tree: makes `testsupport` (helpers shared across test folders) importable,
-and refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
+registers the fixtures shared across test folders (the one demo run, `testsupport.demo`), and
+refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["testsupport.demo"]
 
 # The first pytest whose test ids ignore pytest-xdist's group suffix (see below).
 _SPLITS_XDIST_GROUPS = (9, 2)
@@ -37,3 +40,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--dist loadgroup cannot keep {split[0]} with its xdist_group under pytest {pytest.__version__}: "
             "install the pytest the project pins (pyproject.toml, `make setup`)"
         )
+
