@@ -1,9 +1,12 @@
 """Root of the test tree: makes `testsupport` (helpers shared across test folders) importable,
-and refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
+registers the fixtures shared across test folders (the one demo run, `testsupport.demo`), and
+refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["testsupport.demo"]
 
 # The first pytest whose test ids ignore pytest-xdist's group suffix (see below).
 _SPLITS_XDIST_GROUPS = (9, 2)
@@ -28,7 +31,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     one before left (the SLA brownout, then the recovery): `make test` keeps each such module on
     one worker with `xdist_group` and `--dist loadgroup`. pytest-xdist does that by suffixing
     the test ids with the group, which pytest 9.2 ignores: the groups would be spread over the
-    workers and those tests fail, or pass by the luck of the schedule. Stop here instead."""
+    workers and those tests fail, or pass by the luck of the schedule. Stop here instead.
+
+    The lab modules go first (`lab_modules_first`)."""
+    lab_modules_first(items)
     if not getattr(config.option, "loadgroup", False):
         return
     split = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
@@ -37,3 +43,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--dist loadgroup cannot keep {split[0]} with its xdist_group under pytest {pytest.__version__}: "
             "install the pytest the project pins (pyproject.toml, `make setup`)"
         )
+
+
+def lab_modules_first(items: list[pytest.Item]) -> None:
+    """Order the modules so that the longest work is handed out first: the modules with an
+    `xdist_group` (each runs a lab of its own, or the demo, for minutes), then the other modules
+    with a `lab` test, then the rest, each kind in collection order. pytest-xdist hands out the
+    work in collection order, so a lab group collected late could run alone on one worker while
+    the other worker, done with everything else, waits; the short tests at the end fill in
+    instead. Whole modules move, so a module's fixtures are still set up once."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("xdist_group"):
+            return 0
+        return 1 if item.get_closest_marker("lab") else 2
+
+    module_rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        module_rank[module] = min(module_rank.get(module, 2), rank(item))
+    items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])

@@ -13,36 +13,22 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from testsupport.demo import DEMO_GROUP, DEVICE_SECRETS, IPSEC_PSK_SEED, PASSPHRASE, DemoRun
 from testsupport.lab import require_frr_lab
 from testsupport.rendering import secrets_carried_by
 from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.network.build import NetworkIntent
 
 STORE = "nw-0003"  # IOS-XE: its config carries every kind of device secret and the PSKs
 APPLIANCE = f"{STORE}-edge1"
-DEVICE_SECRETS = {
-    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Audit-Local-Admin-6911",
-    "STORESTACK_SNMP_AUTH_KEY": "Audit-Snmp-Auth-5523",
-    "STORESTACK_SNMP_PRIV_KEY": "Audit-Snmp-Priv-8832",
-    "STORESTACK_TACACS_KEY": "Audit-Tacacs-Key-2290",
-    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-33",  # aes128-cmac: exactly 16 characters
-    "STORESTACK_NTP_KEY_HMAC": "Audit-Ntp-Hmac-3382",
-    "STORESTACK_NTP_KEY_SHA256": "Audit-Ntp-Sha-3383",
-}
-PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
-# The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.
-IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Audit-Ipsec-Psk-Seed-5127")
 
 
 class Audit:
@@ -219,52 +205,21 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
 
 
 @pytest.mark.lab  # needs root, FRR and sshd (`require_frr_lab`)
-def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`storestack demo` with known device secrets and passphrase: nothing it prints or writes
-    holds one, except the emulated appliances' own configs (0600), which must hold them."""
-    require_frr_lab()
-    fleet = load_fleet(sample_chain_path())
-    secrets = {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1]}
-    # The stacks derive every tunnel key from the fleet secret, as the devices do.
-    monkeypatch.setenv(*IPSEC_PSK_SEED)
-    for store in fleet:
-        run = run_store_stack(fleet, store.id, preview=True)
-        secrets |= {
-            f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()
-        }
-    # The lab has no live stacks: the demo renders the network intent's planned, per-tunnel PSKs.
-    intent = NetworkIntent(fleet, reveal_secrets=True)
-    secrets |= {f"psk {t.id}": t.psk.reveal() for store in fleet for t in intent.store(store.id).tunnels}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}
-    env |= {
-        **DEVICE_SECRETS,
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1],
-        "COLUMNS": "120",
-    }
-    env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if not (Path(p) / "pulumi").exists())
-    storestack = Path(sys.executable).with_name("storestack")
-    state = tmp_path / "demo"
-    result = subprocess.run(
-        [str(storestack), "demo", "--state-dir", str(state)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        # A ceiling, not a wait: the demo ends when its steps are done. Its lab, rollout and
-        # brownout drill each wait for state (BFD up, the SLA's recovery time), which a loaded
-        # machine stretches well past the few minutes an idle one takes.
-        timeout=1200,
-    )
+@pytest.mark.xdist_group(DEMO_GROUP)
+def test_demo_holds_no_secret(demo_run: DemoRun) -> None:
+    """`storestack demo` with known device secrets and passphrase (the session's one demo run,
+    `testsupport.demo`): nothing it prints or writes holds one, except the emulated appliances'
+    own configs (0600), which must hold them."""
+    result, state = demo_run.result, demo_run.state
     assert result.returncode == 0, result.stdout + result.stderr
 
-    audit = Audit(tmp_path, secrets)
+    audit = Audit(demo_run.root, demo_run.secrets)
     audit.printed += [("demo (stdout)", result.stdout), ("demo (stderr)", result.stderr)]
     device_configs = sorted((state / "lab" / "emulator" / "devices").glob("*/*.cfg"))
     audit.holds_secrets(*device_configs)
     pushed = "\n".join(path.read_text() for path in device_configs)
     assert DEVICE_SECRETS["STORESTACK_TACACS_KEY"] in pushed
-    assert any(value in pushed for name, value in secrets.items() if name.startswith("psk ")), (
+    assert any(value in pushed for name, value in demo_run.secrets.items() if name.startswith("psk ")), (
         "no PSK reached an appliance: the PSK part of this audit would prove nothing"
     )
     audit.scan()

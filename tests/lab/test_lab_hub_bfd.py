@@ -11,27 +11,23 @@ resolves through) within BFD's detection time, well before the 9 s hold time.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from testsupport.lab import require_frr_lab, rolled_out_lab
+from testsupport.lab import ONE_STORE_GROUP, OneStoreLab
 
 from storestack.devices.health import parse_bfd_peers
 from storestack.devices.platforms import get_platform
-from storestack.inventory import load_fleet, sample_chain_path
+from storestack.inventory import load_fleet
 from storestack.lab import frr_lab
-from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.frr import run_vtysh
 from storestack.lab.state import ApplianceRuntime
 from storestack.network.build import NetworkIntent
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-hub-bfd")]
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group(ONE_STORE_GROUP)]
 
-STORE = "nw-0001"
 SILENCE = "hbfd_dead"  # the nftables table that silences a hub's DC port
 # Generous bounds: BFD's detection is 0.9 s (300 ms x3); the hold time it replaces, 9 s.
 DETECTED_WITHIN = 5.0
@@ -47,32 +43,22 @@ class Hub:
 
 
 @pytest.fixture(scope="module")
-def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Hub]]:
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("hubbfd")
-    fleet_dir = root / "fleet"
-    shutil.copytree(sample_chain_path(), fleet_dir)
-    fleet = load_fleet(fleet_dir)
-    intent = NetworkIntent(fleet)
-    topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
-    with rolled_out_lab(
-        root, topology, [STORE], "lab-hubbfd-fleet-psk-0123456789abcdef",
-        fleet_dir=fleet_dir, verify_timeout=90, health_timeout=90,
-    ) as state_dir:  # fmt: skip
-        state = frr_lab.require_state(state_dir)
-        names = sorted(a.name for a in topology.appliances if a.role == "hub")
-        assert len(names) == 2
-        first, second = (
-            Hub(
-                name,
-                state.runtime(name),
-                str(intent.hub(name).dc.address.ip),
-                str(intent.hub(name).loopback),
-                get_platform("frr").hub_dc_port(),
-            )
-            for name in names
+def hubs(one_store_lab: OneStoreLab) -> tuple[Hub, Hub]:
+    intent = NetworkIntent(load_fleet(one_store_lab.fleet_dir))
+    state = frr_lab.require_state(one_store_lab.state_dir)
+    names = sorted(a.name for a in one_store_lab.topology.appliances if a.role == "hub")
+    assert len(names) == 2
+    first, second = (
+        Hub(
+            name,
+            state.runtime(name),
+            str(intent.hub(name).dc.address.ip),
+            str(intent.hub(name).loopback),
+            get_platform("frr").hub_dc_port(),
         )
-        yield first, second
+        for name in names
+    )
+    return first, second
 
 
 def _bfd_status(hub: Hub, peer: Hub) -> str | None:

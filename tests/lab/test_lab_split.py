@@ -16,25 +16,29 @@ kernel): the other hub must pass the store's side to the primary over the DC LAN
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from testsupport.lab import host_address, install_observer, observer_counts, require_frr_lab, rolled_out_lab
+from testsupport.lab import (
+    ONE_STORE,
+    ONE_STORE_GROUP,
+    OneStoreLab,
+    host_address,
+    install_observer,
+    observer_counts,
+)
 
-from storestack.inventory import load_fleet, sample_chain_path
+from storestack.inventory import load_fleet
 from storestack.lab import frr_lab
-from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.underlay import HQ_SITE
 from storestack.network.build import NetworkIntent
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-split")]
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group(ONE_STORE_GROUP)]
 
-STORE = "nw-0001"
+STORE = ONE_STORE
 COUNTERS = "storestack_test_split"
 PORT = 443  # the POS flow the intent lets a till open towards HQ
 
@@ -89,42 +93,33 @@ class SplitLab:
 
 
 @pytest.fixture(scope="module")
-def split_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitLab]:
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("split")
-    fleet_dir = root / "fleet"
-    shutil.copytree(sample_chain_path(), fleet_dir)
-    fleet = load_fleet(fleet_dir)
-    intent = NetworkIntent(fleet)
-    topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
-    with rolled_out_lab(
-        root, topology, [STORE], "lab-split-fleet-psk-0123456789abcdef",
-        fleet_dir=fleet_dir, verify_timeout=90, health_timeout=90,
-    ) as state_dir:  # fmt: skip
-        state = frr_lab.require_state(state_dir)
-        assert topology.sites is not None
-        edge = next(a for a in topology.appliances if a.store_id == STORE)
-        primary = edge.primary_hub or ""
-        other = next(a.name for a in topology.appliances if a.role == "hub" and a.name != primary)
-        till = state.site_namespaces[f"{STORE}/pos"]
-        yield SplitLab(
-            till,
-            host_address(till),
-            state.site_namespaces[HQ_SITE],
-            str(topology.sites.hq_pos),
-            state.runtime(primary).namespace,
-            state.runtime(other).namespace,
-            str(intent.hub(other).dc.address.ip),
-            state.runtime(edge.name).namespace,
-            str(edge.management_address),
-            str(topology.sites.hq_management),
-            str(intent.hub(primary).dc.address.ip),
-            next(
-                str(t.peer_inside)
-                for t in intent.store(STORE).tunnels
-                if t.kind == "store-hub" and (t.peer, t.transport) == (other, "wan1")
-            ),
-        )
+def split_lab(one_store_lab: OneStoreLab) -> SplitLab:
+    intent = NetworkIntent(load_fleet(one_store_lab.fleet_dir))
+    topology, state_dir = one_store_lab.topology, one_store_lab.state_dir
+    state = frr_lab.require_state(state_dir)
+    assert topology.sites is not None
+    edge = next(a for a in topology.appliances if a.store_id == STORE)
+    primary = edge.primary_hub or ""
+    other = next(a.name for a in topology.appliances if a.role == "hub" and a.name != primary)
+    till = state.site_namespaces[f"{STORE}/pos"]
+    return SplitLab(
+        till,
+        host_address(till),
+        state.site_namespaces[HQ_SITE],
+        str(topology.sites.hq_pos),
+        state.runtime(primary).namespace,
+        state.runtime(other).namespace,
+        str(intent.hub(other).dc.address.ip),
+        state.runtime(edge.name).namespace,
+        str(edge.management_address),
+        str(topology.sites.hq_management),
+        str(intent.hub(primary).dc.address.ip),
+        next(
+            str(t.peer_inside)
+            for t in intent.store(STORE).tunnels
+            if t.kind == "store-hub" and (t.peer, t.transport) == (other, "wan1")
+        ),
+    )
 
 
 def _netns(namespace: str, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

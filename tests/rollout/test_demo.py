@@ -1,37 +1,23 @@
-"""`storestack demo`, as `make demo` runs it on a fresh machine (root, FRR, sshd; fails under CI=true)."""
+"""`storestack demo`, as `make demo` runs it on a fresh machine (root, FRR, sshd; fails under CI=true).
+
+The run is the session's one demo run (`testsupport.demo.demo_run`), which the secrets audit scans too."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from testsupport.lab import require_frr_lab
+from testsupport.demo import DEMO_GROUP, DemoRun
 
 from storestack.inventory import sample_chain_path
 from storestack.lab.state import lab_prefix
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group(DEMO_GROUP)]
 
 
-def test_demo_rolls_out_every_sample_store_to_the_lab_and_cleans_up(tmp_path: Path) -> None:
-    require_frr_lab()
-    state = tmp_path / "demo"
-    lock_before = (sample_chain_path() / "allocations.yaml").read_text()
-    # A fresh machine: no device secrets in the environment, no Pulumi CLI.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORESTACK_")}
-    env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if not (Path(p) / "pulumi").exists())
-    env["COLUMNS"] = "120"
-    storestack = Path(sys.executable).with_name("storestack")
-
-    result = subprocess.run(
-        [str(storestack), "demo", "--state-dir", str(state)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )
-
+def test_demo_rolls_out_every_sample_store_to_the_lab_and_cleans_up(demo_run: DemoRun) -> None:
+    result, state = demo_run.result, demo_run.state
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for step in range(1, 10):
@@ -53,4 +39,4 @@ def test_demo_rolls_out_every_sample_store_to_the_lab_and_cleans_up(tmp_path: Pa
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert lab_prefix((state / "lab").resolve()) not in namespaces
     # The shipped sample chain was never written to; the demo worked on its own copy.
-    assert (sample_chain_path() / "allocations.yaml").read_text() == lock_before
+    assert (sample_chain_path() / "allocations.yaml").read_text() == demo_run.sample_lock_before

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,9 @@ from click.testing import CliRunner
 
 from storestack import lab
 from storestack.cli.main import cli
+from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
+from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.steering import steering_log
 from storestack.lab.topology import LabTopology
 
@@ -171,3 +176,86 @@ def store_routing_report(state_dir: Path, edge: str, destination: str) -> str:
             peers = lab.bgp_peers(state_dir, runtime.name)
             sections.append(f"{runtime.name}: " + ", ".join(f"{p.peer} {p.description} {p.state}" for p in peers))
     return "\n".join(sections)
+
+
+# The shared one-store IPsec lab: one store of the sample chain, `lab up --overlay ipsec`,
+# `rollout --lab`, as several modules need it. Starting it takes a minute, so the modules that
+# only observe it, or put back what they change (`one_store_lab` says how), share one, and keep
+# the xdist_group ONE_STORE_GROUP so that they run on one worker, one after the other.
+ONE_STORE = "nw-0001"
+ONE_STORE_GROUP = "lab-one-store-ipsec"
+ONE_STORE_FIXTURE = "one_store_lab"
+_SETTLED_WITHIN = 120.0
+
+
+@dataclass(frozen=True)
+class OneStoreLab:
+    """The shared lab: its working directory, the sample chain's copy it was rolled out from,
+    its state directory and topology."""
+
+    root: Path
+    fleet_dir: Path
+    state_dir: Path
+    topology: LabTopology
+
+
+@dataclass
+class SharedOneStoreLab:
+    """Brings the lab up for the first module that asks and down after the last one this run
+    holds (so that it does not idle through the rest of the session); between two modules it
+    waits until every BGP session the rollout left Established is Established again."""
+
+    factory: pytest.TempPathFactory
+    modules: set[str]
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    current: OneStoreLab | None = None
+    established: dict[str, set[str]] = field(default_factory=dict)
+
+    def _sessions(self, state_dir: Path) -> dict[str, set[str]]:
+        assert self.current is not None
+        return {
+            appliance.name: {p.peer for p in lab.bgp_peers(state_dir, appliance.name) if p.state == "Established"}
+            for appliance in self.current.topology.appliances
+        }
+
+    def _up(self) -> OneStoreLab:
+        root = self.factory.mktemp("one-store")
+        fleet_dir = root / "fleet"
+        shutil.copytree(sample_chain_path(), fleet_dir)
+        topology = topology_from_fleet(load_fleet(fleet_dir), [ONE_STORE], overlay="ipsec")
+        rollout = rolled_out_lab(
+            root, topology, [ONE_STORE], "lab-one-store-fleet-psk-0123456789abcdef",
+            fleet_dir=fleet_dir, verify_timeout=90, health_timeout=90,
+        )  # fmt: skip
+        state_dir = self.stack.enter_context(rollout)
+        self.current = OneStoreLab(root, fleet_dir, state_dir, topology)
+        self.established = self._sessions(state_dir)
+        return self.current
+
+    def _settled(self, shared: OneStoreLab) -> None:
+        deadline = time.monotonic() + _SETTLED_WITHIN
+        while True:
+            now = self._sessions(shared.state_dir)
+            missing = {name: peers - now[name] for name, peers in self.established.items() if peers - now[name]}
+            if not missing:
+                return
+            assert time.monotonic() < deadline, f"the shared lab did not settle: sessions not Established {missing}"
+            time.sleep(1.0)
+
+    @contextlib.contextmanager
+    def lease(self, module: str) -> Iterator[OneStoreLab]:
+        if self.current is None:
+            shared = self._up()
+        else:
+            shared = self.current
+            self._settled(shared)
+        try:
+            yield shared
+        finally:
+            self.modules.discard(module)
+            if not self.modules:
+                self.close()
+
+    def close(self) -> None:
+        self.current = None
+        self.stack.close()
