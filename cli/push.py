@@ -57,7 +57,6 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.errors import StackOutputsError
 from storestack.network.outputs import load_stack_outputs
 
 _OUTCOME_STYLE = {
@@ -153,12 +152,8 @@ def _intended_source(
         return IntendedConfigDirectory(intended_dir, secrets=secrets)
     if fleet is None:
         raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
-    outputs = None
-    if outputs_path is not None:
-        try:
-            outputs = load_stack_outputs(outputs_path)
-        except StackOutputsError as exc:
-            raise PushConfigError(str(exc)) from None
+    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
+    outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
     # Without outputs (a lab included) the network intent's planned values are rendered: the
     # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
