@@ -384,7 +384,10 @@ def _load(
     if late:
         raise InventoryError(late)
     removed = tuple(store_id for store_id in table.stores if store_id not in resolved)
-    return Fleet(fleet_spec, hubs, resolved, root, removed), table
+    secret_lines = {
+        slug: fleet_doc.line_of(("management", "secrets", slug)) for slug in fleet_spec.management.secret_refs
+    }
+    return Fleet(fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display), table
 
 
 def _resolve(
