@@ -227,7 +227,7 @@ def json_error_entry(
 
 def inventory_issue_entries(issues: Iterable[InventoryIssue]) -> list[dict[str, object]]:
     """An invalid inventory's issues as --json errors, each with its file, line and field."""
-    return [json_error_entry(i.message, file=i.file, line=i.line, field=i.field or None) for i in issues]
+    return [json_error_entry(i.message, file=i.file or None, line=i.line, field=i.field or None) for i in issues]
 
 
 def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, object]:

@@ -325,6 +325,10 @@ def prepare(
         secret_ledger=state_dir / "secrets",
         session=connection.session(),
     )
+    push_context = PushContext(options=push_options)
+    # Every login the run needs, before anything is reached: a CredentialsError (exit 2) naming
+    # each that cannot be resolved and where it is configured.
+    push_context.credentials.check(by_name[name] for name in sorted(needed))
     return Environment(
         fleet_path=fleet_path,
         fleet=fleet,
@@ -333,7 +337,7 @@ def prepare(
         outputs=CloudOutputs(
             fleet, mode or choose_mode(lab=lab_state_dir is not None), stacks_dir=stacks_dir, backend=backend
         ),
-        push_context=PushContext(options=push_options),
+        push_context=push_context,
         state_dir=state_dir,
         stacks_dir=stacks_dir,
         lab_state_dir=lab_state_dir,

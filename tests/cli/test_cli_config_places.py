@@ -1,0 +1,209 @@
+"""A configuration error names the file, line and field a user has to fix, in text and in the
+one --json error shape, and exits 2 before anything is reached: a device's login, a fleet secret,
+a stack outputs entry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.inventory import sample_chain_path
+
+SECRETS = {
+    "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
+    "STORESTACK_NTP_KEY": "0123456789abcdef",
+    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac_Key1",
+    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha_Key01",
+    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
+    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth_Key1",
+    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv_Key1",
+    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key_01",
+}
+FLEET = ["--fleet", str(sample_chain_path())]
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.delenv("STORESTACK_FLEET", raising=False)
+    monkeypatch.delenv("STORESTACK_DEVICE_USERNAME", raising=False)
+    monkeypatch.delenv("STORESTACK_DEVICE_PASSWORD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()
+
+
+def _fleet_line(text: str) -> int:
+    lines = (sample_chain_path() / "fleet.yaml").read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if line.strip().startswith(text))
+
+
+# ------------------------------------------------------------------ device credentials
+
+
+def _targets(tmp_path: Path, credentials: Path) -> Path:
+    """Two lab appliances on 127.0.0.1 port 9 (discard: nothing listens), logging in from a
+    credentials file that is not there; a third from the environment."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:test\n"
+        "appliances:\n"
+        "  - name: a1\n    role: hub\n    platform: frr\n    host: 127.0.0.1\n    port: 9\n"
+        f"    credentials: {{kind: file, path: {credentials}}}\n"
+        "  - name: a2\n    role: hub\n    platform: frr\n    host: 127.0.0.1\n    port: 9\n"
+        f"    credentials: {{kind: file, path: {credentials}}}\n"
+        "  - name: a3\n    role: hub\n    platform: frr\n    host: 127.0.0.1\n    port: 9\n"
+    )
+    intended = tmp_path / "intended"
+    intended.mkdir()
+    for name in ("a1", "a2", "a3"):
+        (intended / f"{name}.cfg").write_text("hostname x\n")
+    return targets
+
+
+def _push(runner: CliRunner, tmp_path: Path, targets: Path, *extra: str) -> tuple[int, str, str]:
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--targets", str(targets), "--intended", str(tmp_path / "intended"),
+         "--state-dir", str(tmp_path / "state"), "--conn-timeout", "1", *extra],
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_missing_device_credentials_are_one_configuration_error_before_any_connection(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Each appliance failed at its `credentials` stage (exit 1, a push failure, a journal of
+    failed appliances), where nothing about the appliances was wrong: the operator's set-up was."""
+    missing = tmp_path / "nowhere" / "credentials.yaml"
+    targets = _targets(tmp_path, missing)
+    code, stdout, _ = _push(runner, tmp_path, targets, "--dry-run", "--json")
+    assert code == 2, stdout
+    payload = json.loads(stdout)
+    assert set(payload) == {"ok", "error", "errors"} and payload["ok"] is False
+    where = sorted((e["file"], e["line"], e["field"]) for e in payload["errors"])
+    assert where == [
+        (str(targets), 8, "appliances[0].credentials"),
+        (str(targets), 15, "appliances[2].credentials"),
+    ]
+    messages = " ".join(e["message"] for e in payload["errors"])
+    assert str(missing) in messages and "a1" in messages and "a2" in messages
+    assert "STORESTACK_DEVICE_USERNAME" in messages and "STORESTACK_DEVICE_PASSWORD" in messages
+    # Nothing ran: no run journal of failed appliances to retry with --only-failed.
+    assert not (tmp_path / "state" / "runs").exists() or not any((tmp_path / "state" / "runs").iterdir())
+
+
+def test_missing_device_credentials_in_text_name_the_file_line_and_field(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    targets = _targets(tmp_path, tmp_path / "credentials.yaml")
+    code, stdout, stderr = _push(runner, tmp_path, targets, "--dry-run")
+    assert code == 2, stdout + stderr
+    assert f"{targets}:8 appliances[0].credentials" in stderr.replace("\n", " ")
+    assert "failed" not in stdout
+
+
+def test_a_rollout_without_device_credentials_stops_before_any_store_step(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A rollout reached each appliance's push step before its login was found missing."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:test\n"
+        "appliances:\n"
+        "  - {name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
+        "  - {name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
+        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
+    )
+    result = runner.invoke(
+        cli,
+        ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(tmp_path / "state"),
+         "--json", *FLEET],
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["line"], entry["field"]) == (str(targets), 3, "appliances[0].credentials")
+    assert "STORESTACK_DEVICE_PASSWORD" in entry["message"] and "nw-0001-edge1" in entry["message"]
+
+
+# ------------------------------------------------------------------ fleet secrets
+
+
+@pytest.mark.parametrize(("slug", "variable", "value"), [
+    ("tacacs-key", "STORESTACK_TACACS_KEY", None),
+    ("ipsec-psk", "STORESTACK_IPSEC_PSK", "aaaaaaaa"),  # every tunnel's PSK derives from it
+    ("local-admin-password", "STORESTACK_LOCAL_ADMIN_PASSWORD", "passwordpass"),
+])
+def test_a_missing_or_weak_secret_names_its_fleet_yaml_line_and_field(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slug: str, variable: str, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+    out = tmp_path / "configs"
+    args = ["devices", "render", "--with-secrets", "--out", str(out), *FLEET]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    where = {(e["file"], e["line"], e["field"]) for e in payload["errors"]}
+    assert where == {("fleet.yaml", _fleet_line(f"{slug}:"), f"management.secrets.{slug}")}
+    assert f"env:{variable}" in payload["error"]
+    assert value is None or value not in result.output
+    text = runner.invoke(cli, args)
+    assert text.exit_code == 2
+    assert f"fleet.yaml:{_fleet_line(f'{slug}:')} management.secrets.{slug}" in text.stderr.replace("\n", " ")
+
+
+# ------------------------------------------------------------------ stack outputs
+
+
+OUTPUTS = """\
+nw-0001:
+  links:
+    - link: wan1
+      hub: hq-hub1
+      outside_address: 203.0.113.11
+      inside: 100.64.0.1/31
+      inside_peer: 100.64.0.7
+      psk: Hub.Psk_Wan1_Value
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ["devices", "render", "--out", "{tmp}/out"],
+    ["devices", "lint"],
+])
+def test_an_invalid_stack_outputs_entry_names_its_line_and_field(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    """A validation error of a stack outputs file named the store and the field in its message
+    only; its --json entry had file, line and field null."""
+    outputs = tmp_path / "outputs.yaml"
+    outputs.write_text(OUTPUTS)
+    outputs.chmod(0o600)
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command] + ["--outputs", str(outputs), *FLEET]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["line"], entry["field"]) == (str(outputs), 3, "nw-0001.links[0]")
+    assert "inside_peer" in entry["message"] and "Hub.Psk_Wan1_Value" not in result.output
+
+
+def test_push_keeps_the_line_of_an_invalid_stack_outputs_entry(runner: CliRunner, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"nw-0001": {"links": [{"link": "wan1", "outside_address": "x"}]}}, indent=2))
+    outputs.chmod(0o600)
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--store", "nw-0001", "--dry-run", "--outputs", str(outputs),
+         "--state-dir", str(tmp_path / "state"), "--json", *FLEET],
+    )
+    assert result.exit_code == 2, result.output
+    entries = json.loads(result.stdout)["errors"]
+    assert {e["file"] for e in entries} == {str(outputs)}
+    assert all(e["line"] is not None and e["field"].startswith("nw-0001.links[0]") for e in entries)
