@@ -159,6 +159,32 @@ def test_a_missing_or_weak_secret_names_its_fleet_yaml_line_and_field(
     assert f"fleet.yaml:{_fleet_line(f'{slug}:')} management.secrets.{slug}" in text.stderr.replace("\n", " ")
 
 
+def test_a_push_that_cannot_render_for_a_missing_secret_names_its_fleet_yaml_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The push wrapped the secret's error in its own and dropped the place: file, line and
+    field null in --json. Targets on 127.0.0.1 port 9: nothing is reached either way."""
+    monkeypatch.delenv("STORESTACK_IPSEC_PSK")
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:test\n"
+        "appliances:\n"
+        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
+    )
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--targets", str(targets), "--dry-run", "--state-dir", str(tmp_path / "state"),
+         "--json", *FLEET],
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    line = _fleet_line("ipsec-psk:")
+    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ipsec-psk")
+    assert "env:STORESTACK_IPSEC_PSK" in entry["message"]
+
+
 # ------------------------------------------------------------------ stack outputs
 
 
