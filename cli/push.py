@@ -133,9 +133,9 @@ def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
         if not needed:
             return None
         if isinstance(exc, InventoryError):
-            raise PushConfigError(
-                f"the inventory at {path} is invalid ({len(exc.issues)} issue(s)); run `storestack inventory validate`"
-            ) from None
+            # Every issue with its file, line and field, exit 1, as every command reports an
+            # invalid inventory (a fleet that is not there stays a usage error, exit 2).
+            raise
         raise PushConfigError(f"cannot read the inventory at {path}: {exc}") from None
 
 

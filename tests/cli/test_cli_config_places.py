@@ -185,6 +185,25 @@ def test_a_push_that_cannot_render_for_a_missing_secret_names_its_fleet_yaml_lin
     assert "env:STORESTACK_IPSEC_PSK" in entry["message"]
 
 
+def test_a_push_from_an_invalid_inventory_names_each_issue_as_every_command_does(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The push said only "the inventory at … is invalid (1 issue(s))", with exit 2 where every
+    other command reports an invalid inventory with exit 1 and each issue's file, line and field."""
+    from testsupport.rendering import edited_sample_chain
+
+    chain = edited_sample_chain(tmp_path, "bandwidth_mbps: 1000", "bandwidth_mbps: -5", "stores/nw-0001.yaml")
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--store", "nw-0001", "--dry-run", "--state-dir", str(tmp_path / "state"),
+         "--fleet", str(chain), "--json"],
+    )
+    assert result.exit_code == 1, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["line"], entry["field"]) == ("stores/nw-0001.yaml", 12, "wan[0].bandwidth_mbps")
+    assert not (tmp_path / "state").exists()
+
+
 # ------------------------------------------------------------------ stack outputs
 
 
