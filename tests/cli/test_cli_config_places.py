@@ -252,3 +252,33 @@ def test_push_keeps_the_line_of_an_invalid_stack_outputs_entry(runner: CliRunner
     entries = json.loads(result.stdout)["errors"]
     assert {e["file"] for e in entries} == {str(outputs)}
     assert all(e["line"] is not None and e["field"].startswith("nw-0001.links[0]") for e in entries)
+
+
+# ------------------------------------------------------------------ the sample chain
+
+
+@pytest.mark.parametrize("args", [
+    ["inventory", "rename", "nw-0008", "nw-0098", "--json"],
+    ["inventory", "validate", "--write-lock", "--json"],
+])
+def test_a_command_never_writes_into_the_sample_chain_that_ships_with_storestack(
+    runner: CliRunner, args: list[str]
+) -> None:
+    """Without --fleet, `inventory rename` renamed a store of the package's own sample chain (its
+    store file and lock entry), changing it for every later run, or failing half way where the
+    package is installed read-only."""
+    root = sample_chain_path()
+    before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    try:
+        result = runner.invoke(cli, args)
+        after = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    finally:
+        for path in {path for path in root.rglob("*") if path.is_file()} - set(before):
+            path.unlink()
+        for path, data in before.items():
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+    assert after == before
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert "read-only" in entry["message"] and "--fleet" in entry["message"]
