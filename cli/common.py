@@ -34,6 +34,7 @@ from storestack.common.errors import (
     StorestackError,
     UsageError,
 )
+from storestack.common.files import FileWriteError
 from storestack.inventory import sample_chain_path
 from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
 
@@ -143,6 +144,10 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
         # Each issue of a file the inventory's reader refused, with its file, line and field.
         summary = error.one_line() if isinstance(error, InventoryError) else message
         emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
+        sys.exit(exit_code_for(error))
+    if as_json and isinstance(error, FileWriteError):
+        # The file that could not be written, in the entry's `file` as in its message.
+        emit_json(json_errors([json_error_entry(message, file=error.path)], f"{message}{context}"))
         sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 

@@ -282,3 +282,29 @@ def test_a_command_never_writes_into_the_sample_chain_that_ships_with_storestack
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert "read-only" in entry["message"] and "--fleet" in entry["message"]
+
+
+# ------------------------------------------------------------------ files that cannot be written
+
+
+@pytest.mark.parametrize("command", [
+    ["devices", "render", "--out", "{blocked}", *FLEET],
+    ["stacks", "render", "--out", "{blocked}", *FLEET],
+    ["devices", "push", "--targets", "{targets}", "--intended", "{intended}", "--state-dir", "{blocked}", "--dry-run"],
+])
+def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
+    """The file was only inside the message: the entry's `file` was null."""
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder\n")
+    targets = _targets(tmp_path, tmp_path / "unused.yaml")
+    targets.write_text("source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n")
+    values = {"{blocked}": str(blocker / "out"), "{targets}": str(targets), "{intended}": str(tmp_path / "intended")}
+    result = runner.invoke(cli, [values.get(arg, arg) for arg in command] + ["--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] is not None and entry["file"].startswith(str(blocker)), entry
+    assert entry["file"] in entry["message"]
