@@ -204,6 +204,33 @@ def test_a_push_from_an_invalid_inventory_names_each_issue_as_every_command_does
     assert not (tmp_path / "state").exists()
 
 
+def test_a_rollout_missing_a_device_secret_stops_before_its_first_step(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rollout planned the store's stack and brought it up (a real run creates cloud
+    resources) before its render step found the fleet secret unset: exit 1, a failed step."""
+    monkeypatch.delenv("STORESTACK_IPSEC_PSK")
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:test\n"
+        "appliances:\n"
+        "  - {name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
+        "  - {name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
+        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
+    )
+    state = tmp_path / "state"
+    result = runner.invoke(
+        cli, ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    line = _fleet_line("ipsec-psk:")
+    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ipsec-psk")
+    assert not (state / "runs").exists() or not any((state / "runs").iterdir())
+
+
 # ------------------------------------------------------------------ stack outputs
 
 
