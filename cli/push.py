@@ -28,6 +28,7 @@ from storestack.cli.common import (
     default_fleet_path,
     emit_json,
     err_console,
+    for_option,
     json_option,
     markup,
     print_table,
@@ -247,14 +248,17 @@ def push(
     if region is not None:
         assert fleet is not None
         if region not in fleet.spec.regions:
-            raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
+            with for_option("--region"):
+                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
         region_stores = {store.id for store in fleet.filter(region=region)}
         targets = targets.filter(lambda t: t.store_id in region_stores)
-    targets = targets.filter(
-        names=appliances or None, stores=stores or None, platform=platform, role=role
-    )
+    with for_option("--store"):
+        targets = targets.filter(stores=stores or None)
+    with for_option("--appliance"):
+        targets = targets.filter(names=appliances or None, platform=platform, role=role)
     if shard is not None:
-        targets = targets.shard(*parse_shard(shard))
+        with for_option("--shard"):
+            targets = targets.shard(*parse_shard(shard))
     if only_failed:
         previous = last_push_run(runs_dir, dry_run=dry_run)
         if previous is None:

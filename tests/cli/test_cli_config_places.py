@@ -335,3 +335,30 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["file"] is not None and entry["file"].startswith(str(blocker)), entry
     assert entry["file"] in entry["message"]
+
+
+# ------------------------------------------------------------------ bad option values
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["devices", "render", "--store", "nope", *FLEET], "--store"),
+    (["devices", "show", "nope", *FLEET], "NAME"),
+    (["inventory", "show", "nope", *FLEET], "STORE_ID"),
+    (["plan", "--store", "nope", "--workers", "1", *FLEET], "--store"),
+    (["devices", "push", "--store", "nope", "--dry-run", "--targets", "{targets}"], "--store"),
+    (["devices", "push", "--appliance", "zz", "--dry-run", "--targets", "{targets}"], "--appliance"),
+    (["devices", "push", "--shard", "3/2", "--dry-run", "--targets", "{targets}"], "--shard"),
+    (["devices", "push", "--region", "nowhere", "--dry-run", "--targets", "{targets}", *FLEET], "--region"),
+])
+def test_a_bad_option_value_names_its_option_in_the_json_field(
+    runner: CliRunner, tmp_path: Path, args: list[str], field: str
+) -> None:
+    """An unknown store, appliance or region, or a shard out of range, answered with field null:
+    the README promises the option of a bad value in `field`, as Click's own checks give it."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n")
+    result = runner.invoke(cli, [str(targets) if arg == "{targets}" else arg for arg in args] + ["--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == field, entry
+    assert not (tmp_path / ".storestack").exists()
