@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -34,6 +35,7 @@ from storestack.common.errors import (
     StorestackError,
     UsageError,
 )
+from storestack.common.files import FileWriteError
 from storestack.inventory import sample_chain_path
 from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
 
@@ -54,6 +56,9 @@ EXIT_CODES: dict[type[StorestackError], int] = {
     RolloutFamily: EXIT_FAILED,
     CommonFamily: EXIT_FAILED,
 }
+
+# The note `for_option` adds to a usage error about one option's value: the option follows.
+OPTION_NOTE = "storestack option: "
 
 # ctx.meta key: whether the running command was asked for --json (the error handler answers in kind).
 JSON_REQUESTED = "storestack.json"
@@ -144,7 +149,20 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
         summary = error.one_line() if isinstance(error, InventoryError) else message
         emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
         sys.exit(exit_code_for(error))
+    field = next((note.removeprefix(OPTION_NOTE) for note in _notes(error) if note.startswith(OPTION_NOTE)), None)
+    if as_json and field is not None:
+        # A bad value of one option (`for_option`): the option in the entry's field.
+        emit_json(json_errors([json_error_entry(message, field=field)], f"{message}{context}"))
+        sys.exit(exit_code_for(error))
+    if as_json and isinstance(error, FileWriteError):
+        # The file that could not be written, in the entry's `file` as in its message.
+        emit_json(json_errors([json_error_entry(message, file=error.path)], f"{message}{context}"))
+        sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
+
+
+def _notes(error: BaseException) -> list[str]:
+    return list(getattr(error, "__notes__", ()))
 
 
 def emit_json(payload: Any) -> None:
@@ -227,7 +245,7 @@ def json_error_entry(
 
 def inventory_issue_entries(issues: Iterable[InventoryIssue]) -> list[dict[str, object]]:
     """An invalid inventory's issues as --json errors, each with its file, line and field."""
-    return [json_error_entry(i.message, file=i.file, line=i.line, field=i.field or None) for i in issues]
+    return [json_error_entry(i.message, file=i.file or None, line=i.line, field=i.field or None) for i in issues]
 
 
 def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, object]:
@@ -253,6 +271,19 @@ def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> boo
     message = error.format_message()
     emit_json(json_errors([json_error_entry(message, field=field)], message))
     sys.exit(EXIT_USAGE)
+
+
+@contextmanager
+def for_option(option: str) -> Iterator[None]:
+    """A usage error raised inside (an unknown store of --store, a --shard out of range) is a bad
+    value of `option` (an option's name, or an argument's as its usage shows it): its message
+    as it was, exit 2, and the option in the --json error's `field` (README: a bad value names
+    its option, as Click's own checks do)."""
+    try:
+        yield
+    except UsageError as error:
+        error.add_note(f"{OPTION_NOTE}{option}")
+        raise
 
 
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:

@@ -21,6 +21,7 @@ from storestack.cli.common import (
     err_console,
     fail,
     fleet_option,
+    for_option,
     json_option,
     markup,
 )
@@ -75,10 +76,11 @@ def _load_core_outputs(path: Path | None) -> CoreCloudOutputs | None:
     return outputs_from_core_stack(data, planned=False)
 
 
-def _check_stores(fleet: Fleet, store_ids: tuple[str, ...]) -> None:
-    """Unknown store ids stop the command before anything is rendered."""
-    for store_id in store_ids:
-        fleet.store(store_id)
+def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:
+    """Unknown store ids stop the command before anything is rendered, as a bad value of `option`."""
+    with for_option(option):
+        for store_id in store_ids:
+            fleet.store(store_id)
 
 
 def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool) -> Iterator[RenderedConfig]:
@@ -239,7 +241,7 @@ def show(
     outputs = _load_outputs(outputs_path)
     is_hub = name in fleet.hubs
     if not is_hub:
-        _check_stores(fleet, (name,))
+        _check_stores(fleet, (name,), option="NAME")
     configs = list(
         render_fleet(
             fleet,

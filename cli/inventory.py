@@ -19,6 +19,7 @@ from storestack.cli.common import (
     exit_code_for,
     fail,
     fleet_option,
+    for_option,
     inventory_issue_entries,
     json_errors,
     json_option,
@@ -193,7 +194,8 @@ def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> 
 def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     """Show one store fully resolved, with its IPAM allocation filled in."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    store = fleet.store(store_id)
+    with for_option("STORE_ID"):
+        store = fleet.store(store_id)
     data = store.model_dump(mode="json")
     data["advertised_prefixes"] = [str(prefix) for prefix in store.advertised_prefixes]
     if as_json:

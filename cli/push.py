@@ -28,6 +28,7 @@ from storestack.cli.common import (
     default_fleet_path,
     emit_json,
     err_console,
+    for_option,
     json_option,
     markup,
     print_table,
@@ -57,7 +58,6 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.errors import StackOutputsError
 from storestack.network.outputs import load_stack_outputs
 
 _OUTCOME_STYLE = {
@@ -134,9 +134,9 @@ def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
         if not needed:
             return None
         if isinstance(exc, InventoryError):
-            raise PushConfigError(
-                f"the inventory at {path} is invalid ({len(exc.issues)} issue(s)); run `storestack inventory validate`"
-            ) from None
+            # Every issue with its file, line and field, exit 1, as every command reports an
+            # invalid inventory (a fleet that is not there stays a usage error, exit 2).
+            raise
         raise PushConfigError(f"cannot read the inventory at {path}: {exc}") from None
 
 
@@ -153,12 +153,8 @@ def _intended_source(
         return IntendedConfigDirectory(intended_dir, secrets=secrets)
     if fleet is None:
         raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
-    outputs = None
-    if outputs_path is not None:
-        try:
-            outputs = load_stack_outputs(outputs_path)
-        except StackOutputsError as exc:
-            raise PushConfigError(str(exc)) from None
+    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
+    outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
     # Without outputs (a lab included) the network intent's planned values are rendered: the
     # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
@@ -252,14 +248,17 @@ def push(
     if region is not None:
         assert fleet is not None
         if region not in fleet.spec.regions:
-            raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
+            with for_option("--region"):
+                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
         region_stores = {store.id for store in fleet.filter(region=region)}
         targets = targets.filter(lambda t: t.store_id in region_stores)
-    targets = targets.filter(
-        names=appliances or None, stores=stores or None, platform=platform, role=role
-    )
+    with for_option("--store"):
+        targets = targets.filter(stores=stores or None)
+    with for_option("--appliance"):
+        targets = targets.filter(names=appliances or None, platform=platform, role=role)
     if shard is not None:
-        targets = targets.shard(*parse_shard(shard))
+        with for_option("--shard"):
+            targets = targets.shard(*parse_shard(shard))
     if only_failed:
         previous = last_push_run(runs_dir, dry_run=dry_run)
         if previous is None:

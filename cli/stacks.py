@@ -24,6 +24,7 @@ from storestack.cli.common import (
     err_console,
     fail,
     fleet_option,
+    for_option,
     json_always_option,
     json_option,
     markup,
@@ -218,8 +219,9 @@ def plan(
     fleet = load_or_exit(fleet_path, as_json=as_json)
     _entries, configs = plan_stacks(fleet, shard=_shard(shard_text))
     wanted = set(stack_names) | {store_stack_name(store_id) for store_id in store_ids}
-    for store_id in store_ids:
-        fleet.store(store_id)
+    with for_option("--store"):
+        for store_id in store_ids:
+            fleet.store(store_id)
     unknown = sorted(wanted - set(configs))
     if unknown:
         raise UnknownStackError(unknown[0], sorted(configs))

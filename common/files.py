@@ -11,7 +11,17 @@ from storestack.common.errors import CommonFamily, UsageError
 
 class FileWriteError(CommonFamily, UsageError, OSError):
     """A file could not be written (its folder is a file, missing, read-only, full …); names the
-    file and the system's reason. Whatever was there before is left as it was."""
+    file and the system's reason. Whatever was there before is left as it was. `path` is the
+    file (or folder) it could not write, for a --json error's `file`."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[FileWriteError], tuple[str, str]]:
+        # Rebuilt from its own arguments where it crosses a process (a render worker's).
+        return (FileWriteError, (self.path, self.reason))
 
 
 def private_directory(path: Path) -> None:
@@ -20,7 +30,7 @@ def private_directory(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
     except OSError as exc:
-        raise FileWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool = True) -> bool:
@@ -38,7 +48,7 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool
     try:
         return _write(path, text, mode=mode, durable=durable)
     except OSError as exc:
-        raise FileWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
 
 
 def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from storestack.common.errors import DeviceFamily, UsageError
+from storestack.common.errors import DeviceFamily, RefusedFileError, UsageError
 
 
 class DevicesError(DeviceFamily):
@@ -64,6 +64,14 @@ class PushConfigError(PushError, UsageError):
     """
 
     stage: Stage = "targets"
+
+
+class IntendedRenderError(RefusedFileError, PushConfigError):
+    """The intended configs cannot be rendered for a push (a secret the intent cannot fill, an
+    intent it cannot build): nothing is pushed; the cause's issues (a secret's fleet.yaml line)
+    are kept for the --json answer."""
+
+    stage: Stage = "intended"
 
 
 class MissingIntendedConfigError(PushConfigError):

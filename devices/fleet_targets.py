@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.inventory import Fleet
-from storestack.network.secrets import resolve_secret_refs
+from storestack.network.secrets import fleet_secrets
 
 
 def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = None) -> ApplianceInventory:
@@ -43,9 +43,8 @@ def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = Non
 
 def fleet_secret_values(fleet: Fleet) -> set[str]:
     """The device secrets the fleet's configs are rendered with (from its secret references), to redact."""
-    management = fleet.spec.management
     values: set[str] = set()
-    for slot in resolve_secret_refs(management.secret_refs, reveal=True, policy=management.secret_policy).values():
+    for slot in fleet_secrets(fleet, reveal=True).values():
         if slot.value is not None:
             values.add(slot.value.get_secret_value())
     return values

@@ -122,7 +122,7 @@ def rendered_intended_configs(
     stack outputs, plus `secrets`) is known to the redactor. Render errors (a missing secret,
     an unknown store) are configuration errors: nothing is pushed.
     """
-    from storestack.devices.errors import RenderError
+    from storestack.devices.errors import IntendedRenderError, RenderError
     from storestack.devices.render import render_fleet
     from storestack.network.errors import NetworkError
     from storestack.network.outputs import psk_values
@@ -142,5 +142,5 @@ def rendered_intended_configs(
             for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
         }
     except (RenderError, NetworkError) as exc:
-        raise PushConfigError(f"cannot render intended configs: {exc}") from None
+        raise IntendedRenderError(f"cannot render intended configs: {exc}", getattr(exc, "issues", ())) from None
     return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})

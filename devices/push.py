@@ -17,7 +17,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +75,7 @@ from storestack.devices.report import CommitConfirmResult, DeviceResult, Rollbac
 from storestack.devices.secret_ledger import DEFAULT_SECRET_LEDGER, HELD_AS_SENT, SecretLedger
 from storestack.devices.session import ApplianceSession, HostCommand, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
+from storestack.inventory.errors import InventoryIssue
 
 StageCallback = Callable[[str, str], None]
 DEFAULT_CONFIRM_TIMEOUT = 120
@@ -128,13 +129,39 @@ class CredentialCache:
         self._resolved: dict[CredentialsRef, Credentials] = {}
 
     def resolve(self, ref: CredentialsRef) -> Credentials:
+        try:
+            return self._resolve(ref)
+        except CredentialsError as exc:
+            raise CredentialsUnavailableError(str(exc)) from None
+
+    def _resolve(self, ref: CredentialsRef) -> Credentials:
         with self._lock:
             if ref not in self._resolved:
-                try:
-                    self._resolved[ref] = ref.resolve()
-                except CredentialsError as exc:
-                    raise CredentialsUnavailableError(str(exc)) from None
+                self._resolved[ref] = ref.resolve()
             return self._resolved[ref]
+
+    def check(self, targets: Iterable[ApplianceTarget]) -> None:
+        """Resolve every login the targets need, before any is reached: a reference that cannot
+        be resolved (an unset variable, a missing file) is the operator's configuration, not an
+        appliance's failure. Raises one CredentialsError naming each, where it is configured
+        and which appliances use it (with the issues of a credentials file the reader refused)."""
+        users: dict[CredentialsRef, list[ApplianceTarget]] = {}
+        for target in targets:
+            users.setdefault(target.credentials, []).append(target)
+        issues: list[InventoryIssue] = []
+        for ref, using in users.items():
+            try:
+                self._resolve(ref)
+            except CredentialsError as exc:
+                names = ", ".join(target.name for target in using[:5]) + (" …" if len(using) > 5 else "")
+                issues.append(using[0].credentials_issue(f"{exc} (the login of {len(using)} appliance(s): {names})"))
+                issues.extend(exc.issues)
+        if issues:
+            raise CredentialsError(
+                f"{len(issues)} problem(s) with appliance logins; nothing was reached: "
+                + "; ".join(str(issue).strip() for issue in issues),
+                issues,
+            )
 
 
 @dataclass

@@ -170,7 +170,8 @@ def run_push(
     selection: dict[str, str | list[str] | None] | None = None,
     context: PushContext | None = None,
 ) -> RunReport:
-    """Push every target; returns (and journals) the run report. Never raises for appliance trouble.
+    """Push every target; returns (and journals) the run report. Never raises for appliance trouble;
+    raises CredentialsError, before anything is reached, when a login the targets need cannot be resolved.
 
     Ctrl-C (KeyboardInterrupt in the calling thread) or `stop` being set stops new appliances
     from starting; those already running finish their cycle, rolling back if they fail.
@@ -179,6 +180,9 @@ def run_push(
     observer = observer or PushObserver()
     stop = stop or threading.Event()
     context = context or PushContext(options=options.push)
+    # Every login first: one that cannot be resolved is a configuration error (CredentialsError,
+    # exit 2) before any appliance is reached or a journal written, not a failure of each appliance.
+    context.credentials.check(targets)
     by_name = {t.name: t for t in targets}
     waves, labels = plan_waves(targets, options.canary)
     report = RunReport(

@@ -30,8 +30,8 @@ def hex_secret(secret: Secret) -> Secret:
         return secret
     value = secret.value.get_secret_value()
     if not value.isascii():
-        return Secret(secret.name, secret.source, None, "must be ASCII text")
-    return Secret(secret.name, secret.source, SecretStr(hex_spelling(value)))
+        return secret.unusable("must be ASCII text")
+    return Secret(secret.name, secret.source, SecretStr(hex_spelling(value)), where=secret.where)
 
 
 def secret_spellings(value: str) -> tuple[str, ...]:

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from storestack.common.errors import UsageError
+from storestack.common.errors import InventoryIssue, UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import Platform
 from storestack.devices.errors import DevicesError
 from storestack.inventory.errors import InventoryError, RefusedFileError
 from storestack.inventory.source import read_document
-from storestack.inventory.validate import read_model
+from storestack.inventory.validate import validate_document
 
 ApplianceRole = Literal["hub", "edge"]
 
@@ -97,6 +97,15 @@ class ApplianceTarget(BaseModel):
         default=None, description="OpenSSH SHA256 fingerprint, e.g. 'SHA256:…'; None means unknown"
     )
     credentials: CredentialsRef = CredentialsRef()
+    # Where `credentials` is configured: the appliance inventory file, the entry's line and field
+    # (its `credentials`, or the entry itself where it takes the default); None for targets built
+    # from the fleet, whose appliances all log in with the default environment variables.
+    _credentials_at: tuple[str, int, str] | None = PrivateAttr(default=None)
+
+    def credentials_issue(self, message: str) -> InventoryIssue:
+        """`message` about this appliance's login, at the place its credentials are configured."""
+        file, line, field = self._credentials_at or ("", 0, "")
+        return InventoryIssue(file, line, field, message)
 
 
 class ApplianceInventory(BaseModel):
@@ -115,9 +124,16 @@ class ApplianceInventory(BaseModel):
         Anything wrong is an AppliancesFileError of one line naming file, line and field.
         """
         try:
-            return read_model(cls, Path(path), limit=MAX_TARGETS_BYTES)
+            document = read_document(Path(path), str(path), MAX_TARGETS_BYTES)
         except InventoryError as exc:
             raise AppliancesFileError.of(exc) from None
+        inventory, issues = validate_document(cls, document)
+        if inventory is None:
+            raise AppliancesFileError.of(InventoryError(issues))
+        for index, appliance in enumerate(inventory.appliances):
+            loc = ("appliances", index, "credentials")
+            appliance._credentials_at = (document.display, document.line_of(loc), f"appliances[{index}].credentials")
+        return inventory
 
     def save(self, path: Path) -> None:
         """Atomic write: a crash never leaves a half-written appliance inventory."""

@@ -6,7 +6,14 @@ from __future__ import annotations
 # re-exported here, where the inventory reader raises them.
 from storestack.common.errors import InventoryFamily, InventoryIssue, RefusedFileError, UsageError
 
-__all__ = ["FleetNotFoundError", "InventoryError", "InventoryIssue", "IpamExhaustedError", "RefusedFileError"]
+__all__ = [
+    "FleetNotFoundError",
+    "InventoryError",
+    "InventoryIssue",
+    "IpamExhaustedError",
+    "ReadOnlyFleetError",
+    "RefusedFileError",
+]
 
 
 class InventoryError(InventoryFamily):
@@ -28,6 +35,11 @@ class InventoryError(InventoryFamily):
 class FleetNotFoundError(InventoryError, UsageError):
     """The fleet path holds no `fleet.yaml` (a mistyped --fleet or $STORESTACK_FLEET): a usage
     error, nothing was read, as for `inventory validate` of a path that does not exist."""
+
+
+class ReadOnlyFleetError(InventoryError, UsageError):
+    """A command would write into the sample chain that ships with storestack (its lock file, a
+    store file): nothing is written, a usage error; a fleet to change is a copy of it."""
 
 
 class IpamExhaustedError(InventoryError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +25,7 @@ from storestack.inventory.models import (
     StoreFormat,
     WanKind,
 )
+from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.types import describe
 
 
@@ -147,6 +148,9 @@ class Fleet:
         stores: dict[str, ResolvedStore],
         root: Path,
         removed: tuple[str, ...] = (),
+        *,
+        secret_lines: Mapping[str, int] | None = None,
+        spec_file: str = FLEET_FILE,
     ) -> None:
         self.spec = spec
         self.hubs = hubs
@@ -155,6 +159,11 @@ class Fleet:
         # Stores the lock file still pins but the inventory no longer has: their stacks are
         # to be destroyed (and their numbers stay reserved until the lock entry is deleted).
         self.removed = tuple(sorted(removed))
+        # Where each `management.secrets` reference is written: the file the spec was read from
+        # and the reference's line there (its section's, for a default the file does not write),
+        # so an unusable secret names the entry to fix.
+        self.spec_file = spec_file
+        self.secret_lines = dict(secret_lines or {})
 
     def __len__(self) -> int:
         return len(self.stores)
@@ -203,6 +212,8 @@ class Fleet:
             {s.id: s for s in self.stores.values() if keep(s)},
             self.root,
             self.removed if unfiltered else (),
+            secret_lines=self.secret_lines,
+            spec_file=self.spec_file,
         )
 
     @property

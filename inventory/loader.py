@@ -62,7 +62,7 @@ from storestack.inventory.models import (
     StoreSpec,
     TransportCost,
 )
-from storestack.inventory.paths import FLEET_FILE, STORES_DIR
+from storestack.inventory.paths import FLEET_FILE, STORES_DIR, refuse_sample_chain_write
 from storestack.inventory.source import (
     MAX_FILE_BYTES,
     SourceDocument,
@@ -135,6 +135,7 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     assert lock is not None  # _load raised otherwise
     changed = _differs(table, lock.table)
     if write_lock:
+        refuse_sample_chain_write(root, LOCK_FILE_NAME)
         changed = write_allocations(lock_path, table)  # also rewrites a lock edited by hand
     return LoadResult(fleet_value, table, lock_path, changed)
 
@@ -384,7 +385,10 @@ def _load(
     if late:
         raise InventoryError(late)
     removed = tuple(store_id for store_id in table.stores if store_id not in resolved)
-    return Fleet(fleet_spec, hubs, resolved, root, removed), table
+    secret_lines = {
+        slug: fleet_doc.line_of(("management", "secrets", slug)) for slug in fleet_spec.management.secret_refs
+    }
+    return Fleet(fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display), table
 
 
 def _resolve(

@@ -24,7 +24,7 @@ from storestack.inventory.ipam import (
     write_allocations,
 )
 from storestack.inventory.loader import load_fleet_with_allocations
-from storestack.inventory.paths import STORES_DIR
+from storestack.inventory.paths import STORES_DIR, refuse_sample_chain_write
 from storestack.inventory.source import read_document
 from storestack.inventory.types import describe
 
@@ -88,6 +88,7 @@ def rename_store(root: Path, old: str, new: str) -> RenameResult:
     if not _SLUG.fullmatch(new):
         raise _error(f"{describe(new)} is not a store id (a slug)")
     load_fleet_with_allocations(root)  # only a valid fleet is renamed
+    refuse_sample_chain_write(root, f"{STORES_DIR}/{old}.yaml")
     lock_path = root / LOCK_FILE_NAME
     old_path, new_path = root / STORES_DIR / f"{old}.yaml", root / STORES_DIR / f"{new}.yaml"
     table = read_allocations(lock_path)

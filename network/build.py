@@ -115,7 +115,7 @@ from storestack.network.model import (
     wan_queue_kbps,
 )
 from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.network.secrets import Secret, limited_secret, resolve_secret_refs
+from storestack.network.secrets import Secret, fleet_secrets, limited_secret
 from storestack.network.sla import (
     LOCAL_BREAKOUT_SEGMENTS,
     FleetClassPolicies,
@@ -240,9 +240,7 @@ class NetworkIntent:
         spec = fleet.spec
         plan = spec.ip_plan
         self.domain = spec.organisation.domain
-        slots = resolve_secret_refs(
-            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
-        )
+        slots = fleet_secrets(fleet, reveal=reveal_secrets)
         self._fleet_psk = slots.get(PSK_SECRET)
         self._transit = plan.transit
         self._transit_slots = plan.transit.num_addresses // 2
@@ -490,11 +488,17 @@ class NetworkIntent:
                 "is not configured (per-tunnel PSKs derive from it)",
             )
         if not self.reveal_secrets:
-            return Secret(name, fleet.source)  # a display render: never read, printed redacted
+            # A display render: never read, printed redacted.
+            return Secret(name, fleet.source, where=fleet.where)
         if fleet.problem is not None or fleet.value is None:
-            return Secret(name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)")
+            return Secret(
+                name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)", fleet.where
+            )
         return Secret(
-            name, f"HMAC of {fleet.source}", SecretStr(derive_psk(fleet.value.get_secret_value(), tunnel))
+            name,
+            f"HMAC of {fleet.source}",
+            SecretStr(derive_psk(fleet.value.get_secret_value(), tunnel)),
+            where=fleet.where,
         )
 
     # ------------------------------------------------------------ addressing

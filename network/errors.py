@@ -21,5 +21,6 @@ class StackOutputsError(RefusedFileError, NetworkError, UsageError):
     """Stack outputs are unreadable, malformed or do not match the inventory."""
 
 
-class SecretUnavailableError(NetworkError, UsageError):
-    """A secret needed for a push file is not set or not acceptable for a device CLI."""
+class SecretUnavailableError(RefusedFileError, NetworkError, UsageError):
+    """A secret needed for a push file is not set or not acceptable for a device CLI; its issue
+    names the file, line and field of the secret's reference where a fleet file holds it."""

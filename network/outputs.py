@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from storestack.inventory.errors import InventoryError
-from storestack.inventory.source import decode, parse_text, read_bytes
+from storestack.inventory.errors import InventoryError, InventoryIssue
+from storestack.inventory.source import Loc, SourceDocument, decode, dotted, parse_text, read_bytes
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug, describe
 from storestack.network.errors import StackOutputsError
 
@@ -209,30 +209,55 @@ def _shown(part: object) -> str:
     return text if text.isascii() and text.isprintable() else ascii(text)
 
 
-def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[str, StoreCloudOutputs]:
-    """Validate a mapping store id -> outputs (or a list of outputs) into typed outputs."""
-    items: list[tuple[str, object]]
+def parse_stack_outputs(
+    data: object, *, source: str = "stack outputs", document: SourceDocument | None = None
+) -> dict[str, StoreCloudOutputs]:
+    """Validate a mapping store id -> outputs (or a list of outputs) into typed outputs.
+
+    With the `document` the data was read from, every problem is an issue naming its line and
+    field there (the store's key, then the field: `nw-0001.links[0].inside_peer`)."""
+    items: list[tuple[str, Loc, object]]
     if isinstance(data, Mapping):
         items = []
         for store_id, value in data.items():
             if isinstance(value, Mapping) and "store_id" not in value:
                 value = {**value, "store_id": store_id}
-            items.append((str(store_id), value))
+            items.append((str(store_id), (str(store_id),), value))
     elif isinstance(data, list):
-        items = [(f"item {index}", value) for index, value in enumerate(data)]
+        items = [(f"item {index}", (index,), value) for index, value in enumerate(data)]
     else:
         raise StackOutputsError(f"{source}: expected a mapping of store id to outputs, or a list")
     result: dict[str, StoreCloudOutputs] = {}
-    for label, item in items:
+    for label, at, item in items:
         try:
             outputs = StoreCloudOutputs.model_validate(item)
         except ValidationError as exc:
             # The store id is named as given: the slug check that failed may be about it.
-            raise StackOutputsError(f"{source}: {label!r}: {describe_validation_error(exc)}") from None
+            message = f"{source}: {label!r}: {describe_validation_error(exc)}"
+            issues = [
+                _issue(document, source, (*at, *error["loc"]), _unquoted(error)) for error in exc.errors()
+            ]
+            raise StackOutputsError(_one_line(issues, message), issues) from None
         if outputs.store_id in result:
-            raise StackOutputsError(f"{source}: store {outputs.store_id!r} appears twice")
+            issue = _issue(document, source, at, f"store {outputs.store_id!r} appears twice")
+            raise StackOutputsError(str(issue), [issue])
         result[outputs.store_id] = outputs
     return result
+
+
+def _issue(document: SourceDocument | None, source: str, loc: Loc, message: str) -> InventoryIssue:
+    """An issue at `loc` of the outputs: its line where the document is known, else none."""
+    if document is not None:
+        return document.issue(loc, message)
+    return InventoryIssue(source, 0, dotted(loc), message)
+
+
+def _one_line(issues: list[InventoryIssue], fallback: str) -> str:
+    """The first issue with its line, and how many more: an error's message on one line."""
+    if not issues or not issues[0].line:
+        return fallback
+    first = min(issues)
+    return str(first) + (f" (and {len(issues) - 1} more)" if len(issues) > 1 else "")
 
 
 MAX_OUTPUTS_BYTES = 64_000_000
@@ -240,11 +265,18 @@ MAX_OUTPUTS_BYTES = 64_000_000
 
 def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
     """Read stack outputs from a JSON or YAML file that holds PSKs, so it must be mode 0600."""
-    return parse_stack_outputs(read_outputs_document(path), source=str(path))
+    document = read_outputs_source(path)
+    return parse_stack_outputs(document.data, source=str(path), document=document)
 
 
 def read_outputs_document(path: Path) -> object:
     """The data of a stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600."""
+    return read_outputs_source(path).data
+
+
+def read_outputs_source(path: Path) -> SourceDocument:
+    """A stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600: its data
+    and the line of every key and list item."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o777
@@ -257,12 +289,20 @@ def read_outputs_document(path: Path) -> object:
         # tags, whose messages never quote the file (it holds PSKs).
         text = decode(read_bytes(path, str(path), MAX_OUTPUTS_BYTES), str(path), MAX_OUTPUTS_BYTES)
         if path.suffix != ".json":
-            data = parse_text(text, str(path), mapping_root=False).data
+            return parse_text(text, str(path), mapping_root=False)
     except InventoryError as exc:
         raise StackOutputsError.of(exc) from None
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    return data
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    return SourceDocument(str(path), data, _json_lines(text, str(path)))
+
+
+def _json_lines(text: str, display: str) -> dict[Loc, int]:
+    """The lines of a JSON document's keys and items, read by the YAML reader (JSON as Pulumi
+    prints it is YAML); none where that reader refuses the text (tabs as indentation, say)."""
+    try:
+        return parse_text(text, display, mapping_root=False).lines
+    except InventoryError:
+        return {}

@@ -225,6 +225,8 @@ def check_drift(
         configs, errors = _intended(env, stores, hubs)
         secrets = env.secret_values()
         names = [*hubs, *(a.hostname for s in stores for a in env.fleet.store(s).appliances)]
+        # A login that cannot be resolved is a configuration error before any appliance is reached.
+        env.push_context.credentials.check(env.targets[name] for name in names)
 
         def check(name: str) -> ApplianceDrift:
             target = env.targets[name]

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from storestack.devices.errors import DevicesError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.inspect import ShowSessions
 from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, PushContext, PushOptions
+from storestack.devices.render import render_fleet
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
@@ -21,9 +23,11 @@ from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
 from storestack.lab.overlay import carrying_link
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import NetworkError, SecretUnavailableError
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.outputs import CloudOutputs, OutputsMode, choose_mode
 from storestack.rollout.verify import HubBgpReader, expectation
+from storestack.stacks.errors import StackError
 from storestack.stacks.render import DEFAULT_OUT
 
 DEFAULT_STATE_DIR = Path(".storestack")
@@ -267,6 +271,22 @@ class HubBatch:
             return self._result
 
 
+def _check_device_secrets(fleet: Fleet, stores: Sequence[str]) -> None:
+    """Render the stores' configs with their secrets, from planned values, before any step runs:
+    a secret the fleet cannot provide (unset, too weak) is a SecretUnavailableError naming its
+    fleet.yaml entry (exit 2) now, not a failed render step after the store's stack was planned
+    and brought up. Other render problems are the render step's to report, with the live values."""
+    if not stores:
+        return
+    try:
+        for _config in render_fleet(fleet, store_ids=list(stores), hubs=[], reveal_secrets=True):
+            pass
+    except SecretUnavailableError:
+        raise
+    except (DevicesError, NetworkError, StackError):
+        return
+
+
 def prepare(
     fleet_path: Path,
     stores: list[str],
@@ -325,6 +345,11 @@ def prepare(
         secret_ledger=state_dir / "secrets",
         session=connection.session(),
     )
+    push_context = PushContext(options=push_options)
+    # Every login the run needs, before anything is reached: a CredentialsError (exit 2) naming
+    # each that cannot be resolved and where it is configured.
+    push_context.credentials.check(by_name[name] for name in sorted(needed))
+    _check_device_secrets(fleet, stores)
     return Environment(
         fleet_path=fleet_path,
         fleet=fleet,
@@ -333,7 +358,7 @@ def prepare(
         outputs=CloudOutputs(
             fleet, mode or choose_mode(lab=lab_state_dir is not None), stacks_dir=stacks_dir, backend=backend
         ),
-        push_context=PushContext(options=push_options),
+        push_context=push_context,
         state_dir=state_dir,
         stacks_dir=stacks_dir,
         lab_state_dir=lab_state_dir,

@@ -87,7 +87,7 @@ from storestack.network.model import (
     Zone,
 )
 from storestack.network.outputs import StoreCloudOutputs
-from storestack.network.secrets import Secret, resolve_secret_refs
+from storestack.network.secrets import Secret, fleet_secrets
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -171,9 +171,7 @@ class ViewBuilder:
         self.intent = intent or NetworkIntent(fleet, self.outputs, reveal_secrets=reveal_secrets)
         spec = fleet.spec
         plan = spec.ip_plan
-        self._secrets = resolve_secret_refs(
-            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
-        )
+        self._secrets = fleet_secrets(fleet, reveal=reveal_secrets)
         self._hub_prefix_cache: dict[str, list[Net]] = {}
         # The fleet's QoS classes as views, with their lookups: every store's intent holds the
         # same classes, so they are spelled once (views share them; nothing mutates a view).

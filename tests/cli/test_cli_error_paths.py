@@ -438,7 +438,7 @@ def test_a_psk_misplaced_in_a_stack_outputs_file_is_never_echoed(
             cli, ["devices", "render", "--outputs", str(outputs), "--out", str(tmp_path / "out"), *extra, *FLEET]
         )
         assert result.exit_code == 2, result.output
-        assert f"links.0.{field}" in result.output
+        assert f"links[0].{field}" in result.output
         assert "Secret" not in result.output
 
 
