@@ -104,7 +104,7 @@ def lab_up(
     if as_json:
         info = up(topology, target)
     else:
-        with console.status("starting the lab") as spinner:
+        with err_console.status("starting the lab") as spinner:
             info = up(topology, target, progress=lambda step: spinner.update(Text(step)))
     if as_json:
         emit_json(

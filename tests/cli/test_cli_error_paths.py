@@ -471,3 +471,29 @@ def test_an_error_shows_brackets_of_what_was_given_as_they_are(runner: CliRunner
     assert result.exception is None or isinstance(result.exception, SystemExit)
     given = next(arg for arg in args if "[" in arg)
     assert given in result.stderr
+
+
+def test_lab_up_progress_goes_to_stderr(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lab up` drew its spinner and steps on stdout, where the README promises only results:
+    progress is for the person at the terminal, on stderr, as every other command's. Both
+    consoles are terminals here, so whichever the spinner is drawn on records it."""
+    from rich.console import Console
+
+    from storestack.cli import lab as lab_cli
+    from storestack.lab.errors import LabCommandError
+
+    out, err = Console(record=True, force_terminal=True), Console(record=True, force_terminal=True, stderr=True)
+    monkeypatch.setattr(lab_cli, "console", out)
+    monkeypatch.setattr(lab_cli, "err_console", err)
+
+    def up(topology: Any, target: Path, progress: Any = None) -> Any:
+        assert progress is not None
+        progress("creating the namespaces")
+        time.sleep(0.3)  # a refresh of the spinner (12.5 per second) draws the step
+        raise LabCommandError("ip netns add: stopped here by the test")
+
+    monkeypatch.setattr(lab_cli, "up", up)
+    result = runner.invoke(cli, ["lab", "up", "--stores", "nw-0001", *FLEET])
+    assert result.exit_code != 0
+    assert "creating the namespaces" in err.export_text()
+    assert "creating the namespaces" not in out.export_text()
