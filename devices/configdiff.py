@@ -19,6 +19,7 @@ from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.platforms.base import (
+    DeletedForm,
     DeletedWith,
     NamedObjects,
     NumberedEntries,
@@ -470,6 +471,12 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
     ]
     kept: list[str] = [line for block in first for line in block]
     deletions: list[str] = []
+    # The slots each interface binds anew, over every block of it (a send order may split one).
+    slots: dict[str, set[str]] = {}
+    for block in blocks:
+        for line in block[1:]:
+            if (found := binding.match(text := line.strip())) is not None:
+                slots.setdefault(block[0], set()).add(text[: found.start(1)])
     for block in blocks:
         if any(block is moved for moved in first):
             continue
@@ -478,16 +485,11 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
         if found is not None and len(block) == 1 and found.group(1) not in names and found.group(2) not in numbers:
             deletions.append(negation + kind.deleted_as.format(name=found.group(1)))
             continue
-        slots = {
-            text[: found.start(1)]
-            for line in block[1:]
-            if (found := binding.match(text := line.strip())) is not None
-        }
         for line in block:
             text = line.strip()
             if line[:1].isspace() and text.startswith(negation):
                 found = binding.match(text.removeprefix(negation))
-                if found is not None and text.removeprefix(negation)[: found.start(1)] in slots:
+                if found is not None and text.removeprefix(negation)[: found.start(1)] in slots.get(header, ()):
                     continue
             kept.append(line)
     return (*kept, *deletions)
@@ -829,6 +831,32 @@ def _table_entries(config: HConfig, path: tuple[str, ...], prefix: str) -> list[
 
 
 def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+    """The lines of `delta` (what turns `before` into `after`) in the order the platform must
+    receive them (`_in_send_order`), each deletion in the form the device documents for it
+    where that is not the line negated whole (`PlatformDriver.deleted_forms`)."""
+    lines = _in_send_order(delta, before, after, driver)
+    if not driver.deleted_forms:
+        return lines
+    return _in_deleted_forms(lines, driver.deleted_forms, delta.driver.negation_prefix)
+
+
+def _in_deleted_forms(lines: tuple[str, ...], forms: tuple[DeletedForm, ...], negation: str) -> tuple[str, ...]:
+    """`lines` with each deletion of a line one of `forms` matches (read without its negation,
+    at any depth) sent as the form's `deleted_as`, at the same indentation."""
+    patterns = [(re.compile(form.line), form.deleted_as) for form in forms]
+    sent: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith(negation):
+            for pattern, deleted_as in patterns:
+                if (found := pattern.match(text.removeprefix(negation))) is not None:
+                    line = line[: _indent(line)] + negation + found.expand(deleted_as)
+                    break
+        sent.append(line)
+    return tuple(sent)
+
+
+def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
     """The lines of `delta` (what turns `before` into `after`) in the order the platform must
     receive them (`PlatformDriver.send_order`): the staged sections stage by stage (a section's
     entries may be split over stages), then the sections no stage names as they are (what may

@@ -260,6 +260,20 @@ class SwappedFilters(BaseModel):
     entry: str = r"^rule (\d+) "
 
 
+class DeletedForm(BaseModel):
+    """A line the device deletes only in a form of its own, never as the line negated whole
+    (VRP: a route-policy node by its number alone, `undo route-policy NAME node N`; an
+    interface's filter by its direction alone, `undo traffic-filter inbound`). `line`: a pattern
+    of the line (read without its negation, at any depth); `deleted_as`: its deletion, negated,
+    with the match's groups (`\\1`). Applied to the lines as sent, once every ordering rule has
+    read the deletions whole (devices/configdiff.py `send_ordered`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: str
+    deleted_as: str
+
+
 class PrefixLists(BaseModel):
     """Route filters held as top-level lines, one entry a line, numbered within the list (VRP
     `ip ip-prefix NAME index N permit ...`), applied line by line, where a list whose every entry
@@ -398,6 +412,8 @@ class PlatformDriver(BaseModel):
     # Bound filters rebuilt under their other name where no in-place order is safe
     # (`SwappedFilters`).
     swapped_filters: SwappedFilters | None = None
+    # Lines the device deletes only in a documented form of its own (`DeletedForm`).
+    deleted_forms: tuple[DeletedForm, ...] = ()
     # Route filters kept non-empty through a push that changes them (`PrefixLists`).
     prefix_lists: PrefixLists | None = None
     # Where a changed BGP policy applies only to routes received or sent after the change, the

@@ -14,6 +14,7 @@ from storestack.devices.platforms.base import (
     ACL_BLOCK,
     AclRole,
     CommitConfirm,
+    DeletedForm,
     NamedObjects,
     NumberedEntries,
     PlatformDriver,
@@ -308,6 +309,21 @@ SWAPPED_FILTERS = SwappedFilters(
     longest_name=32,
 )
 
+# Deletions the AR takes only in their documented form, never as the line negated whole. A
+# route-policy node by its number alone: Huawei's command reference "route-policy" (Chinese
+# edition, VRP5) documents `undo route-policy route-policy-name [ node node ]`, the Quidway S3900
+# command manual (VRP3) `undo route-policy route-policy-name [ permit | deny | node node-number ]`
+# (one of the three); neither takes a node's `permit`/`deny` with its number. Sent where a node
+# goes (a store taken off a hub, a node dropped from a policy, a rollback). An interface's filter
+# by its direction alone: `undo traffic-filter { inbound | outbound } [ ipv6 acl ]` (AR command
+# reference EDOC1100064351, "traffic-filter (Interface view)"; never the ACL it binds), sent only
+# where the interface binds no other filter in that direction (`_rebound_in_place` keeps a new
+# binding from being undone: there is one ACL per direction, and this form names none).
+DELETED_FORMS = (
+    DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
+    DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
+)
+
 # The BGP route filters (`ip ip-prefix NAME index N permit ...`) every route-policy matches
 # with `if-match ip-prefix NAME`: "If the if-match ip-prefix p1 command is used but the IP prefix
 # named p1 is not configured, all routes are permitted" (command reference "if-match ip-prefix",
@@ -429,6 +445,7 @@ DRIVER = PlatformDriver(
     swapped_filters=SWAPPED_FILTERS,
     prefix_lists=PREFIX_LISTS,
     policy_refresh=ROUTING_POLICY_HELD,
+    deleted_forms=DELETED_FORMS,
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

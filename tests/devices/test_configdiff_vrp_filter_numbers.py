@@ -30,6 +30,18 @@ def _without(fleet: Fleet, store_id: str) -> Fleet:
     return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
 
 
+def _unbinding(lines: tuple[str, ...], config: str, name: str) -> list[int]:
+    """Where `lines` unbind the inbound filter of an interface `config` binds to `name`."""
+    bound = set(re.findall(rf"(?m)^(interface \S+)\n(?: .*\n)*? traffic-filter inbound acl name {name}$", config))
+    found, header = [], ""
+    for i, line in enumerate(lines):
+        if not line[:1].isspace():
+            header = line
+        elif header in bound and line.strip() == "undo traffic-filter inbound":
+            found.append(i)
+    return found
+
+
 def test_a_decommissioned_store_deletes_no_other_store_filter() -> None:
     fleet = on_platform(load_fleet(sample_chain_path()), "huawei_vrp")
     before = render_hub(fleet, HUB).text
@@ -41,7 +53,11 @@ def test_a_decommissioned_store_deletes_no_other_store_filter() -> None:
     deleted = [line for line in diff.remediation if line.startswith("undo acl name FROM-STORE-")]
     assert deleted == ["undo acl name FROM-STORE-nw-0001"]
     naming = [i for i, line in enumerate(diff.remediation) if "FROM-STORE-nw-0001" in line and not line.startswith("undo acl")]
-    assert diff.remediation.index(deleted[0]) > max(naming), "deleted once nothing names it"
+    # Its tunnels unbind it by direction alone (`undo traffic-filter inbound`, AR command
+    # reference "traffic-filter (Interface view)"), a line that does not name it.
+    unbinding = _unbinding(diff.remediation, before, "FROM-STORE-nw-0001")
+    assert unbinding, "the store's tunnels unbind the filter"
+    assert diff.remediation.index(deleted[0]) > max(naming + unbinding), "deleted once nothing names it"
     assert not [line for line in diff.remediation if line.startswith("acl name FROM-STORE-")]
     # the way back deletes no store filter either
     assert not [line for line in diff.rollback if line.startswith("undo acl name FROM-STORE-")]

@@ -30,7 +30,9 @@ GOLDEN = Path(__file__).parent / "golden" / "huawei_vrp"
 
 _RULE = re.compile(r"^rule (\d+) (.*)$")
 _ACL = re.compile(r"^acl name (\S+) (\d+)$")
-_BINDING = re.compile(r"^(undo )?traffic-filter (inbound|outbound) acl name (\S+)$")
+# A binding, or its deletion by direction alone (`undo traffic-filter { inbound | outbound }`,
+# AR command reference "traffic-filter (Interface view)", EDOC1100064351).
+_BINDING = re.compile(r"^(?:(undo )traffic-filter (inbound|outbound)|traffic-filter (inbound|outbound) acl name (\S+))$")
 
 
 def _address(text: str) -> ipaddress.IPv4Address:
@@ -74,12 +76,11 @@ class _Device:
                     assert int(rule.group(1)) not in rules, f"rule {rule.group(1)} still held"
                     rules[int(rule.group(1))] = rule.group(2)
             elif header.startswith("interface ") and (found := _BINDING.match(line)) is not None:
-                key = (header, found.group(2))
                 if found.group(1):
-                    del self.bindings[key]
+                    del self.bindings[(header, found.group(2))]
                 else:
-                    assert found.group(3) in self.acls, f"{found.group(3)} bound before it exists"
-                    self.bindings[key] = found.group(3)
+                    assert found.group(4) in self.acls, f"{found.group(4)} bound before it exists"
+                    self.bindings[(header, found.group(3))] = found.group(4)
             states.append(_Device({k: dict(v) for k, v in self.acls.items()}, dict(self.bindings)))
         return states
 

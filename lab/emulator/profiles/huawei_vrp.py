@@ -229,8 +229,26 @@ REFUSED_IN_VIEW: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Deletions an AR takes only in their documented form, with the word the caret points at (its
+# match group) in any other: a route-policy node by its number alone (Huawei command reference
+# "route-policy": `undo route-policy route-policy-name [ node node ]`; no Huawei reference seen
+# takes the node's `permit`/`deny` with its number), and an interface's filter by its direction
+# alone (AR command reference EDOC1100064351, "traffic-filter (Interface view)": `undo
+# traffic-filter { inbound | outbound } [ ipv6 acl ]`, never the ACL it binds). What an AR prints
+# for them, no document says: the emulator answers as for any word it does not take.
+UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^\s*undo\s+route-policy\s+\S+\s+(permit|deny)\b"),
+    re.compile(r"^\s*undo\s+traffic-filter\s+(?:inbound|outbound)\s+(?:ipv6\s+acl\s+(\S+)|(?!ipv6\s+acl\s*$)(\S+))"),
+)
+# `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
+NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
+
+
 def refused_column(context: list[ConfigNode], line: str) -> int | None:
     """Where an AR's caret points in `line`, refused in the current view; None: not refused."""
+    for pattern in UNDOCUMENTED_UNDO:
+        if found := pattern.match(line):
+            return found.start(found.lastindex or 0)
     if not context:
         return None
     opener = context[-1].text.split()
@@ -296,6 +314,19 @@ def edits_policy(context: list[ConfigNode], line: str) -> bool:
     if POLICY_LINE.match(line.strip()) and not line.strip().startswith("route-policy-change"):
         return True
     return bool(context) and line[:1].isspace() and context[0].text.startswith("route-policy ")
+
+
+def deleted_node(config: LineConfig, line: str) -> str:
+    """`line`, where it deletes a route-policy node by its number (`NODE_DELETED`), as the
+    deletion of that node's section, whichever its mode; any other line as it is."""
+    found = NODE_DELETED.match(" ".join(line.split()))
+    if found is None:
+        return line
+    name, number = found.groups()
+    for node in config.root.children:
+        if re.fullmatch(rf"route-policy {re.escape(name)} (?:permit|deny) node {number}", node.text):
+            return f"undo {node.text}"
+    return line
 
 
 def default_config(name: str) -> str:
@@ -472,7 +503,7 @@ class VrpSession(CliSession):
                 held = self.device.running_text()
                 if NOTIFY_DELAY.search(held):
                     self.device.held_policy = held
-            self.context = candidate.apply(self.context, stored_secrets(line))
+            self.context = candidate.apply(self.context, stored_secrets(deleted_node(candidate, line)))
             self.uncommitted = self.two_phase
             return ""
 
