@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from testsupport.demo import DEMO_GROUP, DEVICE_SECRETS, IPSEC_PSK_SEED, PASSPHRASE, DemoRun
+from testsupport.demo import DEMO_GROUP, DEVICE_SECRETS, IPSEC_PSK_SEED, PASSPHRASE, THROWAWAY, DemoRun
 from testsupport.lab import require_frr_lab
 from testsupport.rendering import secrets_carried_by
 from testsupport.stack_outputs import outputs_file, run_store_stack
@@ -219,6 +219,8 @@ def test_demo_holds_no_secret(demo_run: DemoRun) -> None:
     audit.holds_secrets(*device_configs)
     pushed = "\n".join(path.read_text() for path in device_configs)
     assert DEVICE_SECRETS["STORESTACK_TACACS_KEY"] in pushed
+    # The NTP key the demo made up (testsupport.demo): scanned for like the known ones.
+    assert len(demo_run.secrets.get(f"{THROWAWAY} (throwaway)", "")) == 16
     assert any(value in pushed for name, value in demo_run.secrets.items() if name.startswith("psk ")), (
         "no PSK reached an appliance: the PSK part of this audit would prove nothing"
     )

@@ -8,7 +8,7 @@ import re
 import subprocess
 
 import pytest
-from testsupport.demo import DEMO_GROUP, DemoRun
+from testsupport.demo import DEMO_GROUP, THROWAWAY, DemoRun
 
 from storestack.inventory import sample_chain_path
 from storestack.lab.state import lab_prefix
@@ -23,6 +23,9 @@ def test_demo_rolls_out_every_sample_store_to_the_lab_and_cleans_up(demo_run: De
     for step in range(1, 10):
         assert f"{step}/9 " in out
     assert "ok 8 stores, 2 hubs valid" in out
+    # The run left one device secret unset, as a fresh machine leaves all: the demo made it up.
+    assert "device secrets: 1 throwaway value(s) generated for this run (not shown)" in out
+    assert f"{THROWAWAY} (throwaway)" in demo_run.secrets, "no appliance holds the throwaway NTP key"
     assert "plan: 9 stacks" in out and "0 error(s)" in out
     assert "8/8 stores active" in out
     assert "PLANNED" in out

@@ -8,6 +8,7 @@ worker that runs it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,12 +37,20 @@ DEVICE_SECRETS = {
 PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
 # The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.
 IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Audit-Ipsec-Psk-Seed-5127")
+# The one device secret the demo run leaves unset, so the demo fills it with a throwaway value as
+# on a fresh machine (`make demo` with no secrets): the NTP key of AES-128-CMAC, whose value must
+# be exactly 16 characters. The audit learns the value from the IOS-XE appliance that must hold
+# it (`THROWAWAY_HOLDER`, its `ntp authentication-key 1 cmac-aes-128 VALUE`) and scans for it too.
+THROWAWAY = "STORESTACK_NTP_KEY"
+THROWAWAY_HOLDER = "nw-0003-edge1"
+_THROWAWAY_LINE = re.compile(r"^ntp authentication-key \d+ cmac-aes-128 (\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class DemoRun:
     """What one demo run printed and left: `root` its working directory (all it wrote is under
-    it), `state` its `--state-dir`; `secrets` every secret value it ran with, by name."""
+    it), `state` its `--state-dir`; `secrets` every secret value it ran with, by name (the
+    throwaway one as the appliance holding it shows it, when the run got that far)."""
 
     root: Path
     state: Path
@@ -70,7 +79,7 @@ def _secrets_in_play() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     """`storestack demo` as `make demo` runs it: no Pulumi CLI on the PATH, no secret of the
-    caller's environment, but the known ones above."""
+    caller's environment, but the known ones above except `THROWAWAY`, which the demo makes up."""
     require_frr_lab()
     root = tmp_path_factory.mktemp("demo-run")
     state = root / "demo"
@@ -78,11 +87,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     secrets = _secrets_in_play()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}
     env |= {
-        **DEVICE_SECRETS,
+        **{name: value for name, value in DEVICE_SECRETS.items() if name != THROWAWAY},
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1],
         "COLUMNS": "120",
     }
+    del secrets[THROWAWAY]
     env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if not (Path(p) / "pulumi").exists())
     storestack = Path(sys.executable).with_name("storestack")
     result = subprocess.run(
@@ -96,4 +106,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         # machine stretches well past the few minutes an idle one takes.
         timeout=1200,
     )
+    holder = state / "lab" / "emulator" / "devices" / THROWAWAY_HOLDER
+    for config in sorted(holder.glob("*.cfg")):
+        secrets |= {f"{THROWAWAY} (throwaway)": value for value in _THROWAWAY_LINE.findall(config.read_text())}
     yield DemoRun(root, state, result, secrets, lock_before)
