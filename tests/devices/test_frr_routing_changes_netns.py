@@ -45,6 +45,7 @@ CHANGES = {
     "store-left": ("sample", "store-left"),
     "gateway": ("sample", "gateway"),
     "recreated": ("sample", "recreated"),
+    "lan-grown": ("gateway", "lan-grown"),
 }
 
 
@@ -145,8 +146,9 @@ def _changed(before: str, after: str, tag: str) -> dict[str, list[object]]:
 def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
     """The sample chain's hub batch and changes a push brings: a store leaving (its tunnels
     and their return rules go), a management gateway (a management range outside the LAN, routed
-    in the management table) and a tunnel's interface re-created (another id) with its MTU
-    changed."""
+    in the management table), a tunnel's interface re-created (another id) with its MTU changed,
+    and, with the gateway, the management LAN grown from a /24 to a /23 (the port's address and
+    the LAN's route change, the gateway's route does not)."""
     sample = _routing(fleet)
     gone = edited_sample_chain(tmp_path / "gone", "", "")
     (gone / "stores" / "nw-0008.yaml").unlink()
@@ -156,6 +158,10 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
     )
     spec = gateway / "fleet.yaml"
     spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.0.240.0/24\n", 1))
+    grown = tmp_path / "grown"
+    shutil.copytree(gateway, grown)
+    spec = grown / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/23\n", 1))
     first = re.search(r"^link add (\S+) type vxlan id (\d+) ", sample, re.M)
     assert first is not None
     name, ident = first.groups()
@@ -165,6 +171,7 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
         "sample": sample,
         "store-left": _routing(load_fleet(gone)),
         "gateway": _routing(load_fleet(gateway)),
+        "lan-grown": _routing(load_fleet(grown)),
         "recreated": recreated,
     }
 
@@ -183,6 +190,9 @@ def test_the_variants_are_the_changes_they_stand_for(variants: dict[str, str]) -
     comparisons below compare nothing)."""
     assert "nw-0008-wan1" in variants["sample"] and "nw-0008-wan1" not in variants["store-left"]
     assert "route replace 10.0.240.0/24 via 10.0.250.1 dev mgmt src 10.0.250.11 table 5400" in variants["gateway"]
+    grown = variants["lan-grown"]
+    assert "address replace 10.0.250.11/23 dev mgmt noprefixroute" in grown
+    assert "route replace 10.0.240.0/24 via 10.0.250.1 dev mgmt src 10.0.250.11 table 5400" in grown
     assert "type vxlan id 999 " in variants["recreated"] and "mtu 1400 up" in variants["recreated"]
 
 
