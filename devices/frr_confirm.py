@@ -207,6 +207,10 @@ def _dev(words: list[str]) -> str | None:
     return words[words.index("dev") + 1] if "dev" in words[:-1] else None
 
 
+def _src(words: list[str]) -> str | None:
+    return words[words.index("src") + 1] if "src" in words[:-1] else None
+
+
 def _route_key(words: list[str]) -> tuple[str, str]:
     """A route's prefix and table (`route add|replace PREFIX ... [table T]`): one route each."""
     return words[2], words[words.index("table") + 1] if "table" in words[:-1] else "main"
@@ -220,7 +224,12 @@ def routing_changes(before: str, after: str) -> list[str]:
     superseded by its new line, and nothing else a routing batch renders needs undoing), then
     what `after` adds, in its order. An interface `after`
     creates gets every `link set`, address and route of `after` on it, changed or not (a
-    re-created interface comes up bare). The same file gives nothing."""
+    re-created interface comes up bare), and so does every route of `after` whose source (`src`)
+    is an address the change deletes: the kernel removes the routes preferring an IPv4 address
+    along with the address (Linux `fib_del_ifaddr`; the kernel's selftest
+    `fib_tests.sh` `ipv4_del_addr`), so a management port whose address moves to
+    another prefix length keeps its gateway's routes only if they are added again (`route
+    replace`: the same line twice is harmless). The same file gives nothing."""
     old, new = _batch_lines(before), _batch_lines(after)
     kept_old, kept_new = set(old), set(new)
     added = [line for line in new if line not in kept_old]
@@ -231,6 +240,8 @@ def routing_changes(before: str, after: str) -> list[str]:
     new_routes = {_route_key(w) for w in new_words if w[0] == "route" and len(w) > 2}
     new_addresses = {(w[2], _dev(w)) for w in new_words if w[0] in ("address", "addr") and len(w) > 2}
     undo: list[str] = []
+    # The addresses the change takes away (deleted, or gone with their interface).
+    unsourced: set[str] = set()
     for line in reversed(removed):
         words = line.split()
         verb = tuple(words[:2])
@@ -244,13 +255,16 @@ def routing_changes(before: str, after: str) -> list[str]:
                 undo.append(f"route del {prefix} table {table}")
         elif words[0] in ("address", "addr") and verb[1] in ("add", "replace"):
             dev = _dev(words)
-            if (words[2], dev) not in new_addresses and dev not in deleted and dev is not None:
-                undo.append(f"address del {words[2]} dev {dev}")
+            if (words[2], dev) not in new_addresses and dev is not None:
+                unsourced.add(words[2].split("/")[0])
+                if dev not in deleted:
+                    undo.append(f"address del {words[2]} dev {dev}")
     redo = [
         line for line, words in zip(new, new_words, strict=True)
         if line not in kept_old
         or (words[:2] == ["link", "set"] and words[2] in created)
         or (words[0] in ("address", "addr", "route") and _dev(words) in created)
+        or (words[0] == "route" and _src(words) in unsourced)
     ]
     return undo + redo
 

@@ -1,0 +1,223 @@
+"""The routing batch's reload on a running host (`devices/frr_confirm.py` `routing_changes`, run as
+`ip -force -batch`), with the real kernel in network namespaces: a host booted on one rendered
+hub batch and then changed to another must hold exactly what a host booted on the second holds
+(links with their kind, id, group, MTU and state, IPv4 addresses, the routes of every table but
+`local`, the policy rules), both ways (the way back is what a failed reload and a commit-confirm
+revert run). Every line of the change must succeed (`ip -force -batch` exits non-zero when one
+fails, and the install then counts the reload as failed).
+
+What this does not prove: the tunnels' XFRM interfaces are VXLAN interfaces here (this kernel
+has no XFRM interface type). A VXLAN id stands in for the if_id, so a changed id re-creates the
+interface as a changed if_id does, and the group, MTU and up lines, the addresses and routes act
+on a real interface. It does not show that the kernel accepts `type xfrm ... if_id N` (or an XFRM
+interface's MTU), nor that a re-created XFRM interface carries an SA's packets again: the lab's
+strongSwan tests do (tests/lab/). The host's ports (the DC port, the management port) are veth
+pairs, the kernel having no dummy interfaces either. The stand-in `ip` of
+tests/devices/test_frr_confirm_companions.py shows which lines run; this shows what they leave on
+a kernel.
+
+Namespaces and root: skipped on a developer machine without them, a failure under CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import edited_sample_chain
+
+from storestack.devices import frr_confirm
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet, load_fleet
+
+HUB = "hq-hub1"
+# The host's own ports, there before the first batch (the DC port, the management port).
+PORTS = ("dc", "mgmt")
+XFRM = re.compile(r"^link add (\S+) type xfrm if_id (\d+)$")
+# Each change a push brings: the batch the host runs, the batch it goes to (`_variants`).
+CHANGES = {
+    "store-left": ("sample", "store-left"),
+    "gateway": ("sample", "gateway"),
+    "recreated": ("sample", "recreated"),
+    "lan-grown": ("gateway", "lan-grown"),
+}
+
+
+def _run(*argv: str, stdin: str | None = None) -> str:
+    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=30, input=stdin, check=False)
+    assert result.returncode == 0, f"{' '.join(argv)}: {result.stderr.strip()}"
+    return result.stdout
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
+
+
+def _on_this_kernel(batch: str) -> str:
+    """The batch with each XFRM interface a VXLAN interface of the same id."""
+    return "\n".join(
+        f"link add {m.group(1)} type vxlan id {m.group(2)} dstport 4789" if (m := XFRM.match(line)) else line
+        for line in batch.splitlines()
+    ) + "\n"
+
+
+def _routing(fleet: Fleet) -> str:
+    return _on_this_kernel(dict(render_hub(fleet, HUB).companions)["routing"])
+
+
+@contextmanager
+def _host(tag: str) -> Iterator[str]:
+    """A namespace with the host's ports (veth pairs, the far ends up so the ports have carrier),
+    removed at the end whatever happened."""
+    namespace = f"ss-rc{os.getpid()}-{tag}"
+    try:
+        _run("ip", "netns", "add", namespace)
+        for port in PORTS:
+            _run("ip", "-n", namespace, "link", "add", port, "type", "veth", "peer", f"{port}-far")
+            _run("ip", "-n", namespace, "link", "set", f"{port}-far", "up")
+        yield namespace
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True, timeout=30)
+
+
+def _load(namespace: str, lines: str | list[str]) -> None:
+    """What the boot (the whole file) or the reload (`routing_changes`) runs: `ip -force -batch`."""
+    text = lines if isinstance(lines, str) else "".join(f"{line}\n" for line in lines)
+    _run("ip", "netns", "exec", namespace, "ip", "-force", "-batch", "-", stdin=text)
+
+
+def _state(namespace: str) -> dict[str, list[object]]:
+    """What the host holds, without what differs between two hosts holding the same (indexes,
+    MAC addresses, counters)."""
+
+    def shown(*argv: str) -> list[dict[str, object]]:
+        return json.loads(_run("ip", "-n", namespace, "-j", "-d", *argv) or "[]")  # type: ignore[no-any-return]
+
+    def info(link: dict[str, object]) -> dict[str, object]:
+        return link.get("linkinfo") or {}  # type: ignore[return-value]
+
+    links = sorted(
+        (
+            link["ifname"],
+            link.get("mtu"),
+            link.get("group"),
+            "UP" in link.get("flags", []),  # type: ignore[operator]
+            info(link).get("info_kind"),
+            (info(link).get("info_data") or {}).get("id"),  # type: ignore[attr-defined]
+        )
+        for link in shown("link", "show")
+    )
+    addresses = sorted(
+        (a["ifname"], i["local"], i["prefixlen"], bool(i.get("noprefixroute")))
+        for a in shown("address", "show")
+        for i in a.get("addr_info", [])  # type: ignore[attr-defined]
+        if i.get("family") == "inet"
+    )
+    routes = sorted(
+        json.dumps({k: v for k, v in r.items() if k != "flags"}, sort_keys=True)
+        for r in shown("route", "show", "table", "all")
+        if r.get("table") != "local"
+    )
+    rules = sorted(json.dumps(r, sort_keys=True) for r in shown("rule", "show"))
+    return {"links": list(links), "addresses": list(addresses), "routes": list(routes), "rules": list(rules)}
+
+
+def _booted(batch: str, tag: str) -> dict[str, list[object]]:
+    with _host(tag) as namespace:
+        _load(namespace, batch)
+        return _state(namespace)
+
+
+def _changed(before: str, after: str, tag: str) -> dict[str, list[object]]:
+    with _host(tag) as namespace:
+        _load(namespace, before)
+        _load(namespace, frr_confirm.routing_changes(before, after))
+        return _state(namespace)
+
+
+def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
+    """The sample chain's hub batch and changes a push brings: a store leaving (its tunnels
+    and their return rules go), a management gateway (a management range outside the LAN, routed
+    in the management table), a tunnel's interface re-created (another id) with its MTU changed,
+    and, with the gateway, the management LAN grown from a /24 to a /23 (the port's address and
+    the LAN's route change, the gateway's route does not)."""
+    sample = _routing(fleet)
+    gone = edited_sample_chain(tmp_path / "gone", "", "")
+    (gone / "stores" / "nw-0008.yaml").unlink()
+    gateway = edited_sample_chain(
+        tmp_path / "gw", "        management_address: 10.0.250.11\n",
+        "        management_address: 10.0.250.11\n        management_gateway: 10.0.250.1\n",
+    )
+    spec = gateway / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.0.240.0/24\n", 1))
+    grown = tmp_path / "grown"
+    shutil.copytree(gateway, grown)
+    spec = grown / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/23\n", 1))
+    first = re.search(r"^link add (\S+) type vxlan id (\d+) ", sample, re.M)
+    assert first is not None
+    name, ident = first.groups()
+    recreated = sample.replace(f"link add {name} type vxlan id {ident} ", f"link add {name} type vxlan id 999 ", 1)
+    recreated = re.sub(rf"^link set {name} group 10 mtu \d+ up$", f"link set {name} group 10 mtu 1400 up", recreated, count=1, flags=re.M)
+    return {
+        "sample": sample,
+        "store-left": _routing(load_fleet(gone)),
+        "gateway": _routing(load_fleet(gateway)),
+        "lan-grown": _routing(load_fleet(grown)),
+        "recreated": recreated,
+    }
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> dict[str, str]:
+    if os.geteuid() != 0:
+        _unavailable("network namespaces need root")
+    if shutil.which("ip") is None:
+        _unavailable("iproute2 (ip) is not installed")
+    return _variants(tmp_path_factory.mktemp("variants"), fleet)
+
+
+def test_the_variants_are_the_changes_they_stand_for(variants: dict[str, str]) -> None:
+    """Each change renders what it is named for (a rendering that moved would make the kernel
+    comparisons below compare nothing)."""
+    assert "nw-0008-wan1" in variants["sample"] and "nw-0008-wan1" not in variants["store-left"]
+    assert "route replace 10.0.240.0/24 via 10.0.250.1 dev mgmt src 10.0.250.11 table 5400" in variants["gateway"]
+    grown = variants["lan-grown"]
+    assert "address replace 10.0.250.11/23 dev mgmt noprefixroute" in grown
+    assert "route replace 10.0.240.0/24 via 10.0.250.1 dev mgmt src 10.0.250.11 table 5400" in grown
+    assert "type vxlan id 999 " in variants["recreated"] and "mtu 1400 up" in variants["recreated"]
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize("direction", ["push", "revert"])
+def test_a_routing_change_leaves_the_host_as_a_boot_on_the_new_file_would(
+    variants: dict[str, str], change: str, direction: str
+) -> None:
+    first, second = CHANGES[change]
+    before, after = variants[first], variants[second]
+    if direction == "revert":
+        before, after = after, before
+    assert before != after
+    tag = f"{change[:5]}{direction[0]}"
+    changed, booted = _changed(before, after, f"c{tag}"), _booted(after, f"b{tag}")
+    for kind, held in booted.items():
+        assert changed[kind] == held, (
+            f"{kind} a boot holds and the change does not: {sorted(map(str, set(held) - set(changed[kind])))}; "
+            f"the change's alone: {sorted(map(str, set(changed[kind]) - set(held)))}"
+        )
+
+
+def test_namespaces_are_gone_after_a_test_that_fails_inside_one() -> None:
+    if os.geteuid() != 0:
+        _unavailable("network namespaces need root")
+    with pytest.raises(AssertionError), _host("fail") as namespace:
+        _load(namespace, "link add broken type no-such-kind\n")
+    assert namespace not in _run("ip", "netns", "list").split()
