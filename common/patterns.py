@@ -16,6 +16,9 @@ TAG = r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}"
 HTTPS_URL = r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?"
 AWS_REGION = r"[a-z]{2}(-gov)?-[a-z]+-[0-9]"
 AWS_ACCOUNT_ID = r"[0-9]{12}"
+# A desktop user's name in the directory, and an AD Connector's service account.
+DIRECTORY_USER = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+AD_SERVICE_ACCOUNT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
 
 def anchored(pattern: str) -> str:

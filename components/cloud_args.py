@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from storestack.common.addressing import LINK_LOCAL, collapse, excluding
+from storestack.common.asn import ASN_FIRST, ASN_LAST, TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
 from storestack.common.patterns import AWS_ACCOUNT_ID, AWS_REGION, HTTPS_URL, IAM_ROLE, anchored
 from storestack.components.common import (
     FleetTags,
@@ -58,7 +59,7 @@ class HqHubArgs(FrozenModel):
 
     name: Slug
     public_address: PublicAddress
-    bgp_asn: int = Field(ge=1, le=4_294_967_294)
+    bgp_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     prefixes: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges behind this hub")
     cloud_tunnels: list[HubCloudTunnelArgs] = Field(
         default_factory=list, description="two per AWS region, one per OpenStack site (network intent)"
@@ -76,7 +77,9 @@ class AwsRegionArgs(FrozenModel):
     availability_zones: list[str] = Field(min_length=2, description="full zone names, e.g. eu-west-1a")
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
-    transit_gateway_asn: int = Field(default=64512, ge=64512, le=65534)
+    transit_gateway_asn: int = Field(
+        default=TRANSIT_GATEWAY_ASN_FIRST, ge=TRANSIT_GATEWAY_ASN_FIRST, le=TRANSIT_GATEWAY_ASN_LAST
+    )
     # The DNS servers / domain controllers an AD Connector in the desktops subnets is pointed at
     # (a desktop pool's `ad_connector_dns_ips`): its answers are let back from any port from 1024.
     ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
@@ -101,7 +104,7 @@ class OpenStackSiteArgs(FrozenModel):
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
     dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
-    bgp_asn: int = Field(default=64513, ge=1, le=4_294_967_294, description="the site VPN gateway's ASN (asn.openstack)")
+    bgp_asn: int = Field(default=64513, ge=ASN_FIRST, le=ASN_LAST, description="the site VPN gateway's ASN (asn.openstack)")
     gateway_image: str = Field(default="debian-12", pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
     gateway_flavor: str = Field(default="m1.small", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 

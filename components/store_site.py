@@ -32,6 +32,7 @@ import pulumi
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from storestack.common.addressing import LINK_LOCAL
+from storestack.common.asn import ASN_FIRST, ASN_LAST
 from storestack.common.patterns import AWS_REGION, anchored
 from storestack.common.platforms import Platform
 from storestack.components.common import (
@@ -109,7 +110,7 @@ class HubTunnelArgs(FrozenModel):
     tunnel_id: TunnelId
     hub: Hostname
     hub_address: PublicAddress
-    hub_asn: int = Field(ge=1, le=4_294_967_294)
+    hub_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     wan_link: Slug
     inside_cidr: ipaddress.IPv4Network
     store_inside_address: ipaddress.IPv4Address
@@ -139,7 +140,7 @@ class StoreSiteArgs(FrozenModel):
     store_id: Slug
     fleet: Slug
     tags: FleetTags
-    bgp_asn: int = Field(ge=1, le=4_294_967_294)
+    bgp_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     store_supernet: PrivateNetwork
     own_prefixes: list[PrivateNetwork] = Field(min_length=1, description="the store's allocation: block and pinned subnets")
     advertised_prefixes: list[PrivateNetwork] = Field(min_length=1)

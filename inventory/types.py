@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from storestack.common import patterns
+from storestack.common.asn import ASN_FIRST, ASN_LAST
 from storestack.common.secretrefs import parse_secret_ref
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
@@ -118,8 +119,8 @@ def _check_vlan(value: int) -> int:
 
 
 def _check_asn(value: int) -> int:
-    if not 1 <= value <= 4_294_967_294:
-        raise _refuse("storestack_asn", f"{value} is not a BGP ASN (1-4294967294)")
+    if not ASN_FIRST <= value <= ASN_LAST:
+        raise _refuse("storestack_asn", f"{value} is not a BGP ASN ({ASN_FIRST}-{ASN_LAST})")
     return value
 
 
