@@ -12,17 +12,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
+from string import Formatter
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console, RenderableType
 from rich.control import strip_control_codes
+from rich.errors import MarkupError
+from rich.style import Style
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from storestack.common.errors import (
     CommonFamily,
@@ -175,20 +180,56 @@ def markup(template: str, *values: object) -> Text:
     them), never markup. Every line that shows what a user, a file or a device supplied is
     printed through it.
 
-    Each value stands in the markup as private-use characters of its length, so it cannot
-    read as a tag, and is put in after the markup is parsed, where those characters are."""
-    texts = [strip_control_codes(str(value)) for value in values]
-    stand_ins = [chr(_STAND_IN + index) * len(text) for index, text in enumerate(texts)]
-    styled = Text.from_markup(template.format(*stand_ins))
-    plain = styled.plain
-    for stand_in, text in zip(stand_ins, texts, strict=True):
-        if text:
-            plain = plain.replace(stand_in, text, 1)
-    styled.plain = plain
-    return styled
+    The text is built piece by piece: the template's text between its tags, read as Rich reads
+    markup (a style tag styles what follows until its `[/style]`, or `[/]` closing the last one
+    open, or the end; a `\\` before a tag makes it text; no emoji codes), and each value appended
+    as it is, never parsed."""
+    parsed = list(Formatter().parse(template))
+    pieces = [literal for literal, _, _, _ in parsed]
+    slots = [(field, spec, conversion) for _, field, spec, conversion in parsed if field is not None]
+    if any(slot != ("", "", None) for slot in slots) or len(slots) != len(values):
+        raise ValueError(f"markup {template!r}: {len(values)} value(s) for its slots, which are all '{{}}'")
+    if len(pieces) == len(slots):  # the template ends with a slot
+        pieces.append("")
+    text = Text()
+    open_styles: list[tuple[int, str, str]] = []  # (where it starts, tag name, style), innermost last
+    spans: list[Span] = []
+    for index, piece in enumerate(pieces):
+        position = 0
+        for tag in _MARKUP_TAG.finditer(piece):
+            backslashes, escaped = divmod(len(tag[1]), 2)
+            text.append(piece[position : tag.start()].replace("\\[", "[") + "\\" * backslashes)
+            position = tag.end()
+            if escaped:
+                text.append(tag[0][len(tag[1]) :])
+            else:
+                _markup_tag(tag[2], len(text), open_styles, spans)
+        text.append(piece[position:].replace("\\[", "["))
+        if index < len(values):
+            text.append(strip_control_codes(str(values[index])))
+    spans += [Span(start, len(text), style) for start, _, style in reversed(open_styles)]
+    # Rich's order of spans: by where each starts, an outer one before those it holds.
+    text.spans = sorted(reversed(spans), key=attrgetter("start"))
+    return text
 
 
-_STAND_IN = 0xE000  # the first of Unicode's private-use characters
+# A tag of our markup, as Rich finds one: `[style]`, `[/style]` or `[/]`, the backslashes before it.
+_MARKUP_TAG = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
+
+
+def _markup_tag(tag: str, at: int, open_styles: list[tuple[int, str, str]], spans: list[Span]) -> None:
+    """Open the style `tag` names at `at`, or close the one it closes there (a span of it)."""
+    name, equals, parameters = tag.partition("=")
+    if not name.startswith("/"):
+        name = Style.normalize(name)
+        open_styles.append((at, name, f"{name} {parameters}" if equals else name))
+        return
+    closes = name[1:].strip() and Style.normalize(name[1:].strip())  # `[/]`: the last one open
+    held = [index for index, (_, opened, _) in enumerate(open_styles) if not closes or opened == closes]
+    if not held:
+        raise MarkupError(f"closing tag [{tag}] closes no open tag")
+    start, _, style = open_styles.pop(held[-1])
+    spans.append(Span(start, at, style))
 
 
 class TextTable(Table):

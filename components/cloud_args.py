@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from storestack.common.addressing import collapse, excluding
+from storestack.common.addressing import LINK_LOCAL, collapse, excluding
+from storestack.common.asn import ASN_FIRST, ASN_LAST, TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
+from storestack.common.patterns import AWS_ACCOUNT_ID, AWS_REGION, HTTPS_URL, IAM_ROLE, anchored
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -34,13 +36,6 @@ WORKSPACES_ZONE_IDS: dict[str, frozenset[str]] = {
 }
 
 
-_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
-# An IAM role's path and name (IAM identifiers: names of letters, digits and +=,.@_-, up to 64
-# characters), with at most a trailing `*` on the name: a wildcard in the path or for the whole
-# name would let in any role there, and the pin would hold nothing.
-STAFF_ENTRY_ROLE_PATTERN = r"^(?:[A-Za-z0-9+=,.@_-]+/){0,8}[A-Za-z0-9+=,.@_-]{1,64}\*?$"
-
-
 class HubCloudTunnelArgs(FrozenModel):
     """One of a hub's tunnels to a cloud, as the network intent plans it: id (the key derives from
     it) and inside /30 (AWS takes the first host, the hub the second; on an OpenStack gateway
@@ -54,7 +49,7 @@ class HubCloudTunnelArgs(FrozenModel):
 
     @model_validator(mode="after")
     def _link_local_30(self) -> HubCloudTunnelArgs:
-        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(LINK_LOCAL):
             raise ValueError(f"tunnel {self.tunnel_id}: inside {self.inside_cidr} is not a /30 in 169.254.0.0/16")
         return self
 
@@ -64,7 +59,7 @@ class HqHubArgs(FrozenModel):
 
     name: Slug
     public_address: PublicAddress
-    bgp_asn: int = Field(ge=1, le=4_294_967_294)
+    bgp_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     prefixes: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges behind this hub")
     cloud_tunnels: list[HubCloudTunnelArgs] = Field(
         default_factory=list, description="two per AWS region, one per OpenStack site (network intent)"
@@ -78,11 +73,13 @@ class HqHubArgs(FrozenModel):
 
 
 class AwsRegionArgs(FrozenModel):
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+    region: str = Field(pattern=anchored(AWS_REGION))
     availability_zones: list[str] = Field(min_length=2, description="full zone names, e.g. eu-west-1a")
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
-    transit_gateway_asn: int = Field(default=64512, ge=64512, le=65534)
+    transit_gateway_asn: int = Field(
+        default=TRANSIT_GATEWAY_ASN_FIRST, ge=TRANSIT_GATEWAY_ASN_FIRST, le=TRANSIT_GATEWAY_ASN_LAST
+    )
     # The DNS servers / domain controllers an AD Connector in the desktops subnets is pointed at
     # (a desktop pool's `ad_connector_dns_ips`): its answers are let back from any port from 1024.
     ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
@@ -101,13 +98,13 @@ class AwsRegionArgs(FrozenModel):
 
 class OpenStackSiteArgs(FrozenModel):
     name: Slug
-    auth_url: str = Field(pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+    auth_url: str = Field(pattern=anchored(HTTPS_URL))
     region: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     external_network: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
     dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
-    bgp_asn: int = Field(default=64513, ge=1, le=4_294_967_294, description="the site VPN gateway's ASN (asn.openstack)")
+    bgp_asn: int = Field(default=64513, ge=ASN_FIRST, le=ASN_LAST, description="the site VPN gateway's ASN (asn.openstack)")
     gateway_image: str = Field(default="debian-12", pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
     gateway_flavor: str = Field(default="m1.small", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -208,7 +205,7 @@ def refuse_desktop_flows_into(flows: list[DesktopFlowArgs], stores: ipaddress.IP
 class HybridCloudArgs(FrozenModel):
     fleet: Slug
     tags: FleetTags
-    aws_account_id: str = Field(pattern=r"^[0-9]{12}$")
+    aws_account_id: str = Field(pattern=anchored(AWS_ACCOUNT_ID))
     aws_regions: list[AwsRegionArgs] = Field(min_length=1)
     openstack_sites: list[OpenStackSiteArgs] = Field(default_factory=list)
     hubs: list[HqHubArgs] = Field(min_length=1)
@@ -216,7 +213,7 @@ class HybridCloudArgs(FrozenModel):
     # The roles the identity provider signs staff into (AssumeRoleWithSAML / WithWebIdentity), as
     # IAM path and name in the account, a trailing `*` for the suffix IAM Identity Center adds: the
     # only callers a staff role trusts (`aws:PrincipalArn`, README "Identity").
-    staff_entry_roles: list[Annotated[str, Field(pattern=STAFF_ENTRY_ROLE_PATTERN)]] = Field(min_length=1)
+    staff_entry_roles: list[Annotated[str, Field(pattern=anchored(IAM_ROLE))]] = Field(min_length=1)
     store_supernet: PrivateNetwork
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
     # HQ's routing infrastructure (the DC core LAN, network intent `dc_infrastructure`), which the

@@ -13,11 +13,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from storestack.common.addressing import is_rfc1918, public_address_problem
 from storestack.common.errors import StackFamily, UsageError
+from storestack.common.patterns import TAG
 
 COMPONENT_TAG = "storestack:component"
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,61}[a-z0-9]")
-_TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
+_TAG_KEY = re.compile(TAG)
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 ._:/=+@-]{0,256}")
 
 

@@ -23,6 +23,7 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 from pydantic import AfterValidator, Field, model_validator
 
+from storestack.common.patterns import AD_SERVICE_ACCOUNT, DIRECTORY_USER, anchored
 from storestack.components.cloud_args import (
     DesktopFlowArgs,
     StoreFlowArgs,
@@ -77,7 +78,7 @@ class SeatRequest(FrozenModel):
 class DesktopUser(FrozenModel):
     """A named directory user who gets a WorkSpace: the user must already exist in the directory."""
 
-    user_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    user_name: str = Field(pattern=anchored(DIRECTORY_USER))
     role: Slug
     store: Slug | None = None
     region: Slug | None = None
@@ -119,7 +120,7 @@ class DesktopPoolArgs(FrozenModel):
         default="managed-ad", description="where users come from: a new Managed AD, or the chain's AD via AD Connector"
     )
     ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
-    ad_connector_service_account: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    ad_connector_service_account: str | None = Field(default=None, pattern=anchored(AD_SERVICE_ACCOUNT))
     users: list[DesktopUser] = Field(default_factory=list, description="named users who get a WorkSpace")
     client_public_ranges: list[PublicNetwork] = Field(
         default_factory=list,

@@ -31,6 +31,9 @@ from typing import Annotated, Any, Literal, Protocol
 import pulumi
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
+from storestack.common.addressing import LINK_LOCAL
+from storestack.common.asn import ASN_FIRST, ASN_LAST
+from storestack.common.patterns import AWS_REGION, anchored
 from storestack.common.platforms import Platform
 from storestack.components.common import (
     FleetTags,
@@ -42,30 +45,16 @@ from storestack.components.common import (
     component_tags,
 )
 from storestack.components.network import CustomerGatewaySpec, transit_gateway_vpn
+from storestack.network.cloud import AWS_RESERVED_INSIDE
 
 COMPONENT = "store-site"
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
 
-_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
-# Inside CIDRs AWS refuses for VPN tunnels.
-AWS_RESERVED_INSIDE_CIDRS = frozenset(
-    ipaddress.IPv4Network(n)
-    for n in (
-        "169.254.0.0/30",
-        "169.254.1.0/30",
-        "169.254.2.0/30",
-        "169.254.3.0/30",
-        "169.254.4.0/30",
-        "169.254.5.0/30",
-        "169.254.169.252/30",
-    )
-)
-
 
 def _check_aws_inside_cidr(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-    if network.prefixlen != 30 or not network.subnet_of(_LINK_LOCAL):
+    if network.prefixlen != 30 or not network.subnet_of(LINK_LOCAL):
         raise ValueError(f"{network} is not a /30 inside 169.254.0.0/16")
-    if network in AWS_RESERVED_INSIDE_CIDRS:
+    if network in AWS_RESERVED_INSIDE:
         raise ValueError(f"{network} is reserved by AWS")
     return network
 
@@ -121,7 +110,7 @@ class HubTunnelArgs(FrozenModel):
     tunnel_id: TunnelId
     hub: Hostname
     hub_address: PublicAddress
-    hub_asn: int = Field(ge=1, le=4_294_967_294)
+    hub_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     wan_link: Slug
     inside_cidr: ipaddress.IPv4Network
     store_inside_address: ipaddress.IPv4Address
@@ -151,14 +140,14 @@ class StoreSiteArgs(FrozenModel):
     store_id: Slug
     fleet: Slug
     tags: FleetTags
-    bgp_asn: int = Field(ge=1, le=4_294_967_294)
+    bgp_asn: int = Field(ge=ASN_FIRST, le=ASN_LAST)
     store_supernet: PrivateNetwork
     own_prefixes: list[PrivateNetwork] = Field(min_length=1, description="the store's allocation: block and pinned subnets")
     advertised_prefixes: list[PrivateNetwork] = Field(min_length=1)
     wan_links: list[StoreWanLinkArgs] = Field(min_length=1)
     hub_tunnels: list[HubTunnelArgs] = Field(default_factory=list)
     appliances: list[StoreApplianceArgs] = Field(min_length=1)
-    aws_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+    aws_region: str | None = Field(default=None, pattern=anchored(AWS_REGION))
 
     @model_validator(mode="after")
     def _consistent(self) -> StoreSiteArgs:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, management_lan, public_address_problem, unicast_problem
+from storestack.common.asn import TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
@@ -680,7 +681,6 @@ def resolved_checks(
 # Each AWS region or OpenStack site takes one sixteenth of ip_plan.cloud and ip_plan.desktops
 # (network/cloud.py CLOUD_SLOT_BITS); the stacks refuse more.
 MAX_CLOUD_SITES = 16
-_TRANSIT_GATEWAY_ASNS = (64512, 65534)  # what AWS takes as a Transit Gateway's Amazon-side ASN
 
 
 def address_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
@@ -845,7 +845,7 @@ def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                 )
             )
         names.add(site.name)
-    low, high = _TRANSIT_GATEWAY_ASNS
+    low, high = TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
     if not low <= spec.asn.aws <= high:
         issues.append(
             doc.issue(("asn", "aws"), f"{spec.asn.aws} is not an AWS Transit Gateway ASN ({low}-{high})")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from storestack.common.addressing import SHARED_ADDRESS_SPACE, public_address_problem
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.patterns import AD_SERVICE_ACCOUNT, DIRECTORY_USER, anchored
 from storestack.common.platforms import Platform
 from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
 from storestack.common.snmp import SnmpAuth, SnmpPriv
@@ -235,14 +236,14 @@ class DesktopDirectory(Strict):
     kind: Literal["ad-connector", "managed-ad"] = "ad-connector"
     dns_ips: list[IPv4] = Field(default=[], description="the chain's DNS / domain controllers (AD Connector)")
     service_account: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="AD Connector's service account"
+        default=None, pattern=anchored(AD_SERVICE_ACCOUNT), description="AD Connector's service account"
     )
 
 
 class DesktopUserSpec(Strict):
     """A named directory user who gets a desktop at a store, as a role's seat."""
 
-    user: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", description="the user's directory name")
+    user: str = Field(pattern=anchored(DIRECTORY_USER), description="the user's directory name")
     role: Slug
 
 

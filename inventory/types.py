@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from storestack.common import patterns
+from storestack.common.asn import ASN_FIRST, ASN_LAST
 from storestack.common.secretrefs import parse_secret_ref
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
@@ -24,14 +26,13 @@ _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
 # letter, then letters, digits and / . -; 1-32 chars, no spaces or quotes (it reaches a config line).
 _PORT = re.compile(r"[A-Za-z][A-Za-z0-9/.-]{0,31}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
-_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
-_URL = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
-_AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
-_AWS_ACCOUNT = re.compile(r"[0-9]{12}")
+_TAG = re.compile(patterns.TAG)
+_URL = re.compile(patterns.HTTPS_URL)
+_AWS_REGION = re.compile(patterns.AWS_REGION)
+_AWS_ACCOUNT = re.compile(patterns.AWS_ACCOUNT_ID)
 _AZ_SUFFIX = re.compile(r"[a-z]")
-# An IAM role's path and name, at most a trailing `*` on the name (components/cloud_args.py
-# STAFF_ENTRY_ROLE_PATTERN, the stack's own check of it).
-_IAM_ROLE = re.compile(r"(?:[A-Za-z0-9+=,.@_-]+/){0,8}[A-Za-z0-9+=,.@_-]{1,64}\*?")
+# An IAM role's path and name, at most a trailing `*` on the name (the stack checks it again).
+_IAM_ROLE = re.compile(patterns.IAM_ROLE)
 
 
 def describe(value: object) -> str:
@@ -118,8 +119,8 @@ def _check_vlan(value: int) -> int:
 
 
 def _check_asn(value: int) -> int:
-    if not 1 <= value <= 4_294_967_294:
-        raise _refuse("storestack_asn", f"{value} is not a BGP ASN (1-4294967294)")
+    if not ASN_FIRST <= value <= ASN_LAST:
+        raise _refuse("storestack_asn", f"{value} is not a BGP ASN ({ASN_FIRST}-{ASN_LAST})")
     return value
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from storestack.common.addressing import LINK_LOCAL
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.source import Loc, SourceDocument, decode, dotted, parse_text, read_bytes
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug, describe
@@ -24,7 +25,6 @@ from storestack.network.errors import StackOutputsError
 # AWS's own rule for VPN pre-shared keys, which every platform here accepts on one CLI line
 # without quoting: 8-64 letters, digits, '.' or '_', not starting with 0.
 _PSK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
-_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 
 
 def _check_psk(value: SecretStr) -> SecretStr:
@@ -74,7 +74,7 @@ class AwsTunnelOutput(_Outputs):
 
     @model_validator(mode="after")
     def _link_local_30(self) -> AwsTunnelOutput:
-        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(LINK_LOCAL):
             raise ValueError(f"inside_cidr {self.inside_cidr} must be a /30 inside 169.254.0.0/16")
         return self
 
@@ -125,7 +125,7 @@ class HubAwsTunnelOutput(_Outputs):
 
     @model_validator(mode="after")
     def _link_local_30(self) -> HubAwsTunnelOutput:
-        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(LINK_LOCAL):
             raise ValueError(f"inside_cidr {self.inside_cidr} must be a /30 inside 169.254.0.0/16")
         return self
 

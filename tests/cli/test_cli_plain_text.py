@@ -109,3 +109,22 @@ def test_markup_styles_the_template_and_keeps_each_value_as_text() -> None:
     text = common.markup("[green]ok[/] {} in {}", "[/x]", "C:\\fleet\\")
     assert text.plain == "ok [/x] in C:\\fleet\\"
     assert [(span.start, span.end, str(span.style)) for span in text.spans] == [(0, 2, "green")]
+
+
+def test_markup_prints_a_value_holding_markup_literally_inside_and_outside_a_style() -> None:
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=250, highlight=False).print(
+        common.markup("[red]{}[/] then {}", "[red]x[/]", "a [/] b [bold]c")
+    )
+    assert plain(out.getvalue()) == "[red]x[/] then a [/] b [bold]c\n"
+    text = common.markup("[red]{}[/] then {}", "[red]x[/]", "a [/] b [bold]c")
+    assert [(span.start, span.end, str(span.style)) for span in text.spans] == [(0, 9, "red")]
+
+
+def test_markup_puts_each_value_where_its_slot_is_whatever_characters_they_hold() -> None:
+    # Private-use characters are icons in some terminal fonts (a folder or a device may name
+    # itself with one); each value and the template keep theirs, in their own places.
+    icon = "\ue000"
+    assert common.markup("{} {}", "\ue001", "x").plain == "\ue001 x"
+    assert common.markup("[green]" + icon + "[/] {}", "lab").plain == icon + " lab"
+    assert common.markup("{} and {}", icon, icon * 2).plain == f"{icon} and {icon * 2}"

@@ -1,0 +1,140 @@
+"""The order a platform must receive a delta in (`PlatformDriver.send_order`), each strategy's
+reordering applied."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from hier_config import HConfig, get_hconfig
+from hier_config.child import HConfigChild
+
+from storestack.devices.configdiff.deleted_with import _without_deletions_of_the_owned
+from storestack.devices.configdiff.lines import _indent, _only_deletions, _without_deletions
+from storestack.devices.configdiff.named_objects import _around_named_objects
+from storestack.devices.configdiff.numbered_entries import _renumbered_from_the_ends
+from storestack.devices.configdiff.prefix_lists import _prefix_lists_kept
+from storestack.devices.configdiff.slotted_filters import _rebound_in_place
+from storestack.devices.configdiff.stopped import _stopped_while_changed
+from storestack.devices.configdiff.wiped import _wiped_sent_again
+from storestack.devices.drivers import PlatformDriver
+from storestack.devices.platforms.base import DeletedForm
+
+
+def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+    """The lines of `delta` (what turns `before` into `after`) in the order the platform must
+    receive them (`_in_send_order`), each deletion in the form the device documents for it
+    where that is not the line negated whole (`PlatformDriver.deleted_forms`)."""
+    lines = _in_send_order(delta, before, after, driver)
+    if not driver.deleted_forms:
+        return lines
+    return _in_deleted_forms(lines, driver.deleted_forms, delta.driver.negation_prefix)
+
+
+def _in_deleted_forms(lines: tuple[str, ...], forms: tuple[DeletedForm, ...], negation: str) -> tuple[str, ...]:
+    """`lines` with each deletion of a line one of `forms` matches (read without its negation,
+    at any depth) sent as the form's `deleted_as`, at the same indentation."""
+    patterns = [(re.compile(form.line), form.deleted_as) for form in forms]
+    sent: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith(negation):
+            for pattern, deleted_as in patterns:
+                if (found := pattern.match(text.removeprefix(negation))) is not None:
+                    line = line[: _indent(line)] + negation + found.expand(deleted_as)
+                    break
+        sent.append(line)
+    return tuple(sent)
+
+
+def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+    """The lines of `delta` (what turns `before` into `after`) in the order the platform must
+    receive them (`PlatformDriver.send_order`): the staged sections stage by stage (a section's
+    entries may be split over stages), then the sections no stage names as they are (what may
+    refer to anything), then the staged sections' entry deletions in reverse stage order, when
+    nothing sent any more refers to what they delete. A platform without a send order whose
+    lines name objects by number (`PlatformDriver.named_objects`) gets hier_config's order with
+    those objects' definitions and deletions moved around the lines that name them
+    (`_around_named_objects`)."""
+    if driver.stopped_while_changed:
+        delta = _stopped_while_changed(delta, before, after, driver.stopped_while_changed)
+    if driver.wiped_by:
+        delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
+    if driver.numbered_entries:
+        delta = _renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
+    if driver.deleted_with and driver.deletion_word is not None and driver.entry_word is not None:
+        delta = _without_deletions_of_the_owned(
+            delta, before, after, driver.deleted_with, driver.deletion_word + " ", driver.entry_word + " "
+        )
+    if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
+        if driver.named_objects:
+            ordered = _around_named_objects(delta, before, after, driver.named_objects)
+        else:
+            ordered = tuple(delta.lines(sectional_exiting=True))
+        if driver.prefix_lists is not None:
+            ordered = _prefix_lists_kept(ordered, before, after, driver.prefix_lists, delta.driver.negation_prefix)
+        if driver.swapped_filters is not None:
+            return _rebound_in_place(ordered, driver.swapped_filters, delta.driver.negation_prefix)
+        return ordered
+    deletion = driver.deletion_word + " "
+    entry_word = driver.entry_word + " "
+    stages = driver.send_order
+    staged = {stage.section for stage in stages}
+    additions: dict[str, list[HConfigChild]] = {}
+    removals: dict[str, list[HConfigChild]] = {}
+    unstaged: list[HConfigChild] = []
+    for section in delta.children:
+        if section.text not in staged:
+            unstaged.append(section)
+            continue
+        kept, dropped = _without_deletions(section, deletion), _only_deletions(section, deletion)
+        additions[section.text] = list(kept.children) if kept is not None else []
+        removals[section.text] = list(dropped.children) if dropped is not None else []
+
+    candidates_of: dict[str, list[int]] = {}
+    for i, stage in enumerate(stages):
+        candidates_of.setdefault(stage.section, []).append(i)
+
+    def stage_of(child: HConfigChild, section: str, config: HConfig) -> int:
+        """The index of the stage `child` (a line of `section`) is sent in."""
+        candidates = candidates_of[section]
+        default = next((i for i in candidates if stages[i].entries is None), candidates[0])
+        name = child.text.removeprefix(deletion)
+        if child.text.startswith(deletion):
+            name = entry_word + name
+        elif not child.text.startswith(entry_word):
+            return default
+        block = config.get_child(equals=section)
+        entry = block.get_child(equals=name) if block is not None else None
+        lines = [line.text for line in entry.all_children()] if entry is not None else []
+        lines += [line.text for line in child.all_children()]
+        for i in candidates:
+            pattern = stages[i].entries
+            if pattern is not None and any(re.search(pattern, line) for line in lines):
+                return i
+        return default
+
+    def emit(parts: dict[str, list[HConfigChild]], order: Iterable[int], config: HConfig) -> list[str]:
+        chosen_by_stage: dict[int, list[HConfigChild]] = {}
+        for section, children in parts.items():
+            for child in children:
+                chosen_by_stage.setdefault(stage_of(child, section, config), []).append(child)
+        lines: list[str] = []
+        for i in order:
+            chosen = chosen_by_stage.get(i)
+            if not chosen:
+                continue
+            root = get_hconfig(delta.driver)
+            block = root.add_child(stages[i].section)
+            for child in chosen:
+                block.add_deep_copy_of(child)
+            lines += root.lines(sectional_exiting=True)
+        return lines
+
+    lines = emit(additions, range(len(stages)), after)
+    for section in unstaged:
+        root = get_hconfig(delta.driver)
+        root.add_deep_copy_of(section)
+        lines += root.lines(sectional_exiting=True)
+    lines += emit(removals, reversed(range(len(stages))), before)
+    return tuple(lines)
