@@ -13,16 +13,13 @@ import ipaddress
 import re
 
 import pytest
-from testsupport.emulator_push import send_to_fortios
+from testsupport.emulator_push import fortios_holding, send_to_fortios
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_hub
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.fortinet import FortiSession
 
 HUB = "hq-hub1"
 STORE = "nw-0001"
@@ -81,9 +78,7 @@ def test_a_store_link_moved_to_dhcp_gets_a_new_dialup_phase1_on_the_hub(fortios:
     assert "set remote-gw" in _phase1(static, LINK) and "set type dynamic" not in _phase1(static, LINK)
     assert "set type dynamic" in _phase1(dialup, LINK)
 
-    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), static, "fortinet").remediation)
+    device, session = fortios_holding(static, HUB)
     held = device.running_text()
 
     diff = compute_diff(held, dialup, "fortinet", held=HELD_AS_SENT)
@@ -106,9 +101,7 @@ def test_every_link_of_a_store_changing_type_takes_its_zone_and_policies_along_a
     moment: the zone, and the policies that name it alone, go and come back with the tunnels."""
     before = render_hub(fortios, HUB).text
     after = render_hub(_swapped(fortios, STORE), HUB).text
-    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    device, session = fortios_holding(before, HUB)
     diff = compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT)
     assert f'  delete "store-{STORE}"' in diff.remediation
     send_to_fortios(session, diff.remediation)
@@ -120,9 +113,7 @@ def test_every_link_of_a_store_changing_type_takes_its_zone_and_policies_along_a
 def test_the_lab_hub_refuses_a_phase1_type_changed_in_place(fortios: Fleet) -> None:
     """The emulated hub holds FortiOS's rule: a phase 1's type is set when it is made."""
     static = render_hub(fortios, HUB).text
-    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), static, "fortinet").remediation)
+    device, session = fortios_holding(static, HUB)
     lines = ("config vpn ipsec phase1-interface", f'edit "{LINK}"', "set type dynamic")
     replies = [session.handle(line).output for line in lines]
     assert "Command fail" in replies[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from testsupport.emulator_push import send_to_fortios
+from testsupport.emulator_push import fortios_holding, send_to_fortios
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.configdiff import compute_diff
@@ -26,14 +26,6 @@ from storestack.lab.emulator.profiles.fortinet import FortiSession
 def fortios() -> Fleet:
     return on_platform(load_fleet(sample_chain_path()), "fortinet")
 
-
-def _unit_holding(intended: str) -> tuple[DeviceState, FortiSession]:
-    """A factory unit the push has put `intended` on."""
-    device = DeviceState(EmulatedDevice(name="fgt", platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), intended, "fortinet").remediation)
-    assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync
-    return device, session
 
 
 
@@ -55,7 +47,7 @@ def test_an_office_policy_moved_above_its_deny_is_drift_and_the_push_moves_it_ba
     intended = config.text
     deny, accept = _policy_id(intended, "OFFICE-TO-OVERLAY-3"), _policy_id(intended, "OFFICE-TO-OVERLAY-4")
     assert "set action accept" not in intended.split(f"    edit {deny}\n", 1)[1].split("    next", 1)[0]
-    device, session = _unit_holding(intended)
+    device, session = fortios_holding(intended)
     # By hand on the unit: the office's "accept anything" above its "deny the private ranges".
     send_to_fortios(session, ["config firewall policy", f"move {accept} before {deny}", "end"])
     moved = device.running_text()
@@ -81,7 +73,7 @@ def test_a_policy_the_unit_appends_goes_where_the_config_puts_it(fortios: Fleet)
     ping = _policy_id(intended, "STORES-PING-LOOPBACK")
     without = re.sub(rf"^    edit {ping}\n(?:        .*\n)*?    next\n", "", intended, count=1, flags=re.M)
     assert ping not in _policy_ids(without)
-    device, session = _unit_holding(without)
+    device, session = fortios_holding(without)
 
     diff = compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT)
     send_to_fortios(session, diff.remediation)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from testsupport.emulator_push import send_to_fortios
+from testsupport.emulator_push import fortios_holding, send_to_fortios
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
@@ -19,9 +19,6 @@ from storestack.devices.platforms.fortinet import DRIVER
 from storestack.devices.render import render_hub
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.fortinet import FortiSession
 
 HUB = "hq-hub1"
 GONE = "nw-0002"
@@ -67,9 +64,7 @@ def test_decommissioning_a_store_leaves_every_other_stores_hub_policies_as_they_
 def test_the_push_that_decommissions_a_store_touches_only_its_entries(fortios: Fleet) -> None:
     before = render_hub(fortios, HUB).text
     after = render_hub(_without(fortios, GONE), HUB).text
-    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    device, session = fortios_holding(before, HUB)
     diff = compute_diff(device.running_text(), after, "fortinet", held=HELD_AS_SENT)
     # In the policy tables the store's entries are deleted; no other entry is renamed or moved,
     # a hub-wide one only leaves the store's zone out of its interfaces.
@@ -130,9 +125,7 @@ def test_the_way_back_from_a_decommissioning_gives_the_hub_its_whole_config_agai
     the push, and the next diff finds nothing to do."""
     before = render_hub(fortios, HUB).text
     after = render_hub(_without(fortios, GONE), HUB).text
-    device = DeviceState(EmulatedDevice(name=HUB, platform="fortinet"))
-    session = FortiSession(device)
-    send_to_fortios(session, compute_diff(device.running_text(), before, "fortinet").remediation)
+    device, session = fortios_holding(before, HUB)
     held = device.running_text()
     diff = compute_diff(held, after, "fortinet", held=HELD_AS_SENT)
     send_to_fortios(session, diff.remediation)

@@ -1,7 +1,7 @@
 """The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
 timer, which the emulator runs in fast time; lines sent straight to an emulated FortiOS
-session, each refused line a failure; and an emulated AR in immediate validation loaded with a
+session, each refused line a failure, and a unit a push put a config on; and an emulated AR in immediate validation loaded with a
 config typed line by line."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from storestack.devices.configdiff import compute_diff
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import RunOptions
+from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.session import SessionOptions
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
@@ -40,6 +42,16 @@ def send_to_fortios(session: FortiSession, lines: Sequence[str]) -> None:
     for line in lines:
         output = session.handle(line).output
         assert "Command fail" not in output, (line, output)
+
+
+def fortios_holding(intended: str, name: str = "fgt") -> tuple[DeviceState, FortiSession]:
+    """A factory FortiOS unit the push has put `intended` on (each refused line a failure), in
+    sync with it."""
+    device = DeviceState(EmulatedDevice(name=name, platform="fortinet"))
+    session = FortiSession(device)
+    send_to_fortios(session, compute_diff(device.running_text(), intended, "fortinet").remediation)
+    assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync
+    return device, session
 
 
 def vrp_immediate_with(config: str, name: str = "ar") -> tuple[DeviceState, VrpSession]:
