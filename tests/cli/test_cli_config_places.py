@@ -9,32 +9,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from testsupport.cli import FLEET, cli_runner
 
 from storestack.cli.main import cli
 from storestack.inventory import sample_chain_path
 
-SECRETS = {
-    "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
-    "STORESTACK_NTP_KEY": "0123456789abcdef",
-    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac_Key1",
-    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha_Key01",
-    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
-    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth_Key1",
-    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv_Key1",
-    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key_01",
-}
-FLEET = ["--fleet", str(sample_chain_path())]
-
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.delenv("STORESTACK_FLEET", raising=False)
-    monkeypatch.delenv("STORESTACK_DEVICE_USERNAME", raising=False)
-    monkeypatch.delenv("STORESTACK_DEVICE_PASSWORD", raising=False)
-    monkeypatch.chdir(tmp_path)
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    return CliRunner()
+    return cli_runner(monkeypatch, tmp_path)
 
 
 def _fleet_line(text: str) -> int:
@@ -43,6 +26,20 @@ def _fleet_line(text: str) -> int:
 
 
 # ------------------------------------------------------------------ device credentials
+
+
+# Lab appliances on 127.0.0.1 port 9 (discard: nothing listens), as a targets file lists them.
+HUB1 = "{name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}"
+HUB2 = "{name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}"
+EDGE = "{name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}"
+A1 = "{name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}"
+
+
+def _lab_targets(tmp_path: Path, *appliances: str) -> Path:
+    """tmp_path/targets.yaml listing `appliances`, each a flow mapping."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("source: lab:test\nappliances:\n" + "".join(f"  - {appliance}\n" for appliance in appliances))
+    return targets
 
 
 def _targets(tmp_path: Path, credentials: Path) -> Path:
@@ -111,14 +108,7 @@ def test_a_rollout_without_device_credentials_stops_before_any_store_step(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     """A rollout reached each appliance's push step before its login was found missing."""
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(
-        "source: lab:test\n"
-        "appliances:\n"
-        "  - {name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
-        "  - {name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
-        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
-    )
+    targets = _lab_targets(tmp_path, HUB1, HUB2, EDGE)
     result = runner.invoke(
         cli,
         ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(tmp_path / "state"),
@@ -167,12 +157,7 @@ def test_a_push_that_cannot_render_for_a_missing_secret_names_its_fleet_yaml_lin
     monkeypatch.delenv("STORESTACK_IPSEC_PSK")
     monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
     monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(
-        "source: lab:test\n"
-        "appliances:\n"
-        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
-    )
+    targets = _lab_targets(tmp_path, EDGE)
     result = runner.invoke(
         cli,
         ["devices", "push", "--targets", str(targets), "--dry-run", "--state-dir", str(tmp_path / "state"),
@@ -212,14 +197,7 @@ def test_a_rollout_missing_a_device_secret_stops_before_its_first_step(
     monkeypatch.delenv("STORESTACK_IPSEC_PSK")
     monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
     monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(
-        "source: lab:test\n"
-        "appliances:\n"
-        "  - {name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
-        "  - {name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
-        "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: 9}\n"
-    )
+    targets = _lab_targets(tmp_path, HUB1, HUB2, EDGE)
     state = tmp_path / "state"
     result = runner.invoke(
         cli, ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
@@ -327,8 +305,8 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder\n")
-    targets = _targets(tmp_path, tmp_path / "unused.yaml")
-    targets.write_text("source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n")
+    _targets(tmp_path, tmp_path / "unused.yaml")  # for its intended folder (a1.cfg …)
+    targets = _lab_targets(tmp_path, A1)
     values = {"{blocked}": str(blocker / "out"), "{targets}": str(targets), "{intended}": str(tmp_path / "intended")}
     result = runner.invoke(cli, [values.get(arg, arg) for arg in command] + ["--json"])
     assert result.exit_code == 2, result.output
@@ -355,8 +333,7 @@ def test_a_bad_option_value_names_its_option_in_the_json_field(
 ) -> None:
     """An unknown store, appliance or region, or a shard out of range, answered with field null:
     the README promises the option of a bad value in `field`, as Click's own checks give it."""
-    targets = tmp_path / "targets.yaml"
-    targets.write_text("source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n")
+    targets = _lab_targets(tmp_path, A1)
     result = runner.invoke(cli, [str(targets) if arg == "{targets}" else arg for arg in args] + ["--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]

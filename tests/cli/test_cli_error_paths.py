@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testsupport.cli import FLEET, SECRETS, cli_runner
 from testsupport.rendering import edited_sample_chain
 
 from storestack.cli.main import cli
@@ -25,26 +26,10 @@ from storestack.common.files import FileWriteError, atomic_write_text
 from storestack.inventory import sample_chain_path
 from storestack.inventory.generate import generate_fleet, write_fleet
 
-SECRETS = {
-    "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
-    "STORESTACK_NTP_KEY": "0123456789abcdef",
-    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac_Key1",
-    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha_Key01",
-    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
-    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth_Key1",
-    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv_Key1",
-    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key_01",
-}
-FLEET = ["--fleet", str(sample_chain_path())]
-
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.delenv("STORESTACK_FLEET", raising=False)
-    monkeypatch.chdir(tmp_path)
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    return CliRunner()
+    return cli_runner(monkeypatch, tmp_path)
 
 
 # Each command that writes files, pointed at a folder below a regular file (what a full disk, a
