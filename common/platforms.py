@@ -133,11 +133,14 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
 # - frr: routes in the management port's own table (`network/sla.py` MANAGEMENT_TABLE), which
 #   only the management address's packets look up (`devices/frr.py` `hub_management_routing`;
 #   iproute2 ip-route(8): `ip route replace PREFIX via ADDRESS dev NAME src ADDRESS table ID`).
+# - cisco_xe: static routes in the management port's VRF, Mgmt-intf, which forwards nothing to or
+#   from the other VRFs (`ip route vrf Mgmt-intf PREFIX MASK GATEWAY`, "Setting a Default Route in
+#   the Management Ethernet Interface VRF", "Using the Management Ethernet Interface", Cisco ASR
+#   1000 Series Aggregation Services Routers Software Configuration Guide); never in the global table.
 # Not yet rendered (the inventory refuses the field there rather than drop it silently):
-# - cisco_xe: `ip route vrf Mgmt-intf` in the management VRF, fortinet: a dedicated-mgmt port's
-#   own routes; neither template renders them today.
+# - fortinet: a dedicated-mgmt port's own routes; its template renders none today.
 # - huawei_vrp: no management port at all (above).
-HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr"})
+HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr", "cisco_xe"})
 
 # A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
 # ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes

@@ -746,7 +746,7 @@ def hub_management_routing(view: HubView) -> list[str]:
         f"address replace {address.cidr} dev {port.ifname} noprefixroute",
         f"route replace {lan} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}",
         *(
-            f"route replace {net} via {port.gateway} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}"
+            f"route replace {net.cidr} via {port.gateway} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}"
             for net in port.via_gateway
         ),
     ]

@@ -171,7 +171,13 @@ IP_SLA_OPERATIONS = NamedObjects(
 # line that applies it would leave, for a moment, an interface or a line with a filter that names
 # nothing (IOS then filters nothing there), so it goes last too. Added, each is defined before
 # what names it. (The refusal is IOS behaviour we have not found in a command reference; the order
-# is right whether or not the device refuses.)
+# is right whether or not the device refuses.) A hub's AAA attribute list binds a store's filter to
+# the virtual-access of each link the store dials in (`attribute type interface-config "ip
+# access-group F in"`) and names it too: a store link that came up between its attribute list and
+# its filter was cloned bound to a filter not there yet ("You should create the ACL before applying
+# it to an interface. With most versions of Cisco IOS Software, an interface that has an empty ACL
+# applied to it permits all traffic", Cisco Press, Interconnecting Cisco Network Devices Part 2,
+# "Managing Traffic with Access Control Lists").
 POLICY_MAPS = NamedObjects(
     defined_by=r"^policy-map (?:type inspect )?(\S+)$",
     named_by=(r"^service-policy (?:input |output )?(\S+)$", r"^service-policy type inspect (\S+)$"),
@@ -186,6 +192,7 @@ ACCESS_LISTS = NamedObjects(
         r"^match access-group name (\S+)$",
         r"^access-class (\S+) in$",
         r"^ip access-group (\S+) (?:in|out)$",
+        r'^attribute type interface-config "ip access-group (\S+) (?:in|out)"$',
         r"^match ip address (?!prefix-list )(\S+)",
         r"^ip nat inside source list (\S+) ",
         r"^ntp access-group (?:peer|serve|serve-only|query-only) (\S+)$",

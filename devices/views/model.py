@@ -167,7 +167,7 @@ class ManagementPortView:
     # The router on the management LAN (`HubIntent.management_gateway`) and the management ranges
     # the port reaches through it; None / empty: the LAN alone.
     gateway: str | None = None
-    via_gateway: tuple[str, ...] = ()
+    via_gateway: tuple[Net, ...] = ()
 
 
 @record
@@ -1034,7 +1034,7 @@ class HubView:
             ifname=port,
             address=IfAddr.of(address),
             gateway=str(gateway) if gateway is not None else None,
-            via_gateway=tuple(str(net) for net in self.intent.management_via_gateway) if gateway is not None else (),
+            via_gateway=tuple(Net.of(net) for net in self.intent.management_via_gateway) if gateway is not None else (),
         )
 
     @property

@@ -87,8 +87,8 @@ def test_the_inventory_refuses_a_gateway_the_port_cannot_route_through(
 def test_the_inventory_refuses_a_gateway_on_a_platform_that_renders_none(tmp_path: Path) -> None:
     root = _chain(tmp_path)
     spec = root / "fleet.yaml"
-    spec.write_text(spec.read_text().replace(HUB_LINES, HUB_LINES.replace("frr", "cisco_xe"), 1))
-    with pytest.raises(InventoryError, match=r"management_gateway.*renders no management gateway on cisco_xe"):
+    spec.write_text(spec.read_text().replace(HUB_LINES, HUB_LINES.replace("frr", "huawei_vrp"), 1))
+    with pytest.raises(InventoryError, match=r"management_gateway.*renders no management gateway on huawei_vrp"):
         load_fleet(root)
 
 
