@@ -8,7 +8,13 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from storestack.common.addressing import LINK_LOCAL, collapse, excluding
-from storestack.common.asn import ASN_FIRST, ASN_LAST, TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
+from storestack.common.asn import (
+    ASN_FIRST,
+    ASN_LAST,
+    TRANSIT_GATEWAY_ASN_DEFAULT,
+    customer_gateway_asn_refusal,
+    transit_gateway_asn_refusal,
+)
 from storestack.common.patterns import AWS_ACCOUNT_ID, AWS_REGION, HTTPS_URL, IAM_ROLE, anchored
 from storestack.components.common import (
     FleetTags,
@@ -77,15 +83,15 @@ class AwsRegionArgs(FrozenModel):
     availability_zones: list[str] = Field(min_length=2, description="full zone names, e.g. eu-west-1a")
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
-    transit_gateway_asn: int = Field(
-        default=TRANSIT_GATEWAY_ASN_FIRST, ge=TRANSIT_GATEWAY_ASN_FIRST, le=TRANSIT_GATEWAY_ASN_LAST
-    )
+    transit_gateway_asn: int = Field(default=TRANSIT_GATEWAY_ASN_DEFAULT, description="the Amazon-side ASN (asn.aws)")
     # The DNS servers / domain controllers an AD Connector in the desktops subnets is pointed at
     # (a desktop pool's `ad_connector_dns_ips`): its answers are let back from any port from 1024.
     ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> AwsRegionArgs:
+        if refusal := transit_gateway_asn_refusal(self.transit_gateway_asn):
+            raise ValueError(f"{self.region}: {refusal}")
         for zone in self.availability_zones:
             if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1 and zone[-1].isalpha()):
                 raise ValueError(f"{zone!r} is not an availability zone of {self.region}")
@@ -279,8 +285,19 @@ class HybridCloudArgs(FrozenModel):
                     f"OpenStack site, once each (missing: {sorted(wanted - set(have))})"
                 )
         refuse_desktop_flows_into(self.desktop_flows, self.store_supernet)
+        self._customer_gateway_asns()
         self._hq_cut_consistent()
         return self
+
+    def _customer_gateway_asns(self) -> None:
+        """Every hub and every OpenStack gateway is a customer gateway in each AWS region: none may
+        carry an ASN AWS keeps for itself there."""
+        gateways = [(f"hub {h.name}", h.bgp_asn) for h in self.hubs]
+        gateways += [(f"OpenStack site {s.name}", s.bgp_asn) for s in self.openstack_sites]
+        for region in self.aws_regions:
+            for who, asn in gateways:
+                if refusal := customer_gateway_asn_refusal(asn, region.region):
+                    raise ValueError(f"{who}: {refusal}")
 
     def _hq_cut_consistent(self) -> None:
         """The infrastructure lies inside HQ and its servers inside the infrastructure: the

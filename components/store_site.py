@@ -32,7 +32,7 @@ import pulumi
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from storestack.common.addressing import LINK_LOCAL
-from storestack.common.asn import ASN_FIRST, ASN_LAST
+from storestack.common.asn import ASN_FIRST, ASN_LAST, customer_gateway_asn_refusal
 from storestack.common.patterns import AWS_REGION, anchored
 from storestack.common.platforms import Platform
 from storestack.components.common import (
@@ -182,6 +182,8 @@ class StoreSiteArgs(FrozenModel):
                 raise ValueError(f"hub tunnel to {tunnel.hub} uses unknown WAN link {tunnel.wan_link!r}")
             if tunnel.hub_asn == self.bgp_asn:
                 raise ValueError(f"store ASN {self.bgp_asn} equals hub {tunnel.hub}'s ASN")
+        if self.aws_region is not None and (refusal := customer_gateway_asn_refusal(self.bgp_asn, self.aws_region)):
+            raise ValueError(f"store {self.store_id}: {refusal}")
         if self.aws_region is not None and not self.aws_links:
             raise ValueError(
                 "AWS affinity needs at least one WAN link with a static public address or a certificate ARN, "

@@ -23,7 +23,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, management_lan, public_address_problem, unicast_problem
-from storestack.common.asn import TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
+from storestack.common.asn import (
+    CUSTOMER_GATEWAY_RESERVED_ASNS,
+    customer_gateway_asn_refusal,
+    transit_gateway_asn_refusal,
+)
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
@@ -845,11 +849,28 @@ def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                 )
             )
         names.add(site.name)
-    low, high = TRANSIT_GATEWAY_ASN_FIRST, TRANSIT_GATEWAY_ASN_LAST
-    if not low <= spec.asn.aws <= high:
-        issues.append(
-            doc.issue(("asn", "aws"), f"{spec.asn.aws} is not an AWS Transit Gateway ASN ({low}-{high})")
-        )
+    if refusal := transit_gateway_asn_refusal(spec.asn.aws):
+        issues.append(doc.issue(("asn", "aws"), refusal))
+    issues += _customer_gateway_asn_issues(spec, doc)
+    return issues
+
+
+def _customer_gateway_asn_issues(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """ASNs AWS keeps for itself in one of the fleet's regions, where a customer gateway would
+    carry them: every hub (asn.hq) and OpenStack gateway (asn.openstack) has one in each region,
+    and a store taking an ASN of store_range may have one in any."""
+    issues: list[InventoryIssue] = []
+    regions = sorted({region for account in spec.sites.aws for region in account.regions})
+    gateways = ["hq", "openstack"] if spec.sites.openstack else ["hq"]
+    for name in gateways:
+        for region in regions:
+            if refusal := customer_gateway_asn_refusal(getattr(spec.asn, name), region):
+                issues.append(doc.issue(("asn", name), refusal))
+    low, high = spec.asn.store_range
+    for asn in sorted(CUSTOMER_GATEWAY_RESERVED_ASNS):
+        for region in regions:
+            if low <= asn <= high and (refusal := customer_gateway_asn_refusal(asn, region)):
+                issues.append(doc.issue(("asn", "store_range"), f"{low}-{high} holds a store ASN AWS refuses: {refusal}"))
     return issues
 
 

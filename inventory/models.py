@@ -261,6 +261,21 @@ class DesktopPolicy(Strict):
     directory: DesktopDirectory | None = Field(
         default=None, description="where the pool's named users come from (AWS pools: required for users)"
     )
+    # The public addresses WorkSpaces clients may connect from (an IP access control group on the
+    # directory). Without one, WorkSpaces applies the directory's default group, which "allows
+    # users to access their WorkSpaces from anywhere" (WorkSpaces API, CreateIpGroup). AWS only.
+    client_public_ranges: list[Cidr] = Field(
+        default=[], description="public egress ranges WorkSpaces clients connect from (AWS pools)"
+    )
+
+    @model_validator(mode="after")
+    def _client_ranges(self) -> DesktopPolicy:
+        if self.client_public_ranges and self.provider != "aws":
+            raise ValueError("client_public_ranges: only an AWS pool (WorkSpaces IP access group) takes them")
+        for network in self.client_public_ranges:
+            if public_address_problem(network.network_address) is not None:
+                raise ValueError(f"client_public_ranges: {network} is not a public range a client connects from")
+        return self
 
 
 # Quad9's filtering resolvers: what guest Wi-Fi resolves with unless the fleet says otherwise.

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from storestack.common.asn import customer_gateway_asn_refusal, transit_gateway_asn_refusal
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS
 from storestack.network.cloud import AWS_RESERVED_INSIDE, LINK_LOCAL
 from storestack.stacks.mocks import MockRun, RecordedResource, unwrap_secrets
@@ -143,6 +144,9 @@ def _customer_gateway_asn(index: PlanIndex, context: ContractContext) -> Iterato
             yield cgw.urn, f"bgp_asn {small} is outside 1-2147483647; use bgp_asn_extended"
         if extended is not None and not 2_147_483_648 <= extended <= 4_294_967_295:
             yield cgw.urn, f"bgp_asn_extended {extended} is outside 2147483648-4294967295; use bgp_asn"
+        region = cgw.inputs.get("region")
+        if small is not None and isinstance(region, str) and (refusal := customer_gateway_asn_refusal(small, region)):
+            yield cgw.urn, refusal
 
 
 def _transit_gateway_flow_log(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
@@ -534,11 +538,10 @@ def _bucket_lifecycle(index: PlanIndex, context: ContractContext) -> Iterator[Vi
 
 
 def _transit_gateway_asn(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # AmazonSideAsn: 64512-65534 (16-bit private) or 4200000000-4294967294 (32-bit private).
     for tgw in index.of_type("aws:ec2transitgateway/transitGateway:TransitGateway"):
         asn = _as_int(tgw.inputs.get("amazonSideAsn"))
-        if asn is not None and not (64512 <= asn <= 65534 or 4_200_000_000 <= asn <= 4_294_967_294):
-            yield tgw.urn, f"amazon_side_asn {asn} is not a private ASN AWS accepts"
+        if asn is not None and (refusal := transit_gateway_asn_refusal(asn)):
+            yield tgw.urn, f"amazon_side_asn: {refusal}"
 
 
 def _vpc_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:

@@ -271,6 +271,8 @@ def _desktop_pool(
             "ad_connector_dns_ips": policy.directory.dns_ips,
             "ad_connector_service_account": policy.directory.service_account,
         }
+    if policy.client_public_ranges:
+        extra["client_public_ranges"] = policy.client_public_ranges
     if policy.provider == "openstack":
         # OpenStack desktops carry their own security group: the intent's store flows reaching them.
         slot = _cloud_sites(fleet).index(f"openstack:{policy.site}")

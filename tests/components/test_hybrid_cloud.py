@@ -636,6 +636,48 @@ def test_a_single_availability_zone_is_rejected() -> None:
         )
 
 
+def test_a_transit_gateway_takes_every_private_asn_aws_takes_and_no_other() -> None:
+    """AmazonSideAsn: "The range is 64512 to 65534 for 16-bit ASNs and 4200000000 to 4294967294
+    for 32-bit ASNs" (EC2 API, TransitGatewayRequestOptions). A chain numbering its BGP in 4-byte
+    private ASNs, as its stores already are, gets a Transit Gateway AWS creates."""
+
+    def region(asn: int) -> AwsRegionArgs:
+        return AwsRegionArgs(
+            region="eu-west-1", availability_zones=["eu-west-1a", "eu-west-1b"], workloads_cidr="10.32.0.0/20",
+            desktops_cidr="10.48.0.0/20", transit_gateway_asn=asn,
+        )
+
+    for asn in (64512, 65534, 4_200_000_000, 4_294_967_294):
+        assert region(asn).transit_gateway_asn == asn
+    for asn in (64511, 65535, 4_199_999_999, 4_294_967_295, 7224):
+        with pytest.raises(ValidationError, match="Transit Gateway"):
+            region(asn)
+    scenario = run_scenario(
+        lambda: {"cloud": HybridCloud("acme", hybrid_cloud_args(aws_regions=[region(4_200_000_100)]), keys=TEST_KEYS).regions}
+    )
+    (tgw,) = scenario.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
+    assert int(tgw.inputs["amazonSideAsn"]) == 4_200_000_100
+    run = MockRun(project="core", stack="test", resources=scenario.resources, component_outputs={}, outputs={}, stack_urn="")
+    assert list(check_contract(run)) == []
+
+
+def test_a_customer_gateway_asn_aws_reserves_in_a_region_of_the_cloud_is_refused() -> None:
+    """Every hub and every OpenStack gateway gets a customer gateway in each AWS region, and
+    CreateCustomerGateway refuses 7224 in us-east-1 and 9059 in eu-west-1 (EC2 API): refused at
+    once, not by AWS half-way through an `up`."""
+    hubs = hybrid_cloud_args().hubs
+    with pytest.raises(ValidationError, match=r"9059.*eu-west-1"):
+        hybrid_cloud_args(hubs=[hubs[0].model_copy(update={"bgp_asn": 9059}), hubs[1]])
+    site = hybrid_cloud_args().openstack_sites[0]
+    with pytest.raises(ValidationError, match=r"9059.*eu-west-1"):
+        hybrid_cloud_args(openstack_sites=[site.model_copy(update={"bgp_asn": 9059})])
+    # 7224 is reserved in us-east-1 only; the test cloud is in eu-west-1.
+    assert hybrid_cloud_args(hubs=[hubs[0].model_copy(update={"bgp_asn": 7224}), hubs[1]])
+    with pytest.raises(ValidationError, match=r"9059.*eu-west-1"):
+        store_args(bgp_asn=9059, aws_region="eu-west-1")
+    assert store_args(bgp_asn=9059, aws_region="eu-central-1").bgp_asn == 9059
+
+
 def test_hub_psks_output_is_secret(cloud: Scenario) -> None:
     outputs = cloud.monitor.component_outputs[cloud.named("acme").urn]
     assert is_secret(outputs["hub_vpn_psks"])

@@ -152,7 +152,7 @@ def _set(*path: Any, value: Any) -> Edit:
         (
             ("asn", "aws"),
             65535,
-            ["fleet.yaml:{line} asn.aws: 65535 is not an AWS Transit Gateway ASN (64512-65534)"],
+            ["fleet.yaml:{line} asn.aws: 65535 is not an AWS Transit Gateway ASN (64512-65534 or 4200000000-4294967294)"],
         ),
     ],
 )
@@ -170,6 +170,27 @@ def test_fleet_values_that_parse_but_are_wrong_are_refused_with_file_and_line(
         line = error.split(" ", 1)[0].rsplit(":", 1)[1]
         assert int(line) > 1
         assert error == wanted.format(line=line)
+
+
+def test_a_customer_gateway_asn_aws_reserves_in_a_region_of_the_fleet_is_refused(
+    edit_fleet: Callable[[Edit], Path], errors_of: Callable[[Path], list[str]]
+) -> None:
+    """CreateCustomerGateway refuses 9059 in eu-west-1 (EC2 API): the hubs (asn.hq) and the
+    OpenStack gateways (asn.openstack) have a customer gateway in every region of the fleet."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["sites"]["aws"][0]["regions"].append("eu-west-1")
+        data["asn"]["hq"] = 9059
+
+    errors = errors_of(edit_fleet(edit))
+    assert [e.split(" ", 1)[1] for e in errors] == [
+        "asn.hq: ASN 9059 is reserved by AWS in eu-west-1: no customer gateway there may have it"
+    ], errors
+    # The Transit Gateway takes a 4-byte private ASN, as AWS does.
+    def four_byte(data: dict[str, Any]) -> None:
+        data["asn"].update(hq=65000, aws=4_290_000_000)
+
+    assert load_fleet(edit_fleet(four_byte)).spec.asn.aws == 4_290_000_000
 
 
 @pytest.mark.parametrize(

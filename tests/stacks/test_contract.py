@@ -50,6 +50,15 @@ def test_a_four_byte_asn_in_bgp_asn_is_refused() -> None:
     assert _rules(_cgw()) == {"customer-gateway-asn"}
 
 
+def test_an_asn_aws_reserves_in_the_customer_gateways_region_is_refused() -> None:
+    """CreateCustomerGateway: every 2-byte ASN "with the exception of 7224, which is reserved in
+    the us-east-1 region, and 9059, which is reserved in the eu-west-1 region" (EC2 API)."""
+    (violation,) = _violations(_cgw(bgp_asn="9059"))
+    assert violation[0] == "customer-gateway-asn" and "eu-west-1" in violation[2]
+    # 7224 is reserved in us-east-1, not in the test program's eu-west-1.
+    assert _rules(_cgw(bgp_asn="7224")) == set()
+
+
 # --- transit gateway flow logs -----------------------------------------------------------------------
 
 
@@ -626,6 +635,8 @@ def test_transit_gateway_asn_vpc_blocks_attachment_zones_and_routes() -> None:
 
     assert _rules(program()) == set()
     assert _rules(program(asn=65535)) == {"transit-gateway-asn"}
+    assert _rules(program(asn=4_200_000_000)) == set()
+    assert _rules(program(asn=4_294_967_295)) == {"transit-gateway-asn"}
     assert _rules(program(vpc="10.32.0.0/15", subnet="10.32.0.0/16")) == {"vpc-cidr-blocks"}
     assert _rules(program(subnet="10.33.0.0/24")) == {"vpc-cidr-blocks"}
     assert _rules(program(zones=("euw1-az1", "euw1-az1"))) == {"vpc-attachment-zones"}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
+from pathlib import Path
 
 import pytest
+import yaml
 
-from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
 from storestack.stacks.mapping import core_config, store_config
 
@@ -67,3 +70,31 @@ def test_the_core_reaches_hq_as_the_network_intent_cuts_it(fleet: Fleet) -> None
     hybrid = core_config(fleet).hybrid_cloud
     assert hybrid.hq_cut == list(intent.cloud_hq)
     assert hybrid.hq_infrastructure == list(intent.dc_infrastructure)
+
+
+def test_an_aws_desktop_pool_admits_clients_only_from_the_ranges_the_inventory_names(tmp_path: Path) -> None:
+    """Without an IP access control group on its directory, WorkSpaces uses the default group, whose
+    rule "allows users to access their WorkSpaces from anywhere" (WorkSpaces API, CreateIpGroup):
+    a leaked directory password then opens a desktop inside the chain from any address. A desktop
+    policy's `client_public_ranges` reach the pool, which puts them in an IP access group."""
+    fleet_dir = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet_dir)
+    path = fleet_dir / "fleet.yaml"
+    data = yaml.safe_load(path.read_text())
+    policy = next(p for p in data["desktop_policies"] if p["provider"] == "aws")
+    policy["client_public_ranges"] = ["203.0.113.0/28", "198.51.100.64/29"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    pools = {p.pool.name: p.pool for p in core_config(load_fleet(fleet_dir)).desktop_pools}
+    assert [str(n) for n in pools[policy["name"]].client_public_ranges] == ["203.0.113.0/28", "198.51.100.64/29"]
+    # OpenStack desktops have no such group: the key is refused there rather than silently ignored.
+    other = next(p for p in data["desktop_policies"] if p["provider"] == "openstack")
+    other["client_public_ranges"] = ["203.0.113.0/28"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(InventoryError, match="client_public_ranges"):
+        load_fleet(fleet_dir)
+    # A private range is no client's public address.
+    other.pop("client_public_ranges")
+    policy["client_public_ranges"] = ["10.0.0.0/8"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(InventoryError, match=r"10\.0\.0\.0/8 is not a public range"):
+        load_fleet(fleet_dir)
