@@ -10,6 +10,7 @@ from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.configdiff.deleted_with import _without_deletions_of_the_owned
+from storestack.devices.configdiff.held_classifiers import _classifiers_held
 from storestack.devices.configdiff.lines import _indent, _only_deletions, _without_deletions
 from storestack.devices.configdiff.named_objects import _around_named_objects
 from storestack.devices.configdiff.numbered_entries import _renumbered_from_the_ends
@@ -24,11 +25,15 @@ from storestack.devices.platforms.base import DeletedForm
 def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
     """The lines of `delta` (what turns `before` into `after`) in the order the platform must
     receive them (`_in_send_order`), each deletion in the form the device documents for it
-    where that is not the line negated whole (`PlatformDriver.deleted_forms`)."""
+    where that is not the line negated whole (`PlatformDriver.deleted_forms`), each classifier
+    ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`)."""
     lines = _in_send_order(delta, before, after, driver)
-    if not driver.deleted_forms:
-        return lines
-    return _in_deleted_forms(lines, driver.deleted_forms, delta.driver.negation_prefix)
+    negation = delta.driver.negation_prefix
+    if driver.deleted_forms:
+        lines = _in_deleted_forms(lines, driver.deleted_forms, negation)
+    if driver.held_classifiers is not None:
+        lines = _classifiers_held(lines, before, after, driver.held_classifiers, negation)
+    return lines
 
 
 def _in_deleted_forms(lines: tuple[str, ...], forms: tuple[DeletedForm, ...], negation: str) -> tuple[str, ...]:

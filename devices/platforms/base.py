@@ -260,6 +260,36 @@ class SwappedFilters(BaseModel):
     entry: str = r"^rule (\d+) "
 
 
+class HeldClassifiers(BaseModel):
+    """Classifier ACLs (ACLs of permit rules a traffic classifier matches by number) whose change
+    the device applies rule by rule and which no order of their rules makes safely: a change that
+    both deletes and adds rules (a rule put in above others moves every later one to a new
+    number) leaves, between the two, an ACL of only the rules both sides hold, and a packet that
+    both the old and the new ACL classify falls to the policy's next classifier (a voice packet
+    marked as business) for those lines. The classifier is held by a twin of the intended ACL,
+    under a free number, for as long as the ACL is edited: the twin defined, the classifier
+    matching it too (an `or` classifier takes a packet any one of its rules matches), the ACL
+    edited, the twin's rule taken out of the classifier, the twin deleted
+    (`devices/configdiff/held_classifiers.py` `_classifiers_held`). The intended config never
+    names the twin. `definition`: a pattern of the ACL's header, groups name and number;
+    `classifier`: a pattern of the header of a classifier whose rules are ORed; `reference`: a
+    pattern of its line matching an ACL, `{number}` the ACL's number; `twin` the twin's header
+    and `deleted_as` its deletion, negated (`{number}`); `numbers`: the range the twin takes the
+    highest number neither side nor the lines sent use from; `exit`: the line that leaves a
+    block."""
+
+    model_config = ConfigDict(frozen=True)
+
+    definition: str
+    classifier: str
+    reference: str
+    twin: str
+    deleted_as: str
+    numbers: tuple[int, int]
+    exit: str
+    entry: str = r"^rule (\d+) "
+
+
 class DeletedForm(BaseModel):
     """A line the device deletes only in a form of its own, never as the line negated whole
     (VRP: a route-policy node by its number alone, `undo route-policy NAME node N`; an
@@ -412,6 +442,9 @@ class PlatformDriver(BaseModel):
     # Bound filters rebuilt under their other name where no in-place order is safe
     # (`SwappedFilters`).
     swapped_filters: SwappedFilters | None = None
+    # Classifier ACLs held by a twin while edited where no in-place order is safe
+    # (`HeldClassifiers`).
+    held_classifiers: HeldClassifiers | None = None
     # Lines the device deletes only in a documented form of its own (`DeletedForm`).
     deleted_forms: tuple[DeletedForm, ...] = ()
     # Route filters kept non-empty through a push that changes them (`PrefixLists`).

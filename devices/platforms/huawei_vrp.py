@@ -15,6 +15,7 @@ from storestack.devices.platforms.base import (
     AclRole,
     CommitConfirm,
     DeletedForm,
+    HeldClassifiers,
     NamedObjects,
     NumberedEntries,
     PlatformDriver,
@@ -158,7 +159,7 @@ NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo
 # `proposal X` an IKE peer and an IPsec proposal, a tunnel interface's `ipsec profile X` the
 # profile; an interface's `zone Z` a zone; an interface's `ip binding vpn-instance V`, an IKE
 # peer's `remote-address vpn-instance V ...` and a tunnel's `destination vpn-instance V ...` a
-# VPN instance. Each is defined before what names it and deleted after the lines that name it
+# VPN instance; a traffic classifier's `if-match acl N` an ACL. Each is defined before what names it and deleted after the lines that name it
 # stop doing so (configdiff's `send_ordered`). An interface's `ipsec profile X` is the text of
 # the profile's own defining line: only a top-level line defines one.
 VRP_NAMED_OBJECTS = (
@@ -175,6 +176,10 @@ VRP_NAMED_OBJECTS = (
             r"^destination vpn-instance (\S+) ",
         ),
     ),
+    # A traffic classifier's `if-match acl N` names advanced ACL N (the push's twin of a
+    # classifier ACL, HELD_CLASSIFIERS, included: a push stopped while the twin holds the
+    # classifier is restored with the classifier released before the twin goes).
+    NamedObjects(defined_by=r"^acl (?:number|name \S+) (\d+)$", named_by=(r"^if-match acl (\d+)$",)),
 )
 
 VRP_SECRET_PATTERNS = (
@@ -307,6 +312,30 @@ SWAPPED_FILTERS = SwappedFilters(
     deleted_as="acl name {name}",
     numbers=ADVANCED_ACL_NUMBERS,
     longest_name=32,
+)
+
+# A classifier's ACL (QOS-<segment>-<app>, APP-<tag>-<n>, LOCAL-GUEST: permit rules only, matched
+# by number, `if-match acl N`) edited rule by rule leaves, between its deletions and additions,
+# only the rules both sides hold: a voice packet whose rule moved to the next number is marked by
+# the policy's next classifier (`ANY`, business) for those lines. An AR classifier holds more
+# than one ACL: "You can configure multiple ACL rules in a traffic classifier to match different
+# types of packets", deleted one by one with `undo if-match [ ipv6 ] acl { acl-number | acl-name }`
+# (AR command reference EDOC1100064351, "if-match acl"), and in an `operator or` classifier "packets
+# match a traffic classifier if the packets match one or more rules" (Huawei command reference
+# "traffic classifier"; the AR configuration guide EDOC1100034222, "Configuring a Traffic
+# Classifier": OR is the default). So the push defines a twin of the intended ACL under a free
+# number, adds it to each classifier matching the ACL, edits the ACL, takes the twin out and
+# deletes it (`undo acl { [ number ] acl-number | all }`, Huawei command reference "acl (system
+# view)"), never while a classifier names it (PlatformDriver.held_classifiers). In two-phase
+# validation (VRP8) the whole change goes live at `commit`; the twin then changes nothing.
+HELD_CLASSIFIERS = HeldClassifiers(
+    definition=r"^acl name (\S+) (\d+)$",
+    classifier=r"^traffic classifier \S+ operator or$",
+    reference="if-match acl {number}",
+    twin="acl number {number}",
+    deleted_as="acl number {number}",
+    numbers=ADVANCED_ACL_NUMBERS,
+    exit="quit",
 )
 
 # Deletions the AR takes only in their documented form, never as the line negated whole. A
@@ -443,6 +472,7 @@ DRIVER = PlatformDriver(
     stopped_while_changed=(NQA_TESTS,),
     numbered_entries=(ACL_RULES,),
     swapped_filters=SWAPPED_FILTERS,
+    held_classifiers=HELD_CLASSIFIERS,
     prefix_lists=PREFIX_LISTS,
     policy_refresh=ROUTING_POLICY_HELD,
     deleted_forms=DELETED_FORMS,
