@@ -133,11 +133,14 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
 # - frr: routes in the management port's own table (`network/sla.py` MANAGEMENT_TABLE), which
 #   only the management address's packets look up (`devices/frr.py` `hub_management_routing`;
 #   iproute2 ip-route(8): `ip route replace PREFIX via ADDRESS dev NAME src ADDRESS table ID`).
+# - fortinet: the dedicated management port's default gateway, in the port's own routing table
+#   (`config system dedicated-mgmt` / `set default-gateway`, Fortinet KB 193699, "FortiGate
+#   dedicated-mgmt feature, or Out-of-band Management"): one gateway, no prefixes, so every
+#   destination outside the LAN, not the management ranges alone; the port forwards nothing.
 # Not yet rendered (the inventory refuses the field there rather than drop it silently):
-# - cisco_xe: `ip route vrf Mgmt-intf` in the management VRF, fortinet: a dedicated-mgmt port's
-#   own routes; neither template renders them today.
+# - cisco_xe: `ip route vrf Mgmt-intf` in the management VRF; the template renders none today.
 # - huawei_vrp: no management port at all (above).
-HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr"})
+HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr", "fortinet"})
 
 # A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
 # ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes
