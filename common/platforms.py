@@ -137,10 +137,13 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
 #   from the other VRFs (`ip route vrf Mgmt-intf PREFIX MASK GATEWAY`, "Setting a Default Route in
 #   the Management Ethernet Interface VRF", "Using the Management Ethernet Interface", Cisco ASR
 #   1000 Series Aggregation Services Routers Software Configuration Guide); never in the global table.
+# - fortinet: the dedicated management port's default gateway, in the port's own routing table
+#   (`config system dedicated-mgmt` / `set default-gateway`, Fortinet KB 193699, "FortiGate
+#   dedicated-mgmt feature, or Out-of-band Management"): one gateway, no prefixes, so every
+#   destination outside the LAN, not the management ranges alone; the port forwards nothing.
 # Not yet rendered (the inventory refuses the field there rather than drop it silently):
-# - fortinet: a dedicated-mgmt port's own routes; its template renders none today.
 # - huawei_vrp: no management port at all (above).
-HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr", "cisco_xe"})
+HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr", "cisco_xe", "fortinet"})
 
 # A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
 # ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes

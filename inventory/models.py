@@ -131,7 +131,7 @@ class Hub(Strict):
             "so a management host outside the LAN is answered there, never through the DC port. Refused "
             "outside that LAN, at its network or broadcast address, at the hub's own address, where every "
             "management range is inside the LAN (nothing to route) and on a platform storestack renders "
-            "no management gateway on (common/platforms.py HUB_MANAGEMENT_GATEWAY)"
+            "no management gateway on (common/platforms.py HUB_MANAGEMENT_GATEWAY: FRR and FortiOS)"
         ),
     )
     serial: Serial | None = None

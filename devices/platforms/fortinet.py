@@ -109,6 +109,8 @@ SEND_ORDER = (
     SendStage(section="config system console"),
     SendStage(section="config system settings"),
     SendStage(section="config system interface"),
+    # Names the management port; a hub without a management gateway holds none of its settings.
+    SendStage(section="config system dedicated-mgmt"),
     # Sourced from the loopback.
     SendStage(section="config system dns"),
     SendStage(section="config system ntp"),
