@@ -1272,6 +1272,7 @@ def tunnel_group(routing: str) -> frozenset[str] | None:
     return frozenset(re.findall(rf"^link set (\S+) group {_TUNNEL_GROUP}\b", routing, re.M))
 
 
+@functools.lru_cache(maxsize=65536)
 def chain_verdict(
     text: str,
     chain: str,
@@ -1286,7 +1287,9 @@ def chain_verdict(
     `from_tunnel` False: a port of no known group; `oifname`, where known, the interface it
     leaves by), read as `forward_verdict` says. A `jump`
     whose match holds (or cannot be told) goes through its chain, whose first deciding rule
-    decides; past its end, the rules after the jump do."""
+    decides; past its end, the rules after the jump do. Cached (a verdict depends on these
+    values alone): configs linted again with one file changed, as a caller that breaks one file
+    at a time does, walk each unchanged ruleset once per packet, not once per lint."""
     lines, starts = _nft_ruleset(text)
     sets = _nft_sets(text)
     start = starts.get(chain)
