@@ -259,6 +259,53 @@ def test_push_keeps_the_line_of_an_invalid_stack_outputs_entry(runner: CliRunner
     assert all(e["line"] is not None and e["field"].startswith("nw-0001.links[0]") for e in entries)
 
 
+CORE_OUTPUTS = """\
+{
+  "hub_vpn_tunnels": {
+    "eu-west-1/hq-hub1": {
+      "hub": "hq-hub1",
+      "region": "eu-west-1",
+      "tunnels": [
+        {"outside_address": "203.0.113.9", "inside_cidr": "169.254.10.0/30"},
+        {"outside_address": "203.0.113.10", "inside_cidr": "169.254.10.8/29"}
+      ]
+    }
+  },
+  "hub_vpn_psks": {"eu-west-1/hq-hub1": ["Core.Psk_Tunnel1", "Core.Psk_Tunnel2"]},
+  "openstack_hub_tunnels": {
+    "dc1/hq-hub1": {"hub": "hq-hub1", "site": "dc1"}
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ["devices", "render", "--out", "{tmp}/out"],
+    ["devices", "lint"],
+])
+def test_an_invalid_core_outputs_entry_names_its_file_line_and_field(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    """The core stack's outputs (--core-outputs) were refused with file, line and field null,
+    one message for the first problem only; the store outputs name each problem's place."""
+    core = tmp_path / "core.json"
+    core.write_text(CORE_OUTPUTS)
+    core.chmod(0o600)
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command] + ["--core-outputs", str(core), *FLEET]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 2, result.output
+    entries = json.loads(result.stdout)["errors"]
+    places = {(e["file"], e["line"], e["field"]) for e in entries}
+    assert places == {
+        (str(core), 8, "hub_vpn_tunnels['eu-west-1/hq-hub1'].tunnels[1]"),
+        (str(core), 14, "openstack_hub_tunnels['dc1/hq-hub1'].peer_outside_address"),
+    }, entries
+    assert "Core.Psk" not in result.output
+    text = runner.invoke(cli, args)
+    assert text.exit_code == 2 and f"{core}:8 " in text.stderr, text.output
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------------ the sample chain
 
 
