@@ -287,7 +287,8 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None,
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
     if as_json and out is None:
-        fail("--json reports the files written: pass --out DIR (without it the fleet is the output)", as_json=True)
+        raise UsageError("--json reports the files written: pass --out DIR (without it the fleet is the output)",
+                         field="--out")
     generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
@@ -350,7 +351,8 @@ def export(
 ) -> None:
     """Export hubs and store appliances as an Ansible or Nornir inventory (no credentials)."""
     if as_json and out is None:
-        fail("--json reports the files written: pass --out DIR (without it the inventory is the output)", as_json=True)
+        raise UsageError("--json reports the files written: pass --out DIR (without it the inventory is the output)",
+                         field="--out")
     fleet = load_or_exit(fleet_path, as_json=as_json).filter(
         region=region, format=store_format, platform=platform, state=state
     )
@@ -361,7 +363,7 @@ def export(
             return
     else:
         if out is None:
-            fail("the nornir export is three files (hosts, groups, defaults): pass --out DIR", EXIT_USAGE)
+            raise UsageError("the nornir export is three files (hosts, groups, defaults): pass --out DIR", field="--out")
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
     changed = [name for name, text in files.items() if atomic_write_text(out / name, text)]
     if as_json:

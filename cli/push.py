@@ -262,7 +262,7 @@ def push(
     if only_failed:
         previous = last_push_run(runs_dir, dry_run=dry_run)
         if previous is None:
-            raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}")
+            raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}", field="--only-failed")
         retry = set(unfinished_names(previous))
         targets = targets.filter(lambda t: t.name in retry)
         selection["only_failed"] = previous.run_id

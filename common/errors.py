@@ -24,7 +24,17 @@ from typing import Protocol, Self
 
 
 class StorestackError(Exception):
-    """Root of every error storestack raises on purpose."""
+    """Root of every error storestack raises on purpose.
+
+    `field`: the option, argument or input field whose value is wrong, where the error is about
+    one (`--store` for an unknown store of that option); the CLI's --json error names it."""
+
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:
+            self.field = field
 
 
 class UsageError(StorestackError):

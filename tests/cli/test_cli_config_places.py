@@ -374,15 +374,23 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (["devices", "push", "--appliance", "zz", "--dry-run", "--targets", "{targets}"], "--appliance"),
     (["devices", "push", "--shard", "3/2", "--dry-run", "--targets", "{targets}"], "--shard"),
     (["devices", "push", "--region", "nowhere", "--dry-run", "--targets", "{targets}", *FLEET], "--region"),
+    (["network", "show", "NOPE", *FLEET], "STORE|HUB"),
+    (["inventory", "export", "--format", "ansible", *FLEET], "--out"),
+    (["inventory", "export", "--format", "nornir", *FLEET], "--out"),
+    (["inventory", "generate", "--stores", "3"], "--out"),
+    (["devices", "push", "--only-failed", "--dry-run", "--targets", "{targets}"], "--only-failed"),
 ])
 def test_a_bad_option_value_names_its_option_in_the_json_field(
     runner: CliRunner, tmp_path: Path, args: list[str], field: str
 ) -> None:
-    """An unknown store, appliance or region, or a shard out of range, answered with field null:
-    the README promises the option of a bad value in `field`, as Click's own checks give it."""
+    """An unknown store, appliance or region, a shard out of range, an export or generation
+    under --json without the --out it needs, --only-failed with no earlier run, answered with
+    field null: the README promises the option of a bad value in `field`, as Click's own checks
+    give it."""
     targets = _lab_targets(tmp_path, A1)
     result = runner.invoke(cli, [str(targets) if arg == "{targets}" else arg for arg in args] + ["--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
     assert not (tmp_path / ".storestack").exists()
+
