@@ -209,6 +209,29 @@ def test_a_rollout_missing_a_device_secret_stops_before_its_first_step(
     assert not (state / "runs").exists() or not any((state / "runs").iterdir())
 
 
+
+def test_a_rollout_missing_a_secret_only_its_hubs_need_stops_before_its_first_step(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The pre-check rendered the store's appliances only: nw-0005's VRP edge takes no MD5 NTP
+    key, its FRR hubs do, so the unset key was found only at the push step, rendering the hubs,
+    after the store's stack was planned and brought up: exit 1, a failed step."""
+    monkeypatch.delenv("STORESTACK_NTP_KEY")
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
+    edge = "{name: nw-0005-edge1, role: edge, store_id: nw-0005, platform: huawei_vrp, host: 127.0.0.1, port: 9}"
+    targets = _lab_targets(tmp_path, HUB1, HUB2, edge)
+    state = tmp_path / "state"
+    result = runner.invoke(
+        cli, ["rollout", "nw-0005", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    line = _fleet_line("ntp-key:")
+    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ntp-key")
+    assert not (state / "runs").exists() or not any((state / "runs").iterdir())
+
+
 # ------------------------------------------------------------------ stack outputs
 
 
