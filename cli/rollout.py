@@ -58,6 +58,7 @@ from storestack.rollout.rollout import (
     RolloutOptions,
     RolloutResult,
     journal_to_resume,
+    load_targets,
     outputs_mode_text,
     run_rollout,
 )
@@ -436,6 +437,8 @@ def _print_dry_run(store: StoreSummary) -> None:
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")
 @click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Appliance inventory YAML of the appliances to read (default: the lab's, or the fleet's).")
 @state_dir_option
 @json_option
 def drift(
@@ -446,6 +449,7 @@ def drift(
     concurrency: int,
     stacks_dir: Path,
     backend: str | None,
+    targets_file: Path | None,
     state_dir: Path,
     as_json: bool,
 ) -> None:
@@ -469,6 +473,7 @@ def drift(
             state_dir=state_dir,
             stacks_dir=stacks_dir,
             concurrency=concurrency,
+            targets=load_targets(targets_file) if targets_file is not None else None,
             backend=backend,
             on_done=progress,
         )

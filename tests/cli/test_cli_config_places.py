@@ -120,6 +120,31 @@ def test_a_rollout_without_device_credentials_stops_before_any_store_step(
     assert "STORESTACK_DEVICE_PASSWORD" in entry["message"] and "nw-0001-edge1" in entry["message"]
 
 
+
+def test_drift_without_device_credentials_stops_before_any_appliance_is_reached(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Drift's login pre-check had no test, and drift no --targets: it read the fleet's own
+    appliances or a running lab's only. A lab appliance inventory whose one store edge listens
+    here: the unset login is one configuration error (exit 2) and nothing connects."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        edge = f"{{name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: {port}}}"
+        targets = _lab_targets(tmp_path, edge)
+        result = runner.invoke(
+            cli, ["drift", "--targets", str(targets), "--state-dir", str(tmp_path / "state"), "--json", *FLEET]
+        )
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["line"], entry["field"]) == (str(targets), 3, "appliances[0].credentials")
+    assert "STORESTACK_DEVICE_PASSWORD" in entry["message"] and "nw-0001-edge1" in entry["message"]
+
+
 # ------------------------------------------------------------------ fleet secrets
 
 
