@@ -224,9 +224,9 @@ def list_stores(
     as_json: bool,
 ) -> None:
     """List stores, optionally filtered."""
-    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
-        region=region, format=store_format, platform=platform, state=state
-    )
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    with for_option("--region"):
+        fleet = fleet.filter(region=region, format=store_format, platform=platform, state=state)
     rows: list[dict[str, Any]] = [
         {
             "id": store.id,
@@ -353,9 +353,9 @@ def export(
     if as_json and out is None:
         raise UsageError("--json reports the files written: pass --out DIR (without it the inventory is the output)",
                          field="--out")
-    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
-        region=region, format=store_format, platform=platform, state=state
-    )
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    with for_option("--region"):
+        fleet = fleet.filter(region=region, format=store_format, platform=platform, state=state)
     if export_format == "ansible":
         files = {ANSIBLE_FILE: to_yaml(ansible_inventory(fleet))}
         if out is None:

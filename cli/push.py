@@ -247,10 +247,8 @@ def push(
     }
     if region is not None:
         assert fleet is not None
-        if region not in fleet.spec.regions:
-            with for_option("--region"):
-                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
-        region_stores = {store.id for store in fleet.filter(region=region)}
+        with for_option("--region"):
+            region_stores = {store.id for store in fleet.filter(region=region)}
         targets = targets.filter(lambda t: t.store_id in region_stores)
     with for_option("--store"):
         targets = targets.filter(stores=stores or None)

@@ -36,6 +36,7 @@ from storestack.cli.common import (
     exit_code_for,
     fail_on,
     fleet_option,
+    for_option,
     inventory_issue_entries,
     json_errors,
     json_option,
@@ -264,7 +265,8 @@ def rollout(
                 overrides["drill_unchanged"] = True
             if verify_timeout is not None:
                 overrides["verify_timeout"] = verify_timeout
-            journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
+            with for_option("--resume"):
+                journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
         else:
             journal = None
             options = RolloutOptions(

@@ -293,9 +293,9 @@ def read_outputs_source(path: Path) -> SourceDocument:
     try:
         mode = path.stat().st_mode & 0o777
     except OSError as exc:
-        raise StackOutputsError(f"{path}: cannot read stack outputs ({exc.strerror})") from None
+        raise _refused(path, f"cannot read stack outputs ({exc.strerror})") from None
     if mode & 0o077:
-        raise StackOutputsError(f"{path}: holds PSKs and must be mode 0600, is {mode:04o}")
+        raise _refused(path, f"holds PSKs and must be mode 0600, is {mode:04o}")
     try:
         # The inventory's safe reader: a regular file of bounded size; YAML without aliases or
         # tags, whose messages never quote the file (it holds PSKs).
@@ -309,6 +309,11 @@ def read_outputs_source(path: Path) -> SourceDocument:
     except json.JSONDecodeError as exc:
         raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     return SourceDocument(str(path), data, _json_lines(text, str(path)))
+
+
+def _refused(path: Path, message: str) -> StackOutputsError:
+    """A stack outputs file refused whole: its file named in the error's issue as in its message."""
+    return StackOutputsError(f"{path}: {message}", [InventoryIssue(str(path), 0, "", message)])
 
 
 def _json_lines(text: str, display: str) -> dict[Loc, int]:

@@ -427,18 +427,39 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (["inventory", "export", "--format", "nornir", *FLEET], "--out"),
     (["inventory", "generate", "--stores", "3"], "--out"),
     (["devices", "push", "--only-failed", "--dry-run", "--targets", "{targets}"], "--only-failed"),
+    (["inventory", "list", "--region", "nowhere", *FLEET], "--region"),
+    (["inventory", "export", "--format", "ansible", "--region", "nowhere", "--out", "export", *FLEET], "--region"),
+    (["rollout", "--resume", "rollout-nope"], "--resume"),
 ])
 def test_a_bad_option_value_names_its_option_in_the_json_field(
     runner: CliRunner, tmp_path: Path, args: list[str], field: str
 ) -> None:
     """An unknown store, appliance or region, a shard out of range, an export or generation
-    under --json without the --out it needs, --only-failed with no earlier run, answered with
-    field null: the README promises the option of a bad value in `field`, as Click's own checks
-    give it."""
+    under --json without the --out it needs, --only-failed with no earlier run, a run to resume
+    that has no journal, answered with field null (and an unknown region of `inventory list` or
+    `export` with exit 0 and no store, as if the region had none): the README promises the
+    option of a bad value in `field`, as Click's own checks give it."""
     targets = _lab_targets(tmp_path, A1)
     result = runner.invoke(cli, [str(targets) if arg == "{targets}" else arg for arg in args] + ["--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
-    assert not (tmp_path / ".storestack").exists()
+    assert not (tmp_path / ".storestack").exists() and not (tmp_path / "export").exists()
+
+
+@pytest.mark.parametrize("option", ["--outputs", "--core-outputs"])
+@pytest.mark.parametrize("problem", ["missing", "readable by others"])
+def test_a_stack_outputs_file_that_cannot_be_read_is_named_in_the_json_entry(
+    runner: CliRunner, tmp_path: Path, option: str, problem: str
+) -> None:
+    """A missing outputs file, or one others may read, was named in the message only: the
+    entry's `file` was null, where an unreadable --targets file names it."""
+    outputs = tmp_path / "outputs.json"
+    if problem != "missing":
+        outputs.write_text("{}\n")
+        outputs.chmod(0o644)
+    result = runner.invoke(cli, ["devices", "lint", option, str(outputs), "--json", *FLEET])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(outputs), entry
 
