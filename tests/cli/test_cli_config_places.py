@@ -463,3 +463,29 @@ def test_a_stack_outputs_file_that_cannot_be_read_is_named_in_the_json_entry(
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["file"] == str(outputs), entry
 
+
+
+# ------------------------------------------------------------------ the emulator's spec
+
+
+def test_an_invalid_emulator_spec_names_each_file_line_and_field(runner: CliRunner, tmp_path: Path) -> None:
+    """`lab emulator --spec` printed pydantic's own dump: several lines per problem, no file line,
+    a link to pydantic's site and the refused values as given (a running config, a password)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "username: admin\n"
+        "devices:\n"
+        "  - name: x1\n"
+        "    platform: nope\n"
+        "  - name: x2\n"
+        "    platform: cisco_xe\n"
+        "    port: 70000\n"
+        "    running_config: [Hidden.Secret_Value1]\n"
+    )
+    result = runner.invoke(cli, ["lab", "emulator", "--spec", str(spec), "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"{spec}:4 devices[0].platform" in lines[0] and "(and 2 more)" in lines[0], lines
+    assert "Hidden.Secret_Value1" not in result.output and "pydantic" not in result.output
+    assert not (tmp_path / "state").exists()
