@@ -175,7 +175,16 @@ def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> 
         report_inventory_error(exc, as_json=as_json)
         raise SystemExit(exit_code_for(exc)) from None
     if as_json:
-        emit_json({"ok": True, "old": old_id, "new": new_id, "file_renamed": result.file_renamed})
+        emit_json(
+            {"ok": True, "old": old_id, "new": new_id, "changed": result.changed, "file_renamed": result.file_renamed}
+        )
+        return
+    if not result.changed:
+        console.print(
+            markup("{} is already {} (stores/{}.yaml and its {} entry): nothing changed",
+                   old_id, new_id, new_id, LOCK_FILE_NAME),
+            soft_wrap=True,
+        )
         return
     what = f"stores/{old_id}.yaml → stores/{new_id}.yaml and " if result.file_renamed else ""
     console.print(

@@ -90,7 +90,8 @@ class InventoryIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+        head = " ".join(part for part in (where, self.field) if part)
+        return f"{head}{':' if self.field else ''} {self.message}" if head else self.message
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}

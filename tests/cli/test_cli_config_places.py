@@ -492,3 +492,39 @@ def test_an_invalid_emulator_spec_names_each_file_line_and_field(runner: CliRunn
     assert f"{spec}:4 devices[0].platform" in lines[0] and "(and 2 more)" in lines[0], lines
     assert "Hidden.Secret_Value1" not in result.output and "pydantic" not in result.output
     assert not (tmp_path / "state").exists()
+
+
+# ------------------------------------------------------------------ re-runs
+
+
+def test_a_rename_run_again_changes_nothing_and_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    """The same rename again (a CI job re-run) was refused with exit 2, its --json entry naming
+    a file `rename`, which no fleet holds: the store was already renamed, nothing was left to do."""
+    import shutil
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    args = ["inventory", "rename", "nw-0001", "nw-0101", "--fleet", str(fleet), "--json"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    files = {path: path.read_bytes() for path in fleet.rglob("*") if path.is_file()}
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    payload = json.loads(again.stdout)
+    assert payload["ok"] is True and payload["changed"] is False and payload["file_renamed"] is False
+    assert {path: path.read_bytes() for path in fleet.rglob("*") if path.is_file()} == files
+    text = runner.invoke(cli, args[:-1])
+    assert text.exit_code == 0 and "nothing changed" in text.stdout, text.output
+
+
+def test_a_refused_rename_names_the_lock_file_and_entry(runner: CliRunner, tmp_path: Path) -> None:
+    """A rename onto a store that has numbers named a file `rename` in its --json entry."""
+    import shutil
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    result = runner.invoke(cli, ["inventory", "rename", "nw-0001", "nw-0002", "--fleet", str(fleet), "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == ("allocations.yaml", "stores.nw-0002"), entry
+    assert entry["line"] is not None
