@@ -433,13 +433,15 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (["plan", "--stack", "nope", "--workers", "1", *FLEET], "--stack"),
     (["outputs", "--stack", "nope", *FLEET], "--stack"),
     (["up", "--stack", "core", "--parallel", "0", *FLEET], "--parallel"),
+    (["devices", "restore", "zz", "--dry-run", "--targets", "{targets}"], "APPLIANCE"),
 ])
 def test_a_bad_option_value_names_its_option_in_the_json_field(
     runner: CliRunner, tmp_path: Path, args: list[str], field: str
 ) -> None:
     """An unknown store, appliance or region, a shard out of range, an export or generation
     under --json without the --out it needs, --only-failed with no earlier run, a run to resume
-    that has no journal, an unknown --stack, a --parallel out of range, answered with field null (and an unknown region of `inventory list` or
+    that has no journal, an unknown --stack, a --parallel out of range, an appliance to restore
+    that the targets lack, answered with field null (and an unknown region of `inventory list` or
     `export` with exit 0 and no store, as if the region had none): the README promises the
     option of a bad value in `field`, as Click's own checks give it."""
     targets = _lab_targets(tmp_path, A1)
