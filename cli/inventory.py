@@ -30,6 +30,7 @@ from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import Fleet, InventoryError, load_fleet
+from storestack.inventory.errors import FleetNotFoundError, InventoryIssue
 from storestack.inventory.export import (
     ANSIBLE_FILE,
     ansible_inventory,
@@ -83,15 +84,15 @@ def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
         except UnicodeDecodeError:
             fail("stdin: the bundle is not UTF-8 text", EXIT_USAGE, as_json=as_json)
         if write_lock:
-            fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+            raise UsageError("--write-lock needs a fleet directory, not a bundle", field="--write-lock")
         return load_bundle_with_allocations(text, name="<stdin>")
     path = Path(target)
     if not path.exists():
-        fail(f"{path}: no such fleet directory or bundle", EXIT_USAGE, as_json=as_json)
+        raise FleetNotFoundError([InventoryIssue(str(path), 0, "", "no such fleet directory or bundle")])
     if path.is_dir() or path.name == FLEET_FILE:
         return load_fleet_with_allocations(path, write_lock=write_lock)
     if write_lock:
-        fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+        raise UsageError("--write-lock needs a fleet directory, not a bundle", field="--write-lock")
     try:  # a regular file of bounded size only: never a FIFO or a device
         text = decode(read_bytes(path, str(path), MAX_BUNDLE_BYTES), str(path), MAX_BUNDLE_BYTES)
     except InventoryError as exc:

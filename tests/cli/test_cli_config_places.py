@@ -434,6 +434,7 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (["outputs", "--stack", "nope", *FLEET], "--stack"),
     (["up", "--stack", "core", "--parallel", "0", *FLEET], "--parallel"),
     (["devices", "restore", "zz", "--dry-run", "--targets", "{targets}"], "APPLIANCE"),
+    (["inventory", "validate", "--write-lock", "{targets}"], "--write-lock"),
 ])
 def test_a_bad_option_value_names_its_option_in_the_json_field(
     runner: CliRunner, tmp_path: Path, args: list[str], field: str
@@ -441,7 +442,7 @@ def test_a_bad_option_value_names_its_option_in_the_json_field(
     """An unknown store, appliance or region, a shard out of range, an export or generation
     under --json without the --out it needs, --only-failed with no earlier run, a run to resume
     that has no journal, an unknown --stack, a --parallel out of range, an appliance to restore
-    that the targets lack, answered with field null (and an unknown region of `inventory list` or
+    that the targets lack, --write-lock of a bundle, answered with field null (and an unknown region of `inventory list` or
     `export` with exit 0 and no store, as if the region had none): the README promises the
     option of a bad value in `field`, as Click's own checks give it."""
     targets = _lab_targets(tmp_path, A1)
@@ -450,6 +451,16 @@ def test_a_bad_option_value_names_its_option_in_the_json_field(
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
     assert not (tmp_path / ".storestack").exists() and not (tmp_path / "export").exists()
+
+
+def test_a_fleet_path_that_does_not_exist_is_named_in_the_json_entry(runner: CliRunner, tmp_path: Path) -> None:
+    """`inventory validate PATH` of a missing PATH named it in the message only (file null),
+    where a --fleet without fleet.yaml names the file."""
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(cli, ["inventory", "validate", str(missing), "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(missing), entry
 
 
 @pytest.mark.parametrize("option", ["--outputs", "--core-outputs"])
