@@ -214,46 +214,33 @@ def test_a_push_from_an_invalid_inventory_names_each_issue_as_every_command_does
     assert not (tmp_path / "state").exists()
 
 
+# nw-0005's VRP edge takes no MD5 NTP key, its FRR hubs do.
+VRP_EDGE = "{name: nw-0005-edge1, role: edge, store_id: nw-0005, platform: huawei_vrp, host: 127.0.0.1, port: 9}"
+
+
+@pytest.mark.parametrize(("store", "edge", "variable", "slug"), [
+    ("nw-0001", EDGE, "STORESTACK_IPSEC_PSK", "ipsec-psk"),
+    ("nw-0005", VRP_EDGE, "STORESTACK_NTP_KEY", "ntp-key"),
+])
 def test_a_rollout_missing_a_device_secret_stops_before_its_first_step(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: str, edge: str, variable: str, slug: str
 ) -> None:
     """The rollout planned the store's stack and brought it up (a real run creates cloud
-    resources) before its render step found the fleet secret unset: exit 1, a failed step."""
-    monkeypatch.delenv("STORESTACK_IPSEC_PSK")
+    resources) before its render step found the fleet secret unset: exit 1, a failed step. The
+    pre-check that stopped that rendered the store's appliances only: a secret only its hubs
+    need (nw-0005's) was still found at the push step, rendering the hubs."""
+    monkeypatch.delenv(variable)
     monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
     monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
-    targets = _lab_targets(tmp_path, HUB1, HUB2, EDGE)
-    state = tmp_path / "state"
-    result = runner.invoke(
-        cli, ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
-    )
-    assert result.exit_code == 2, result.output
-    (entry,) = json.loads(result.stdout)["errors"]
-    line = _fleet_line("ipsec-psk:")
-    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ipsec-psk")
-    assert not (state / "runs").exists() or not any((state / "runs").iterdir())
-
-
-
-def test_a_rollout_missing_a_secret_only_its_hubs_need_stops_before_its_first_step(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The pre-check rendered the store's appliances only: nw-0005's VRP edge takes no MD5 NTP
-    key, its FRR hubs do, so the unset key was found only at the push step, rendering the hubs,
-    after the store's stack was planned and brought up: exit 1, a failed step."""
-    monkeypatch.delenv("STORESTACK_NTP_KEY")
-    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
-    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
-    edge = "{name: nw-0005-edge1, role: edge, store_id: nw-0005, platform: huawei_vrp, host: 127.0.0.1, port: 9}"
     targets = _lab_targets(tmp_path, HUB1, HUB2, edge)
     state = tmp_path / "state"
     result = runner.invoke(
-        cli, ["rollout", "nw-0005", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
+        cli, ["rollout", store, "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
     )
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
-    line = _fleet_line("ntp-key:")
-    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ntp-key")
+    line = _fleet_line(f"{slug}:")
+    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, f"management.secrets.{slug}")
     assert not (state / "runs").exists() or not any((state / "runs").iterdir())
 
 
@@ -271,20 +258,28 @@ nw-0001:
       psk: Hub.Psk_Wan1_Value
 """
 
-
-@pytest.mark.parametrize("command", [
+# The commands that read stack outputs, each run as `command` with the outputs option added.
+READING_OUTPUTS = pytest.mark.parametrize("command", [
     ["devices", "render", "--out", "{tmp}/out"],
     ["devices", "lint"],
 ])
+
+
+def _outputs_run(tmp_path: Path, command: list[str], option: str, name: str, text: str) -> tuple[Path, list[str]]:
+    """An outputs file `name` (mode 0600) holding `text`, and `command` reading it with `option`."""
+    outputs = tmp_path / name
+    outputs.write_text(text)
+    outputs.chmod(0o600)
+    return outputs, [arg.replace("{tmp}", str(tmp_path)) for arg in command] + [option, str(outputs), *FLEET]
+
+
+@READING_OUTPUTS
 def test_an_invalid_stack_outputs_entry_names_its_line_and_field(
     runner: CliRunner, tmp_path: Path, command: list[str]
 ) -> None:
     """A validation error of a stack outputs file named the store and the field in its message
     only; its --json entry had file, line and field null."""
-    outputs = tmp_path / "outputs.yaml"
-    outputs.write_text(OUTPUTS)
-    outputs.chmod(0o600)
-    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command] + ["--outputs", str(outputs), *FLEET]
+    outputs, args = _outputs_run(tmp_path, command, "--outputs", "outputs.yaml", OUTPUTS)
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
@@ -327,19 +322,13 @@ CORE_OUTPUTS = """\
 """
 
 
-@pytest.mark.parametrize("command", [
-    ["devices", "render", "--out", "{tmp}/out"],
-    ["devices", "lint"],
-])
+@READING_OUTPUTS
 def test_an_invalid_core_outputs_entry_names_its_file_line_and_field(
     runner: CliRunner, tmp_path: Path, command: list[str]
 ) -> None:
     """The core stack's outputs (--core-outputs) were refused with file, line and field null,
     one message for the first problem only; the store outputs name each problem's place."""
-    core = tmp_path / "core.json"
-    core.write_text(CORE_OUTPUTS)
-    core.chmod(0o600)
-    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command] + ["--core-outputs", str(core), *FLEET]
+    core, args = _outputs_run(tmp_path, command, "--core-outputs", "core.json", CORE_OUTPUTS)
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 2, result.output
     entries = json.loads(result.stdout)["errors"]
