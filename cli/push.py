@@ -262,6 +262,11 @@ def push(
         if previous is None:
             raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}", field="--only-failed")
         retry = set(unfinished_names(previous))
+        if not retry:
+            raise PushConfigError(
+                f"--only-failed: run {previous.run_id} finished every appliance it selected: nothing to retry",
+                field="--only-failed",
+            )
         targets = targets.filter(lambda t: t.name in retry)
         selection["only_failed"] = previous.run_id
     if not len(targets):
