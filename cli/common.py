@@ -62,9 +62,6 @@ EXIT_CODES: dict[type[StorestackError], int] = {
     CommonFamily: EXIT_FAILED,
 }
 
-# The note `for_option` adds to a usage error about one option's value: the option follows.
-OPTION_NOTE = "storestack option: "
-
 # ctx.meta key: whether the running command was asked for --json (the error handler answers in kind).
 JSON_REQUESTED = "storestack.json"
 
@@ -154,20 +151,15 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
         summary = error.one_line() if isinstance(error, InventoryError) else message
         emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
         sys.exit(exit_code_for(error))
-    field = next((note.removeprefix(OPTION_NOTE) for note in _notes(error) if note.startswith(OPTION_NOTE)), None)
-    if as_json and field is not None:
-        # A bad value of one option (`for_option`): the option in the entry's field.
-        emit_json(json_errors([json_error_entry(message, field=field)], f"{message}{context}"))
+    if as_json and error.field is not None:
+        # A bad value of one option, argument or field (`StorestackError.field`), named in the entry.
+        emit_json(json_errors([json_error_entry(message, field=error.field)], f"{message}{context}"))
         sys.exit(exit_code_for(error))
     if as_json and isinstance(error, FileWriteError):
         # The file that could not be written, in the entry's `file` as in its message.
         emit_json(json_errors([json_error_entry(message, file=error.path)], f"{message}{context}"))
         sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
-
-
-def _notes(error: BaseException) -> list[str]:
-    return list(getattr(error, "__notes__", ()))
 
 
 def emit_json(payload: Any) -> None:
@@ -318,12 +310,12 @@ def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> boo
 def for_option(option: str) -> Iterator[None]:
     """A usage error raised inside (an unknown store of --store, a --shard out of range) is a bad
     value of `option` (an option's name, or an argument's as its usage shows it): its message
-    as it was, exit 2, and the option in the --json error's `field` (README: a bad value names
-    its option, as Click's own checks do)."""
+    as it was, exit 2, and the option its `field`, which the --json error names (README: a bad
+    value names its option, as Click's own checks do)."""
     try:
         yield
     except UsageError as error:
-        error.add_note(f"{OPTION_NOTE}{option}")
+        error.field = option
         raise
 
 

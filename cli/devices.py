@@ -30,14 +30,12 @@ from storestack.cli.push import push, restore
 from storestack.common.files import private_directory
 from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
-from storestack.network.errors import StackOutputsError
 from storestack.network.outputs import (
     CoreCloudOutputs,
     StoreCloudOutputs,
     load_stack_outputs,
-    read_outputs_document,
 )
-from storestack.stacks.device_bridge import outputs_from_core_stack
+from storestack.stacks.device_bridge import load_core_outputs
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -68,12 +66,7 @@ def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
 
 
 def _load_core_outputs(path: Path | None) -> CoreCloudOutputs | None:
-    if path is None:
-        return None
-    data = read_outputs_document(path)
-    if not isinstance(data, dict):
-        raise StackOutputsError(f"{path}: expected the core stack's outputs as a mapping")
-    return outputs_from_core_stack(data, planned=False)
+    return None if path is None else load_core_outputs(path)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:

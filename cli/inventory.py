@@ -30,6 +30,7 @@ from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import Fleet, InventoryError, load_fleet
+from storestack.inventory.errors import FleetNotFoundError, InventoryIssue
 from storestack.inventory.export import (
     ANSIBLE_FILE,
     ansible_inventory,
@@ -83,15 +84,15 @@ def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
         except UnicodeDecodeError:
             fail("stdin: the bundle is not UTF-8 text", EXIT_USAGE, as_json=as_json)
         if write_lock:
-            fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+            raise UsageError("--write-lock needs a fleet directory, not a bundle", field="--write-lock")
         return load_bundle_with_allocations(text, name="<stdin>")
     path = Path(target)
     if not path.exists():
-        fail(f"{path}: no such fleet directory or bundle", EXIT_USAGE, as_json=as_json)
+        raise FleetNotFoundError([InventoryIssue(str(path), 0, "", "no such fleet directory or bundle")])
     if path.is_dir() or path.name == FLEET_FILE:
         return load_fleet_with_allocations(path, write_lock=write_lock)
     if write_lock:
-        fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+        raise UsageError("--write-lock needs a fleet directory, not a bundle", field="--write-lock")
     try:  # a regular file of bounded size only: never a FIFO or a device
         text = decode(read_bytes(path, str(path), MAX_BUNDLE_BYTES), str(path), MAX_BUNDLE_BYTES)
     except InventoryError as exc:
@@ -175,7 +176,16 @@ def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> 
         report_inventory_error(exc, as_json=as_json)
         raise SystemExit(exit_code_for(exc)) from None
     if as_json:
-        emit_json({"ok": True, "old": old_id, "new": new_id, "file_renamed": result.file_renamed})
+        emit_json(
+            {"ok": True, "old": old_id, "new": new_id, "changed": result.changed, "file_renamed": result.file_renamed}
+        )
+        return
+    if not result.changed:
+        console.print(
+            markup("{} is already {} (stores/{}.yaml and its {} entry): nothing changed",
+                   old_id, new_id, new_id, LOCK_FILE_NAME),
+            soft_wrap=True,
+        )
         return
     what = f"stores/{old_id}.yaml → stores/{new_id}.yaml and " if result.file_renamed else ""
     console.print(
@@ -224,9 +234,9 @@ def list_stores(
     as_json: bool,
 ) -> None:
     """List stores, optionally filtered."""
-    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
-        region=region, format=store_format, platform=platform, state=state
-    )
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    with for_option("--region"):
+        fleet = fleet.filter(region=region, format=store_format, platform=platform, state=state)
     rows: list[dict[str, Any]] = [
         {
             "id": store.id,
@@ -287,7 +297,8 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None,
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
     if as_json and out is None:
-        fail("--json reports the files written: pass --out DIR (without it the fleet is the output)", as_json=True)
+        raise UsageError("--json reports the files written: pass --out DIR (without it the fleet is the output)",
+                         field="--out")
     generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
@@ -350,10 +361,11 @@ def export(
 ) -> None:
     """Export hubs and store appliances as an Ansible or Nornir inventory (no credentials)."""
     if as_json and out is None:
-        fail("--json reports the files written: pass --out DIR (without it the inventory is the output)", as_json=True)
-    fleet = load_or_exit(fleet_path, as_json=as_json).filter(
-        region=region, format=store_format, platform=platform, state=state
-    )
+        raise UsageError("--json reports the files written: pass --out DIR (without it the inventory is the output)",
+                         field="--out")
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    with for_option("--region"):
+        fleet = fleet.filter(region=region, format=store_format, platform=platform, state=state)
     if export_format == "ansible":
         files = {ANSIBLE_FILE: to_yaml(ansible_inventory(fleet))}
         if out is None:
@@ -361,7 +373,7 @@ def export(
             return
     else:
         if out is None:
-            fail("the nornir export is three files (hosts, groups, defaults): pass --out DIR", EXIT_USAGE)
+            raise UsageError("the nornir export is three files (hosts, groups, defaults): pass --out DIR", field="--out")
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
     changed = [name for name, text in files.items() if atomic_write_text(out / name, text)]
     if as_json:

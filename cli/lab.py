@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 from rich.text import Text
 
 from storestack.cli.common import (
@@ -25,7 +24,6 @@ from storestack.cli.common import (
     print_table,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.common.yamlerrors import describe_yaml_error
 from storestack.lab import (
     down,
     fail_link,
@@ -347,12 +345,7 @@ def lab_restore_link(store: str, link: str, name: str, state_dir: Path | None, a
 )
 def lab_emulator(spec_path: Path, state_dir: Path) -> None:
     """Run the vendor SSH emulator in the foreground until Ctrl-C (no root needed)."""
-    try:
-        spec = EmulatorSpec.model_validate(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        fail(f"{spec_path}{describe_yaml_error(exc)}", EXIT_USAGE)
-    except ValueError as exc:
-        fail(f"{spec_path}: {exc}", EXIT_USAGE)
+    spec = EmulatorSpec.load(spec_path)  # an unreadable or invalid spec: exit 2, file, line and field
     emulator = Emulator(spec, state_dir=state_dir, persist_configs=True, name=state_dir.name)
     err_console.print(
         markup("emulating {} devices; inventory: {} (Ctrl-C stops)", len(spec.devices), emulator.inventory_path)

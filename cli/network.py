@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from storestack.cli.common import console, emit_json, fleet_option, json_option
+from storestack.cli.common import console, emit_json, fleet_option, for_option, json_option
 from storestack.cli.inventory import load_or_exit
 
 
@@ -35,7 +35,8 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         else:
             _print_hub(hub)
         return
-    report = store_report(NetworkIntent(fleet), store_id)  # an unknown store is a usage error (exit 2)
+    with for_option("STORE|HUB"):  # an unknown store is a usage error (exit 2)
+        report = store_report(NetworkIntent(fleet), store_id)
     if as_json:
         emit_json(report)
         return

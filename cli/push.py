@@ -247,10 +247,8 @@ def push(
     }
     if region is not None:
         assert fleet is not None
-        if region not in fleet.spec.regions:
-            with for_option("--region"):
-                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
-        region_stores = {store.id for store in fleet.filter(region=region)}
+        with for_option("--region"):
+            region_stores = {store.id for store in fleet.filter(region=region)}
         targets = targets.filter(lambda t: t.store_id in region_stores)
     with for_option("--store"):
         targets = targets.filter(stores=stores or None)
@@ -262,8 +260,13 @@ def push(
     if only_failed:
         previous = last_push_run(runs_dir, dry_run=dry_run)
         if previous is None:
-            raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}")
+            raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}", field="--only-failed")
         retry = set(unfinished_names(previous))
+        if not retry:
+            raise PushConfigError(
+                f"--only-failed: run {previous.run_id} finished every appliance it selected: nothing to retry",
+                field="--only-failed",
+            )
         targets = targets.filter(lambda t: t.name in retry)
         selection["only_failed"] = previous.run_id
     if not len(targets):
@@ -362,8 +365,9 @@ def restore(
     quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     fleet = _load_fleet(fleet_path, needed=targets_file is None)
-    targets = _load_targets(targets_file, fleet).filter(names=[appliance])
-    (target,) = list(targets)
+    targets = _load_targets(targets_file, fleet)
+    with for_option("APPLIANCE"):
+        (target,) = list(targets.filter(names=[appliance]))
     backups = BackupStore(state_dir / "backups")
     # Chosen before the restore takes its own backup of the running config.
     source = backup_file or backups.latest(target)

@@ -36,6 +36,7 @@ from storestack.cli.common import (
     exit_code_for,
     fail_on,
     fleet_option,
+    for_option,
     inventory_issue_entries,
     json_errors,
     json_option,
@@ -58,6 +59,7 @@ from storestack.rollout.rollout import (
     RolloutOptions,
     RolloutResult,
     journal_to_resume,
+    load_targets,
     outputs_mode_text,
     run_rollout,
 )
@@ -263,7 +265,8 @@ def rollout(
                 overrides["drill_unchanged"] = True
             if verify_timeout is not None:
                 overrides["verify_timeout"] = verify_timeout
-            journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
+            with for_option("--resume"):
+                journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
         else:
             journal = None
             options = RolloutOptions(
@@ -436,6 +439,8 @@ def _print_dry_run(store: StoreSummary) -> None:
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")
 @click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Appliance inventory YAML of the appliances to read (default: the lab's, or the fleet's).")
 @state_dir_option
 @json_option
 def drift(
@@ -446,6 +451,7 @@ def drift(
     concurrency: int,
     stacks_dir: Path,
     backend: str | None,
+    targets_file: Path | None,
     state_dir: Path,
     as_json: bool,
 ) -> None:
@@ -469,6 +475,7 @@ def drift(
             state_dir=state_dir,
             stacks_dir=stacks_dir,
             concurrency=concurrency,
+            targets=load_targets(targets_file) if targets_file is not None else None,
             backend=backend,
             on_done=progress,
         )

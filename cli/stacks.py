@@ -33,7 +33,14 @@ from storestack.cli.inventory import load_or_exit
 from storestack.common.destroyguard import MAX_UNASKED, MAX_UNASKED_SHARE, guard_destroy
 from storestack.components import ApplianceConfigRenderer
 from storestack.inventory import Fleet
-from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
+from storestack.stacks.automation import (
+    OPERATIONS,
+    Operation,
+    ProgressEvent,
+    bounded_parallel,
+    run_operation,
+    stack_kind,
+)
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
 from storestack.stacks.device_bridge import appliance_config_renderer
@@ -224,7 +231,8 @@ def plan(
             fleet.store(store_id)
     unknown = sorted(wanted - set(configs))
     if unknown:
-        raise UnknownStackError(unknown[0], sorted(configs))
+        with for_option("--stack" if unknown[0] in stack_names else "--store"):
+            raise UnknownStackError(unknown[0], sorted(configs))
     tasks = [t for t in make_tasks(configs, advisory) if not wanted or t.stack in wanted]
     if shard_text and not wanted:
         # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
@@ -382,6 +390,10 @@ def _operation_command(operation: Operation) -> click.Command:
     def command(
         stack: str, out_dir: Path, fleet_path: Path | None, backend: str | None, parallel: int | None, as_json: bool
     ) -> None:
+        with for_option("--stack"):
+            stack_kind(stack)
+        with for_option("--parallel"):
+            bounded_parallel(parallel)
         renderer = _appliance_renderer(stack, fleet_path, as_json) if operation in RENDERING_OPERATIONS else None
         display = _OperationDisplay(enabled=not as_json)
         with display:

@@ -24,7 +24,17 @@ from typing import Protocol, Self
 
 
 class StorestackError(Exception):
-    """Root of every error storestack raises on purpose."""
+    """Root of every error storestack raises on purpose.
+
+    `field`: the option, argument or input field whose value is wrong, where the error is about
+    one (`--store` for an unknown store of that option); the CLI's --json error names it."""
+
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:
+            self.field = field
 
 
 class UsageError(StorestackError):
@@ -80,7 +90,8 @@ class InventoryIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+        head = " ".join(part for part in (where, self.field) if part)
+        return f"{head}{':' if self.field else ''} {self.message}" if head else self.message
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}

@@ -47,8 +47,8 @@ class PushError(DevicesError):
 
     stage: Stage = "apply"
 
-    def __init__(self, message: str, *, stage: Stage | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, stage: Stage | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         if stage is not None:
             self.stage = stage
 

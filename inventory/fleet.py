@@ -190,6 +190,8 @@ class Fleet:
         if ids:
             for store_id in ids:
                 self.store(store_id)
+        if region is not None and region not in self.spec.regions:
+            raise UnknownRegionError(region, list(self.spec.regions))
         wanted = set(ids or ())
 
         def keep(store: ResolvedStore) -> bool:
@@ -223,6 +225,15 @@ class Fleet:
     def hub_peers(self, hub: str) -> list[tuple[ResolvedStore, ResolvedWanLink]]:
         """Every (store, link) whose overlay terminates on `hub`, in store order."""
         return [(store, link) for store in self.stores.values() for link in store.wan if link.hub == hub]
+
+
+class UnknownRegionError(InventoryFamily, UsageError):
+    """A region the fleet does not operate in (`fleet.yaml` `regions`): a filter by it would
+    match no store, as if the region had none."""
+
+    def __init__(self, region: str, known: list[str]) -> None:
+        self.region = region
+        super().__init__(f"unknown region {describe(region)} (regions: {', '.join(known)})")
 
 
 class UnknownStoreError(InventoryFamily, UsageError, KeyError):

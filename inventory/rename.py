@@ -20,12 +20,12 @@ from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
     AllocationTable,
     StoreAllocation,
-    read_allocations,
+    read_allocations_with_lines,
     write_allocations,
 )
 from storestack.inventory.loader import load_fleet_with_allocations
 from storestack.inventory.paths import STORES_DIR, refuse_sample_chain_write
-from storestack.inventory.source import read_document
+from storestack.inventory.source import SourceDocument, read_document
 from storestack.inventory.types import describe
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
@@ -37,6 +37,7 @@ class RenameResult:
     new: str
     file_renamed: bool  # False: the file already had the new id; only the lock entry moved
     kept: StoreAllocation
+    changed: bool = True  # False: the store was already renamed (the same rename run again)
 
 
 def _renamed_host(hostname: str, old: str, new: str) -> str:
@@ -91,11 +92,16 @@ def rename_store(root: Path, old: str, new: str) -> RenameResult:
     refuse_sample_chain_write(root, f"{STORES_DIR}/{old}.yaml")
     lock_path = root / LOCK_FILE_NAME
     old_path, new_path = root / STORES_DIR / f"{old}.yaml", root / STORES_DIR / f"{new}.yaml"
-    table = read_allocations(lock_path)
+    table, lock = read_allocations_with_lines(lock_path, LOCK_FILE_NAME)
+    if old not in table.stores and new in table.stores and not old_path.exists() and new_path.exists():
+        # The same rename run again: the numbers and the file are the new id's already.
+        return RenameResult(old, new, file_renamed=False, kept=table.stores[new], changed=False)
     if old not in table.stores:
-        raise _error(f"store {old!r} has no entry in {LOCK_FILE_NAME}: nothing to keep (rename the file)")
+        raise _error(
+            f"store {old!r} has no entry in {LOCK_FILE_NAME}: nothing to keep (rename the file)", lock, ("stores",)
+        )
     if new in table.stores:
-        raise _error(f"store {new!r} already has numbers in {LOCK_FILE_NAME}")
+        raise _error(f"store {new!r} already has numbers in {LOCK_FILE_NAME}", lock, ("stores", new))
     originals: dict[Path, str | None] = {
         lock_path: lock_path.read_text(encoding="utf-8"),
         old_path: old_path.read_text(encoding="utf-8") if old_path.exists() else None,
@@ -158,5 +164,7 @@ class RenameRefusedError(InventoryError, UsageError):
     nothing was changed, a usage error like an unknown store elsewhere."""
 
 
-def _error(message: str) -> InventoryError:
-    return RenameRefusedError([InventoryIssue("rename", 0, "", message)])
+def _error(message: str, document: SourceDocument | None = None, loc: tuple[str, ...] = ()) -> InventoryError:
+    """The rename refused: at `loc` of the `document` it is about (the lock file), else in no file."""
+    issue = document.issue(loc, message) if document is not None else InventoryIssue("", 0, "", message)
+    return RenameRefusedError([issue])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storestack.common.errors import LabFamily, UsageError
+from storestack.common.errors import LabFamily, RefusedFileError, UsageError
 
 
 class LabError(LabFamily):
@@ -33,3 +33,8 @@ class UnknownLinkError(LabError, UsageError):
 
 class NoTunnelsError(LabError, UsageError):
     """`lab check` on a lab that runs the veth overlay, which has no tunnels to check."""
+
+
+class EmulatorSpecError(RefusedFileError, LabError, UsageError):
+    """The emulator's spec file cannot be read or is invalid: each problem with its file, line
+    and field, never the value refused (a running config or a login may be in it)."""

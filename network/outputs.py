@@ -234,25 +234,42 @@ def parse_stack_outputs(
         except ValidationError as exc:
             # The store id is named as given: the slug check that failed may be about it.
             message = f"{source}: {label!r}: {describe_validation_error(exc)}"
-            issues = [
-                _issue(document, source, (*at, *error["loc"]), _unquoted(error)) for error in exc.errors()
-            ]
-            raise StackOutputsError(_one_line(issues, message), issues) from None
+            issues = validation_issues(exc, document, source, at)
+            raise StackOutputsError(issues_line(issues, message), issues) from None
         if outputs.store_id in result:
-            issue = _issue(document, source, at, f"store {outputs.store_id!r} appears twice")
+            issue = outputs_issue(document, source, at, f"store {outputs.store_id!r} appears twice")
             raise StackOutputsError(str(issue), [issue])
         result[outputs.store_id] = outputs
     return result
 
 
-def _issue(document: SourceDocument | None, source: str, loc: Loc, message: str) -> InventoryIssue:
+def outputs_issue(document: SourceDocument | None, source: str, loc: Loc, message: str) -> InventoryIssue:
     """An issue at `loc` of the outputs: its line where the document is known, else none."""
     if document is not None:
         return document.issue(loc, message)
     return InventoryIssue(source, 0, dotted(loc), message)
 
 
-def _one_line(issues: list[InventoryIssue], fallback: str) -> str:
+def validation_issues(
+    exc: ValidationError,
+    document: SourceDocument | None,
+    source: str,
+    at: Loc,
+    places: Mapping[str, Loc] | None = None,
+) -> list[InventoryIssue]:
+    """Each problem of a model validated from the outputs at `at`, as an issue at its place there
+    (never quoting the value: it may be a PSK). `places` gives a field taken from elsewhere in
+    the file its own place (the core stack's outputs spread one tunnel over several keys)."""
+    issues = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        place = places.get(loc[0]) if places and loc and isinstance(loc[0], str) else None
+        where = (*place, *loc[1:]) if place is not None else (*at, *loc)
+        issues.append(outputs_issue(document, source, where, _unquoted(error)))
+    return issues
+
+
+def issues_line(issues: list[InventoryIssue], fallback: str) -> str:
     """The first issue with its line, and how many more: an error's message on one line."""
     if not issues or not issues[0].line:
         return fallback
@@ -269,11 +286,6 @@ def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
     return parse_stack_outputs(document.data, source=str(path), document=document)
 
 
-def read_outputs_document(path: Path) -> object:
-    """The data of a stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600."""
-    return read_outputs_source(path).data
-
-
 def read_outputs_source(path: Path) -> SourceDocument:
     """A stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600: its data
     and the line of every key and list item."""
@@ -281,9 +293,9 @@ def read_outputs_source(path: Path) -> SourceDocument:
     try:
         mode = path.stat().st_mode & 0o777
     except OSError as exc:
-        raise StackOutputsError(f"{path}: cannot read stack outputs ({exc.strerror})") from None
+        raise _refused(path, f"cannot read stack outputs ({exc.strerror})") from None
     if mode & 0o077:
-        raise StackOutputsError(f"{path}: holds PSKs and must be mode 0600, is {mode:04o}")
+        raise _refused(path, f"holds PSKs and must be mode 0600, is {mode:04o}")
     try:
         # The inventory's safe reader: a regular file of bounded size; YAML without aliases or
         # tags, whose messages never quote the file (it holds PSKs).
@@ -297,6 +309,11 @@ def read_outputs_source(path: Path) -> SourceDocument:
     except json.JSONDecodeError as exc:
         raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     return SourceDocument(str(path), data, _json_lines(text, str(path)))
+
+
+def _refused(path: Path, message: str) -> StackOutputsError:
+    """A stack outputs file refused whole: its file named in the error's issue as in its message."""
+    return StackOutputsError(f"{path}: {message}", [InventoryIssue(str(path), 0, "", message)])
 
 
 def _json_lines(text: str, display: str) -> dict[Loc, int]:

@@ -222,11 +222,12 @@ def check_drift(
     )
     stores, hubs = _scope(env)
     try:
+        names = [*hubs, *(a.hostname for s in stores for a in env.fleet.store(s).appliances)]
+        # A login that cannot be resolved is a configuration error before any appliance is reached,
+        # and before the intended configs are rendered and the cloud outputs read for nothing.
+        env.push_context.credentials.check(env.targets[name] for name in names)
         configs, errors = _intended(env, stores, hubs)
         secrets = env.secret_values()
-        names = [*hubs, *(a.hostname for s in stores for a in env.fleet.store(s).appliances)]
-        # A login that cannot be resolved is a configuration error before any appliance is reached.
-        env.push_context.credentials.check(env.targets[name] for name in names)
 
         def check(name: str) -> ApplianceDrift:
             target = env.targets[name]
@@ -253,7 +254,10 @@ def check_drift(
         env.close()
     return DriftReport(
         outputs_mode=env.outputs_mode,
-        source=f"lab {lab_state_dir}" if lab_state_dir is not None else "fleet inventory",
+        source=(
+            f"targets {targets.source}" if targets is not None
+            else f"lab {lab_state_dir}" if lab_state_dir is not None else "fleet inventory"
+        ),
         pulumi=pulumi,
         appliances=appliances,
         stacks=stacks,

@@ -272,14 +272,16 @@ class HubBatch:
 
 
 def _check_device_secrets(fleet: Fleet, stores: Sequence[str]) -> None:
-    """Render the stores' configs with their secrets, from planned values, before any step runs:
-    a secret the fleet cannot provide (unset, too weak) is a SecretUnavailableError naming its
-    fleet.yaml entry (exit 2) now, not a failed render step after the store's stack was planned
-    and brought up. Other render problems are the render step's to report, with the live values."""
+    """Render every config the run will push with its secrets, from planned values, before any
+    step runs: the stores' appliances and their hubs. A secret the fleet cannot provide (unset,
+    too weak) is a SecretUnavailableError naming its fleet.yaml entry (exit 2) now, not a failed
+    render step or hub push after the store's stack was planned and brought up. Other render
+    problems are the render and push steps' to report, with the live values."""
     if not stores:
         return
+    hubs = sorted({hub for store_id in stores for hub in fleet.store(store_id).hubs})
     try:
-        for _config in render_fleet(fleet, store_ids=list(stores), hubs=[], reveal_secrets=True):
+        for _config in render_fleet(fleet, store_ids=list(stores), hubs=hubs, reveal_secrets=True):
             pass
     except SecretUnavailableError:
         raise

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from storestack.devices.render import render_appliance
 from storestack.inventory import Fleet
+from storestack.inventory.errors import InventoryIssue
+from storestack.inventory.source import Loc, SourceDocument
 from storestack.network.errors import StackOutputsError
 from storestack.network.outputs import (
     AwsTunnelOutput,
@@ -30,6 +33,10 @@ from storestack.network.outputs import (
     HubTunnelOutput,
     StoreCloudOutputs,
     describe_validation_error,
+    issues_line,
+    outputs_issue,
+    read_outputs_source,
+    validation_issues,
 )
 
 
@@ -181,67 +188,105 @@ def outputs_from_store_stack(
         raise StackOutputsError(f"store {store_id}: stack outputs do not fit the device templates: {exc}") from None
 
 
-def outputs_from_core_stack(values: Mapping[str, object], *, planned: bool) -> CoreCloudOutputs:
+def outputs_from_core_stack(
+    values: Mapping[str, object], *, planned: bool, document: SourceDocument | None = None
+) -> CoreCloudOutputs:
     """The core stack's hub tunnel outputs (live or planned) as the network intent takes them.
 
     `hub_vpn_tunnels` / `hub_vpn_psks` are keyed `<region>/<hub>`, `openstack_hub_tunnels` and
-    `openstack_vpn_psks` `<site>/<hub>` (see `HybridCloud`)."""
+    `openstack_vpn_psks` `<site>/<hub>` (see `HybridCloud`). Every problem is reported at once,
+    each at its place in the outputs: with the `document` they were read from, its file and line."""
+    reader = _CoreOutputsReader(document)
     hub_aws: list[HubAwsTunnelOutput] = []
     hub_openstack: list[HubOpenStackOutput] = []
-    try:
-        aws_psks = _mapping(values.get("hub_vpn_psks"), "hub_vpn_psks")
-        for key, vpn in sorted(_mapping(values.get("hub_vpn_tunnels"), "hub_vpn_tunnels").items()):
-            vpn = _mapping(vpn, f"hub_vpn_tunnels.{key}")
-            keys = aws_psks.get(key)
-            for number, tunnel in enumerate(_sequence(vpn.get("tunnels"), f"hub_vpn_tunnels.{key}.tunnels"), 1):
-                tunnel = _mapping(tunnel, f"hub_vpn_tunnels.{key}.tunnels[{number - 1}]")
-                hub_aws.append(
-                    HubAwsTunnelOutput.model_validate(
-                        {
-                            "hub": vpn["hub"],
-                            "region": vpn["region"],
-                            "tunnel": number,
-                            "outside_address": tunnel["outside_address"],
-                            "inside_cidr": tunnel["inside_cidr"],
-                            "psk": keys[number - 1] if isinstance(keys, list) and len(keys) >= number else None,
-                        }
-                    )
-                )
-        openstack_psks = _mapping(values.get("openstack_vpn_psks"), "openstack_vpn_psks")
-        for key, tunnel in sorted(_mapping(values.get("openstack_hub_tunnels"), "openstack_hub_tunnels").items()):
-            tunnel = _mapping(tunnel, f"openstack_hub_tunnels.{key}")
-            psk = openstack_psks.get(key)
-            hub_openstack.append(
-                HubOpenStackOutput.model_validate(
-                    {
-                        "hub": tunnel["hub"],
-                        "site": tunnel["site"],
-                        "gateway_address": tunnel["peer_outside_address"],
-                        "psk": psk if isinstance(psk, str) else None,
-                    }
-                )
-            )
-        return CoreCloudOutputs(hub_aws=hub_aws, hub_openstack=hub_openstack, planned=planned)
-    except KeyError as exc:
-        raise StackOutputsError(f"core stack outputs lack the field {exc.args[0]!r}") from None
-    except ValidationError as exc:
-        raise StackOutputsError(
-            f"core stack outputs do not fit the hub configs: {describe_validation_error(exc)}"
-        ) from None
+    aws_psks = reader.mapping(values.get("hub_vpn_psks"), ("hub_vpn_psks",))
+    for key, vpn in sorted(reader.mapping(values.get("hub_vpn_tunnels"), ("hub_vpn_tunnels",)).items()):
+        at: Loc = ("hub_vpn_tunnels", key)
+        vpn = reader.mapping(vpn, at)
+        keys = aws_psks.get(key)
+        for index, tunnel in enumerate(reader.sequence(vpn.get("tunnels"), (*at, "tunnels"))):
+            tunnel_at: Loc = (*at, "tunnels", index)
+            tunnel = reader.mapping(tunnel, tunnel_at)
+            psk = keys[index] if isinstance(keys, list) and len(keys) > index else None
+            fields = {
+                "hub": ((*at, "hub"), vpn.get("hub", _MISSING)),
+                "region": ((*at, "region"), vpn.get("region", _MISSING)),
+                "tunnel": (tunnel_at, index + 1),
+                "outside_address": ((*tunnel_at, "outside_address"), tunnel.get("outside_address", _MISSING)),
+                "inside_cidr": ((*tunnel_at, "inside_cidr"), tunnel.get("inside_cidr", _MISSING)),
+                "psk": (("hub_vpn_psks", key, index), psk),
+            }
+            hub_aws += reader.model(HubAwsTunnelOutput, fields, tunnel_at)
+    openstack_psks = reader.mapping(values.get("openstack_vpn_psks"), ("openstack_vpn_psks",))
+    for key, tunnel in sorted(reader.mapping(values.get("openstack_hub_tunnels"), ("openstack_hub_tunnels",)).items()):
+        at = ("openstack_hub_tunnels", key)
+        tunnel = reader.mapping(tunnel, at)
+        psk = openstack_psks.get(key)
+        fields = {
+            "hub": ((*at, "hub"), tunnel.get("hub", _MISSING)),
+            "site": ((*at, "site"), tunnel.get("site", _MISSING)),
+            "gateway_address": ((*at, "peer_outside_address"), tunnel.get("peer_outside_address", _MISSING)),
+            "psk": (("openstack_vpn_psks", key), psk if isinstance(psk, str) else None),
+        }
+        hub_openstack += reader.model(HubOpenStackOutput, fields, at)
+    if not reader.issues:
+        try:
+            return CoreCloudOutputs(hub_aws=hub_aws, hub_openstack=hub_openstack, planned=planned)
+        except ValidationError as exc:
+            reader.issues += validation_issues(exc, document, reader.source, ())
+    raise StackOutputsError(
+        issues_line(reader.issues, f"{reader.source} do not fit the hub configs: {reader.issues[0]}"), reader.issues
+    )
 
 
-def _mapping(value: object, where: str) -> Mapping[str, object]:
-    if value is None:
+M = TypeVar("M", bound=BaseModel)
+
+# A field the core stack's outputs lack: left out of what is validated, so the model names it.
+_MISSING = object()
+
+
+class _CoreOutputsReader:
+    """The core stack's outputs read into the hub tunnels' models, every problem kept as an issue."""
+
+    def __init__(self, document: SourceDocument | None) -> None:
+        self.document = document
+        self.source = document.display if document is not None else "core stack outputs"
+        self.issues: list[InventoryIssue] = []
+
+    def refuse(self, loc: Loc, message: str) -> None:
+        self.issues.append(outputs_issue(self.document, self.source, loc, message))
+
+    def mapping(self, value: object, loc: Loc) -> Mapping[str, object]:
+        if value is None or isinstance(value, Mapping):
+            return value or {}
+        self.refuse(loc, f"should be a mapping, got {type(value).__name__}")
         return {}
-    if not isinstance(value, Mapping):
-        raise StackOutputsError(f"core stack output {where} should be a mapping, got {type(value).__name__}")
-    return value
+
+    def sequence(self, value: object, loc: Loc) -> Sequence[object]:
+        if isinstance(value, list):
+            return value
+        self.refuse(loc, f"should be a list, got {type(value).__name__}")
+        return []
+
+    def model(self, model: type[M], fields: Mapping[str, tuple[Loc, object]], at: Loc) -> list[M]:
+        """`model` from `fields` (each its place and value), or nothing and its problems kept."""
+        data = {name: value for name, (_, value) in fields.items() if value is not _MISSING}
+        try:
+            return [model.model_validate(data)]
+        except ValidationError as exc:
+            places = {name: loc for name, (loc, _) in fields.items()}
+            self.issues += validation_issues(exc, self.document, self.source, at, places)
+            return []
 
 
-def _sequence(value: object, where: str) -> Sequence[object]:
-    if not isinstance(value, list):
-        raise StackOutputsError(f"core stack output {where} should be a list, got {type(value).__name__}")
-    return value
+def load_core_outputs(path: Path) -> CoreCloudOutputs:
+    """The core stack's outputs from a file (`pulumi stack output --json --show-secrets`, mode
+    0600), every problem named by its file, line and field."""
+    document = read_outputs_source(path)
+    if not isinstance(document.data, Mapping):
+        issue = document.issue((), "expected the core stack's outputs as a mapping")
+        raise StackOutputsError(str(issue), [issue])
+    return outputs_from_core_stack(document.data, planned=False, document=document)
 
 
 def appliance_config_renderer(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from storestack.lab.emulator.models import EmulatorSpec
 from storestack.lab.emulator.server import Emulator, serve_forever
 
@@ -22,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--name", default="emulator", help="inventory source becomes lab:<name>")
     args = parser.parse_args(argv)
-    spec = EmulatorSpec.model_validate(yaml.safe_load(args.spec.read_text(encoding="utf-8")))
+    spec = EmulatorSpec.load(args.spec)
     emulator = Emulator(spec, state_dir=args.state_dir, persist_configs=True, name=args.name)
     serve_forever(emulator)
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.platforms import EmulatedPlatform
 from storestack.devices.targets import ApplianceRole
+from storestack.inventory.errors import InventoryError
+from storestack.inventory.validate import read_model
+from storestack.lab.errors import EmulatorSpecError
+
+# A spec of a few devices with their running configs: far below this.
+MAX_SPEC_BYTES = 16_000_000
 
 
 class DeviceFaults(BaseModel):
@@ -80,3 +87,12 @@ class EmulatorSpec(BaseModel):
 
     username: str = "admin"
     devices: list[EmulatedDevice]
+
+    @classmethod
+    def load(cls, path: Path) -> EmulatorSpec:
+        """A spec file read by the inventory's safe reader (a regular file, size and alias limits,
+        no tags); anything wrong is an EmulatorSpecError naming each file, line and field."""
+        try:
+            return read_model(cls, path, limit=MAX_SPEC_BYTES)
+        except InventoryError as exc:
+            raise EmulatorSpecError.of(exc) from None

@@ -120,6 +120,31 @@ def test_a_rollout_without_device_credentials_stops_before_any_store_step(
     assert "STORESTACK_DEVICE_PASSWORD" in entry["message"] and "nw-0001-edge1" in entry["message"]
 
 
+
+def test_drift_without_device_credentials_stops_before_any_appliance_is_reached(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Drift's login pre-check had no test, and drift no --targets: it read the fleet's own
+    appliances or a running lab's only. A lab appliance inventory whose one store edge listens
+    here: the unset login is one configuration error (exit 2) and nothing connects."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        edge = f"{{name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: {port}}}"
+        targets = _lab_targets(tmp_path, edge)
+        result = runner.invoke(
+            cli, ["drift", "--targets", str(targets), "--state-dir", str(tmp_path / "state"), "--json", *FLEET]
+        )
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["line"], entry["field"]) == (str(targets), 3, "appliances[0].credentials")
+    assert "STORESTACK_DEVICE_PASSWORD" in entry["message"] and "nw-0001-edge1" in entry["message"]
+
+
 # ------------------------------------------------------------------ fleet secrets
 
 
@@ -189,23 +214,33 @@ def test_a_push_from_an_invalid_inventory_names_each_issue_as_every_command_does
     assert not (tmp_path / "state").exists()
 
 
+# nw-0005's VRP edge takes no MD5 NTP key, its FRR hubs do.
+VRP_EDGE = "{name: nw-0005-edge1, role: edge, store_id: nw-0005, platform: huawei_vrp, host: 127.0.0.1, port: 9}"
+
+
+@pytest.mark.parametrize(("store", "edge", "variable", "slug"), [
+    ("nw-0001", EDGE, "STORESTACK_IPSEC_PSK", "ipsec-psk"),
+    ("nw-0005", VRP_EDGE, "STORESTACK_NTP_KEY", "ntp-key"),
+])
 def test_a_rollout_missing_a_device_secret_stops_before_its_first_step(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: str, edge: str, variable: str, slug: str
 ) -> None:
     """The rollout planned the store's stack and brought it up (a real run creates cloud
-    resources) before its render step found the fleet secret unset: exit 1, a failed step."""
-    monkeypatch.delenv("STORESTACK_IPSEC_PSK")
+    resources) before its render step found the fleet secret unset: exit 1, a failed step. The
+    pre-check that stopped that rendered the store's appliances only: a secret only its hubs
+    need (nw-0005's) was still found at the push step, rendering the hubs."""
+    monkeypatch.delenv(variable)
     monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
     monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Device_Pw1")
-    targets = _lab_targets(tmp_path, HUB1, HUB2, EDGE)
+    targets = _lab_targets(tmp_path, HUB1, HUB2, edge)
     state = tmp_path / "state"
     result = runner.invoke(
-        cli, ["rollout", "nw-0001", "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
+        cli, ["rollout", store, "--dry-run", "--targets", str(targets), "--state-dir", str(state), "--json", *FLEET]
     )
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
-    line = _fleet_line("ipsec-psk:")
-    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, "management.secrets.ipsec-psk")
+    line = _fleet_line(f"{slug}:")
+    assert (entry["file"], entry["line"], entry["field"]) == ("fleet.yaml", line, f"management.secrets.{slug}")
     assert not (state / "runs").exists() or not any((state / "runs").iterdir())
 
 
@@ -223,20 +258,28 @@ nw-0001:
       psk: Hub.Psk_Wan1_Value
 """
 
-
-@pytest.mark.parametrize("command", [
+# The commands that read stack outputs, each run as `command` with the outputs option added.
+READING_OUTPUTS = pytest.mark.parametrize("command", [
     ["devices", "render", "--out", "{tmp}/out"],
     ["devices", "lint"],
 ])
+
+
+def _outputs_run(tmp_path: Path, command: list[str], option: str, name: str, text: str) -> tuple[Path, list[str]]:
+    """An outputs file `name` (mode 0600) holding `text`, and `command` reading it with `option`."""
+    outputs = tmp_path / name
+    outputs.write_text(text)
+    outputs.chmod(0o600)
+    return outputs, [arg.replace("{tmp}", str(tmp_path)) for arg in command] + [option, str(outputs), *FLEET]
+
+
+@READING_OUTPUTS
 def test_an_invalid_stack_outputs_entry_names_its_line_and_field(
     runner: CliRunner, tmp_path: Path, command: list[str]
 ) -> None:
     """A validation error of a stack outputs file named the store and the field in its message
     only; its --json entry had file, line and field null."""
-    outputs = tmp_path / "outputs.yaml"
-    outputs.write_text(OUTPUTS)
-    outputs.chmod(0o600)
-    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command] + ["--outputs", str(outputs), *FLEET]
+    outputs, args = _outputs_run(tmp_path, command, "--outputs", "outputs.yaml", OUTPUTS)
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
@@ -257,6 +300,47 @@ def test_push_keeps_the_line_of_an_invalid_stack_outputs_entry(runner: CliRunner
     entries = json.loads(result.stdout)["errors"]
     assert {e["file"] for e in entries} == {str(outputs)}
     assert all(e["line"] is not None and e["field"].startswith("nw-0001.links[0]") for e in entries)
+
+
+CORE_OUTPUTS = """\
+{
+  "hub_vpn_tunnels": {
+    "eu-west-1/hq-hub1": {
+      "hub": "hq-hub1",
+      "region": "eu-west-1",
+      "tunnels": [
+        {"outside_address": "203.0.113.9", "inside_cidr": "169.254.10.0/30"},
+        {"outside_address": "203.0.113.10", "inside_cidr": "169.254.10.8/29"}
+      ]
+    }
+  },
+  "hub_vpn_psks": {"eu-west-1/hq-hub1": ["Core.Psk_Tunnel1", "Core.Psk_Tunnel2"]},
+  "openstack_hub_tunnels": {
+    "dc1/hq-hub1": {"hub": "hq-hub1", "site": "dc1"}
+  }
+}
+"""
+
+
+@READING_OUTPUTS
+def test_an_invalid_core_outputs_entry_names_its_file_line_and_field(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    """The core stack's outputs (--core-outputs) were refused with file, line and field null,
+    one message for the first problem only; the store outputs name each problem's place."""
+    core, args = _outputs_run(tmp_path, command, "--core-outputs", "core.json", CORE_OUTPUTS)
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 2, result.output
+    entries = json.loads(result.stdout)["errors"]
+    places = {(e["file"], e["line"], e["field"]) for e in entries}
+    assert places == {
+        (str(core), 8, "hub_vpn_tunnels['eu-west-1/hq-hub1'].tunnels[1]"),
+        (str(core), 14, "openstack_hub_tunnels['dc1/hq-hub1'].peer_outside_address"),
+    }, entries
+    assert "Core.Psk" not in result.output
+    text = runner.invoke(cli, args)
+    assert text.exit_code == 2 and f"{core}:8 " in text.stderr, text.output
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ the sample chain
@@ -327,15 +411,122 @@ def test_a_file_that_cannot_be_written_is_named_in_the_json_entry(
     (["devices", "push", "--appliance", "zz", "--dry-run", "--targets", "{targets}"], "--appliance"),
     (["devices", "push", "--shard", "3/2", "--dry-run", "--targets", "{targets}"], "--shard"),
     (["devices", "push", "--region", "nowhere", "--dry-run", "--targets", "{targets}", *FLEET], "--region"),
+    (["network", "show", "NOPE", *FLEET], "STORE|HUB"),
+    (["inventory", "export", "--format", "ansible", *FLEET], "--out"),
+    (["inventory", "export", "--format", "nornir", *FLEET], "--out"),
+    (["inventory", "generate", "--stores", "3"], "--out"),
+    (["devices", "push", "--only-failed", "--dry-run", "--targets", "{targets}"], "--only-failed"),
+    (["inventory", "list", "--region", "nowhere", *FLEET], "--region"),
+    (["inventory", "export", "--format", "ansible", "--region", "nowhere", "--out", "export", *FLEET], "--region"),
+    (["rollout", "--resume", "rollout-nope"], "--resume"),
+    (["plan", "--stack", "nope", "--workers", "1", *FLEET], "--stack"),
+    (["outputs", "--stack", "nope", *FLEET], "--stack"),
+    (["up", "--stack", "core", "--parallel", "0", *FLEET], "--parallel"),
+    (["devices", "restore", "zz", "--dry-run", "--targets", "{targets}"], "APPLIANCE"),
+    (["inventory", "validate", "--write-lock", "{targets}"], "--write-lock"),
 ])
 def test_a_bad_option_value_names_its_option_in_the_json_field(
     runner: CliRunner, tmp_path: Path, args: list[str], field: str
 ) -> None:
-    """An unknown store, appliance or region, or a shard out of range, answered with field null:
-    the README promises the option of a bad value in `field`, as Click's own checks give it."""
+    """An unknown store, appliance or region, a shard out of range, an export or generation
+    under --json without the --out it needs, --only-failed with no earlier run, a run to resume
+    that has no journal, an unknown --stack, a --parallel out of range, an appliance to restore
+    that the targets lack, --write-lock of a bundle, answered with field null (and an unknown region of `inventory list` or
+    `export` with exit 0 and no store, as if the region had none): the README promises the
+    option of a bad value in `field`, as Click's own checks give it."""
     targets = _lab_targets(tmp_path, A1)
     result = runner.invoke(cli, [str(targets) if arg == "{targets}" else arg for arg in args] + ["--json"])
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
-    assert not (tmp_path / ".storestack").exists()
+    assert not (tmp_path / ".storestack").exists() and not (tmp_path / "export").exists()
+
+
+def test_a_fleet_path_that_does_not_exist_is_named_in_the_json_entry(runner: CliRunner, tmp_path: Path) -> None:
+    """`inventory validate PATH` of a missing PATH named it in the message only (file null),
+    where a --fleet without fleet.yaml names the file."""
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(cli, ["inventory", "validate", str(missing), "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(missing), entry
+
+
+@pytest.mark.parametrize("option", ["--outputs", "--core-outputs"])
+@pytest.mark.parametrize("problem", ["missing", "readable by others"])
+def test_a_stack_outputs_file_that_cannot_be_read_is_named_in_the_json_entry(
+    runner: CliRunner, tmp_path: Path, option: str, problem: str
+) -> None:
+    """A missing outputs file, or one others may read, was named in the message only: the
+    entry's `file` was null, where an unreadable --targets file names it."""
+    outputs = tmp_path / "outputs.json"
+    if problem != "missing":
+        outputs.write_text("{}\n")
+        outputs.chmod(0o644)
+    result = runner.invoke(cli, ["devices", "lint", option, str(outputs), "--json", *FLEET])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(outputs), entry
+
+
+
+# ------------------------------------------------------------------ the emulator's spec
+
+
+def test_an_invalid_emulator_spec_names_each_file_line_and_field(runner: CliRunner, tmp_path: Path) -> None:
+    """`lab emulator --spec` printed pydantic's own dump: several lines per problem, no file line,
+    a link to pydantic's site and the refused values as given (a running config, a password)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "username: admin\n"
+        "devices:\n"
+        "  - name: x1\n"
+        "    platform: nope\n"
+        "  - name: x2\n"
+        "    platform: cisco_xe\n"
+        "    port: 70000\n"
+        "    running_config: [Hidden.Secret_Value1]\n"
+    )
+    result = runner.invoke(cli, ["lab", "emulator", "--spec", str(spec), "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"{spec}:4 devices[0].platform" in lines[0] and "(and 2 more)" in lines[0], lines
+    assert "Hidden.Secret_Value1" not in result.output and "pydantic" not in result.output
+    assert not (tmp_path / "state").exists()
+
+
+# ------------------------------------------------------------------ re-runs
+
+
+def test_a_rename_run_again_changes_nothing_and_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    """The same rename again (a CI job re-run) was refused with exit 2, its --json entry naming
+    a file `rename`, which no fleet holds: the store was already renamed, nothing was left to do."""
+    import shutil
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    args = ["inventory", "rename", "nw-0001", "nw-0101", "--fleet", str(fleet), "--json"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    files = {path: path.read_bytes() for path in fleet.rglob("*") if path.is_file()}
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    payload = json.loads(again.stdout)
+    assert payload["ok"] is True and payload["changed"] is False and payload["file_renamed"] is False
+    assert {path: path.read_bytes() for path in fleet.rglob("*") if path.is_file()} == files
+    text = runner.invoke(cli, args[:-1])
+    assert text.exit_code == 0 and "nothing changed" in text.stdout, text.output
+
+
+def test_a_refused_rename_names_the_lock_file_and_entry(runner: CliRunner, tmp_path: Path) -> None:
+    """A rename onto a store that has numbers named a file `rename` in its --json entry."""
+    import shutil
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    result = runner.invoke(cli, ["inventory", "rename", "nw-0001", "nw-0002", "--fleet", str(fleet), "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == ("allocations.yaml", "stores.nw-0002"), entry
+    assert entry["line"] is not None

@@ -264,3 +264,25 @@ def test_bfd_peers_as_frr_lists_them() -> None:
     assert (up.peer, up.local, up.interface, up.up) == ("169.254.0.1", "169.254.0.2", "xfrm1", True)
     assert (down.up, down.status, down.diagnostic) == (False, "down", "control detection time expired")
     assert parse_bfd_peers("% bfdd is not running") == [] and parse_bfd_peers("{}") == []
+
+
+def test_only_failed_after_a_run_that_finished_everything_says_so(tmp_path: Path) -> None:
+    """--only-failed after a run where nothing failed answered "no appliance matches the
+    selection", field null, as if the filters were wrong."""
+    from click.testing import CliRunner
+
+    from storestack.cli.main import cli
+
+    runs = tmp_path / "state" / "runs"
+    runs.mkdir(parents=True)
+    push_journal(runs, report_with("push-9", datetime(2026, 1, 1, tzinfo=UTC), {"a1": "changed"})).save()
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n")
+    result = CliRunner().invoke(
+        cli,
+        ["devices", "push", "--only-failed", "--targets", str(targets), "--state-dir", str(tmp_path / "state"), "--json"],
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == "--only-failed" and "push-9" in entry["message"] and "nothing to retry" in entry["message"]
+    assert sorted(path.name for path in runs.iterdir()) == ["push-9.json"]
