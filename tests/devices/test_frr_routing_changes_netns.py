@@ -37,8 +37,11 @@ from storestack.devices.render import render_hub
 from storestack.inventory import Fleet, load_fleet
 
 HUB = "hq-hub1"
-# The host's own ports, there before the first batch (the DC port, the management port).
-PORTS = ("dc", "mgmt")
+# The host's own ports, there before the first batch (the DC port, the management port, and
+# the port a change moves the management address to).
+PORTS = ("dc", "mgmt", "eth2")
+# The far end of each port's veth pair (its neighbour).
+FAR = "-far"
 XFRM = re.compile(r"^link add (\S+) type xfrm if_id (\d+)$")
 # Each change a push brings: the batch the host runs, the batch it goes to (`_variants`).
 CHANGES = {
@@ -46,6 +49,7 @@ CHANGES = {
     "gateway": ("sample", "gateway"),
     "recreated": ("sample", "recreated"),
     "lan-grown": ("gateway", "lan-grown"),
+    "port-moved": ("sample", "port-moved"),
 }
 
 
@@ -81,8 +85,8 @@ def _host(tag: str) -> Iterator[str]:
     try:
         _run("ip", "netns", "add", namespace)
         for port in PORTS:
-            _run("ip", "-n", namespace, "link", "add", port, "type", "veth", "peer", f"{port}-far")
-            _run("ip", "-n", namespace, "link", "set", f"{port}-far", "up")
+            _run("ip", "-n", namespace, "link", "add", port, "type", "veth", "peer", f"{port}{FAR}")
+            _run("ip", "-n", namespace, "link", "set", f"{port}{FAR}", "up")
         yield namespace
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True, timeout=30)
@@ -96,10 +100,12 @@ def _load(namespace: str, lines: str | list[str]) -> None:
 
 def _state(namespace: str) -> dict[str, list[object]]:
     """What the host holds, without what differs between two hosts holding the same (indexes,
-    MAC addresses, counters)."""
+    MAC addresses, counters) and without the ports' far ends (the neighbours, not the host: one
+    whose port was up holds an IPv6 link-local route a boot's never had)."""
 
     def shown(*argv: str) -> list[dict[str, object]]:
-        return json.loads(_run("ip", "-n", namespace, "-j", "-d", *argv) or "[]")  # type: ignore[no-any-return]
+        held = json.loads(_run("ip", "-n", namespace, "-j", "-d", *argv) or "[]")
+        return [item for item in held if not str(item.get("ifname", item.get("dev", ""))).endswith(FAR)]
 
     def info(link: dict[str, object]) -> dict[str, object]:
         return link.get("linkinfo") or {}  # type: ignore[return-value]
@@ -147,8 +153,9 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
     """The sample chain's hub batch and changes a push brings: a store leaving (its tunnels
     and their return rules go), a management gateway (a management range outside the LAN, routed
     in the management table), a tunnel's interface re-created (another id) with its MTU changed,
-    and, with the gateway, the management LAN grown from a /24 to a /23 (the port's address and
-    the LAN's route change, the gateway's route does not)."""
+    with the gateway, the management LAN grown from a /24 to a /23 (the port's address and
+    the LAN's route change, the gateway's route does not), and the management address moved to
+    another port (`management_port`)."""
     sample = _routing(fleet)
     gone = edited_sample_chain(tmp_path / "gone", "", "")
     (gone / "stores" / "nw-0008.yaml").unlink()
@@ -162,6 +169,10 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
     shutil.copytree(gateway, grown)
     spec = grown / "fleet.yaml"
     spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/23\n", 1))
+    moved = edited_sample_chain(
+        tmp_path / "moved", "        management_address: 10.0.250.11\n",
+        "        management_address: 10.0.250.11\n        management_port: eth2\n",
+    )
     first = re.search(r"^link add (\S+) type vxlan id (\d+) ", sample, re.M)
     assert first is not None
     name, ident = first.groups()
@@ -173,6 +184,7 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
         "gateway": _routing(load_fleet(gateway)),
         "lan-grown": _routing(load_fleet(grown)),
         "recreated": recreated,
+        "port-moved": _routing(load_fleet(moved)),
     }
 
 
@@ -193,6 +205,8 @@ def test_the_variants_are_the_changes_they_stand_for(variants: dict[str, str]) -
     grown = variants["lan-grown"]
     assert "address replace 10.0.250.11/23 dev mgmt noprefixroute" in grown
     assert "route replace 10.0.240.0/24 via 10.0.250.1 dev mgmt src 10.0.250.11 table 5400" in grown
+    assert "address replace 10.0.250.11/24 dev eth2 noprefixroute" in variants["port-moved"]
+    assert " dev mgmt " not in variants["port-moved"] and "link set mgmt " not in variants["port-moved"]
     assert "type vxlan id 999 " in variants["recreated"] and "mtu 1400 up" in variants["recreated"]
 
 
