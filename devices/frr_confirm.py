@@ -266,7 +266,27 @@ def routing_changes(before: str, after: str) -> list[str]:
         or (words[0] in ("address", "addr", "route") and _dev(words) in created)
         or (words[0] == "route" and _src(words) in unsourced)
     ]
-    return undo + redo
+    return undo + redo + _ports_let_go(removed, new_words, deleted)
+
+
+def _ports_let_go(removed: list[str], new_words: list[list[str]], deleted: set[str]) -> list[str]:
+    """`link set NAME down` for each of the host's own ports (a link the batch brought up and never
+    created: a hub's management port) that `after` no longer names at all, as when the management
+    address moves to another port. Left up without its address, the port would still take packets
+    for the host's other addresses and hold an IPv6 link-local address (an IPv6 interface has one
+    once it is up), while the firewall, which names only the new port, no longer drops what comes
+    in on it; a boot on `after` leaves it down (a port comes up only when told to, ip-link(8)
+    `set DEVICE up`). A port no longer used is disabled (DISA STIG CISC-RT-000060 "If an
+    interface is no longer used, the configuration must be deleted and the interface disabled").
+    Last, after `after`'s own lines: the new port holds the address before the old one goes down,
+    so a session that came in on the old port is answered from the new one throughout."""
+    named = {word for words in new_words for word in ([words[2]] if words[:2] == ["link", "set"] else []) + [_dev(words) or ""]}
+    ports: list[str] = []
+    for line in removed:
+        words = line.split()
+        if words[:2] == ["link", "set"] and "up" in words[3:] and words[2] not in deleted | named | set(ports):
+            ports.append(words[2])
+    return [f"link set {port} down" for port in ports]
 
 
 # Where each companion file of the FRR platform (devices/platforms/frr.py) lands on a Debian 12

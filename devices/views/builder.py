@@ -967,6 +967,33 @@ class ViewBuilder:
             ]
         return prefixes
 
+    @staticmethod
+    def _check_management_port(
+        hub: ResolvedHub,
+        port: str | None,
+        profile: PlatformProfile,
+        peers: list[HubPeerView],
+        cloud: list[CloudTunnelView],
+    ) -> None:
+        """A management port (the inventory's `management_port`) that is one of the hub's own
+        interfaces: the management address, its dedicated routing and its firewall's drops would
+        land on that interface (an FRR hub's `iifname "dc" drop` before its BGP rules, nothing
+        forwarded in or out of it), cutting what it carries. A device has one name (the kernel
+        refuses a second device of a name, and one port is one interface on every platform)."""
+        if port is None:
+            return
+        taken = {
+            profile.loopback: "its loopback",
+            profile.hub_dc_port(): "its port on the DC core LAN",
+            **{peer.ifname: f"its tunnel to store {peer.store.store_id} ({peer.link})" for peer in peers},
+            **{tunnel.ifname: f"its VPN to {tunnel.name}" for tunnel in cloud},
+        }
+        if port in taken:
+            raise RenderError(
+                f"hub {hub.hostname}: management_port {port!r} is {taken[port]}: the management "
+                "port must be a port of its own, on the management LAN"
+            )
+
     def hub_view(self, hub_name: str) -> HubView:
         hub: ResolvedHub = self.fleet.hubs[hub_name]
         profile = get_platform(hub.platform)
@@ -1043,6 +1070,7 @@ class ViewBuilder:
         ]
         if profile.max_tunnel_number is not None:
             self._check_tunnel_range(hub, profile.max_tunnel_number, peers, cloud)
+        self._check_management_port(hub, intent.management_port, profile, peers, cloud)
         return HubView(
             hostname=hub.hostname,
             platform=hub.platform,

@@ -368,6 +368,32 @@ def test_a_recreated_interface_gets_its_settings_back(routed: ConfirmConfig) -> 
     ]
 
 
+def test_a_management_port_given_up_goes_down_once_the_new_one_holds_the_address(routed: ConfirmConfig) -> None:
+    """The management address moved to another port left the old one up without an address: it
+    still took packets for the hub's other addresses, under a ruleset that no longer names it.
+    It now goes down, as a boot on the new file leaves it, and only after the new port holds the
+    address and the management LAN's route (the push's own session moves over, never cut)."""
+    frr_confirm.companion_install(routed, "routing", ROUTING.encode())
+    start = len(host_log(routed))
+    frr_confirm.companion_install(routed, "routing", ROUTING.replace("mgmt", "eth2").encode())
+    assert host_log(routed)[start:] == [
+        "ip -force -batch",
+        "  address del 10.0.250.11/24 dev mgmt",
+        "  link set eth2 up",
+        "  address replace 10.0.250.11/24 dev eth2 noprefixroute",
+        "  route replace 10.0.250.0/24 dev eth2 src 10.0.250.11 table 5400",
+        "  link set mgmt down",
+    ]
+    # The way back brings the old port up again and lets the new one go.
+    start = len(host_log(routed))
+    frr_confirm.companion_install(routed, "routing", ROUTING.encode())
+    assert host_log(routed)[start:][1] == "  address del 10.0.250.11/24 dev eth2"
+    assert host_log(routed)[start:][-2:] == [
+        "  route replace 10.0.250.0/24 dev mgmt src 10.0.250.11 table 5400",
+        "  link set eth2 down",
+    ]
+
+
 def test_a_routing_change_that_fails_or_times_out_goes_back_on_the_running_host(routed: ConfirmConfig) -> None:
     frr_confirm.companion_install(routed, "routing", ROUTING.encode())
     start = len(host_log(routed))

@@ -17,6 +17,7 @@ from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.common.platforms import HUB_MANAGEMENT_PORT
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.errors import RenderError
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.services import HUB_MANAGEMENT_HELD, hub_management_held
 from storestack.devices.render import render_hub
@@ -305,6 +306,32 @@ def test_the_inventory_refuses_a_management_port_linux_cannot_name(tmp_path: Pat
     )
     with pytest.raises(InventoryError, match=rf"fleet\.yaml:\d+ sites\.hq\.hubs\[0\]\.management_port: .*{port}.*{why}"):
         load_fleet(root)
+
+
+@pytest.mark.parametrize(
+    "platform, port, what",
+    [
+        ("frr", "dc", "its port on the DC core LAN"),
+        ("frr", "lo", "its loopback"),
+        ("frr", "nw-0001-wan1", r"its tunnel to store nw-0001 \(wan1\)"),
+        ("frr", "aws1-eu-west-1", "its VPN to aws:eu-west-1:1"),
+        ("cisco_xe", "GigabitEthernet0/0/0", "its port on the DC core LAN"),
+    ],
+)
+def test_a_management_port_that_is_another_interface_of_the_hub_is_refused(
+    tmp_path: Path, platform: str, port: str, what: str
+) -> None:
+    """`management_port: dc` was taken: the FRR hub's firewall then dropped everything new on
+    its DC port before the BGP rules and forwarded nothing in or out of it (every store's
+    traffic through HQ), and its routing batch moved the management address there; only
+    `devices lint` said so, and a push does not lint. Rendering refuses it, naming the
+    interface, before anything is pushed."""
+    root = edited_sample_chain(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        f"        platform: {platform}\n        management_address: 10.0.250.11\n        management_port: {port}\n",
+    )
+    with pytest.raises(RenderError, match=rf"hub hq-hub1: management_port '{re.escape(port)}' is {what}"):
+        render_hub(load_fleet(root), HUB)
 
 
 def test_the_inventory_takes_a_linux_port_name_of_15_characters(tmp_path: Path) -> None:
