@@ -34,9 +34,9 @@ from storestack.devices.views.addresses import (
 )
 from storestack.devices.views.lanpolicy import lan_policies
 from storestack.devices.views.model import (
-    _DENY_ANY,
     BFD_CELLULAR,
     BFD_WIRED,
+    DENY_ANY,
     LOCAL_ADMIN_USER,
     Acl,
     AclRule,
@@ -762,7 +762,7 @@ class ViewBuilder:
             *self._cellular_control(wan, aws, probes),
             AclRule("permit", "ip", loopback),
             *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
-            _DENY_ANY,
+            DENY_ANY,
         ]
 
     def _qos_views(
@@ -952,7 +952,7 @@ class ViewBuilder:
                 for source in session.accepts
                 for destination in destinations
             ),
-            _DENY_ANY,
+            DENY_ANY,
         ]
 
     # -------------------------------------------------------- hub

@@ -1112,11 +1112,11 @@ class HubView:
         rules += [AclRule("permit", "icmp", icmp_type=name) for name in ROUTER_ICMP]
         rules += [AclRule("deny", "ip", None, net) for net in own]
         rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]
-        rules.append(_DENY_ANY)
+        rules.append(DENY_ANY)
         return rules
 
 
-_DENY_ANY = AclRule("deny", "ip")
+DENY_ANY = AclRule("deny", "ip")
 
 
 # The name of each cloud site's inbound filter (its prefix list and route-map) begins so:
