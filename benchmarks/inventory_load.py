@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render import generated_fleet
+
 TARGET_SECONDS_10K = 6.0
 
 _CHILD = r"""
@@ -35,17 +38,6 @@ print(json.dumps({"stores": len(result.fleet), "import": imported - started, "lo
                   "wall": loaded - started, "cpu": time.process_time() - cpu_before,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-
-def _generate(stores: int, seed: int, into: Path) -> Path:
-    from storestack.inventory.generate import generate_fleet, write_fleet
-    from storestack.inventory.loader import load_fleet_with_allocations
-
-    target = into / f"fleet-{stores}"
-    write_fleet(generate_fleet(stores, seed), target)
-    # Pin IPAM as a committed lock file would: the steady state a chain runs in.
-    load_fleet_with_allocations(target, write_lock=True)
-    return target
 
 
 def _measure(fleet: Path) -> dict[str, float]:
@@ -72,7 +64,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="storestack-bench-inventory-") as tmp:
         for stores in args.stores:
             started = time.perf_counter()
-            fleet = _generate(stores, args.seed, Path(tmp))
+            fleet = generated_fleet(stores, args.seed, Path(tmp))
             generated_in = time.perf_counter() - started
             load_average = os.getloadavg()[0]
             runs = [_measure(fleet) for _ in range(args.repeat)]
