@@ -31,6 +31,19 @@ def _removed(section: str, deleted: list[str], after: HConfig, kind: RemovedWhol
     return _made(deleted, kind) - _made([child.text for child in kept.children] if kept is not None else [], kind)
 
 
+def _members(deleted: list[str], kind: RemovedWhole, removed: set[str]) -> set[str]:
+    """The removed entries whose deleted membership line (`kind.member_of`) names a removed
+    entry as their group: the device removes them with it."""
+    if kind.member_of is None:
+        return set()
+    found = set()
+    for text in deleted:
+        match = re.match(kind.member_of, text)
+        if match is not None and match.group("name") in removed and match.group("group") in removed:
+            found.add(match.group("name"))
+    return found
+
+
 def _without_lines_of_removed(
     lines: tuple[str, ...], after: HConfig, kinds: tuple[RemovedWhole, ...], negation: str
 ) -> tuple[str, ...]:
@@ -44,10 +57,12 @@ def _without_lines_of_removed(
     for _line, path in paths:
         if len(path) == 2 and path[1].startswith(negation):
             deleted.setdefault(path[0], []).append(path[1].removeprefix(negation))
-    names = {
-        section: [(kind, name) for kind in kinds for name in _removed(section, texts, after, kind)]
-        for section, texts in deleted.items()
-    }
+    names: dict[str, list[tuple[RemovedWhole, str, bool]]] = {}
+    for section, texts in deleted.items():
+        for kind in kinds:
+            removed = _removed(section, texts, after, kind)
+            members = _members(texts, kind, removed)
+            names.setdefault(section, []).extend((kind, name, name in members) for name in removed)
     if not any(names.values()):
         return lines
 
@@ -56,11 +71,11 @@ def _without_lines_of_removed(
         if len(path) < 2 or not text.startswith(negation):
             return False
         text = text.removeprefix(negation)
-        for kind, name in names.get(path[0], []):
+        for kind, name, with_group in names.get(path[0], []):
             making = len(path) == 2 and any(
                 (match := re.match(pattern, text)) is not None and match.group("name") == name for pattern in kind.made_by
             )
-            if not making and re.match(kind.names.format(name=re.escape(name)), text) is not None:
+            if (with_group or not making) and re.match(kind.names.format(name=re.escape(name)), text) is not None:
                 return True
         return False
 

@@ -128,13 +128,17 @@ class RemovedWhole(BaseModel):
     block whose header matches `section`; `made_by` matches it without its negation, its group
     `name` the entry's name) and the intended block makes no entry of that name, that deletion
     is the entry's only line sent: every other deletion of a line `names` (`{name}`: the name,
-    escaped) matches in the block is left out (devices/configdiff/removed_whole.py)."""
+    escaped) matches in the block is left out (devices/configdiff/removed_whole.py). An entry
+    removed too whose line `member_of` matches (group `name`, group `group`) names a removed
+    entry as its group goes with that group: none of its lines is sent, not even its own making
+    line, which the device would refuse once the group took it."""
 
     model_config = ConfigDict(frozen=True)
 
     section: str
     made_by: tuple[str, ...]
     names: str
+    member_of: str | None = None
 
 
 class DeletedWith(BaseModel):

@@ -319,6 +319,7 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
     section=r"^router bgp \d+$",
     made_by=(r"^neighbor (?P<name>\S+) remote-as \S+$", r"^neighbor (?P<name>\S+) peer-group$"),
     names=r"^neighbor {name} ",
+    member_of=r"^neighbor (?P<name>\S+) peer-group (?P<group>\S+)$",
 )
 
 DRIVER = PlatformDriver(
