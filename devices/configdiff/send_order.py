@@ -15,6 +15,7 @@ from storestack.devices.configdiff.lines import _indent, _only_deletions, _witho
 from storestack.devices.configdiff.named_objects import _around_named_objects
 from storestack.devices.configdiff.numbered_entries import _renumbered_from_the_ends
 from storestack.devices.configdiff.prefix_lists import _prefix_lists_kept
+from storestack.devices.configdiff.removed_whole import _without_lines_of_removed
 from storestack.devices.configdiff.slotted_filters import _rebound_in_place
 from storestack.devices.configdiff.stopped import _stopped_while_changed
 from storestack.devices.configdiff.wiped import _wiped_sent_again
@@ -24,11 +25,13 @@ from storestack.devices.platforms.base import DeletedForm
 
 def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
     """The lines of `delta` (what turns `before` into `after`) in the order the platform must
-    receive them (`_in_send_order`), each deletion in the form the device documents for it
-    where that is not the line negated whole (`PlatformDriver.deleted_forms`), each classifier
-    ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`)."""
+    receive them (`_in_send_order`), without the deletions of what the device removes with an
+    entry it removes whole (`PlatformDriver.removed_whole`), each deletion in the form the device
+    documents for it where that is not the line negated whole (`PlatformDriver.deleted_forms`),
+    each classifier ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`)."""
     lines = _in_send_order(delta, before, after, driver)
     negation = delta.driver.negation_prefix
+    lines = _without_lines_of_removed(lines, after, driver.removed_whole, negation)
     if driver.deleted_forms:
         lines = _in_deleted_forms(lines, driver.deleted_forms, negation)
     if driver.held_classifiers is not None:

@@ -119,6 +119,28 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class RemovedWhole(BaseModel):
+    """An entry a block holds as several lines, which the device removes whole, with every other
+    line that names it in the block and its sub-blocks, when the line that made it is deleted
+    (IOS-XE `router bgp`: `no neighbor X remote-as N` removes neighbour X from the neighbour
+    table, and `no neighbor G peer-group` a peer group; a later `no neighbor X ...` is refused,
+    "% Specify remote-as or peer-group commands first"). Where a push deletes such a line (in a
+    block whose header matches `section`; `made_by` matches it without its negation, its group
+    `name` the entry's name) and the intended block makes no entry of that name, that deletion
+    is the entry's only line sent: every other deletion of a line `names` (`{name}`: the name,
+    escaped) matches in the block is left out (devices/configdiff/removed_whole.py). An entry
+    removed too whose line `member_of` matches (group `name`, group `group`) names a removed
+    entry as its group goes with that group: none of its lines is sent, not even its own making
+    line, which the device would refuse once the group took it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    made_by: tuple[str, ...]
+    names: str
+    member_of: str | None = None
+
+
 class DeletedWith(BaseModel):
     """Table entries the device makes and deletes itself with the entry of the same name of
     another table (FortiOS: "For a route-based tunnel, the FortiGate also uses the name for the
@@ -436,6 +458,8 @@ class PlatformDriver(BaseModel):
     numbered_entries: tuple[NumberedEntries, ...] = ()
     # Entries the device deletes with an entry of another table (`DeletedWith`).
     deleted_with: tuple[DeletedWith, ...] = ()
+    # Entries removed whole by the deletion of the line that made them (`RemovedWhole`).
+    removed_whole: tuple[RemovedWhole, ...] = ()
     # Entries deleted and configured anew where a setting they take only once changes
     # (`RecreatedEntries`).
     recreated_entries: tuple[RecreatedEntries, ...] = ()

@@ -25,6 +25,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
+    RemovedWhole,
     UnshownListing,
     WipedBy,
     days_hours_minutes,
@@ -306,6 +307,21 @@ BGP_POLICY_REFRESH = PolicyRefresh(
     members=r"^router bgp \d+ / (?:address-family ipv4(?: unicast)? / )?neighbor (?P<neighbor>\S+) peer-group (?P<group>\S+)$",
 )
 
+# A BGP neighbour or peer group goes whole with the line that made it: `no neighbor X remote-as N`
+# removes the neighbour's entry from the neighbour table ("To remove an entry from the table, use
+# the no form of this command", Cisco IOS IP Command Reference, Volume 2: Routing Protocols,
+# "neighbor remote-as"), `no neighbor G peer-group` "the peer group and all of its members" (same
+# reference, "neighbor peer-group (creating)"), with their settings in `router bgp` and in every
+# address family. A later `no neighbor X ...` is refused ("% Specify remote-as or peer-group
+# commands first", an IOS-XE configuration error of Cisco's unicon iosxe plugin,
+# `CONFIGURE_ERROR_PATTERN`): that deletion is the only line sent for it.
+BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
+    section=r"^router bgp \d+$",
+    made_by=(r"^neighbor (?P<name>\S+) remote-as \S+$", r"^neighbor (?P<name>\S+) peer-group$"),
+    names=r"^neighbor {name} ",
+    member_of=r"^neighbor (?P<name>\S+) peer-group (?P<group>\S+)$",
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -323,6 +339,8 @@ DRIVER = PlatformDriver(
     error_patterns=(
         r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",
         r"^\s*%?\s*Entry already running and cannot be modified",
+        # A line naming a BGP neighbour or peer group the router does not hold (BGP_NEIGHBORS_REMOVED_WHOLE).
+        r"^\s*% ?Specify remote-as or peer-group commands first",
     ),
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
@@ -376,6 +394,7 @@ DRIVER = PlatformDriver(
         ),
     ),
     policy_refresh=BGP_POLICY_REFRESH,
+    removed_whole=(BGP_NEIGHBORS_REMOVED_WHOLE,),
     named_objects=(
         TRACKS,
         IP_SLA_OPERATIONS,

@@ -38,6 +38,14 @@ _SLA_OPERATION = re.compile(r"^(no )?ip sla (\d+)$")
 # their order and take the numbers START, START + STEP, ... ("IP Access List Entry Sequence
 # Numbering", Security Configuration Guide: Access Control Lists, Cisco IOS XE).
 _RESEQUENCE = re.compile(r"^ip access-list resequence (\S+) (\d+) (\d+)$")
+# What IOS answers to a `[no] neighbor X ...` line in `router bgp` (or one of its address families)
+# naming a neighbour or peer group it does not hold (Cisco's unicon iosxe plugin lists it among the
+# IOS-XE configuration errors, `CONFIGURE_ERROR_PATTERN`).
+IOS_NO_NEIGHBOR = "% Specify remote-as or peer-group commands first\n"
+_NEIGHBOR = re.compile(r"^(?P<no>no )?neighbor (?P<name>\S+)(?: (?P<rest>.*))?$")
+# The lines that make a neighbour (`remote-as`), a peer group (`peer-group` alone) or a member of
+# one (`peer-group G`).
+_NEIGHBOR_MADE = re.compile(r"^neighbor (?P<name>\S+) (?:remote-as \S+|peer-group(?: (?P<group>\S+))?)$")
 # The lines of an operation that `no ip sla N` removes with it: "all configuration information for
 # an operation, including the schedule of the operation, reaction configuration, and reaction
 # triggers" (the same command reference).
@@ -476,6 +484,11 @@ class IosSession(CliSession):
             if resequence is not None:
                 self.context = []
                 return _resequenced(root, *resequence.groups())
+            neighbor = _NEIGHBOR.match(" ".join(text.split())) if self.context and not at_top else None
+            if neighbor is not None and self.context[0].text.startswith("router bgp "):
+                handled = _bgp_neighbor_line(self.context[0], neighbor)
+                if handled is not None:
+                    return handled
             operation = _SLA_OPERATION.match(text) if at_global else None
             if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
                 self.context = []
@@ -525,6 +538,36 @@ class IosSession(CliSession):
                 protocol = "down" if shutdown else "up"
                 rows.append(f"{name:<22} {address:<15} YES manual {status:<21} {protocol}")
         return "\n".join(rows) + "\n"
+
+
+def _bgp_neighbor_line(router: ConfigNode, line: re.Match[str]) -> str | None:
+    """Check a `[no] neighbor X ...` line typed in `router` (a `router bgp` block) against the
+    neighbours it holds: refused where X is none of them and the line does not make it; where it
+    deletes the line that made X, X goes whole: every line naming it, in the block and in each of
+    its address families, and a peer group's members with it ("To remove the peer group and all of
+    its members, use the no form of this command", Cisco IOS IP Command Reference, `neighbor
+    peer-group (creating)`). None: apply the line as any other."""
+    name, made = line.group("name"), _NEIGHBOR_MADE.match(line.group(0).removeprefix("no "))
+    held: set[str] = set()
+    members: dict[str, set[str]] = {}
+    for child in router.children:
+        if (making := _NEIGHBOR_MADE.match(child.text)) is not None:
+            held.add(making.group("name"))
+            if making.group("group") is not None:
+                members.setdefault(making.group("group"), set()).add(making.group("name"))
+    if name not in held:
+        return None if made is not None and not line.group("no") else IOS_NO_NEIGHBOR
+    if not line.group("no") or made is None or made.group("group") is not None:
+        return None
+    gone = {name, *members.get(name, set())}
+
+    def kept(node: ConfigNode) -> bool:
+        return not any(node.text.startswith(f"neighbor {each} ") or node.text == f"neighbor {each}" for each in gone)
+
+    router.children = [child for child in router.children if kept(child)]
+    for child in router.children:
+        child.children = [grandchild for grandchild in child.children if kept(grandchild)]
+    return ""
 
 
 def _part_of(text: str) -> str | None:

@@ -1,0 +1,103 @@
+"""On the IOS-XE emulator, a push that removes BGP neighbours (a store decommissioned): IOS removes
+a neighbour whole with `no neighbor X remote-as N`, its settings in `router bgp` and in every
+address family, and refuses any later `no neighbor X ...` ("% Specify remote-as or peer-group
+commands first"). The push sent the neighbour's `peer-group`, `description` and route-map
+deletions after it: lines the router refused, in a message no error pattern caught, so the push
+went on. Now the deletion of `remote-as` is the neighbour's only line, and the message fails a
+push."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.drivers import driver_for
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.cisco_xe import IosSession
+
+HUB = "hq-hub1"
+
+
+def _configs(monkeypatch: pytest.MonkeyPatch, gone: str) -> tuple[str, str]:
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+    fleet = on_platform(load_fleet(sample_chain_path()), None, "cisco_xe")
+    smaller = Fleet(fleet.spec, fleet.hubs, {store.id: store for store in fleet if store.id != gone}, fleet.root)
+    return render_hub(fleet, HUB).text, render_hub(smaller, HUB).text
+
+
+def _neighbors(text: str) -> set[str]:
+    return set(re.findall(r"^ neighbor (\S+) remote-as ", text, re.MULTILINE))
+
+
+def _session(running: str) -> tuple[DeviceState, IosSession]:
+    device = DeviceState(EmulatedDevice(name=HUB, platform="cisco_xe", running_config=running))
+    session = IosSession(device)
+    session.handle("configure terminal")
+    return device, session
+
+
+def _refused(session: IosSession, lines: tuple[str, ...]) -> list[str]:
+    return [f"{line.strip()}: {output.strip()}" for line in lines if (output := session.handle(line).output)]
+
+
+@pytest.mark.parametrize("gone", ["nw-0001", "nw-0002"])
+def test_decommissioning_a_store_sends_no_line_the_hub_refuses(monkeypatch: pytest.MonkeyPatch, gone: str) -> None:
+    before, after = _configs(monkeypatch, gone)
+    removed = _neighbors(before) - _neighbors(after)
+    assert len(removed) >= 2  # the store's wired and LTE tunnels
+    device, session = _session(before)
+    diff = compute_diff(device.running_text(), after, "cisco_xe")
+    # One line per removed neighbour, the one that removes it whole.
+    for neighbor in removed:
+        assert [line.strip() for line in diff.remediation if f"neighbor {neighbor} " in line] == [
+            f"no neighbor {neighbor} remote-as {m}" for m in re.findall(rf"^ neighbor {re.escape(neighbor)} remote-as (\S+)$", before, re.MULTILINE)
+        ]
+    assert _refused(session, diff.remediation) == []
+    text = device.running_text()
+    assert [line for line in text.splitlines() if any(f"neighbor {n} " in line for n in removed)] == []
+    assert compute_diff(text, after, "cisco_xe").remediation == ()
+    # The way back makes the neighbours again, settings and address family lines and all.
+    assert _refused(session, diff.rollback) == []
+    assert compute_diff(device.running_text(), before, "cisco_xe").remediation == ()
+
+
+def test_the_hub_refuses_a_line_naming_a_removed_neighbour_and_the_push_fails_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the push sent before: the router removes the neighbour with its first line and
+    refuses the rest, in a message the IOS-XE error patterns now catch."""
+    before, _after = _configs(monkeypatch, "nw-0001")
+    neighbor = "100.64.0.1"
+    asn = re.search(rf"^ neighbor {neighbor} remote-as (\S+)$", before, re.MULTILINE)
+    assert asn is not None
+    device, session = _session(before)
+    assert session.handle("router bgp 65000").output == ""
+    assert session.handle(f" no neighbor {neighbor} remote-as {asn.group(1)}").output == ""
+    refused = session.handle(f" no neighbor {neighbor} peer-group STORES-SLA-REALTIME").output
+    assert refused.strip() == "% Specify remote-as or peer-group commands first"
+    assert re.search(driver_for("cisco_xe").error_pattern, refused)
+    assert session.handle(" address-family ipv4").output == ""
+    assert session.handle(f"  no neighbor {neighbor} route-map FROM-nw-0001-wan1 in").output.strip() == (
+        "% Specify remote-as or peer-group commands first"
+    )
+    assert f"neighbor {neighbor} " not in device.running_text()
+
+
+def test_removing_a_peer_group_removes_its_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    before, _after = _configs(monkeypatch, "nw-0001")
+    group = re.search(r"^ neighbor (\S+) peer-group$", before, re.MULTILINE)
+    assert group is not None
+    members = re.findall(rf"^ neighbor (\S+) peer-group {group.group(1)}$", before, re.MULTILINE)
+    assert members
+    device, session = _session(before)
+    assert session.handle("router bgp 65000").output == ""
+    assert session.handle(f" no neighbor {group.group(1)} peer-group").output == ""
+    text = device.running_text()
+    assert [name for name in (group.group(1), *members) if f"neighbor {name} " in text] == []
