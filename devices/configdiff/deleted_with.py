@@ -8,7 +8,7 @@ from hier_config import HConfig, get_hconfig
 from storestack.devices.platforms.base import DeletedWith
 
 
-def _gone_with_owner(section: str, entry: str, before: HConfig, after: HConfig, kinds: tuple[DeletedWith, ...]) -> bool:
+def gone_with_owner(section: str, entry: str, before: HConfig, after: HConfig, kinds: tuple[DeletedWith, ...]) -> bool:
     """Whether the device deletes the entry `entry` (its `edit` line) of `section` itself on the
     way from `before` to `after`: the entry of that name of its owner's table (`DeletedWith`)
     goes."""
@@ -23,7 +23,7 @@ def _gone_with_owner(section: str, entry: str, before: HConfig, after: HConfig, 
     return False
 
 
-def _without_deletions_of_the_owned(
+def without_deletions_of_the_owned(
     delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[DeletedWith, ...], deletion: str, entry_word: str
 ) -> HConfig:
     """`delta` without the deletions of entries the device deletes itself with their owner
@@ -31,7 +31,7 @@ def _without_deletions_of_the_owned(
 
     def implied(section: str, line: str) -> bool:
         name = line.removeprefix(deletion)
-        return name != line and _gone_with_owner(section, entry_word + name, before, after, kinds)
+        return name != line and gone_with_owner(section, entry_word + name, before, after, kinds)
 
     if not any(implied(node.text, child.text) for node in delta.children for child in node.children):
         return delta

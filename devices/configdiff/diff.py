@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 
-from storestack.devices.configdiff.entry_moves import _entry_moves
-from storestack.devices.configdiff.factory_objects import _without_factory_objects
-from storestack.devices.configdiff.lines import _indent, _with_paths, normalise
-from storestack.devices.configdiff.policy_refresh import _policy_change
-from storestack.devices.configdiff.recreated import _recreated
+from storestack.devices.configdiff.entry_moves import entry_moves
+from storestack.devices.configdiff.factory_objects import without_factory_objects
+from storestack.devices.configdiff.lines import indent_width, normalise, with_paths
+from storestack.devices.configdiff.policy_refresh import policy_change_of_lines
+from storestack.devices.configdiff.recreated import recreated
 from storestack.devices.configdiff.redaction import Redactor
 from storestack.devices.configdiff.send_order import send_ordered
-from storestack.devices.configdiff.slotted_filters import _slotted_filters
-from storestack.devices.configdiff.undeletable import _keep_undeletable_sections
+from storestack.devices.configdiff.slotted_filters import slotted_filters
+from storestack.devices.configdiff.undeletable import keep_undeletable_sections
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.secret_ledger import HeldSecrets
 
@@ -30,7 +30,7 @@ def secret_paths(intended: str, platform: str) -> list[tuple[str, ...]]:
         return []
     return [
         path
-        for line, path in _with_paths(normalise(intended, driver))
+        for line, path in with_paths(normalise(intended, driver))
         if driver.secret_shape(line) != line or (len(path) == 1 and driver.is_unshown(line))
     ]
 
@@ -39,7 +39,7 @@ def _compared_lines(running: str, intended: str, driver: PlatformDriver) -> tupl
     """The running and intended lines a diff compares: both normalised, and the running config
     without the device's own objects the intended config does not name."""
     wanted = normalise(intended, driver)
-    return _without_factory_objects(normalise(running, driver), wanted, driver), wanted
+    return without_factory_objects(normalise(running, driver), wanted, driver), wanted
 
 
 def _held_as_intended(
@@ -58,7 +58,7 @@ def _held_as_intended(
         return running_lines, intended_lines
     secret_lines: dict[tuple[str, ...], tuple[str, bool]] = {}
     unshown: set[str] = set()
-    for line, path in _with_paths(intended_lines):
+    for line, path in with_paths(intended_lines):
         shape = driver.secret_shape(line)
         is_held = held is not None and held.holds(path)
         if len(path) == 1 and driver.is_unshown(line):
@@ -73,7 +73,7 @@ def _held_as_intended(
     if not secret_lines and not unshown:
         return running_lines, intended_lines
     running_read: list[str] = []
-    for line, path in _with_paths(running_lines):
+    for line, path in with_paths(running_lines):
         shape = driver.secret_shape(line)
         if shape == line:
             running_read.append(line)
@@ -83,8 +83,8 @@ def _held_as_intended(
             running_read.append(line)
         elif found[1] or found[0] == line.strip():
             # held, or shown as sent: the intended line (indented as the running one)
-            running_read.append(line[: _indent(line)] + found[0])
-    intended_read = [line for line in intended_lines if _indent(line) or driver.secret_shape(line) not in unshown]
+            running_read.append(line[: indent_width(line)] + found[0])
+    intended_read = [line for line in intended_lines if indent_width(line) or driver.secret_shape(line) not in unshown]
     return running_read, intended_read
 
 
@@ -161,7 +161,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     shown, wanted = _compared_lines(running, intended, driver)
     running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     # Bound filters under the name the device holds them by, or rebuilt under the other one.
-    intended_lines = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
+    intended_lines = slotted_filters(running_lines, intended_lines, driver.swapped_filters)
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
         # (parsing is most of a diff's cost, and most appliances of a push are in sync).
@@ -169,15 +169,15 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     hconfig_driver = hier_driver(platform)
     running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
-    _keep_undeletable_sections(running_config, intended_config, driver)
+    keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
-    recreating = _recreated(running_lines, intended_lines, driver) is not None
+    recreating = recreated(running_lines, intended_lines, driver) is not None
     if recreating:
         # Entries the device cannot change in place: deleted first, configured anew after.
         remediation = _delta_lines(running_lines, intended_lines, driver, platform)
     else:
         remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
-        remediation += _entry_moves(running_config, intended_config, driver)
+        remediation += entry_moves(running_config, intended_config, driver)
     if not remediation:
         # Nothing to change means nothing to undo; most appliances of a push are in sync.
         rollback: tuple[str, ...] = ()
@@ -185,7 +185,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         # The way back restores the secrets the appliance showed, in their stored form (which it
         # takes as input): read the other way round, with nothing held.
         intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
-        intended_back = _slotted_filters(running_back, intended_back, driver.swapped_filters)
+        intended_back = slotted_filters(running_back, intended_back, driver.swapped_filters)
         if recreating:
             rollback = _delta_lines(intended_back, running_back, driver, platform)
         elif (intended_back, running_back) == (intended_lines, running_lines):
@@ -193,11 +193,11 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         else:
             back_from = get_hconfig(hconfig_driver, "\n".join(intended_back))
             back_to = get_hconfig(hconfig_driver, "\n".join(running_back))
-            _keep_undeletable_sections(back_to, back_from, driver)
+            keep_undeletable_sections(back_to, back_from, driver)
             back = back_from.config_to_get_to(back_to).set_order_weight()
             rollback = send_ordered(back, back_from, back_to, driver)
-        rollback += _entry_moves(intended_config, running_config, driver)
-    refresh, policy_wait_s = _policy_change(running_lines, intended_lines, driver.policy_refresh) if remediation else ((), 0.0)
+        rollback += entry_moves(intended_config, running_config, driver)
+    refresh, policy_wait_s = policy_change_of_lines(running_lines, intended_lines, driver.policy_refresh) if remediation else ((), 0.0)
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
@@ -217,7 +217,7 @@ def remediation_lines(
     """Only the remediation (cheaper than compute_diff: no rollback is built); `held` as there."""
     driver = driver_for(platform)
     running_lines, intended_lines = _held_as_intended(*_compared_lines(running, intended, driver), driver, held)
-    intended_lines = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
+    intended_lines = slotted_filters(running_lines, intended_lines, driver.swapped_filters)
     if running_lines == intended_lines:
         return ()
     return _delta_lines(running_lines, intended_lines, driver, platform)
@@ -225,15 +225,15 @@ def remediation_lines(
 
 def _delta_lines(before: list[str], after: list[str], driver: PlatformDriver, platform: str) -> tuple[str, ...]:
     """What turns `before` into `after` (normalised lines), in the order the platform takes it:
-    where an entry must be configured anew (`_recreated`), by way of `before` without it."""
-    cleared = _recreated(before, after, driver)
+    where an entry must be configured anew (`recreated`), by way of `before` without it."""
+    cleared = recreated(before, after, driver)
     if cleared is not None:
         return _delta_lines(before, cleared, driver, platform) + _delta_lines(cleared, after, driver, platform)
     hconfig_driver = hier_driver(platform)
     running_config = get_hconfig(hconfig_driver, "\n".join(before))
     intended_config = get_hconfig(hconfig_driver, "\n".join(after))
-    _keep_undeletable_sections(running_config, intended_config, driver)
+    keep_undeletable_sections(running_config, intended_config, driver)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
-    return send_ordered(remediation, running_config, intended_config, driver) + _entry_moves(
+    return send_ordered(remediation, running_config, intended_config, driver) + entry_moves(
         running_config, intended_config, driver
     )

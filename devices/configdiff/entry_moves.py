@@ -8,7 +8,7 @@ from hier_config.child import HConfigChild
 from storestack.devices.drivers import PlatformDriver
 
 
-def _entry_moves(before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+def entry_moves(before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
     """What puts the entries of each of the platform's ordered tables (`ordered_tables`) in
     `after`'s order once the rest of the remediation has run, sent last (every entry then
     exists, and the deleted ones are gone): nothing where the device will hold them so already.

@@ -7,8 +7,8 @@ import re
 
 from hier_config import HConfig
 
-from storestack.devices.configdiff.lines import _indent
-from storestack.devices.configdiff.slotted_filters import _unsafe_in_place
+from storestack.devices.configdiff.lines import indent_width
+from storestack.devices.configdiff.slotted_filters import unsafe_in_place
 from storestack.devices.platforms.base import HeldClassifiers
 
 
@@ -21,11 +21,11 @@ def _acl_rules(config: HConfig, definition: re.Pattern[str]) -> dict[str, tuple[
     }
 
 
-def _classifiers_held(
+def classifiers_held(
     lines: tuple[str, ...], before: HConfig, after: HConfig, kind: HeldClassifiers, negation: str
 ) -> tuple[str, ...]:
     """`lines` (what turns `before` into `after`, as sent) with each classifier ACL whose change
-    has no safe order in place (`_unsafe_in_place`: rules both deleted and added) held by a twin
+    has no safe order in place (`unsafe_in_place`: rules both deleted and added) held by a twin
     while its block is sent: before it, the twin (the ACL as intended, under the highest number
     of `kind.numbers` that neither config nor the lines use) and, in every classifier of ORed
     rules that matches the ACL in both configs, a rule matching the twin; after it, that rule
@@ -47,7 +47,7 @@ def _classifiers_held(
     result = list(lines)
     for name in sorted(held.keys() & wanted.keys()):
         (number, old), (intended_number, new) = held[name], wanted[name]
-        if number != intended_number or not _unsafe_in_place(old, new, entry):
+        if number != intended_number or not unsafe_in_place(old, new, entry):
             continue
         reference = kind.reference.format(number=number)
         holders = [
@@ -66,7 +66,7 @@ def _classifiers_held(
         twin = next(free, None)
         if twin is None:
             continue
-        indent = " " * (_indent(result[start + 1]) if end > start + 1 else 1)
+        indent = " " * (indent_width(result[start + 1]) if end > start + 1 else 1)
         matching_twin = kind.reference.format(number=twin)
         hold = [kind.twin.format(number=twin), *(indent + rule for rule in new), indent + kind.exit]
         release: list[str] = []

@@ -34,15 +34,15 @@ def normalise(text: str, driver: PlatformDriver) -> list[str]:
     return lines
 
 
-def _indent(line: str) -> int:
+def indent_width(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _with_paths(lines: Iterable[str]) -> Iterable[tuple[str, tuple[str, ...]]]:
+def with_paths(lines: Iterable[str]) -> Iterable[tuple[str, tuple[str, ...]]]:
     """Each line with its path: the texts of the lines it sits under (by indentation), then its own."""
     stack: list[tuple[int, str]] = []
     for line in lines:
-        depth = _indent(line)
+        depth = indent_width(line)
         while stack and stack[-1][0] >= depth:
             stack.pop()
         stack.append((depth, line.strip()))
@@ -54,19 +54,19 @@ def parse(text: str, platform: str) -> HConfig:
     return get_hconfig(hier_driver(platform), "\n".join(normalise(text, driver)))
 
 
-def _without_deletions(node: HConfigChild, deletion: str) -> HConfigChild | None:
+def without_deletions(node: HConfigChild, deletion: str) -> HConfigChild | None:
     """A copy of `node` without its deletion lines (None when it held nothing else)."""
     if node.text.startswith(deletion):
         return None
     copy = get_hconfig(node.driver).add_child(node.text)
     for child in node.children:
-        kept = _without_deletions(child, deletion)
+        kept = without_deletions(child, deletion)
         if kept is not None:
             copy.add_deep_copy_of(kept)
     return copy if copy.children or not node.children else None
 
 
-def _only_deletions(node: HConfigChild, deletion: str, *, reverse: bool = True) -> HConfigChild | None:
+def only_deletions(node: HConfigChild, deletion: str, *, reverse: bool = True) -> HConfigChild | None:
     """A copy of `node` with only its deletion lines and the sections that hold them, each
     level in reverse order (`reverse`) or in the order `node` holds them."""
     copy = get_hconfig(node.driver).add_child(node.text)
@@ -74,7 +74,7 @@ def _only_deletions(node: HConfigChild, deletion: str, *, reverse: bool = True) 
         return copy
     # Within a block, what comes later may refer to what comes earlier: deleted last first.
     for child in reversed(node.children) if reverse else node.children:
-        dropped = _only_deletions(child, deletion, reverse=reverse)
+        dropped = only_deletions(child, deletion, reverse=reverse)
         if dropped is not None:
             copy.add_deep_copy_of(dropped)
     return copy if copy.children else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
 
-from storestack.devices.configdiff.lines import _only_deletions, _without_deletions
+from storestack.devices.configdiff.lines import only_deletions, without_deletions
 from storestack.devices.platforms.base import NamedObjects
 
 _Name = tuple[int, str]  # (the index of a kind of `NamedObjects`, an object's name)
@@ -27,7 +27,7 @@ class _Piece:
     unnames: set[_Name] = field(default_factory=set)
 
 
-def _around_named_objects(
+def around_named_objects(
     delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[NamedObjects, ...]
 ) -> tuple[str, ...]:
     """hier_config's remediation order (every top-level deletion first, then what is added or
@@ -128,8 +128,8 @@ def _around_named_objects(
     split: list[_Piece] = []
     for piece in pieces:
         if piece.unnames & deleted and piece.names & added:
-            deletions = _only_deletions(piece.node, negation, reverse=False)
-            rest = _without_deletions(piece.node, negation)
+            deletions = only_deletions(piece.node, negation, reverse=False)
+            rest = without_deletions(piece.node, negation)
             if deletions is not None and rest is not None:
                 split += [_Piece(deletions, unnames=piece.unnames), _Piece(rest, names=piece.names)]
                 continue

@@ -8,11 +8,11 @@ import re
 from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
 
-from storestack.devices.configdiff.resequence import _resequenced
+from storestack.devices.configdiff.resequence import resequenced_block
 from storestack.devices.platforms.base import NumberedEntries
 
 
-def _renumbered_from_the_ends(
+def renumbered_from_the_ends(
     delta: HConfig, kinds: tuple[NumberedEntries, ...], before: HConfig, after: HConfig
 ) -> HConfig:
     """`delta` with the entry deletions of each numbered block (a block whose header matches a
@@ -31,7 +31,7 @@ def _renumbered_from_the_ends(
     deletion and its replacement.
 
     A block whose change keeps its common entries in their order, on a platform that renumbers
-    in place (`NumberedEntries.resequence`), moves no entry: `_resequenced`."""
+    in place (`NumberedEntries.resequence`), moves no entry: `resequenced_block`."""
     negation = delta.driver.negation_prefix
     patterns = [(re.compile(kind.section), re.compile(kind.entry), kind) for kind in kinds]
 
@@ -57,7 +57,7 @@ def _renumbered_from_the_ends(
             result.add_deep_copy_of(section)
             continue
         entry, kind = found
-        resequenced = _resequenced(section.text, kind, entry, before, after)
+        resequenced = resequenced_block(section.text, kind, entry, before, after)
         if resequenced is not None:
             spread, lines, renumbering = resequenced
             for line in spread:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storestack.devices.configdiff.lines import _with_paths, normalise
+from storestack.devices.configdiff.lines import normalise, with_paths
 from storestack.devices.drivers import driver_for
 from storestack.devices.platforms.base import PolicyRefresh
 
@@ -19,7 +19,7 @@ def policy_change(running: str, intended: str, platform: str) -> tuple[tuple[str
     driver = driver_for(platform)
     if driver.policy_refresh is None:
         return (), 0.0
-    return _policy_change(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
+    return policy_change_of_lines(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
 
 
 @dataclass
@@ -40,7 +40,7 @@ def _policies(lines: list[str], refresh: PolicyRefresh) -> _Policies:
     session = re.compile(refresh.sessions)
     member = re.compile(refresh.members) if refresh.members else None
     found = _Policies()
-    for _, path in _with_paths(lines):
+    for _, path in with_paths(lines):
         text = " / ".join(path)
         for pattern in objects:
             if match := pattern.search(text):
@@ -57,7 +57,7 @@ def _policies(lines: list[str], refresh: PolicyRefresh) -> _Policies:
     return found
 
 
-def _policy_change(
+def policy_change_of_lines(
     running: list[str], intended: list[str], refresh: PolicyRefresh | None
 ) -> tuple[tuple[str, ...], float]:
     """`policy_change` of normalised lines, each config read once. The commands: for each

@@ -10,7 +10,7 @@ from hier_config import HConfig
 from storestack.devices.platforms.base import PrefixLists
 
 
-def _prefix_lists_kept(
+def prefix_lists_kept(
     lines: tuple[str, ...], before: HConfig, after: HConfig, kind: PrefixLists, negation: str
 ) -> tuple[str, ...]:
     """`lines` (a remediation as sent) with each changed route filter list's lines replaced by

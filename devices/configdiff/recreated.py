@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from storestack.devices.configdiff.lines import _indent, _with_paths
+from storestack.devices.configdiff.lines import indent_width, with_paths
 from storestack.devices.drivers import PlatformDriver
 from storestack.devices.platforms.base import RecreatedEntries
 
@@ -27,7 +27,7 @@ def _entry_settings(
     """Each entry of `kind.section` in `lines` (by its name), with its lines matching `kind.setting`."""
     setting = re.compile(kind.setting)
     found: dict[str, list[str]] = {}
-    for _line, path in _with_paths(lines):
+    for _line, path in with_paths(lines):
         if len(path) >= 2 and path[0] == kind.section and path[1].startswith(entry_word):
             texts = found.setdefault(path[1][len(entry_word) :], [])
             if len(path) == 3 and setting.search(path[2]):
@@ -35,7 +35,7 @@ def _entry_settings(
     return {name: tuple(sorted(texts)) for name, texts in found.items()}
 
 
-def _recreated(before: list[str], after: list[str], driver: PlatformDriver) -> list[str] | None:
+def recreated(before: list[str], after: list[str], driver: PlatformDriver) -> list[str] | None:
     """`before` (normalised lines) without the entries the device must delete and configure anew
     to hold `after` (`PlatformDriver.recreated_entries`: a setting it takes only once differs),
     and without what names them (`_without_names`); None where no entry needs it."""
@@ -58,7 +58,7 @@ def _without_names(lines: list[str], names: set[str], entry_word: str) -> list[s
     while True:
         doomed: set[tuple[str, ...]] = set()
         grown = False
-        for _line, path in _with_paths(lines):
+        for _line, path in with_paths(lines):
             text = path[-1]
             if text.startswith(entry_word) and text[len(entry_word) :] in names:
                 doomed.add(path)
@@ -77,12 +77,12 @@ def _without_names(lines: list[str], names: set[str], entry_word: str) -> list[s
         if not grown:
             break
     kept: list[str] = []
-    for line, path in _with_paths(lines):
+    for line, path in with_paths(lines):
         if any(path[: len(entry)] == entry for entry in doomed):
             continue
         values = _setting_values(path[-1])
         if any(value in names for value in values):
             key = path[-1].split(" ", 2)[:2]
-            line = " " * _indent(line) + " ".join([*key, *(value for value in values if value not in names)])
+            line = " " * indent_width(line) + " ".join([*key, *(value for value in values if value not in names)])
         kept.append(line)
     return kept

@@ -7,7 +7,7 @@ import re
 
 from hier_config import HConfig
 
-from storestack.devices.configdiff.lines import _with_paths
+from storestack.devices.configdiff.lines import with_paths
 from storestack.devices.platforms.base import RemovedWhole
 
 
@@ -44,7 +44,7 @@ def _members(deleted: list[str], kind: RemovedWhole, removed: set[str]) -> set[s
     return found
 
 
-def _without_lines_of_removed(
+def without_lines_of_removed(
     lines: tuple[str, ...], after: HConfig, kinds: tuple[RemovedWhole, ...], negation: str
 ) -> tuple[str, ...]:
     """`lines` (a remediation in send order) without the deletions of lines naming an entry of
@@ -52,7 +52,7 @@ def _without_lines_of_removed(
     their deletions after it. A sub-block left with nothing but its closing line goes too."""
     if not kinds:
         return lines
-    paths = list(_with_paths(lines))
+    paths = list(with_paths(lines))
     deleted: dict[str, list[str]] = {}
     for _line, path in paths:
         if len(path) == 2 and path[1].startswith(negation):

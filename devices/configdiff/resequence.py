@@ -11,7 +11,7 @@ from hier_config.child import HConfigChild
 from storestack.devices.platforms.base import NumberedEntries
 
 
-def _resequenced(
+def resequenced_block(
     header: str, kind: NumberedEntries, entry: re.Pattern[str], before: HConfig, after: HConfig
 ) -> tuple[list[str], list[str], str] | None:
     """The change of block `header` from `before` to `after` without moving an entry, where the

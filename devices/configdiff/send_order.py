@@ -9,16 +9,16 @@ from collections.abc import Iterable
 from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
 
-from storestack.devices.configdiff.deleted_with import _without_deletions_of_the_owned
-from storestack.devices.configdiff.held_classifiers import _classifiers_held
-from storestack.devices.configdiff.lines import _indent, _only_deletions, _without_deletions
-from storestack.devices.configdiff.named_objects import _around_named_objects
-from storestack.devices.configdiff.numbered_entries import _renumbered_from_the_ends
-from storestack.devices.configdiff.prefix_lists import _prefix_lists_kept
-from storestack.devices.configdiff.removed_whole import _without_lines_of_removed
-from storestack.devices.configdiff.slotted_filters import _rebound_in_place
-from storestack.devices.configdiff.stopped import _stopped_while_changed
-from storestack.devices.configdiff.wiped import _wiped_sent_again
+from storestack.devices.configdiff.deleted_with import without_deletions_of_the_owned
+from storestack.devices.configdiff.held_classifiers import classifiers_held
+from storestack.devices.configdiff.lines import indent_width, only_deletions, without_deletions
+from storestack.devices.configdiff.named_objects import around_named_objects
+from storestack.devices.configdiff.numbered_entries import renumbered_from_the_ends
+from storestack.devices.configdiff.prefix_lists import prefix_lists_kept
+from storestack.devices.configdiff.removed_whole import without_lines_of_removed
+from storestack.devices.configdiff.slotted_filters import rebound_in_place
+from storestack.devices.configdiff.stopped import stopped_while_changed
+from storestack.devices.configdiff.wiped import wiped_sent_again
 from storestack.devices.drivers import PlatformDriver
 from storestack.devices.platforms.base import DeletedForm
 
@@ -31,11 +31,11 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     each classifier ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`)."""
     lines = _in_send_order(delta, before, after, driver)
     negation = delta.driver.negation_prefix
-    lines = _without_lines_of_removed(lines, after, driver.removed_whole, negation)
+    lines = without_lines_of_removed(lines, after, driver.removed_whole, negation)
     if driver.deleted_forms:
         lines = _in_deleted_forms(lines, driver.deleted_forms, negation)
     if driver.held_classifiers is not None:
-        lines = _classifiers_held(lines, before, after, driver.held_classifiers, negation)
+        lines = classifiers_held(lines, before, after, driver.held_classifiers, negation)
     return lines
 
 
@@ -49,7 +49,7 @@ def _in_deleted_forms(lines: tuple[str, ...], forms: tuple[DeletedForm, ...], ne
         if text.startswith(negation):
             for pattern, deleted_as in patterns:
                 if (found := pattern.match(text.removeprefix(negation))) is not None:
-                    line = line[: _indent(line)] + negation + found.expand(deleted_as)
+                    line = line[: indent_width(line)] + negation + found.expand(deleted_as)
                     break
         sent.append(line)
     return tuple(sent)
@@ -63,26 +63,26 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
     nothing sent any more refers to what they delete. A platform without a send order whose
     lines name objects by number (`PlatformDriver.named_objects`) gets hier_config's order with
     those objects' definitions and deletions moved around the lines that name them
-    (`_around_named_objects`)."""
+    (`around_named_objects`)."""
     if driver.stopped_while_changed:
-        delta = _stopped_while_changed(delta, before, after, driver.stopped_while_changed)
+        delta = stopped_while_changed(delta, before, after, driver.stopped_while_changed)
     if driver.wiped_by:
-        delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
+        delta = wiped_sent_again(delta, before, after, driver.wiped_by)
     if driver.numbered_entries:
-        delta = _renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
+        delta = renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
     if driver.deleted_with and driver.deletion_word is not None and driver.entry_word is not None:
-        delta = _without_deletions_of_the_owned(
+        delta = without_deletions_of_the_owned(
             delta, before, after, driver.deleted_with, driver.deletion_word + " ", driver.entry_word + " "
         )
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
-            ordered = _around_named_objects(delta, before, after, driver.named_objects)
+            ordered = around_named_objects(delta, before, after, driver.named_objects)
         else:
             ordered = tuple(delta.lines(sectional_exiting=True))
         if driver.prefix_lists is not None:
-            ordered = _prefix_lists_kept(ordered, before, after, driver.prefix_lists, delta.driver.negation_prefix)
+            ordered = prefix_lists_kept(ordered, before, after, driver.prefix_lists, delta.driver.negation_prefix)
         if driver.swapped_filters is not None:
-            return _rebound_in_place(ordered, driver.swapped_filters, delta.driver.negation_prefix)
+            return rebound_in_place(ordered, driver.swapped_filters, delta.driver.negation_prefix)
         return ordered
     deletion = driver.deletion_word + " "
     entry_word = driver.entry_word + " "
@@ -95,7 +95,7 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
         if section.text not in staged:
             unstaged.append(section)
             continue
-        kept, dropped = _without_deletions(section, deletion), _only_deletions(section, deletion)
+        kept, dropped = without_deletions(section, deletion), only_deletions(section, deletion)
         additions[section.text] = list(kept.children) if kept is not None else []
         removals[section.text] = list(dropped.children) if dropped is not None else []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from storestack.devices.configdiff.lines import _indent
+from storestack.devices.configdiff.lines import indent_width
 from storestack.devices.platforms.base import SwappedFilters
 
 
@@ -25,7 +25,7 @@ def _acl_blocks(lines: list[str], definition: re.Pattern[str]) -> dict[str, tupl
     return blocks
 
 
-def _unsafe_in_place(held: list[str], wanted: list[str], entry: re.Pattern[str]) -> bool:
+def unsafe_in_place(held: list[str], wanted: list[str], entry: re.Pattern[str]) -> bool:
     """Whether changing a filter's entries from `held` to `wanted` in place has no safe order.
     Entries only deleted (from the highest number down) or only added (from the lowest up) leave
     every packet, at every line, with the verdict of the old or of the new filter: its first
@@ -43,13 +43,13 @@ def _unsafe_in_place(held: list[str], wanted: list[str], entry: re.Pattern[str])
     return deleted and added
 
 
-def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilters | None) -> list[str]:
+def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilters | None) -> list[str]:
     """`intended` with each bound filter under the name the device is to hold it by
     (`SwappedFilters`): a filter held under either name keeps that one where its entries are the
-    intended ones or change safely in place (`_unsafe_in_place`); else it is built under the
+    intended ones or change safely in place (`unsafe_in_place`); else it is built under the
     other (the intended name, or it with the suffix and the highest number of the range neither
     side uses). The diff then adds the new filter whole, binds it in place of the old one and
-    deletes the old one last (`_rebound_in_place`); the way back does the same. A filter held
+    deletes the old one last (`rebound_in_place`); the way back does the same. A filter held
     under its name at another number than the intended one (numbered by its place in a list, as
     a hub's FROM-STORE-<id> filters are: a store decommissioned moves every later one) stays at
     the held number: defined again under the new one, it was deleted while bound ("the services
@@ -77,7 +77,7 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
         if holder == other or (held_number != number and held_number not in fixed):
             # held under another number (the filters numbered before it changed): kept there
             slots[name] = (holder, held_number)
-        if not _unsafe_in_place(held_rules, rules, entry):
+        if not unsafe_in_place(held_rules, rules, entry):
             continue
         if holder == other:
             slots.pop(name)
@@ -98,12 +98,12 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
             if found is not None and found.group(1) in slots:
                 line = line[: found.start(1)] + "{} {}".format(*slots[found.group(1)]) + line[found.end(2) :]
         elif (found := binding.match(text := line.strip())) is not None and found.group(1) in slots:
-            line = line[: _indent(line)] + text[: found.start(1)] + slots[found.group(1)][0] + text[found.end(1) :]
+            line = line[: indent_width(line)] + text[: found.start(1)] + slots[found.group(1)][0] + text[found.end(1) :]
         lines.append(line)
     return lines
 
 
-def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:
+def rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:
     """`lines` (a remediation as sent) with each filter bound anew in place, never unbound first:
     an interface block that binds a filter drops its deletion of the binding it replaces in that
     direction; a filter the lines bind is defined first; and the deletion of a filter, in the

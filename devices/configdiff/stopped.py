@@ -10,7 +10,7 @@ from hier_config import HConfig, get_hconfig
 from storestack.devices.platforms.base import StoppedWhileChanged
 
 
-def _stopped_while_changed(
+def stopped_while_changed(
     delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[StoppedWhileChanged, ...]
 ) -> HConfig:
     """`delta` with each block of `kinds` that it changes (both `before` and `after` hold it)

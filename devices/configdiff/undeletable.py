@@ -7,7 +7,7 @@ import re
 from hier_config import HConfig
 from hier_config.child import HConfigChild
 
-from storestack.devices.configdiff.deleted_with import _gone_with_owner
+from storestack.devices.configdiff.deleted_with import gone_with_owner
 from storestack.devices.drivers import PlatformDriver
 
 
@@ -22,7 +22,7 @@ def _mirror_blocks(one: HConfigChild, other: HConfigChild) -> None:
             _mirror_blocks(child, match)
 
 
-def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
+def keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
     """A section the platform cannot delete (a physical interface) is emptied instead of negated.
 
     Adding the bare section header to the intended side makes hier_config negate the
@@ -63,6 +63,6 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
             continue
         for entry in running_section.children:
             owned = driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)
-            gone = _gone_with_owner(section_text, entry.text, running, intended, driver.deleted_with)
+            gone = gone_with_owner(section_text, entry.text, running, intended, driver.deleted_with)
             if not owned and not gone and intended_section.get_child(equals=entry.text) is None:
                 intended_section.add_deep_copy_of(entry)

@@ -10,7 +10,7 @@ from hier_config.child import HConfigChild
 from storestack.devices.platforms.base import WipedBy
 
 
-def _wiped_sent_again(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[WipedBy, ...]) -> HConfig:
+def wiped_sent_again(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[WipedBy, ...]) -> HConfig:
     """`delta` with, in each top-level block both `before` and `after` hold whose changes add or
     delete a line matching a kind's `trigger`, every line of `after`'s block matching its
     `wiped` sent again after those changes (unless they send it already). Other blocks as they

@@ -148,7 +148,7 @@ class DeletedWith(BaseModel):
     configuration"; that interface goes with its phase 1). Where a push deletes an entry of
     `owner` (a top-level block's header), the entry of `section` under its name is held gone with
     it: the push sends no deletion of its own for it, and the way back configures it whole again
-    (devices/configdiff/deleted_with.py `_gone_with_owner`)."""
+    (devices/configdiff/deleted_with.py `gone_with_owner`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -165,7 +165,7 @@ class RecreatedEntries(BaseModel):
     absent on one side: the default), the entry is deleted and configured anew: the remediation
     first goes to the held config without it, and without what names it (a name left out of a
     setting that lists it; an entry whose setting named nothing else, and in turn whatever names
-    that entry), then to the intended config (devices/configdiff/recreated.py `_recreated`)."""
+    that entry), then to the intended config (devices/configdiff/recreated.py `recreated`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -183,7 +183,7 @@ class NumberedEntries(BaseModel):
     the number). An entry that moves to another number is deleted and added again, deletions from
     the highest number down before the additions from the lowest up, so that the block is at
     every moment the start of what the device held or of what is intended and never passes what
-    both deny (devices/configdiff/numbered_entries.py `_renumbered_from_the_ends`)."""
+    both deny (devices/configdiff/numbered_entries.py `renumbered_from_the_ends`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -209,7 +209,7 @@ class NumberedEntries(BaseModel):
     # ones: it passes what both sides pass (the closing `permit ip any any` of a hub's DC port,
     # the push's own SSH) and nothing both deny, where deleting a renumbered block from the
     # bottom left it without its closing permit for as long as the deletions ran
-    # (devices/configdiff/resequence.py `_resequenced`).
+    # (devices/configdiff/resequence.py `resequenced_block`).
     resequence: str | None = None
     highest: int = 2147483647
 
@@ -261,7 +261,7 @@ class SwappedFilters(BaseModel):
     passes what both the old and the new one deny, as a deny-list closing with `permit ip` does,
     or drops what both permit). Such a filter is built whole under its other name, each binding
     switched to it, then the old one deleted (make before break; `devices/configdiff/slotted_filters.py`
-    `_slotted_filters`, `_rebound_in_place`, which also keeps any other change of a binding
+    `slotted_filters`, `rebound_in_place`, which also keeps any other change of a binding
     from unbinding first or deleting a filter while it is bound). The two names alternate: the intended one and it with `suffix`; a
     filter held under either whose entries are the intended ones is in sync (drift compares by
     content). `definition`: a pattern of the filter's header, groups name and number;
@@ -292,7 +292,7 @@ class HeldClassifiers(BaseModel):
     under a free number, for as long as the ACL is edited: the twin defined, the classifier
     matching it too (an `or` classifier takes a packet any one of its rules matches), the ACL
     edited, the twin's rule taken out of the classifier, the twin deleted
-    (`devices/configdiff/held_classifiers.py` `_classifiers_held`). The intended config never
+    (`devices/configdiff/held_classifiers.py` `classifiers_held`). The intended config never
     names the twin. `definition`: a pattern of the ACL's header, groups name and number;
     `classifier`: a pattern of the header of a classifier whose rules are ORed; `reference`: a
     pattern of its line matching an ACL, `{number}` the ACL's number; `twin` the twin's header
@@ -337,7 +337,7 @@ class PrefixLists(BaseModel):
     changed in place deleted and added again (where it is the list's last entry, the list held
     meanwhile by `placeholder` at a spare number after it, an entry that permits nothing), then
     the entries no longer intended from the highest number down; a list no longer intended at all
-    is deleted last, once nothing sent names it (`devices/configdiff/prefix_lists.py` `_prefix_lists_kept`).
+    is deleted last, once nothing sent names it (`devices/configdiff/prefix_lists.py` `prefix_lists_kept`).
     `entry`: a pattern of an entry, groups name and number; `deleted_as`: an entry's deletion by
     its number alone, negated (`{name}`, `{number}`); `placeholder`: an entry that denies every
     route (`{name}`, `{number}`)."""

@@ -346,7 +346,7 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # goes (a store taken off a hub, a node dropped from a policy, a rollback). An interface's filter
 # by its direction alone: `undo traffic-filter { inbound | outbound } [ ipv6 acl ]` (AR command
 # reference EDOC1100064351, "traffic-filter (Interface view)"; never the ACL it binds), sent only
-# where the interface binds no other filter in that direction (`_rebound_in_place` keeps a new
+# where the interface binds no other filter in that direction (`rebound_in_place` keeps a new
 # binding from being undone: there is one ACL per direction, and this form names none).
 DELETED_FORMS = (
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),

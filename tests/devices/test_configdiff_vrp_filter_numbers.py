@@ -6,7 +6,7 @@ deleted each of those filters while its tunnels were bound to it and defined it 
 next number ("When you delete an ACL that has been referenced by other services, the services
 may be interrupted": AR command reference "acl name", EDOC1100064351): on a hub of many stores,
 every later store's tunnels without their filter for a moment. A filter whose rules are the
-intended ones stays at the number the device holds it by (`_slotted_filters`); drift reads it in
+intended ones stays at the number the device holds it by (`slotted_filters`); drift reads it in
 sync.
 """
 
