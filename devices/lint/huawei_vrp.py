@@ -62,6 +62,7 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import (
     Line,
+    LineSignature,
     after,
     hub_tunnel_answers,
     interface_address,
@@ -2289,12 +2290,16 @@ def hub_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
 
 
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
+    """Whether advanced ACL rule `rule` matches `packet` (`_words_match` reads its words)."""
+    return _words_match(rule.words, packet)
+
+
+def _words_match(w: list[str], packet: Packet) -> bool | None:
     """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
     [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME] [tcp-flag
     FLAG...]` matches `packet`, a connection's first segment (SYN alone): a rule naming only
     flags other than SYN (`established`: ACK or RST) never does; None when a field cannot be read
     (another keyword, a port name not known, SYN with other flags)."""
-    w = rule.words
     protocol, rest = w[3], w[4:]
     if protocol not in ("ip", packet.protocol):
         return False
@@ -2352,17 +2357,35 @@ def _rule_matches(rule: Line, packet: Packet) -> bool | None:
 def acl_verdict(acl: Line, packet: Packet) -> Verdict:
     """What a traffic-filter with advanced ACL `acl` does with `packet`: the first matching rule
     decides, and a packet no rule matches passes (a traffic-filter drops only what a deny rule
-    matches). A rule this reader cannot follow matches when it permits, not when it denies."""
-    for rule in acl.children:
-        w = rule.words
-        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny"):
-            continue
-        matches = _rule_matches(rule, packet)
+    matches). A rule this reader cannot follow matches when it permits, not when it denies.
+    Read from the ACL's lines (`_rules_verdict`, cached)."""
+    return _rules_verdict(acl.signature, packet)
+
+
+@functools.lru_cache(maxsize=65536)
+def _rules_verdict(acl: LineSignature, packet: Packet) -> Verdict:
+    """`acl_verdict` of the ACL whose lines' `Line.signature` is `acl`: a pure function of the
+    ACL's text and the packet, cached, so linting configs again with one file changed reads an
+    unchanged hub's filters once per packet."""
+    for number, text, w in _filter_rules(acl):
+        matches = _words_match(w, packet)
         if matches is None:
             matches = w[2] == "permit"
         if matches:
-            return Verdict(w[2] == "permit", rule.number, rule.text)
-    return Verdict(True, acl.number, f"{acl.text}: no rule matches, and a traffic-filter passes that")
+            return Verdict(w[2] == "permit", number, text)
+    return Verdict(True, acl[0], f"{acl[1]}: no rule matches, and a traffic-filter passes that")
+
+
+@functools.lru_cache(maxsize=1024)
+def _filter_rules(acl: LineSignature) -> tuple[tuple[int, str, list[str]], ...]:
+    """The rule lines (`rule N permit|deny PROTOCOL ...`) of the ACL whose `Line.signature` is
+    `acl`: each one's number, text and words, split once (read them, never change them)."""
+    rules: list[tuple[int, str, list[str]]] = []
+    for number, text, _ in acl[2]:
+        w = text.split()
+        if len(w) >= 4 and w[0] == "rule" and w[2] in ("permit", "deny"):
+            rules.append((number, text, w))
+    return tuple(rules)
 
 
 @register_forwarding(PLATFORM)

@@ -11,12 +11,15 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 
 if TYPE_CHECKING:
     from storestack.devices.lint import ConfigFile, Finding
+
+# `Line.signature`: a line's number, text and its children's signatures.
+LineSignature: TypeAlias = tuple[int, str, tuple["LineSignature", ...]]
 
 
 @dataclass
@@ -32,6 +35,12 @@ class Line:
         """The text's words, split once (the rules read them again for every packet they
         follow through an ACL): read them, never change them."""
         return self.text.split()
+
+    @cached_property
+    def signature(self) -> LineSignature:
+        """The line's number and text with its children's signatures: a hashable image of the
+        subtree, for caches of pure functions of it (computed once: never change the tree)."""
+        return (self.number, self.text, tuple(child.signature for child in self.children))
 
     def walk(self) -> Iterator[Line]:
         for child in self.children:
