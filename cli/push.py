@@ -365,9 +365,10 @@ def restore(
     quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     fleet = _load_fleet(fleet_path, needed=targets_file is None)
-    targets = _load_targets(targets_file, fleet)
+    every_target = _load_targets(targets_file, fleet)
     with for_option("APPLIANCE"):
-        (target,) = list(targets.filter(names=[appliance]))
+        targets = every_target.filter(names=[appliance])
+    (target,) = list(targets)
     backups = BackupStore(state_dir / "backups")
     # Chosen before the restore takes its own backup of the running config.
     source = backup_file or backups.latest(target)
