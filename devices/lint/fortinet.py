@@ -62,6 +62,7 @@ from storestack.devices.platforms.fortinet import (
     DOS_ANOMALY_THRESHOLDS,
     ECHO_ANOMALY,
     INTERFACE_MTU_DEFAULT,
+    NAME_LIMIT,
     SHOW_OMITS_DEFAULTS,
     STATIC_DISTANCE,
     dpd_retrycount,
@@ -346,17 +347,30 @@ def _string_addresses(parsed: dict[str, Block]) -> Iterator[tuple[str, str, int]
             yield from (("address", value, line) for value in values)
 
 
+# Each table's longest entry name: FortiOS 7.4 CLI reference, `config system interface` and
+# `config vpn ipsec phase1-interface` (15), `config system zone` (7.4.8, 35), `config router
+# prefix-list` (7.4.3, 35), `config router route-map` (a BGP neighbor's `route-map-in`, 35).
+_NAME_LIMITS = (
+    ("system interface", 15),
+    ("vpn ipsec phase1-interface", 15),
+    ("system zone", NAME_LIMIT),
+    ("router prefix-list", NAME_LIMIT),
+    ("router route-map", NAME_LIMIT),
+)
+
+
 @register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
-    """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
+    """Names FortiOS accepts: an interface's and a phase 1's at most 15 characters, a zone's,
+    a prefix list's and a route-map's at most 35 (`NAME_LIMIT` in the platform module)."""
     if config.suffix:
         return
     parsed = parse(config.text)
-    for path in ("system interface", "vpn ipsec phase1-interface", "system zone"):
+    for path, limit in _NAME_LIMITS:
         for entry in _entries(parsed, path):
-            if len(entry.name) > 15:
+            if len(entry.name) > limit:
                 yield config.finding(
-                    entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than 15 characters"
+                    entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than {limit} characters"
                 )
 
 

@@ -804,6 +804,12 @@ class PlatformProfile:
         (`aws<tunnel>-<connection>`, `os-<site>`), `number` is its place in a numbered range."""
         return short_ifname(label, self.ifname_limit)
 
+    def route_filter_name(self, name: str) -> str:
+        """A hub's prefix list or route-map named after a store (`STORE-<id>`,
+        `FROM-<id>-<link>`) as the platform takes it: as it is, unless the platform holds such
+        names to fewer characters than a store id and a link name can make."""
+        return name
+
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         """Store-side interface of one AWS VPN tunnel (two per WAN link)."""
         return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         SegmentView,
         SteeredApplicationView,
         StoreApplianceView,
+        TunnelView,
         WanLinkView,
     )
     from storestack.network.secrets import Secret
@@ -80,6 +81,9 @@ class FortinetPlatform(PlatformProfile):
 
     def segment_interface(self, vlan: int, kind: str) -> str:
         return short_ifname(kind, self.ifname_limit)
+
+    def route_filter_name(self, name: str) -> str:
+        return route_filter_name(name)
 
 
 # The distance FortiOS gives eBGP routes (`config router bgp` `distance-external`, default 20),
@@ -444,9 +448,20 @@ def quote(value: object) -> str:
 
 
 # A FortiOS zone's name takes at most 35 characters (FortiOS 7.4.8 CLI reference, `config system
-# zone`: name, "Maximum length: 35"); a firewall policy's name is held to the same (no limit of
-# its own found in the documents read here).
+# zone`: name, "Maximum length: 35"), and so do a prefix list's and a route-map's (7.4.3 CLI
+# reference, `config router prefix-list`: name, "Maximum length: 35"; a BGP neighbor's
+# `route-map-in`, which names the route-map, the same), which a hub names after a store and its
+# links (`route_filter_name`); a firewall policy's name is held to the same (no limit of its own
+# found in the documents read here). Longer names are shortened as `short_ifname` does.
 NAME_LIMIT = 35
+
+
+def route_filter_name(name: str) -> str:
+    """A prefix list's or route-map's name made of a store's, link's or hub's names (a hub's
+    `STORE-<id>` and `FROM-<id>-<link>`, a store's `HUB-IN-<link>-<hub>`, `AWS-IN-<link>` …) as
+    FortiOS takes it: shortened to NAME_LIMIT with a hash of the full name (`fortios_name`)."""
+    return short_ifname(name, NAME_LIMIT)
+
 # The ids of a hub's per-store firewall policies (`hub_store_zones`): the store of stable number N
 # (`StoreSources.number`, the same for the store's life whatever other stores come and go) takes
 # FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of the
@@ -977,6 +992,17 @@ def _route_map(name: str, *rules: list[str]) -> list[str]:
     return [*lines, "        end", "    next"]
 
 
+def _hub_route_maps(tunnel: TunnelView) -> tuple[str, str, str]:
+    """A store's route-maps for one hub tunnel: what it takes in, what it announces, and what it
+    announces while out of its SLA (`HUB-IN-`, `HUB-OUT-<link>-<hub>`, `-DEGRADED`)."""
+    path = f"{tunnel.link}-{tunnel.hub.hostname}"
+    return (
+        route_filter_name(f"HUB-IN-{path}"),
+        route_filter_name(f"HUB-OUT-{path}"),
+        route_filter_name(f"HUB-OUT-{path}-DEGRADED"),
+    )
+
+
 def route_maps(view: StoreApplianceView) -> list[str]:
     """`config router route-map` entries: per hub tunnel what it accepts (HUB-ROUTES; with AWS
     tunnels, the hubs' cloud summary first, at the path's local preference) and announces
@@ -996,22 +1022,22 @@ def route_maps(view: StoreApplianceView) -> list[str]:
     checked = {check.tunnel.id for check in view.steering.health_checks} if view.steering is not None else set()
     lines: list[str] = []
     for tunnel in view.tunnels:
-        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        hub_in, hub_out, degraded = _hub_route_maps(tunnel)
         out = ['set match-ip-address "STORE-PREFIXES"']
         if tunnel.prepend:
             out.append(f'set set-aspath "{tunnel.prepend_path}"')
         accepts = ['set match-ip-address "HUB-ROUTES"']
         if view.aws_tunnels:
             cloud = ['set match-ip-address "HUB-CLOUD"', f"set set-local-preference {tunnel.local_pref}"]
-            lines += _route_map(f"HUB-IN-{path}", cloud, accepts)
+            lines += _route_map(hub_in, cloud, accepts)
         else:
-            lines += _route_map(f"HUB-IN-{path}", accepts)
-        lines += _route_map(f"HUB-OUT-{path}", out)
+            lines += _route_map(hub_in, accepts)
+        lines += _route_map(hub_out, out)
         if tunnel.id in checked:
-            lines += _route_map(f"HUB-OUT-{path}-DEGRADED", [*out, f'set set-community "{tunnel.degraded_community}"'])
+            lines += _route_map(degraded, [*out, f'set set-community "{tunnel.degraded_community}"'])
     for link in view.aws_links:
         lines += _route_map(
-            f"AWS-IN-{link.name}",
+            route_filter_name(f"AWS-IN-{link.name}"),
             ['set match-ip-address "AWS-ROUTES"', f"set set-local-preference {250 - 10 * link.index}"],
         )
     if view.aws_tunnels:
@@ -1131,7 +1157,7 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
     checked = {check.tunnel.id for check in view.steering.health_checks} if view.steering is not None else set()
     lines: list[str] = []
     for tunnel in view.tunnels:
-        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        hub_in, hub_out, degraded = _hub_route_maps(tunnel)
         lines.append(f"        edit {quote(tunnel.inside_peer)}")
         if tunnel.peer_bfd:
             lines.append("            set bfd enable")
@@ -1140,15 +1166,15 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
             f"            set remote-as {tunnel.hub.asn}",
             f"            set keep-alive-timer {view.hub_timers.keepalive}",
             f"            set holdtime-timer {view.hub_timers.hold}",
-            f'            set route-map-in "HUB-IN-{path}"',
+            f"            set route-map-in {quote(hub_in)}",
         ]
         if tunnel.id in checked:
             lines += [
-                f'            set route-map-out "HUB-OUT-{path}-DEGRADED"',
-                f'            set route-map-out-preferable "HUB-OUT-{path}"',
+                f"            set route-map-out {quote(degraded)}",
+                f"            set route-map-out-preferable {quote(hub_out)}",
             ]
         else:
-            lines.append(f'            set route-map-out "HUB-OUT-{path}"')
+            lines.append(f"            set route-map-out {quote(hub_out)}")
         if view.hub_prefix_limit is not None:
             lines += maximum_prefix(view.hub_prefix_limit)
         lines.append("        next")
@@ -1372,6 +1398,7 @@ PLATFORM = FortinetPlatform(
     secret_template_filters=(("fortios_hub_phase1_interfaces", hub_phase1_interfaces),),
     template_filters=(
         ("fq", quote),
+        ("fortios_name", route_filter_name),
         ("fortios_flow_services", flow_services),
         ("fortios_health_checks", health_checks),
         ("fortios_segment_interfaces", segment_interfaces),

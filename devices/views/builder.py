@@ -1021,7 +1021,7 @@ class ViewBuilder:
                     name=store.name,
                     asn=store.asn,
                     prefixes=self._hub_prefixes(store),
-                    prefix_list=f"STORE-{store.id}",
+                    prefix_list=profile.route_filter_name(f"STORE-{store.id}"),
                     platform=store.appliances[0].platform,
                 )
                 wan_index.update(((store.id, link.name), (index, link)) for index, link in enumerate(store.wan))
@@ -1051,7 +1051,7 @@ class ViewBuilder:
                     psk=tunnel.psk,
                     id=tunnel.id,
                     local_pref=tunnel.local_pref,
-                    route_map=f"FROM-{store.id}-{link.name}",
+                    route_map=profile.route_filter_name(f"FROM-{store.id}-{link.name}"),
                     bfd=tunnel_bfd(tunnel, link.cellular, get_platform(store_view.platform).bfd_follows_sla),
                     description=f"{store.id} {link.name} {link.kind} {tunnel.role}",
                     ike_id=tunnel.peer_id,
