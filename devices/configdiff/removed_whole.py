@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from hier_config import HConfig
+from hier_config import HConfig, get_hconfig
+from hier_config.child import HConfigChild
 
 from storestack.devices.configdiff.lines import with_paths
 from storestack.devices.platforms.base import RemovedWhole
@@ -94,3 +95,105 @@ def _emptied(path: tuple[str, ...], kept: list[tuple[str, tuple[str, ...]]]) -> 
     if len(path) >= 2 and empty(path):
         return True
     return len(path) >= 3 and path[-1].startswith("exit") and empty(path[:-1])
+
+
+def remade_sent_whole(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[RemovedWhole, ...]) -> HConfig:
+    """`delta` where, in a block of a kind's `section`, the line that made an entry is deleted and
+    the intended block makes the entry again by another line (IOS-XE: a BGP neighbour's
+    `remote-as` changed, `no neighbor X remote-as A` then `neighbor X remote-as B`): the device
+    removes the entry whole with the first, so every intended line naming it, in the block and
+    its sub-blocks, is sent again after it (the unchanged ones too, which the delta lacks), and
+    no other deletion of a line naming it is sent (the device took it). Those making deletions
+    go first in their block. Other blocks as they are."""
+    if not kinds:
+        return delta
+    negation = delta.driver.negation_prefix
+    remade = {node.text: _remade(node, before, after, kinds, negation) for node in delta.children}
+    if not any(remade.values()):
+        return delta
+    resent = get_hconfig(delta.driver)
+    for node in delta.children:
+        patterns = remade[node.text]
+        new = after.get_child(equals=node.text)
+        if not patterns or new is None:
+            resent.add_deep_copy_of(node)
+            continue
+        _resend(resent.add_child(node.text), node, new, patterns, negation)
+    return resent
+
+
+def _remade(
+    node: HConfigChild, before: HConfig, after: HConfig, kinds: tuple[RemovedWhole, ...], negation: str
+) -> list[tuple[RemovedWhole, str, re.Pattern[str]]]:
+    """For each entry of the block `node` (a delta's) that the delta deletes the making line of
+    while the intended block makes it again: its kind, its name and a pattern of the lines naming
+    it."""
+    old, new = before.get_child(equals=node.text), after.get_child(equals=node.text)
+    if old is None or new is None:
+        return []
+    deleted = [child.text.removeprefix(negation) for child in node.children if child.text.startswith(negation)]
+    found = []
+    for kind in kinds:
+        if re.match(kind.section, node.text) is None:
+            continue
+        for name in sorted(_made(deleted, kind) & _made([child.text for child in new.children], kind)):
+            found.append((kind, name, re.compile(kind.names.format(name=re.escape(name)))))
+    return found
+
+
+def _resend(
+    block: HConfigChild,
+    node: HConfigChild,
+    new: HConfigChild,
+    patterns: list[tuple[RemovedWhole, str, re.Pattern[str]]],
+    negation: str,
+) -> None:
+    """Fill `block` (empty) from the delta's `node`, with the remade entries of `patterns` sent
+    whole from the intended block `new`: their making deletions first, the delta's other lines
+    naming them left out, then all their intended lines in the intended block's order (its
+    making line first), before the delta's first sub-block, those of a sub-block after the
+    sub-block's other changes."""
+
+    def naming(text: str) -> bool:
+        return any(names.match(text) is not None for _kind, _name, names in patterns)
+
+    def making_deletion(text: str) -> bool:
+        return text.startswith(negation) and any(
+            name in _made([text.removeprefix(negation)], kind) for kind, name, _names in patterns
+        )
+
+    for child in node.children:
+        if making_deletion(child.text):
+            block.add_deep_copy_of(child)
+    resent = [child for child in new.children if not child.children and naming(child.text)]
+    for child in node.children:
+        if child.children and resent:
+            _add_missing(block, resent)
+            resent = []
+        if making_deletion(child.text) or naming(child.text.removeprefix(negation)):
+            continue
+        if not child.children:
+            block.add_deep_copy_of(child)
+            continue
+        target = new.get_child(equals=child.text)
+        copied = block.add_child(child.text)
+        for below in child.children:
+            if not naming(below.text.removeprefix(negation)):
+                copied.add_deep_copy_of(below)
+        if target is not None:
+            _add_missing(copied, [below for below in target.children if naming(below.text)])
+        if not copied.children:
+            copied.delete()
+    _add_missing(block, resent)
+    for sub in new.children:
+        if sub.children and block.get_child(equals=sub.text) is None:
+            lines = [below for below in sub.children if naming(below.text)]
+            if lines:
+                _add_missing(block.add_child(sub.text), lines)
+
+
+def _add_missing(block: HConfigChild, lines: list[HConfigChild]) -> None:
+    """Copy into `block` each of `lines` it does not hold yet."""
+    for line in lines:
+        if block.get_child(equals=line.text) is None:
+            block.add_deep_copy_of(line)
