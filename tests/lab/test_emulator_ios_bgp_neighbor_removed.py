@@ -158,3 +158,30 @@ def test_a_neighbour_whose_as_changes_comes_back_whole(
     for neighbor in moved:
         assert _neighbour_lines(back, neighbor) == _neighbour_lines(before, neighbor), neighbor
     assert compute_diff(back, before, "cisco_xe").remediation == ()
+
+
+def test_a_peer_group_removed_under_members_that_stay_leaves_them_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stores moved from FRR to IOS-XE: the hub's STORES-SLA-REALTIME peer group goes, its
+    members join STORES-WIRED and STORES-CELLULAR. `no neighbor G peer-group` removes "the peer
+    group and all of its members" (Cisco IOS IP Command Reference, `neighbor peer-group
+    (creating)`): the push then sent `no neighbor M peer-group G` (refused) and `neighbor M
+    peer-group W` for neighbours the router no longer held. Now each member is made again whole
+    after the group's deletion, and the rollback puts the group and its members back."""
+    fleet = load_fleet(sample_chain_path())
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+    before = render_hub(on_platform(fleet, None, "cisco_xe"), HUB).text
+    after = render_hub(on_platform(fleet, "cisco_xe"), HUB).text
+    gone = set(re.findall(r"^ neighbor (\S+) peer-group$", before, re.MULTILINE)) - set(
+        re.findall(r"^ neighbor (\S+) peer-group$", after, re.MULTILINE)
+    )
+    members = {m for group in gone for m in re.findall(rf"^ neighbor (\S+) peer-group {group}$", before, re.MULTILINE)}
+    assert members and members <= _neighbors(after)
+    device, session = _session(before)
+    diff = compute_diff(device.running_text(), after, "cisco_xe")
+    assert _refused(session, diff.remediation) == []
+    for neighbor in members:
+        assert _neighbour_lines(device.running_text(), neighbor) == _neighbour_lines(after, neighbor), neighbor
+    assert _refused(session, diff.rollback) == []
+    for neighbor in members:
+        assert _neighbour_lines(device.running_text(), neighbor) == _neighbour_lines(before, neighbor), neighbor
