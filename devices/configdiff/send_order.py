@@ -15,7 +15,7 @@ from storestack.devices.configdiff.lines import indent_width, only_deletions, wi
 from storestack.devices.configdiff.named_objects import around_named_objects
 from storestack.devices.configdiff.numbered_entries import renumbered_from_the_ends
 from storestack.devices.configdiff.prefix_lists import prefix_lists_kept
-from storestack.devices.configdiff.removed_whole import without_lines_of_removed
+from storestack.devices.configdiff.removed_whole import remade_sent_whole, without_lines_of_removed
 from storestack.devices.configdiff.slotted_filters import rebound_in_place
 from storestack.devices.configdiff.stopped import stopped_while_changed
 from storestack.devices.configdiff.wiped import wiped_sent_again
@@ -68,6 +68,8 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
         delta = stopped_while_changed(delta, before, after, driver.stopped_while_changed)
     if driver.wiped_by:
         delta = wiped_sent_again(delta, before, after, driver.wiped_by)
+    if driver.removed_whole:
+        delta = remade_sent_whole(delta, before, after, driver.removed_whole)
     if driver.numbered_entries:
         delta = renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
     if driver.deleted_with and driver.deletion_word is not None and driver.entry_word is not None:

@@ -131,7 +131,11 @@ class RemovedWhole(BaseModel):
     escaped) matches in the block is left out (devices/configdiff/removed_whole.py). An entry
     removed too whose line `member_of` matches (group `name`, group `group`) names a removed
     entry as its group goes with that group: none of its lines is sent, not even its own making
-    line, which the device would refuse once the group took it."""
+    line, which the device would refuse once the group took it. Where the device so removes an
+    entry the intended block still makes (made again by another line, a BGP neighbour's
+    `remote-as` changed; or a member staying while its group goes), the removing deletion goes
+    first and every intended line naming the entry is sent again after it, in the block and its
+    sub-blocks (`remade_sent_whole`)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -314,7 +314,10 @@ BGP_POLICY_REFRESH = PolicyRefresh(
 # reference, "neighbor peer-group (creating)"), with their settings in `router bgp` and in every
 # address family. A later `no neighbor X ...` is refused ("% Specify remote-as or peer-group
 # commands first", an IOS-XE configuration error of Cisco's unicon iosxe plugin,
-# `CONFIGURE_ERROR_PATTERN`): that deletion is the only line sent for it.
+# `CONFIGURE_ERROR_PATTERN`): that deletion is the only line sent for it. A neighbour whose AS
+# changes (`no neighbor X remote-as A`, `neighbor X remote-as B`) is removed whole by the first
+# line too: the second makes it bare, so all its intended lines follow; so do a staying member's
+# after its group's removal.
 BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
     section=r"^router bgp \d+$",
     made_by=(r"^neighbor (?P<name>\S+) remote-as \S+$", r"^neighbor (?P<name>\S+) peer-group$"),

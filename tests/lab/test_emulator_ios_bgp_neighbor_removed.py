@@ -4,11 +4,18 @@ address family, and refuses any later `no neighbor X ...` ("% Specify remote-as 
 commands first"). The push sent the neighbour's `peer-group`, `description` and route-map
 deletions after it: lines the router refused, in a message no error pattern caught, so the push
 went on. Now the deletion of `remote-as` is the neighbour's only line, and the message fails a
-push."""
+push.
+
+A push that changes a neighbour's AS (an inventory change of `asn.dc_core`, or of a store's
+`asn`) sent `no neighbor X remote-as A`, which removes X whole, then `neighbor X remote-as B` and
+nothing else: the neighbour came back bare, without its peer group, description, timers, BFD,
+route-maps and prefix limit, not even activated in IPv4 unicast. Now every intended line of the
+neighbour follows, and the rollback makes the old neighbour whole again."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform
@@ -24,10 +31,14 @@ from storestack.lab.emulator.profiles.cisco_xe import IosSession
 HUB = "hq-hub1"
 
 
-def _configs(monkeypatch: pytest.MonkeyPatch, gone: str) -> tuple[str, str]:
+def _fleet(monkeypatch: pytest.MonkeyPatch) -> Fleet:
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
         monkeypatch.setenv(name, value)
-    fleet = on_platform(load_fleet(sample_chain_path()), None, "cisco_xe")
+    return on_platform(load_fleet(sample_chain_path()), None, "cisco_xe")
+
+
+def _configs(monkeypatch: pytest.MonkeyPatch, gone: str) -> tuple[str, str]:
+    fleet = _fleet(monkeypatch)
     smaller = Fleet(fleet.spec, fleet.hubs, {store.id: store for store in fleet if store.id != gone}, fleet.root)
     return render_hub(fleet, HUB).text, render_hub(smaller, HUB).text
 
@@ -101,3 +112,76 @@ def test_removing_a_peer_group_removes_its_members(monkeypatch: pytest.MonkeyPat
     assert session.handle(f" no neighbor {group.group(1)} peer-group").output == ""
     text = device.running_text()
     assert [name for name in (group.group(1), *members) if f"neighbor {name} " in text] == []
+
+
+def _dc_core_moved(fleet: Fleet) -> Fleet:
+    spec = fleet.spec.model_copy(update={"asn": fleet.spec.asn.model_copy(update={"dc_core": 65020})})
+    return Fleet(spec, fleet.hubs, fleet.stores, fleet.root)
+
+
+def _store_moved(fleet: Fleet) -> Fleet:
+    store = fleet.stores["nw-0001"]
+    stores = {**fleet.stores, store.id: store.model_copy(update={"asn": 4200000090})}
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+def _neighbour_lines(text: str, neighbor: str) -> list[str]:
+    return sorted(line.strip() for line in text.splitlines() if line.strip().startswith(f"neighbor {neighbor} "))
+
+
+def _moved(before: str, after: str) -> set[str]:
+    def peers(text: str) -> set[tuple[str, str]]:
+        return set(re.findall(r"^ neighbor (\S+) remote-as (\S+)$", text, re.MULTILINE))
+
+    return {neighbor for neighbor, _asn in peers(after) - peers(before)} & {n for n, _a in peers(before)}
+
+
+@pytest.mark.parametrize("change", [_dc_core_moved, _store_moved], ids=["dc-core", "store"])
+def test_a_neighbour_whose_as_changes_comes_back_whole(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[Fleet], Fleet]
+) -> None:
+    fleet = _fleet(monkeypatch)
+    before, after = render_hub(fleet, HUB).text, render_hub(change(fleet), HUB).text
+    moved = _moved(before, after)
+    assert moved, "the change moves no neighbour to another AS"
+    device, session = _session(before)
+    diff = compute_diff(device.running_text(), after, "cisco_xe")
+    assert _refused(session, diff.remediation) == []
+    pushed = device.running_text()
+    for neighbor in moved:
+        # Peer group, description, timers, BFD, activation, route-maps: all of them again.
+        assert _neighbour_lines(pushed, neighbor) == _neighbour_lines(after, neighbor), neighbor
+    assert compute_diff(pushed, after, "cisco_xe").remediation == ()
+    # The way back: the neighbours in their old AS, with every line they had.
+    assert _refused(session, diff.rollback) == []
+    back = device.running_text()
+    for neighbor in moved:
+        assert _neighbour_lines(back, neighbor) == _neighbour_lines(before, neighbor), neighbor
+    assert compute_diff(back, before, "cisco_xe").remediation == ()
+
+
+def test_a_peer_group_removed_under_members_that_stay_leaves_them_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stores moved from FRR to IOS-XE: the hub's STORES-SLA-REALTIME peer group goes, its
+    members join STORES-WIRED and STORES-CELLULAR. `no neighbor G peer-group` removes "the peer
+    group and all of its members" (Cisco IOS IP Command Reference, `neighbor peer-group
+    (creating)`): the push then sent `no neighbor M peer-group G` (refused) and `neighbor M
+    peer-group W` for neighbours the router no longer held. Now each member is made again whole
+    after the group's deletion, and the rollback puts the group and its members back."""
+    fleet = load_fleet(sample_chain_path())
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+    before = render_hub(on_platform(fleet, None, "cisco_xe"), HUB).text
+    after = render_hub(on_platform(fleet, "cisco_xe"), HUB).text
+    gone = set(re.findall(r"^ neighbor (\S+) peer-group$", before, re.MULTILINE)) - set(
+        re.findall(r"^ neighbor (\S+) peer-group$", after, re.MULTILINE)
+    )
+    members = {m for group in gone for m in re.findall(rf"^ neighbor (\S+) peer-group {group}$", before, re.MULTILINE)}
+    assert members and members <= _neighbors(after)
+    device, session = _session(before)
+    diff = compute_diff(device.running_text(), after, "cisco_xe")
+    assert _refused(session, diff.remediation) == []
+    for neighbor in members:
+        assert _neighbour_lines(device.running_text(), neighbor) == _neighbour_lines(after, neighbor), neighbor
+    assert _refused(session, diff.rollback) == []
+    for neighbor in members:
+        assert _neighbour_lines(device.running_text(), neighbor) == _neighbour_lines(before, neighbor), neighbor
