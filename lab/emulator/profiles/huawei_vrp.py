@@ -223,8 +223,21 @@ VRP = LineDialect(
 # `redirect ip-nexthop ... track-nqa` in a traffic policy applied inbound; it has no interface
 # `ip policy-based-route`, and a `policy-based-route` node's `apply ip-address next-hop` takes
 # one or two addresses and no `track` (devices/lint/huawei_vrp.py `policy_routing`).
+#
+# An ACL rule matches a port only for TCP or UDP: Huawei's "rule (advanced ACL view)" gives
+# `source-port` and `destination-port` in the command's TCP form (`{ protocol-number | tcp }`)
+# and UDP form (`{ protocol-number | udp }`) only, never in its ICMP form or its form for the
+# other protocols (`gre`, `igmp`, `ip`, `ipinip`, `ospf`, a number), and "rule (basic ACL view)"
+# takes no protocol or port at all; the caret points at the first port keyword.
 REFUSED_IN_VIEW: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("interface", re.compile(r"^\s*ip\s+(policy-based-route)\b")),
+    (
+        "acl",
+        re.compile(
+            r"^\s*rule\s+(?:\d+\s+)?(?:permit|deny)\s+(?!(?:tcp|udp|6|17)\s)(?:\S+\s+)*?"
+            r"(destination-port|source-port)\b"
+        ),
+    ),
     ("policy-based-route", re.compile(r"^\s*apply\s+ip-address\s+next-hop\s+(?:\S+\s+){1,2}?(track)\b")),
 )
 
