@@ -10,6 +10,7 @@ from hier_config import HConfig, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.configdiff.deleted_with import without_deletions_of_the_owned
+from storestack.devices.configdiff.freed_addresses import addresses_freed_first
 from storestack.devices.configdiff.held_classifiers import classifiers_held
 from storestack.devices.configdiff.lines import indent_width, only_deletions, without_deletions
 from storestack.devices.configdiff.named_objects import around_named_objects
@@ -28,7 +29,9 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     receive them (`_in_send_order`), without the deletions of what the device removes with an
     entry it removes whole (`PlatformDriver.removed_whole`), each deletion in the form the device
     documents for it where that is not the line negated whole (`PlatformDriver.deleted_forms`),
-    each classifier ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`)."""
+    each classifier ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`),
+    each interface address given up before another interface takes its subnet
+    (`PlatformDriver.exclusive_addresses`)."""
     lines = _in_send_order(delta, before, after, driver)
     negation = delta.driver.negation_prefix
     lines = without_lines_of_removed(lines, after, driver.removed_whole, negation)
@@ -36,6 +39,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         lines = _in_deleted_forms(lines, driver.deleted_forms, negation)
     if driver.held_classifiers is not None:
         lines = classifiers_held(lines, before, after, driver.held_classifiers, negation)
+    if driver.exclusive_addresses is not None:
+        lines = addresses_freed_first(lines, driver.exclusive_addresses, negation)
     return lines
 
 

@@ -119,6 +119,21 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class ExclusiveAddresses(BaseModel):
+    """Interface addresses the device lets no two interfaces hold in one subnet at once (VRP:
+    "the system prompts an IP address conflict. The configuration fails"). Where a push gives
+    one interface (a top-level block matching `block`) an address (a line of it matching
+    `address`, groups `address` and `mask`) in a subnet another interface deletes one in later
+    in the push, that deletion is sent first, in a block of its own closed by `exit`
+    (devices/configdiff/freed_addresses.py `addresses_freed_first`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    block: str
+    address: str
+    exit: str
+
+
 class RemovedWhole(BaseModel):
     """An entry a block holds as several lines, which the device removes whole, with every other
     line that names it in the block and its sub-blocks, when the line that made it is deleted
@@ -457,6 +472,9 @@ class PlatformDriver(BaseModel):
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
     # Lines a change of another line of their block wipes, sent again after it (`WipedBy`).
     wiped_by: tuple[WipedBy, ...] = ()
+    # Interface addresses no two interfaces may hold in one subnet: an address given up is
+    # deleted before another interface takes its subnet (`ExclusiveAddresses`).
+    exclusive_addresses: ExclusiveAddresses | None = None
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()

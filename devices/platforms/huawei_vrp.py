@@ -15,6 +15,7 @@ from storestack.devices.platforms.base import (
     AclRole,
     CommitConfirm,
     DeletedForm,
+    ExclusiveAddresses,
     HeldClassifiers,
     NamedObjects,
     NumberedEntries,
@@ -353,6 +354,19 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
 )
 
+# No two interfaces of a device hold addresses in one subnet: "if another interface is configured
+# with the IP address 20.1.1.2/16, the system prompts an IP address conflict. The configuration
+# fails" (Huawei S2700 V100R006C00 Configuration Guide - IP Services, "Features of IP Addresses
+# Supported by the S2700"; VRP8 detects the conflict by default, NetEngine 8000 "ip address
+# conflict check disable"). A store whose links change can give one tunnel interface the inside
+# address another gives up in the same push (a dual-WAN store gone LTE-only): the address is
+# deleted there first (`ExclusiveAddresses`).
+EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
+    block=r"interface \S+",
+    address=r"ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)(?: sub)?",
+    exit="quit",
+)
+
 # The BGP route filters (`ip ip-prefix NAME index N permit ...`) every route-policy matches
 # with `if-match ip-prefix NAME`: "If the if-match ip-prefix p1 command is used but the IP prefix
 # named p1 is not configured, all routes are permitted" (command reference "if-match ip-prefix",
@@ -476,6 +490,7 @@ DRIVER = PlatformDriver(
     prefix_lists=PREFIX_LISTS,
     policy_refresh=ROUTING_POLICY_HELD,
     deleted_forms=DELETED_FORMS,
+    exclusive_addresses=EXCLUSIVE_ADDRESSES,
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

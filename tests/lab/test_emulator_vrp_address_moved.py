@@ -1,0 +1,120 @@
+"""An interface address that moves from one VRP interface to another within a push is given up
+by the first before the second takes it.
+
+VRP refuses an address on an interface while another interface holds one in the same subnet:
+"if another interface is configured with the IP address 20.1.1.2/16, the system prompts an IP
+address conflict. The configuration fails" (Huawei S2700 V100R006C00 Configuration Guide - IP
+Services, "Features of IP Addresses Supported by the S2700"); VRP8 likewise detects "IP address
+conflict" when "the IP address ... of an interface is the same as that of another interface",
+by default (NetEngine 8000 "ip address conflict check disable"). A dual-WAN store that goes
+LTE-only keeps two tunnels, one per hub, but each takes another's inside address: Tunnel0/0/1
+took 100.64.0.7/31 while Tunnel0/0/2, later in the push, still held it, so the AR refused the
+line and the push stopped. The emulator refuses it as the AR does; the push now sends the other
+interface's deletion first."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import edited_sample_chain, on_platform
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_store
+from storestack.devices.secret_ledger import HeldSecrets
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
+
+STORE = "nw-0002"
+# nw-0002's fibre link: without it the store is on its one LTE link.
+WAN1 = """  - name: wan1
+    kind: fiber
+    isp: Eurofiber
+    bandwidth_mbps: 500
+    addressing: static
+    address: 198.51.100.6/30
+    gateway: 198.51.100.5
+    monthly_cost: 310
+    priority: 10
+"""
+_ADDRESS = re.compile(r"^ ip address (\S+) (\S+)$")
+
+
+def _unit(config: str = "") -> tuple[DeviceState, VrpSession]:
+    device = DeviceState(EmulatedDevice(name="ar", platform="huawei_vrp", validation="immediate", running_config=config))
+    session = VrpSession(device)
+    session.handle("system-view")
+    return device, session
+
+
+def _refused(session: VrpSession, lines: list[str] | tuple[str, ...]) -> list[str]:
+    return [line.strip() for line in lines if "Error:" in session.handle(line).output]
+
+
+def _shared_subnets(running: str) -> list[str]:
+    """The subnets two interfaces of one VPN instance hold addresses in."""
+    held: dict[tuple[str, ipaddress.IPv4Network], list[str]] = {}
+    for block in re.split(r"(?m)^#\n", running):
+        if not block.startswith("interface "):
+            continue
+        name = block.split()[1]
+        binding = re.search(r"(?m)^ ip binding vpn-instance (\S+)$", block)
+        for line in block.splitlines():
+            if found := _ADDRESS.match(line):
+                network = ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network
+                held.setdefault((binding[1] if binding else "", network), []).append(name)
+    return [f"{network}: {names}" for (_, network), names in held.items() if len(names) > 1]
+
+
+def test_an_address_another_interface_holds_is_refused_until_it_gives_it_up() -> None:
+    _, session = _unit()
+    assert _refused(session, ["interface Tunnel0/0/2", " ip address 100.64.0.7 255.255.255.254", " quit"]) == []
+    taken = ["interface Tunnel0/0/1", " ip address 100.64.0.7 255.255.255.254", " quit"]
+    assert _refused(session, taken) == ["ip address 100.64.0.7 255.255.255.254"]
+    # Another address of the same subnet is refused as well; one of another VPN instance is not.
+    assert _refused(session, ["interface Tunnel0/0/1", " ip address 100.64.0.6 255.255.255.254", " quit"]) == [
+        "ip address 100.64.0.6 255.255.255.254"
+    ]
+    assert _refused(
+        session,
+        ["interface GigabitEthernet0/0/2", " ip binding vpn-instance INET", " ip address 100.64.0.6 255.255.255.254", " quit"],
+    ) == []
+    assert _refused(session, ["interface Tunnel0/0/2", " undo ip address 100.64.0.7 255.255.255.254", " quit", *taken]) == []
+
+
+@pytest.fixture
+def configs(tmp_path: Path) -> tuple[str, str]:
+    dual = on_platform(load_fleet(sample_chain_path()), "huawei_vrp", "frr")
+    lte_only = on_platform(load_fleet(edited_sample_chain(tmp_path, WAN1, "", f"stores/{STORE}.yaml")), "huawei_vrp", "frr")
+    ((before,), (after,)) = render_store(dual, STORE), render_store(lte_only, STORE)
+    return before.text, after.text
+
+
+def test_going_lte_only_frees_each_tunnel_address_before_another_tunnel_takes_it(configs: tuple[str, str]) -> None:
+    before, after = configs
+    device, session = _unit(before)
+    start = device.running_text()
+    diff = compute_diff(start, after, "huawei_vrp")
+    # The move the push makes: an address one tunnel holds before is another tunnel's after.
+    assert re.search(r"(?m)^interface Tunnel0/0/2\n(?: .*\n)*? ip address 100\.64\.0\.7 ", start)
+    assert not re.search(r"(?m)^interface Tunnel0/0/1\n(?: .*\n)*? ip address 100\.64\.0\.7 ", start)
+    assert "  ip address 100.64.0.7 255.255.255.254" in diff.remediation
+    shared, refused = [], []
+    for line in diff.remediation:
+        if "Error:" in session.handle(line).output:
+            refused.append(line.strip())
+        shared += _shared_subnets(device.running_text())
+    assert refused == [] and shared == []
+    session.handle("return")
+    # In sync (the secrets it was sent count as held: the AR shows them in its own form).
+    held = HeldSecrets(everything=True)
+    assert compute_diff(device.running_text(), after, "huawei_vrp", held=held).remediation == ()
+    session.handle("system-view")
+    assert _refused(session, diff.rollback) == []
+    session.handle("return")
+    assert _shared_subnets(device.running_text()) == []
+    assert compute_diff(device.running_text(), start, "huawei_vrp", held=held).remediation == ()
