@@ -156,6 +156,7 @@ class Companion:
         group: str | None = None,
         check: tuple[str, ...] = (),
         reload: tuple[tuple[str, ...], ...] = (),
+        ends: SessionEnds | None = None,
     ) -> None:
         self.name = name
         self.path = os.fspath(path)
@@ -163,6 +164,7 @@ class Companion:
         self.group = group
         self.check = check
         self.reload = reload
+        self.ends = ends
 
     def staged(self) -> str:
         """Where an install writes the new file before its check: beside the live one (the same
@@ -182,7 +184,7 @@ class Companion:
         (`routing_changes`), and is skipped when there are none or the file goes. What failed,
         or ""."""
         if not any("{changes}" in word for command in self.reload for word in command):
-            return _run_all(self.reload)
+            return _run_all(self.reload) or self._end_sessions(before, after)
         # A file that goes (a revert to before the first install) leaves the host as it is: what
         # it set up may have been there before it, and its removal matters at the next boot only.
         lines = [] if after is None else routing_changes((before or b"").decode("utf-8", "replace"), after.decode("utf-8", "replace"))
@@ -196,6 +198,76 @@ class Companion:
             )
         finally:
             _unlink(path)
+
+    def _end_sessions(self, before: bytes | None, after: bytes | None) -> str:
+        """After the reload: the sessions of every connection `before` defined and `after` does
+        not are ended (`SessionEnds`). What failed, or ""."""
+        if self.ends is None:
+            return ""
+        gone = [
+            name
+            for name in swanctl_connections((before or b"").decode("utf-8", "replace"))
+            if name not in set(swanctl_connections((after or b"").decode("utf-8", "replace")))
+        ]
+        return self.ends.end(gone)
+
+
+class SessionEnds:
+    """How the host ends the live sessions of a connection its reloaded file no longer defines.
+
+    strongSwan: `swanctl --load-all` (`--load-conns`) unloads a connection the file dropped,
+    but its established IKE_SA and CHILD_SAs stay up until they expire or are rekeyed (measured:
+    a store removed from a hub's swanctl.conf kept reaching HQ through it). `swanctl --terminate
+    --ike NAME` ends an IKE_SA with its CHILD_SAs (strongSwan docs, swanctl --terminate; `--force`:
+    without waiting for the far end's answer); it fails where no SA of that name is up, hence
+    `--list-sas --ike NAME` first (nothing listed: nothing to end). Run after the reload, so the
+    far end cannot set it up again, and before the hub's firewall drops the connection's filter
+    (the FRR hub installs swanctl.conf before nftables.conf, devices/platforms/frr.py)."""
+
+    def __init__(self, listed: tuple[str, ...], end: tuple[str, ...]) -> None:
+        self.listed = listed
+        self.terminate = end
+
+    def end(self, connections: list[str]) -> str:
+        import subprocess
+
+        for name in connections:
+            argv = [word.replace("{name}", name) for word in self.listed]
+            try:
+                result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
+            except (OSError, subprocess.SubprocessError) as exc:
+                return f"{argv[0]}: {exc}"
+            if result.returncode != 0:
+                said = (result.stderr or result.stdout).strip()[-400:]
+                return f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
+            if not result.stdout.strip():
+                continue
+            failed = _run_all((tuple(word.replace("{name}", name) for word in self.terminate),))
+            if failed:
+                return f"ending the sessions of {name}: {failed}"
+        return ""
+
+
+_SWANCTL_OPEN = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?::\s*[A-Za-z0-9_.,\s-]+)?\{\s*(?:#.*)?$")
+
+
+def swanctl_connections(text: str) -> list[str]:
+    """The connections a swanctl.conf defines (swanctl.conf(5): each subsection of the top-level
+    `connections` section, `NAME [: TEMPLATES] {`), in the file's order."""
+    found: list[str] = []
+    path: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        opened = _SWANCTL_OPEN.match(line)
+        if opened:
+            if path == ["connections"]:
+                found.append(opened.group(1))
+            path.append(opened.group(1))
+        elif line.startswith("}") and path:
+            path.pop()
+    return found
 
 
 def _batch_lines(text: str) -> list[str]:
@@ -310,6 +382,12 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "path": "/etc/swanctl/swanctl.conf",
         "mode": "0600",
         "reload": [["swanctl", "--load-all", "--file", "/etc/swanctl/swanctl.conf"]],
+        # The IKE_SAs of the connections the new file drops (a store decommissioned): `--load-all`
+        # leaves them up (SessionEnds).
+        "ends": {
+            "list": ["swanctl", "--list-sas", "--ike", "{name}"],
+            "end": ["swanctl", "--terminate", "--ike", "{name}", "--force"],
+        },
     },
     "strongswan.conf": {
         "path": "/etc/strongswan.d/storestack.conf",
@@ -391,6 +469,7 @@ def _companion(name: str, given: dict[str, Any]) -> Companion:
         group=fields.get("group"),
         check=tuple(fields.get("check", ())),
         reload=tuple(tuple(command) for command in fields.get("reload", ())),
+        ends=SessionEnds(tuple(ends["list"]), tuple(ends["end"])) if (ends := fields.get("ends")) else None,
     )
 
 
