@@ -204,12 +204,9 @@ class Companion:
         not are ended (`SessionEnds`). What failed, or ""."""
         if self.ends is None:
             return ""
-        gone = [
-            name
-            for name in swanctl_connections((before or b"").decode("utf-8", "replace"))
-            if name not in set(swanctl_connections((after or b"").decode("utf-8", "replace")))
-        ]
-        return self.ends.end(gone)
+        return self.ends.end(
+            list(dropped_connections((before or b"").decode("utf-8", "replace"), (after or b"").decode("utf-8", "replace")))
+        )
 
 
 class SessionEnds:
@@ -249,6 +246,13 @@ class SessionEnds:
 
 
 _SWANCTL_OPEN = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?::\s*[A-Za-z0-9_.,\s-]+)?\{\s*(?:#.*)?$")
+
+
+def dropped_connections(before: str, after: str) -> tuple[str, ...]:
+    """The connections swanctl.conf `before` defines and `after` does not: those whose sessions
+    its install ends (`SessionEnds`); the push's plan shows them (devices/platforms/frr.py)."""
+    kept = set(swanctl_connections(after))
+    return tuple(name for name in swanctl_connections(before) if name not in kept)
 
 
 def swanctl_connections(text: str) -> list[str]:

@@ -250,6 +250,7 @@ PLATFORM = FrrPlatform(
         digests=f"{frr_confirm.PROGRAM} companion-digests",
         read=f"{frr_confirm.PROGRAM} companion-read {{name}}",
         install=f"{frr_confirm.PROGRAM} companion-install {{name}}",
+        session_ends=(("swanctl.conf", frr_confirm.dropped_connections),),
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
