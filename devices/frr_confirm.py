@@ -63,9 +63,11 @@ The configuration (JSON, root-owned, readable by the account):
   "companions": {"nftables.conf": {}, "swanctl.conf": {}, "chrony.keys": {"mode": "0600"}}}`
 (`pathspace`: FRR's `-N`, one FRR instance of several on a host, as in the lab; `companions`:
 the allow-list of files the push may install, each field it leaves out (`path`, `mode`,
-`group`, `check`, `reload`) taken from DEFAULT_COMPANIONS, the Debian 12 layout; none when
-absent). Installing companions needs write access to their paths and whatever their check and
-reload need (root, or the account plus sudo rules for exactly those commands, as the lab does).
+`group`, `check`, `reload`, `ends`) taken from DEFAULT_COMPANIONS, the Debian 12 layout; none when
+absent). Installing companions needs write access to their paths and whatever their check,
+reload and session ends need (root, or the account plus sudo rules for exactly those commands, as
+the lab does: swanctl.conf's `ends` runs `swanctl --list-sas` and `swanctl --terminate`, as the
+reload runs `swanctl --load-all`).
 """
 
 from __future__ import annotations
