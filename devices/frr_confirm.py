@@ -242,9 +242,21 @@ class SessionEnds:
             if not result.stdout.strip():
                 continue
             failed = _run_all((tuple(word.replace("{name}", name) for word in self.terminate),))
-            if failed:
+            # An SA that went by itself between the two (its far end deleted it) is no failure.
+            if failed and self._listed(name) is not False:
                 return f"ending the sessions of {name}: {failed}"
         return ""
+
+    def _listed(self, name: str) -> bool | None:
+        """Whether an SA of `name` is up (None: the list itself failed)."""
+        import subprocess
+
+        argv = [word.replace("{name}", name) for word in self.listed]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return bool(result.stdout.strip()) if result.returncode == 0 else None
 
 
 _SWANCTL_OPEN = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?::\s*[A-Za-z0-9_.,\s-]+)?\{\s*(?:#.*)?$")

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from storestack.devices import frr_confirm
 from storestack.devices.frr_confirm import ConfirmConfig
+from storestack.devices.frr_confirm import _VerbError as VerbError
 
 
 def swanctl_file(*names: str) -> bytes:
@@ -24,7 +27,7 @@ def swanctl_file(*names: str) -> bytes:
     ).encode()
 
 
-def _appliance(tmp_path: Path, live: set[str]) -> tuple[ConfirmConfig, Path]:
+def _appliance(tmp_path: Path, live: set[str], terminate: str = "  :\n") -> tuple[ConfirmConfig, Path]:
     log = tmp_path / "swanctl.log"
     (tmp_path / "live").write_text("".join(f"{name}\n" for name in live))
     swanctl = tmp_path / "swanctl"
@@ -35,6 +38,7 @@ def _appliance(tmp_path: Path, live: set[str]) -> tuple[ConfirmConfig, Path]:
         f'  grep -qx "$3" {tmp_path / "live"} && echo "$3: #1, ESTABLISHED, IKEv2"\n'
         "  exit 0\n"
         "fi\n"
+        f'if [ "$1" = "--terminate" ]; then\n{terminate}fi\n'
     )
     swanctl.chmod(0o755)
     default = frr_confirm.DEFAULT_COMPANIONS["swanctl.conf"]
@@ -76,3 +80,22 @@ def test_an_install_that_drops_no_connection_ends_nothing(tmp_path: Path) -> Non
     frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0001"))
     frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0001", "nw-0002"))
     assert [call for call in log.read_text().splitlines() if not call.startswith("--load-all")] == []
+
+
+def test_a_session_gone_by_itself_before_its_terminate_is_no_failure(tmp_path: Path) -> None:
+    """The far end deleted the SA between the list and the terminate: swanctl answers that it
+    found none (exit 1), and a second list shows none: the install stands."""
+    live = tmp_path / "live"
+    gone_then_fail = f'  : > {live}\n  echo "terminate failed: no matching SAs to terminate found"\n  exit 1\n'
+    config, _log = _appliance(tmp_path, live={"nw-0001"}, terminate=gone_then_fail)
+    frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0001", "nw-0002"))
+    assert frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0002")).startswith("installed")
+
+
+def test_a_terminate_that_fails_while_the_session_stays_up_fails_the_install(tmp_path: Path) -> None:
+    config, _log = _appliance(tmp_path, live={"nw-0001"}, terminate='  echo "terminate failed: timeout"\n  exit 1\n')
+    frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0001", "nw-0002"))
+    with pytest.raises(VerbError, match="ending the sessions of nw-0001"):
+        frr_confirm.companion_install(config, "swanctl.conf", swanctl_file("nw-0002"))
+    # The old file is back (the store's connection with it), as for any failed reload.
+    assert frr_confirm.swanctl_connections((tmp_path / "swanctl.conf").read_text()) == ["nw-0001", "nw-0002"]
