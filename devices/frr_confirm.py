@@ -228,35 +228,20 @@ class SessionEnds:
         self.terminate = end
 
     def end(self, connections: list[str]) -> str:
-        import subprocess
-
+        """End the live sessions of each of `connections`: what failed, or ""."""
         for name in connections:
-            argv = [word.replace("{name}", name) for word in self.listed]
-            try:
-                result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
-            except (OSError, subprocess.SubprocessError) as exc:
-                return f"{argv[0]}: {exc}"
-            if result.returncode != 0:
-                said = (result.stderr or result.stdout).strip()[-400:]
-                return f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
-            if not result.stdout.strip():
+            listed, failed = _run_one([word.replace("{name}", name) for word in self.listed])
+            if failed:
+                return failed
+            if not listed.strip():
                 continue
-            failed = _run_all((tuple(word.replace("{name}", name) for word in self.terminate),))
-            # An SA that went by itself between the two (its far end deleted it) is no failure.
-            if failed and self._listed(name) is not False:
-                return f"ending the sessions of {name}: {failed}"
+            _said, failed = _run_one([word.replace("{name}", name) for word in self.terminate])
+            if failed:
+                # An SA that went by itself between the two (its far end deleted it) is no failure.
+                again, unlisted = _run_one([word.replace("{name}", name) for word in self.listed])
+                if unlisted or again.strip():
+                    return f"ending the sessions of {name}: {failed}"
         return ""
-
-    def _listed(self, name: str) -> bool | None:
-        """Whether an SA of `name` is up (None: the list itself failed)."""
-        import subprocess
-
-        argv = [word.replace("{name}", name) for word in self.listed]
-        try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return bool(result.stdout.strip()) if result.returncode == 0 else None
 
 
 _SWANCTL_OPEN = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?::\s*[A-Za-z0-9_.,\s-]+)?\{\s*(?:#.*)?$")
@@ -796,18 +781,26 @@ def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
 def _run_all(commands: tuple[tuple[str, ...], ...], file: str = "") -> str:
     """Run each command in turn (`{file}` in one stands for `file`) until one fails: what the
     failing one printed (its last 400 characters), or "" when all succeeded."""
+    for command in commands:
+        _said, failed = _run_one([word.replace("{file}", file) for word in command])
+        if failed:
+            return failed
+    return ""
+
+
+def _run_one(argv: list[str]) -> tuple[str, str]:
+    """Run one command: what it printed on stdout, and what failed (its last 400 characters) or
+    ""."""
     import subprocess
 
-    for command in commands:
-        argv = [word.replace("{file}", file) for word in command]
-        try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            return f"{argv[0]}: {exc}"
-        if result.returncode != 0:
-            said = (result.stderr or result.stdout).strip()[-400:]
-            return f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
-    return ""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return "", f"{argv[0]}: {exc}"
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip()[-400:]
+        return result.stdout, f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
+    return result.stdout, ""
 
 
 def _reload_frr(config: ConfirmConfig) -> str:
