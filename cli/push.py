@@ -477,6 +477,8 @@ def _print_plans(report: RunReport) -> None:
         for item in files:
             console.print(Text(f"host file {item.name} ({item.change_lines} line(s) change):", style="bold"))
             _print_diff(item.diff or "")
+            if item.ends_sessions:
+                console.print(Text(f"  ends the live sessions of: {', '.join(item.ends_sessions)}", style="yellow"))
 
 
 def _print_diff(diff: str) -> None:

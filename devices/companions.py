@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from storestack.devices.configdiff import REDACTED, Redactor
 from storestack.devices.errors import PushError
+from storestack.devices.platforms.base import CompanionDelivery
 from storestack.devices.report import CompanionResult
 
 
@@ -111,8 +112,16 @@ def unified(before: str, after: str, *, appliance: str, name: str, redactor: Red
     return shown or f"{appliance}:{name}: only secret values differ (not shown)\n"
 
 
-def result_of(change: CompanionChange, *, appliance: str, redactor: Redactor, dry_run: bool) -> CompanionResult:
-    """How a push reports one companion before it acts on it."""
+def result_of(
+    change: CompanionChange,
+    *,
+    appliance: str,
+    redactor: Redactor,
+    dry_run: bool,
+    delivery: CompanionDelivery | None = None,
+) -> CompanionResult:
+    """How a push reports one companion before it acts on it (with the live sessions its install
+    ends, `CompanionDelivery.ended_sessions`, read from the appliance's text)."""
     if not change.taken:
         status = "not-taken"
     elif not change.pending:
@@ -129,6 +138,9 @@ def result_of(change: CompanionChange, *, appliance: str, redactor: Redactor, dr
         diff=unified(before, change.text, appliance=appliance, name=change.name, redactor=redactor)
         if dry_run and change.pending
         else None,
+        ends_sessions=list(delivery.ended_sessions(change.name, before, change.text))
+        if delivery is not None and change.pending and change.before_text is not None
+        else [],
     )
 
 

@@ -63,9 +63,11 @@ The configuration (JSON, root-owned, readable by the account):
   "companions": {"nftables.conf": {}, "swanctl.conf": {}, "chrony.keys": {"mode": "0600"}}}`
 (`pathspace`: FRR's `-N`, one FRR instance of several on a host, as in the lab; `companions`:
 the allow-list of files the push may install, each field it leaves out (`path`, `mode`,
-`group`, `check`, `reload`) taken from DEFAULT_COMPANIONS, the Debian 12 layout; none when
-absent). Installing companions needs write access to their paths and whatever their check and
-reload need (root, or the account plus sudo rules for exactly those commands, as the lab does).
+`group`, `check`, `reload`, `ends`) taken from DEFAULT_COMPANIONS, the Debian 12 layout; none when
+absent). Installing companions needs write access to their paths and whatever their check,
+reload and session ends need (root, or the account plus sudo rules for exactly those commands, as
+the lab does: swanctl.conf's `ends` runs `swanctl --list-sas` and `swanctl --terminate`, as the
+reload runs `swanctl --load-all`).
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ class Companion:
         group: str | None = None,
         check: tuple[str, ...] = (),
         reload: tuple[tuple[str, ...], ...] = (),
+        ends: SessionEnds | None = None,
     ) -> None:
         self.name = name
         self.path = os.fspath(path)
@@ -163,6 +166,7 @@ class Companion:
         self.group = group
         self.check = check
         self.reload = reload
+        self.ends = ends
 
     def staged(self) -> str:
         """Where an install writes the new file before its check: beside the live one (the same
@@ -182,7 +186,7 @@ class Companion:
         (`routing_changes`), and is skipped when there are none or the file goes. What failed,
         or ""."""
         if not any("{changes}" in word for command in self.reload for word in command):
-            return _run_all(self.reload)
+            return _run_all(self.reload) or self._end_sessions(before, after)
         # A file that goes (a revert to before the first install) leaves the host as it is: what
         # it set up may have been there before it, and its removal matters at the next boot only.
         lines = [] if after is None else routing_changes((before or b"").decode("utf-8", "replace"), after.decode("utf-8", "replace"))
@@ -196,6 +200,77 @@ class Companion:
             )
         finally:
             _unlink(path)
+
+    def _end_sessions(self, before: bytes | None, after: bytes | None) -> str:
+        """After the reload: the sessions of every connection `before` defined and `after` does
+        not are ended (`SessionEnds`). What failed, or ""."""
+        if self.ends is None:
+            return ""
+        return self.ends.end(
+            list(dropped_connections((before or b"").decode("utf-8", "replace"), (after or b"").decode("utf-8", "replace")))
+        )
+
+
+class SessionEnds:
+    """How the host ends the live sessions of a connection its reloaded file no longer defines.
+
+    strongSwan: `swanctl --load-all` (`--load-conns`) unloads a connection the file dropped,
+    but its established IKE_SA and CHILD_SAs stay up until they expire or are rekeyed (measured:
+    a store removed from a hub's swanctl.conf kept reaching HQ through it). `swanctl --terminate
+    --ike NAME` ends an IKE_SA with its CHILD_SAs (strongSwan docs, swanctl --terminate; `--force`:
+    without waiting for the far end's answer); it fails where no SA of that name is up, hence
+    `--list-sas --ike NAME` first (nothing listed: nothing to end). Run after the reload, so the
+    far end cannot set it up again, and before the hub's firewall drops the connection's filter
+    (the FRR hub installs swanctl.conf before nftables.conf, devices/platforms/frr.py)."""
+
+    def __init__(self, listed: tuple[str, ...], end: tuple[str, ...]) -> None:
+        self.listed = listed
+        self.terminate = end
+
+    def end(self, connections: list[str]) -> str:
+        """End the live sessions of each of `connections`: what failed, or ""."""
+        for name in connections:
+            listed, failed = _run_one([word.replace("{name}", name) for word in self.listed])
+            if failed:
+                return failed
+            if not listed.strip():
+                continue
+            _said, failed = _run_one([word.replace("{name}", name) for word in self.terminate])
+            if failed:
+                # An SA that went by itself between the two (its far end deleted it) is no failure.
+                again, unlisted = _run_one([word.replace("{name}", name) for word in self.listed])
+                if unlisted or again.strip():
+                    return f"ending the sessions of {name}: {failed}"
+        return ""
+
+
+_SWANCTL_OPEN = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?::\s*[A-Za-z0-9_.,\s-]+)?\{\s*(?:#.*)?$")
+
+
+def dropped_connections(before: str, after: str) -> tuple[str, ...]:
+    """The connections swanctl.conf `before` defines and `after` does not: those whose sessions
+    its install ends (`SessionEnds`); the push's plan shows them (devices/platforms/frr.py)."""
+    kept = set(swanctl_connections(after))
+    return tuple(name for name in swanctl_connections(before) if name not in kept)
+
+
+def swanctl_connections(text: str) -> list[str]:
+    """The connections a swanctl.conf defines (swanctl.conf(5): each subsection of the top-level
+    `connections` section, `NAME [: TEMPLATES] {`), in the file's order."""
+    found: list[str] = []
+    path: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        opened = _SWANCTL_OPEN.match(line)
+        if opened:
+            if path == ["connections"]:
+                found.append(opened.group(1))
+            path.append(opened.group(1))
+        elif line.startswith("}") and path:
+            path.pop()
+    return found
 
 
 def _batch_lines(text: str) -> list[str]:
@@ -310,6 +385,12 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "path": "/etc/swanctl/swanctl.conf",
         "mode": "0600",
         "reload": [["swanctl", "--load-all", "--file", "/etc/swanctl/swanctl.conf"]],
+        # The IKE_SAs of the connections the new file drops (a store decommissioned): `--load-all`
+        # leaves them up (SessionEnds).
+        "ends": {
+            "list": ["swanctl", "--list-sas", "--ike", "{name}"],
+            "end": ["swanctl", "--terminate", "--ike", "{name}", "--force"],
+        },
     },
     "strongswan.conf": {
         "path": "/etc/strongswan.d/storestack.conf",
@@ -391,6 +472,7 @@ def _companion(name: str, given: dict[str, Any]) -> Companion:
         group=fields.get("group"),
         check=tuple(fields.get("check", ())),
         reload=tuple(tuple(command) for command in fields.get("reload", ())),
+        ends=SessionEnds(tuple(ends["list"]), tuple(ends["end"])) if (ends := fields.get("ends")) else None,
     )
 
 
@@ -699,18 +781,26 @@ def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
 def _run_all(commands: tuple[tuple[str, ...], ...], file: str = "") -> str:
     """Run each command in turn (`{file}` in one stands for `file`) until one fails: what the
     failing one printed (its last 400 characters), or "" when all succeeded."""
+    for command in commands:
+        _said, failed = _run_one([word.replace("{file}", file) for word in command])
+        if failed:
+            return failed
+    return ""
+
+
+def _run_one(argv: list[str]) -> tuple[str, str]:
+    """Run one command: what it printed on stdout, and what failed (its last 400 characters) or
+    ""."""
     import subprocess
 
-    for command in commands:
-        argv = [word.replace("{file}", file) for word in command]
-        try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            return f"{argv[0]}: {exc}"
-        if result.returncode != 0:
-            said = (result.stderr or result.stdout).strip()[-400:]
-            return f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
-    return ""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return "", f"{argv[0]}: {exc}"
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip()[-400:]
+        return result.stdout, f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
+    return result.stdout, ""
 
 
 def _reload_frr(config: ConfirmConfig) -> str:

@@ -360,7 +360,13 @@ class _Run:
             result.change_lines = diff.change_lines
             pending = self._read_pending_companions()
             result.companions = [
-                result_of(change, appliance=self.target.name, redactor=self.redactor, dry_run=self.options.dry_run)
+                result_of(
+                    change,
+                    appliance=self.target.name,
+                    redactor=self.redactor,
+                    dry_run=self.options.dry_run,
+                    delivery=self.delivery,
+                )
                 for change in self.companion_changes
             ]
         if self.options.dry_run:

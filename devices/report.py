@@ -77,6 +77,11 @@ class CompanionResult(BaseModel):
     sha256_intended: str
     change_lines: int = Field(default=0, description="lines added or removed")
     diff: str | None = Field(default=None, description="unified diff appliance → intended (redacted); dry runs")
+    ends_sessions: list[str] = Field(
+        default_factory=list,
+        description="the live sessions installing it ends (FRR swanctl.conf: the IKE_SAs of the connections it drops, "
+        "a decommissioned store's tunnels)",
+    )
 
 
 class DeviceResult(BaseModel):

@@ -694,6 +694,14 @@ class CompanionDelivery(BaseModel):
     digests: str
     read: str
     install: str
+    # The companions whose install ends live sessions, each with what it ends going from the
+    # appliance's text to the intended one (FRR: swanctl.conf, the IKE_SAs of the connections it
+    # drops, `frr_confirm.SessionEnds`): the push reports them, a dry run shows them.
+    session_ends: tuple[tuple[str, Callable[[str, str], tuple[str, ...]]], ...] = ()
+
+    def ended_sessions(self, name: str, before: str, after: str) -> tuple[str, ...]:
+        """What installing companion `name`, `after` where the appliance has `before`, ends."""
+        return next((ends(before, after) for known, ends in self.session_ends if known == name), ())
 
 
 @dataclass(frozen=True, slots=True)

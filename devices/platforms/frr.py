@@ -250,6 +250,7 @@ PLATFORM = FrrPlatform(
         digests=f"{frr_confirm.PROGRAM} companion-digests",
         read=f"{frr_confirm.PROGRAM} companion-read {{name}}",
         install=f"{frr_confirm.PROGRAM} companion-install {{name}}",
+        session_ends=(("swanctl.conf", frr_confirm.dropped_connections),),
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
@@ -271,9 +272,13 @@ PLATFORM = FrrPlatform(
         ("snmpd.unit", "host-snmpd-unit.j2"),
         ("sysctl.conf", "host-sysctl.j2"),
     ),
+    # A hub installs swanctl.conf before its firewall: the install ends the tunnels of the stores
+    # it no longer serves (frr_confirm.SessionEnds) while their filters are still loaded, so a
+    # decommissioned store's tunnel is never up without them; a new store's tunnel carries
+    # nothing before its routing companion makes its interface.
     hub_companions=(
-        ("nftables.conf", "hub-nftables.j2"),
         ("swanctl.conf", "host-swanctl.j2"),
+        ("nftables.conf", "hub-nftables.j2"),
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
         ("qos.tc", "host-qos.j2"),
