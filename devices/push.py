@@ -42,6 +42,7 @@ from storestack.devices.configdiff import (
     policy_change,
     redactor_for,
     remediation_lines,
+    rollback_lines,
     secret_paths,
 )
 from storestack.devices.drivers import (
@@ -650,7 +651,7 @@ class _Run:
                 try:
                     session = self.connect()
                     now = session.running_config()
-                    if not remediation_lines(now, self.backup_text, self.target.platform):
+                    if not rollback_lines(now, self.backup_text, self.target.platform):
                         self.session = session
                         break
                 except PushError:
@@ -786,7 +787,7 @@ class _Run:
         for _ in range(max(1, self.options.rollback_passes)):
             now = session.running_config()
             changed_from = changed_from or now
-            lines = remediation_lines(now, self.backup_text, platform)
+            lines = rollback_lines(now, self.backup_text, platform)
             if not lines:
                 residual = ()
                 break
@@ -795,7 +796,7 @@ class _Run:
             rollback.rejected_lines += session.configure(lines, stop_on_error=False)
             rollback.lines_sent += session.config_lines_sent - before
             now = session.running_config()
-            residual = remediation_lines(now, self.backup_text, platform)
+            residual = rollback_lines(now, self.backup_text, platform)
             if not residual:
                 break
         rollback.running_matches_backup = not residual

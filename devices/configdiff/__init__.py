@@ -8,7 +8,13 @@ both sides, otherwise hier_config would emit lines that negate them.
 
 from __future__ import annotations
 
-from storestack.devices.configdiff.diff import ConfigDiff, compute_diff, remediation_lines, secret_paths
+from storestack.devices.configdiff.diff import (
+    ConfigDiff,
+    compute_diff,
+    remediation_lines,
+    rollback_lines,
+    secret_paths,
+)
 from storestack.devices.configdiff.lines import normalise, parse
 from storestack.devices.configdiff.policy_refresh import policy_change
 from storestack.devices.configdiff.redaction import REDACTED, Redactor, redactor_for
@@ -24,6 +30,7 @@ __all__ = [
     "policy_change",
     "redactor_for",
     "remediation_lines",
+    "rollback_lines",
     "secret_paths",
     "send_ordered",
 ]

@@ -182,21 +182,12 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         # Nothing to change means nothing to undo; most appliances of a push are in sync.
         rollback: tuple[str, ...] = ()
     else:
-        # The way back restores the secrets the appliance showed, in their stored form (which it
-        # takes as input): read the other way round, with nothing held.
+        # What a failed push sends once every line is in (`rollback_lines`): from the intended
+        # config as the appliance holds it (its filters in their slots) back to the running one,
+        # the secrets it showed restored in their stored form (which it takes as input).
         intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
         intended_back = slotted_filters(running_back, intended_back, driver.swapped_filters)
-        if recreating:
-            rollback = _delta_lines(intended_back, running_back, driver, platform)
-        elif (intended_back, running_back) == (intended_lines, running_lines):
-            rollback = send_ordered(workflow.rollback_config, intended_config, running_config, driver)
-        else:
-            back_from = get_hconfig(hconfig_driver, "\n".join(intended_back))
-            back_to = get_hconfig(hconfig_driver, "\n".join(running_back))
-            keep_undeletable_sections(back_to, back_from, driver)
-            back = back_from.config_to_get_to(back_to).set_order_weight()
-            rollback = send_ordered(back, back_from, back_to, driver)
-        rollback += entry_moves(intended_config, running_config, driver)
+        rollback = _delta_lines(intended_back, running_back, driver, platform, to_backup=True)
     refresh, policy_wait_s = policy_change_of_lines(running_lines, intended_lines, driver.policy_refresh) if remediation else ((), 0.0)
     return ConfigDiff(
         platform=platform,
@@ -223,16 +214,33 @@ def remediation_lines(
     return _delta_lines(running_lines, intended_lines, driver, platform)
 
 
-def _delta_lines(before: list[str], after: list[str], driver: PlatformDriver, platform: str) -> tuple[str, ...]:
+def rollback_lines(running: str, backup: str, platform: str) -> tuple[str, ...]:
+    """What takes an appliance from `running` back to `backup` (its running config before a
+    push): what a rollback sends, and what the push's plan shows (`ConfigDiff.rollback`). Unlike
+    a remediation, an entry of a kept section the backup lacks was made since and is deleted."""
+    driver = driver_for(platform)
+    now, back = _held_as_intended(*_compared_lines(running, backup, driver), driver, None)
+    back = slotted_filters(now, back, driver.swapped_filters)
+    if now == back:
+        return ()
+    return _delta_lines(now, back, driver, platform, to_backup=True)
+
+
+def _delta_lines(
+    before: list[str], after: list[str], driver: PlatformDriver, platform: str, *, to_backup: bool = False
+) -> tuple[str, ...]:
     """What turns `before` into `after` (normalised lines), in the order the platform takes it:
-    where an entry must be configured anew (`recreated`), by way of `before` without it."""
+    where an entry must be configured anew (`recreated`), by way of `before` without it;
+    `to_backup` where `after` is a backup (`keep_undeletable_sections`)."""
     cleared = recreated(before, after, driver)
     if cleared is not None:
-        return _delta_lines(before, cleared, driver, platform) + _delta_lines(cleared, after, driver, platform)
+        return _delta_lines(before, cleared, driver, platform, to_backup=to_backup) + _delta_lines(
+            cleared, after, driver, platform, to_backup=to_backup
+        )
     hconfig_driver = hier_driver(platform)
     running_config = get_hconfig(hconfig_driver, "\n".join(before))
     intended_config = get_hconfig(hconfig_driver, "\n".join(after))
-    keep_undeletable_sections(running_config, intended_config, driver)
+    keep_undeletable_sections(running_config, intended_config, driver, to_backup=to_backup)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
     return send_ordered(remediation, running_config, intended_config, driver) + entry_moves(
         running_config, intended_config, driver

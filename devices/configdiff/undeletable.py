@@ -22,13 +22,33 @@ def _mirror_blocks(one: HConfigChild, other: HConfigChild) -> None:
             _mirror_blocks(child, match)
 
 
-def keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
+def _factory_entries_as_shipped(amended: HConfig, shipped: HConfig, entry_pattern: str, kept_setting: str) -> None:
+    """Each factory entry of `amended` (`PlatformDriver.factory_entries`) that `shipped` lacks
+    goes; one it holds takes the settings `shipped` keeps (its password) it lacks."""
+    for amended_section in amended.children:
+        shipped_section = shipped.get_child(equals=amended_section.text)
+        for entry in list(amended_section.children):
+            if not re.match(entry_pattern, entry.text):
+                continue
+            held = shipped_section.get_child(equals=entry.text) if shipped_section is not None else None
+            if held is None:
+                entry.delete()
+                continue
+            for setting in held.children:
+                if re.match(kept_setting, setting.text) and entry.get_child(equals=setting.text) is None:
+                    entry.add_deep_copy_of(setting)
+
+
+def keep_undeletable_sections(
+    running: HConfig, intended: HConfig, driver: PlatformDriver, *, to_backup: bool = False
+) -> None:
     """A section the platform cannot delete (a physical interface) is emptied instead of negated.
 
     Adding the bare section header to the intended side makes hier_config negate the
     section's children one by one, which every platform accepts. A factory entry the intended
     config amends (`factory_entries`) is amended only where the device still has it, its kept
-    settings read as intended.
+    settings read as intended. An entry of a kept section (`keep_entries`) the intended
+    config lacks is kept, unless `to_backup`: the intended config is then a backup.
     """
     for section in running.children:
         if not driver.keep_sections:
@@ -44,18 +64,15 @@ def keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Platf
                 if section.text in staged:
                     _mirror_blocks(section, other.get_child(equals=section.text) or other.add_child(section.text))
     for entry_pattern, kept_setting in driver.factory_entries:
-        for intended_section in intended.children:
-            running_section = running.get_child(equals=intended_section.text)
-            for entry in list(intended_section.children):
-                if not re.match(entry_pattern, entry.text):
-                    continue
-                shipped = running_section.get_child(equals=entry.text) if running_section is not None else None
-                if shipped is None:
-                    entry.delete()
-                    continue
-                for setting in shipped.children:
-                    if re.match(kept_setting, setting.text) and entry.get_child(equals=setting.text) is None:
-                        entry.add_deep_copy_of(setting)
+        # Amended only where the device has it; back to a backup (to_backup), never made by a
+        # push, so never deleted by its rollback, nor its kept settings sent back.
+        sides = ((intended, running), (running, intended)) if to_backup else ((intended, running),)
+        for amended, shipped in sides:
+            _factory_entries_as_shipped(amended, shipped, entry_pattern, kept_setting)
+    if to_backup:
+        # Back to a backup (a rollback): it holds every entry the device had before the push,
+        # so an entry it lacks was made since and goes.
+        return
     for section_text in driver.keep_entries:
         running_section = running.get_child(equals=section_text)
         intended_section = intended.get_child(equals=section_text)
