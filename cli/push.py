@@ -33,6 +33,7 @@ from storestack.cli.common import (
     markup,
     print_table,
     quiet_device_logs,
+    targets_option,
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
@@ -163,8 +164,7 @@ def _intended_source(
 @click.command("push")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
               help="Fleet directory (for --region and for targets when --targets is not given).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
-              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@targets_option(default="built from the fleet inventory")
 @click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
               help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
 @click.option("--outputs", "outputs_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -327,8 +327,7 @@ def push(
               help="The backup to put back. Default: the appliance's newest backup under --state-dir.")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
               help="Fleet directory (for the targets when --targets is not given, and for redaction).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
-              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@targets_option(default="built from the fleet inventory")
 @click.option("--dry-run", is_flag=True, help="Show what putting the backup back would change; change nothing.")
 @click.option("--trust-on-first-use", is_flag=True,
               help="Accept and record an unknown host key (a changed key is still refused).")
