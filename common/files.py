@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from storestack.common.errors import CommonFamily, UsageError
@@ -78,3 +82,56 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return True
+
+
+@contextmanager
+def staged_directory(path: Path) -> Iterator[Path]:
+    """A folder that appears whole or not at all.
+
+    The block fills the empty folder this yields (beside `path`, so on its filesystem). When the
+    block ends, that folder takes `path`'s place in one rename (a folder already there is moved
+    aside first and removed after; should the second rename not happen, it is moved back). When
+    anything stops the block (an error, Ctrl-C), the staged folder is removed and `path` is left
+    as it was: never a folder holding part of what the block meant to write.
+    """
+    path = Path(path)
+    token = secrets.token_hex(8)
+    # Named before it is created, so a Ctrl-C the moment it is made still finds it to remove.
+    staging = path.parent / f".{path.name}.{token}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        if path.is_dir():
+            shutil.copymode(path, staging)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # `mkdir(exist_ok=True)` says "File exists" of a parent that is a file.
+        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
+        raise FileWriteError(path, reason) from exc
+    try:
+        yield staging
+        _take_place(staging, path, path.parent / f".{path.name}.{token}.old")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _take_place(staging: Path, path: Path, aside: Path) -> None:
+    """Rename `staging` to `path`, a folder already at `path` moved to `aside` first, then removed."""
+    try:
+        try:
+            os.rename(staging, path)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        try:
+            os.rename(path, aside)
+            os.rename(staging, path)
+        except BaseException:
+            # Interrupted or refused between the two renames: the old folder goes back.
+            if aside.exists() and not path.exists():
+                os.rename(aside, path)
+            raise
+    except OSError as exc:
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    shutil.rmtree(aside, ignore_errors=True)
