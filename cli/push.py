@@ -47,7 +47,7 @@ from storestack.devices.intended import (
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
 from storestack.devices.push import PushOptions, checked_confirm_timeout
-from storestack.devices.report import DeviceResult, RunReport
+from storestack.devices.report import DeviceResult, RunReport, RunSummary
 from storestack.devices.runner import (
     DEFAULT_CONCURRENCY,
     PushObserver,
@@ -263,10 +263,10 @@ def push(
             raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}", field="--only-failed")
         retry = set(unfinished_names(previous))
         if not retry:
-            raise PushConfigError(
-                f"--only-failed: run {previous.run_id} finished every appliance it selected: nothing to retry",
-                field="--only-failed",
-            )
+            # A re-run of a push that finished: nothing to do is success (exit 0), as a push of
+            # appliances already in their intended state is; no run is started or journaled.
+            _nothing_to_retry(previous, runs_dir, as_json=as_json)
+            raise SystemExit(EXIT_OK)
         targets = targets.filter(lambda t: t.name in retry)
         selection["only_failed"] = previous.run_id
     if not len(targets):
@@ -456,7 +456,28 @@ def _json_payload(report: RunReport, runs_dir: Path) -> dict[str, Any]:
     payload["ok"] = report.ok
     payload["journal"] = str(runs_dir / f"{report.run_id}.json")
     payload["changed_devices"] = report.changed_devices
+    payload["changed"] = bool(report.changed_devices)
     return payload
+
+
+def _nothing_to_retry(previous: RunReport, runs_dir: Path, *, as_json: bool) -> None:
+    """`--only-failed` after run `previous` finished every appliance it selected."""
+    message = f"run {previous.run_id} finished every appliance it selected: nothing to retry"
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "changed": False,
+                "changed_devices": [],
+                "retried": [],
+                "only_failed": previous.run_id,
+                "journal": str(runs_dir / f"{previous.run_id}.json"),
+                "summary": RunSummary().model_dump(mode="json"),
+                "message": message,
+            }
+        )
+    else:
+        console.print(markup("{}; nothing changed", message), soft_wrap=True)
 
 
 def _print_plans(report: RunReport) -> None:
