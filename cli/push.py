@@ -22,6 +22,7 @@ from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    InputFile,
     TextTable,
     commit_confirm_options,
     console,
@@ -150,7 +151,7 @@ def _intended_source(
 ) -> IntendedConfigSource:
     if intended_dir is not None:
         if not intended_dir.is_dir():
-            raise PushConfigError(f"{intended_dir}: no such directory of intended configs")
+            raise PushConfigError(f"{intended_dir}: no such directory of intended configs", field="--intended")
         return IntendedConfigDirectory(intended_dir, secrets=secrets)
     if fleet is None:
         raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
@@ -167,7 +168,7 @@ def _intended_source(
 @targets_option(default="built from the fleet inventory")
 @click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
               help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
-@click.option("--outputs", "outputs_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--outputs", "outputs_path", type=InputFile(), default=None,
               help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
@@ -323,7 +324,7 @@ def push(
 
 @click.command("restore")
 @click.argument("appliance")
-@click.option("--backup", "backup_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--backup", "backup_file", type=InputFile(), default=None,
               help="The backup to put back. Default: the appliance's newest backup under --state-dir.")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
               help="Fleet directory (for the targets when --targets is not given, and for redaction).")

@@ -70,3 +70,45 @@ def test_a_targets_directory_or_missing_file_is_a_usage_error_naming_the_option(
 
     text = runner.invoke(cli, [*args, "--targets", str(targets), "--state-dir", str(state)])
     assert text.exit_code == 2 and "'--targets'" in text.stderr and "Traceback" not in text.output
+
+
+# Every other file an option reads, refused the same way (the same option type, `InputFile`).
+TARGETS = "source: lab:test\nappliances:\n  - {name: a1, role: hub, platform: frr, host: 127.0.0.1, port: 9}\n"
+READ_FILES = {
+    "devices render --outputs": ["devices", "render", "--out", "{tmp}/out", *FLEET, "--outputs"],
+    "devices render --core-outputs": ["devices", "render", "--out", "{tmp}/out", *FLEET, "--core-outputs"],
+    "devices show --outputs": ["devices", "show", "nw-0001", *FLEET, "--outputs"],
+    "devices push --outputs": ["devices", "push", "--targets", "{tmp}/t.yaml", "--state-dir", "{tmp}/state", *FLEET,
+                               "--outputs"],
+    "devices restore --backup": ["devices", "restore", "a1", "--targets", "{tmp}/t.yaml", "--state-dir", "{tmp}/state",
+                                 "--backup"],
+}
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing"])
+@pytest.mark.parametrize("name", sorted(READ_FILES))
+def test_every_file_an_option_reads_is_refused_naming_the_option_and_the_path(
+    runner: CliRunner, tmp_path: Path, name: str, kind: str
+) -> None:
+    (tmp_path / "t.yaml").write_text(TARGETS)
+    given = tmp_path / "given"
+    if kind == "directory":
+        given.mkdir()
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in READ_FILES[name]]
+    result = runner.invoke(cli, [*args, str(given), "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["field"], entry["file"]) == (name.rsplit(" ", 1)[1], str(given)), entry
+    assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
+
+
+def test_a_missing_folder_of_intended_configs_names_intended(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(TARGETS)
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--targets", str(tmp_path / "t.yaml"), "--intended", str(tmp_path / "none"),
+         "--state-dir", str(tmp_path / "state"), "--json"],
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == "--intended" and str(tmp_path / "none") in entry["message"]
