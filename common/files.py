@@ -86,23 +86,25 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
 
 @contextmanager
 def staged_directory(path: Path) -> Iterator[Path]:
-    """A folder that appears whole or not at all.
+    """A folder whose new content appears whole or not at all.
 
-    The block fills the empty folder this yields (beside `path`, so on its filesystem). When the
-    block ends, that folder takes `path`'s place in one rename (a folder already there is moved
-    aside first and removed after; should the second rename not happen, it is moved back). When
-    anything stops the block (an error, Ctrl-C), the staged folder is removed and `path` is left
-    as it was: never a folder holding part of what the block meant to write.
+    The block fills the empty folder this yields. When the block ends, what it holds takes its
+    place: a `path` that is not there yet appears in one rename (staged beside it); in a folder
+    already there (kept, so a shell working in it stays there), each entry staged (inside it)
+    replaces the entry of its name, files after folders, and its other entries stay. Should
+    anything stop the block (an error, Ctrl-C), the staged folder is removed and `path` is left as
+    it was; should anything stop those renames, the entries already replaced are put back. Never a
+    folder holding part of what the block meant to write.
     """
     path = Path(path)
     token = secrets.token_hex(8)
+    existing = path.is_dir()
     # Named before it is created, so a Ctrl-C the moment it is made still finds it to remove.
-    staging = path.parent / f".{path.name}.{token}.tmp"
+    staging = path / f".staged-{token}" if existing else path.parent / f".{path.name}.{token}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not existing:
+            path.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
-        if path.is_dir():
-            shutil.copymode(path, staging)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         # `mkdir(exist_ok=True)` says "File exists" of a parent that is a file.
@@ -110,28 +112,34 @@ def staged_directory(path: Path) -> Iterator[Path]:
         raise FileWriteError(path, reason) from exc
     try:
         yield staging
-        _take_place(staging, path, path.parent / f".{path.name}.{token}.old")
+        try:
+            if existing:
+                _replace_entries(staging, path, path / f".replaced-{token}")
+            else:
+                os.rename(staging, path)
+        except OSError as exc:
+            raise FileWriteError(path, str(exc.strerror or exc)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _take_place(staging: Path, path: Path, aside: Path) -> None:
-    """Rename `staging` to `path`, a folder already at `path` moved to `aside` first, then removed."""
+def _replace_entries(staging: Path, path: Path, aside: Path) -> None:
+    """Each entry of `staging` in place of `path`'s entry of its name (moved to `aside`, removed
+    at the end), folders first; interrupted or refused, every entry replaced so far goes back."""
+    names = [entry.name for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name))]
+    aside.mkdir()
     try:
-        try:
-            os.rename(staging, path)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-        try:
-            os.rename(path, aside)
-            os.rename(staging, path)
-        except BaseException:
-            # Interrupted or refused between the two renames: the old folder goes back.
-            if aside.exists() and not path.exists():
-                os.rename(aside, path)
-            raise
-    except OSError as exc:
-        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+        for name in names:
+            if os.path.lexists(path / name):
+                os.rename(path / name, aside / name)
+            os.rename(staging / name, path / name)
+    except BaseException:
+        # Told apart by where each entry is now, not by what this loop got to record.
+        for name in reversed(names):
+            if not os.path.lexists(staging / name) and os.path.lexists(path / name):
+                os.rename(path / name, staging / name)  # the new entry, back out
+            if os.path.lexists(aside / name):
+                os.rename(aside / name, path / name)  # the old one, back in
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
     shutil.rmtree(aside, ignore_errors=True)

@@ -446,16 +446,9 @@ def write_fleet(
     if not changed and not stale:
         return report  # a re-run: nothing to write, nothing touched
     # The fleet appears whole or not at all (a failed or interrupted run leaves no smaller valid
-    # fleet behind): written into a folder of its own that then takes `out`'s place, keeping the
-    # IPAM lock file; the stale store files are simply not in it.
+    # fleet behind): fleet.yaml and stores/ are written apart, then take their places; the IPAM
+    # lock file stays, and the stale store files of a larger generation are not in the new stores/.
     with staged_directory(out) as staging:
-        lock = out / "allocations.yaml"
-        if lock.is_file():
-            try:
-                kept, mode = lock.read_text(encoding="utf-8"), lock.stat().st_mode & 0o777
-            except OSError as exc:
-                raise GenerateError(f"cannot read {lock}: {exc.strerror or exc} (nothing was written)") from None
-            atomic_write_text(staging / lock.name, kept, mode=mode, durable=False)
         for count, (relative, text) in enumerate(files, start=1):
             atomic_write_text(staging / relative, text, durable=False)
             if progress is not None:

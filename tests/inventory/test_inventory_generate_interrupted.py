@@ -74,3 +74,43 @@ def test_an_interrupted_regeneration_leaves_the_previous_fleet_as_it_was(
     assert (out / "allocations.yaml").read_bytes() == before["allocations.yaml"], "the lock file is kept"
     again = runner.invoke(cli, args)
     assert json.loads(again.stdout)["written"] == 0, "a re-run writes nothing"
+
+
+@pytest.mark.parametrize("renames", [0, 1, 2, 3])
+def test_an_interrupt_while_the_new_fleet_takes_its_place_puts_the_old_one_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, renames: int
+) -> None:
+    """Ctrl-C between any two of the renames that put the new stores/ and fleet.yaml in place."""
+    out = tmp_path / "fleet"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["inventory", "generate", "--stores", "4", "--seed", "1", "--out", str(out)]).exit_code == 0
+    before = _tree(out)
+    real = files.os.rename
+    calls = {"n": 0}
+
+    def rename(source: Any, target: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == renames + 1:
+            raise KeyboardInterrupt
+        real(source, target)
+
+    monkeypatch.setattr(files.os, "rename", rename)
+    args = ["inventory", "generate", "--stores", "3", "--seed", "2", "--out", str(out), "--allow-destroy", "1"]
+    assert runner.invoke(cli, args).exit_code == 130
+    monkeypatch.undo()
+    assert _tree(out) == before
+    assert sorted(p.name for p in out.iterdir()) == ["fleet.yaml", "stores"]
+
+
+def test_a_fleet_generated_into_the_working_folder_keeps_the_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--out .` twice: the shell's working folder is the same folder afterwards, not a removed one."""
+    monkeypatch.chdir(tmp_path)
+    inode = tmp_path.stat().st_ino
+    runner = CliRunner()
+    for stores in ("2", "3"):
+        result = runner.invoke(cli, ["inventory", "generate", "--stores", stores, "--out", "."])
+        assert result.exit_code == 0, result.output
+    assert Path.cwd().stat().st_ino == inode and tmp_path.stat().st_ino == inode
+    assert sorted(load_fleet(tmp_path).stores) == ["ms-00001", "ms-00002", "ms-00003"]
