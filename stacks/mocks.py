@@ -95,8 +95,13 @@ def referenced_gateway_asns(stack_outputs: Mapping[str, Mapping[str, Any]]) -> d
         if not isinstance(regions, Mapping):
             continue
         for region in regions.values():
-            if isinstance(region, Mapping) and "transit_gateway_id" in region and "amazon_side_asn" in region:
-                asns[str(region["transit_gateway_id"])] = int(region["amazon_side_asn"])
+            if not isinstance(region, Mapping):
+                continue
+            gateway, asn = region.get("transit_gateway_id"), region.get("amazon_side_asn")
+            # A malformed entry names no gateway: a VPN attached to it then fails for want of its ASN.
+            number = asn if isinstance(asn, int | float) and not isinstance(asn, bool) else None
+            if isinstance(gateway, str) and number is not None and float(number).is_integer():
+                asns[gateway] = int(number)
     return asns
 
 
