@@ -92,6 +92,47 @@ def fleet_option(func: F) -> F:
     )(func)
 
 
+class InputFile(click.Path):
+    """A file a command reads: it must exist and be a regular file it can read, checked before the
+    command runs (exit 2); the --json error names the option (`field`) and the path (`file`)."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=True, dir_okay=False, readable=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:
+            raise BadInputFile(error.message, ctx=ctx, param=param, file=os.fsdecode(value)) from None
+
+
+class BadInputFile(click.BadParameter):
+    """An `InputFile` option's value that is no readable regular file, with its path."""
+
+    def __init__(
+        self, message: str, *, ctx: click.Context | None, param: click.Parameter | None, file: str
+    ) -> None:
+        super().__init__(message, ctx=ctx, param=param)
+        self.file = file
+
+
+def targets_option(default: str) -> Callable[[F], F]:
+    """--targets, the appliance inventory a command reaches the appliances through (the format of
+    the lab's `inventory.yaml`); `default` says where the appliances come from without it. Every
+    command that takes it declares it here, so each refuses a directory or a missing file alike."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--targets",
+            "targets_file",
+            type=InputFile(),
+            default=None,
+            help=f"Appliance inventory YAML (e.g. the lab's). Default: {default}.",
+        )(func)
+
+    return decorate
+
+
 def json_option(func: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, callback=_remember_json, help="Machine-readable output for CI."
@@ -302,7 +343,8 @@ def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> boo
         param = error.param
         field = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
     message = error.format_message()
-    emit_json(json_errors([json_error_entry(message, field=field)], message))
+    file = error.file if isinstance(error, BadInputFile) else None
+    emit_json(json_errors([json_error_entry(message, file=file, field=field)], message))
     sys.exit(EXIT_USAGE)
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from storestack.cli.common import (
     EXIT_FAILED,
+    InputFile,
     console,
     emit_json,
     err_console,
@@ -44,7 +45,7 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option(
         "--outputs",
         "outputs_path",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=InputFile(),
         default=None,
         help="Store stack outputs (JSON/YAML, mode 0600). Without them, values planned from the inventory are used.",
     )(func)
@@ -54,7 +55,7 @@ def core_outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option(
         "--core-outputs",
         "core_outputs_path",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=InputFile(),
         default=None,
         help="The core stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600): the "
         "cloud ends of the hub tunnels. Without them, the hubs' cloud peers are planned values.",

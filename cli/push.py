@@ -22,6 +22,7 @@ from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    InputFile,
     TextTable,
     commit_confirm_options,
     console,
@@ -33,6 +34,7 @@ from storestack.cli.common import (
     markup,
     print_table,
     quiet_device_logs,
+    targets_option,
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
@@ -46,7 +48,7 @@ from storestack.devices.intended import (
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
 from storestack.devices.push import PushOptions, checked_confirm_timeout
-from storestack.devices.report import DeviceResult, RunReport
+from storestack.devices.report import DeviceResult, RunReport, RunSummary
 from storestack.devices.runner import (
     DEFAULT_CONCURRENCY,
     PushObserver,
@@ -149,7 +151,7 @@ def _intended_source(
 ) -> IntendedConfigSource:
     if intended_dir is not None:
         if not intended_dir.is_dir():
-            raise PushConfigError(f"{intended_dir}: no such directory of intended configs")
+            raise PushConfigError(f"{intended_dir}: no such directory of intended configs", field="--intended")
         return IntendedConfigDirectory(intended_dir, secrets=secrets)
     if fleet is None:
         raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
@@ -163,11 +165,10 @@ def _intended_source(
 @click.command("push")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
               help="Fleet directory (for --region and for targets when --targets is not given).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
-              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@targets_option(default="built from the fleet inventory")
 @click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
               help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
-@click.option("--outputs", "outputs_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--outputs", "outputs_path", type=InputFile(), default=None,
               help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
@@ -263,10 +264,10 @@ def push(
             raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}", field="--only-failed")
         retry = set(unfinished_names(previous))
         if not retry:
-            raise PushConfigError(
-                f"--only-failed: run {previous.run_id} finished every appliance it selected: nothing to retry",
-                field="--only-failed",
-            )
+            # A re-run of a push that finished: nothing to do is success (exit 0), as a push of
+            # appliances already in their intended state is; no run is started or journaled.
+            _nothing_to_retry(previous, runs_dir, as_json=as_json)
+            raise SystemExit(EXIT_OK)
         targets = targets.filter(lambda t: t.name in retry)
         selection["only_failed"] = previous.run_id
     if not len(targets):
@@ -323,12 +324,11 @@ def push(
 
 @click.command("restore")
 @click.argument("appliance")
-@click.option("--backup", "backup_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--backup", "backup_file", type=InputFile(), default=None,
               help="The backup to put back. Default: the appliance's newest backup under --state-dir.")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
               help="Fleet directory (for the targets when --targets is not given, and for redaction).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
-              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@targets_option(default="built from the fleet inventory")
 @click.option("--dry-run", is_flag=True, help="Show what putting the backup back would change; change nothing.")
 @click.option("--trust-on-first-use", is_flag=True,
               help="Accept and record an unknown host key (a changed key is still refused).")
@@ -457,7 +457,28 @@ def _json_payload(report: RunReport, runs_dir: Path) -> dict[str, Any]:
     payload["ok"] = report.ok
     payload["journal"] = str(runs_dir / f"{report.run_id}.json")
     payload["changed_devices"] = report.changed_devices
+    payload["changed"] = bool(report.changed_devices)
     return payload
+
+
+def _nothing_to_retry(previous: RunReport, runs_dir: Path, *, as_json: bool) -> None:
+    """`--only-failed` after run `previous` finished every appliance it selected."""
+    message = f"run {previous.run_id} finished every appliance it selected: nothing to retry"
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "changed": False,
+                "changed_devices": [],
+                "retried": [],
+                "only_failed": previous.run_id,
+                "journal": str(runs_dir / f"{previous.run_id}.json"),
+                "summary": RunSummary().model_dump(mode="json"),
+                "message": message,
+            }
+        )
+    else:
+        console.print(markup("{}; nothing changed", message), soft_wrap=True)
 
 
 def _print_plans(report: RunReport) -> None:

@@ -43,6 +43,7 @@ from storestack.cli.common import (
     markup,
     print_table,
     quiet_device_logs,
+    targets_option,
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunSteps, StepRecord, StepStatus
@@ -221,8 +222,7 @@ def state_dir_option(func: F) -> F:
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live.")
 @click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Appliance inventory YAML to reach the appliances (default: the lab's, or the fleet's).")
+@targets_option(default="the lab's with --lab, else built from the fleet inventory")
 @state_dir_option
 @commit_confirm_options
 @json_option
@@ -439,8 +439,7 @@ def _print_dry_run(store: StoreSummary) -> None:
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")
 @click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
-@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Appliance inventory YAML of the appliances to read (default: the lab's, or the fleet's).")
+@targets_option(default="the lab's with --lab, else built from the fleet inventory")
 @state_dir_option
 @json_option
 def drift(

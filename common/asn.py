@@ -12,6 +12,11 @@ ASN_LAST = 4_294_967_294
 # TransitGatewayRequestOptions `AmazonSideAsn`).
 TRANSIT_GATEWAY_ASN_RANGES: tuple[tuple[int, int], ...] = ((64_512, 65_534), (4_200_000_000, 4_294_967_294))
 TRANSIT_GATEWAY_ASN_DEFAULT = 64_512
+# A virtual private gateway created without an Amazon-side ASN: "If you don't specify an ASN, the
+# virtual private gateway is created with the default ASN (64512)" (AWS Site-to-Site VPN User Guide,
+# How AWS Site-to-Site VPN works). Either gateway's ASN is the one AWS's end of each of its VPN
+# tunnels peers from (the customer gateway configuration's `vpn_gateway/bgp/asn`).
+VPN_GATEWAY_ASN_DEFAULT = 64_512
 # The ASNs a customer gateway may not have, and the regions AWS keeps each for itself:
 # CreateCustomerGateway takes every 2-byte ASN "with the exception of 7224, which is reserved in the
 # us-east-1 region, and 9059, which is reserved in the eu-west-1 region" (EC2 API,

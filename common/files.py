@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from storestack.common.errors import CommonFamily, UsageError
@@ -78,3 +82,64 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return True
+
+
+@contextmanager
+def staged_directory(path: Path) -> Iterator[Path]:
+    """A folder whose new content appears whole or not at all.
+
+    The block fills the empty folder this yields. When the block ends, what it holds takes its
+    place: a `path` that is not there yet appears in one rename (staged beside it); in a folder
+    already there (kept, so a shell working in it stays there), each entry staged (inside it)
+    replaces the entry of its name, files after folders, and its other entries stay. Should
+    anything stop the block (an error, Ctrl-C), the staged folder is removed and `path` is left as
+    it was; should anything stop those renames, the entries already replaced are put back. Never a
+    folder holding part of what the block meant to write.
+    """
+    path = Path(path)
+    token = secrets.token_hex(8)
+    existing = path.is_dir()
+    # Named before it is created, so a Ctrl-C the moment it is made still finds it to remove.
+    staging = path / f".staged-{token}" if existing else path.parent / f".{path.name}.{token}.tmp"
+    try:
+        if not existing:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # `mkdir(exist_ok=True)` says "File exists" of a parent that is a file.
+        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
+        raise FileWriteError(path, reason) from exc
+    try:
+        yield staging
+        try:
+            if existing:
+                _replace_entries(staging, path, path / f".replaced-{token}")
+            else:
+                os.rename(staging, path)
+        except OSError as exc:
+            raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_entries(staging: Path, path: Path, aside: Path) -> None:
+    """Each entry of `staging` in place of `path`'s entry of its name (moved to `aside`, removed
+    at the end), folders first; interrupted or refused, every entry replaced so far goes back."""
+    names = [entry.name for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name))]
+    aside.mkdir()
+    try:
+        for name in names:
+            if os.path.lexists(path / name):
+                os.rename(path / name, aside / name)
+            os.rename(staging / name, path / name)
+    except BaseException:
+        # Told apart by where each entry is now, not by what this loop got to record.
+        for name in reversed(names):
+            if not os.path.lexists(staging / name) and os.path.lexists(path / name):
+                os.rename(path / name, staging / name)  # the new entry, back out
+            if os.path.lexists(aside / name):
+                os.rename(aside / name, path / name)  # the old one, back in
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)

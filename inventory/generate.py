@@ -20,7 +20,7 @@ from typing import Any
 
 from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.errors import InventoryFamily, UsageError
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, staged_directory
 from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES, STORE_ONE_FQDN_IDENTITY
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.models import DEFAULT_SECRETS
@@ -418,7 +418,7 @@ def write_fleet(
     progress: Callable[[int], None] | None = None,
     allow_remove: int | None = None,
 ) -> WriteReport:
-    """Write the fleet as a directory, atomically per file and idempotently.
+    """Write the fleet as a directory, whole or not at all, and idempotently.
 
     Refuses a directory holding anything it did not write (a hand-written store file, a fleet
     of its own, any other file), before writing a byte. Store files left from an earlier, larger
@@ -441,18 +441,27 @@ def write_fleet(
         guard_destroy([path.stem for path in stale], len(stale) + len(generated.stores), allow_remove, what="stores")
     except DestroyRefusedError as exc:
         raise GenerateError(f"{out}: {exc} (nothing was written)") from None
-    report = WriteReport(0, 0, 0)
-    for count, (relative, text) in enumerate(files, start=1):
-        if atomic_write_text(out / relative, text, durable=False):
-            report.written += 1
-        else:
-            report.unchanged += 1
-        if progress is not None:
-            progress(count)
-    for path in stale:
-        path.unlink()
-        report.removed += 1
+    changed = {relative for relative, text in files if _read(out / relative) != text}
+    report = WriteReport(written=len(changed), unchanged=len(files) - len(changed), removed=len(stale))
+    if not changed and not stale:
+        return report  # a re-run: nothing to write, nothing touched
+    # The fleet appears whole or not at all (a failed or interrupted run leaves no smaller valid
+    # fleet behind): fleet.yaml and stores/ are written apart, then take their places; the IPAM
+    # lock file stays, and the stale store files of a larger generation are not in the new stores/.
+    with staged_directory(out) as staging:
+        for count, (relative, text) in enumerate(files, start=1):
+            atomic_write_text(staging / relative, text, durable=False)
+            if progress is not None:
+                progress(count)
     return report
+
+
+def _read(path: Path) -> str | None:
+    """The text of a file written before, or None (not there, unreadable: it is written anew)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _foreign_files(out: Path) -> list[str]:

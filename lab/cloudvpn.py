@@ -128,7 +128,7 @@ def plan_cloud(fleet: Fleet, store_ids: list[str]) -> CloudPlan:
                         customer_gateway=IPv4Address(str(gateway.inputs["ipAddress"])),
                         aws_inside=IPv4Interface(f"{options['vgw_inside_address']}/{inside.network.prefixlen}"),
                         store_inside=IPv4Interface(f"{options['cgw_inside_address']}/{inside.network.prefixlen}"),
-                        amazon_asn=int(float(str(options.get("bgp_asn", 64512)))),
+                        amazon_asn=int(float(str(options["bgp_asn"]))),
                         store_asn=int(str(gateway_asn)),
                         # AWS answers IKEv2 when it is listed, else IKEv1.
                         ike_version=2 if "ikev2" in versions else 1,

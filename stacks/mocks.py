@@ -27,13 +27,18 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 
+from storestack.common.asn import TRANSIT_GATEWAY_ASN_DEFAULT, VPN_GATEWAY_ASN_DEFAULT
 from storestack.components.openstack_site import gateway_address_name
 from storestack.network.cloud import AWS_RESERVED_INSIDE, planned_aws_outside, planned_openstack_gateway
+from storestack.stacks.errors import StackReferenceError
 
 T = TypeVar("T")
 
 MOCK_ACCOUNT_ID = "123456789012"
-MOCK_AMAZON_ASN = "64512"
+TRANSIT_GATEWAY = "aws:ec2transitgateway/transitGateway:TransitGateway"
+VPN_GATEWAY = "aws:ec2/vpnGateway:VpnGateway"
+# The Amazon-side ASN each kind of gateway gets when it is created without one.
+_DEFAULT_AMAZON_ASN = {TRANSIT_GATEWAY: TRANSIT_GATEWAY_ASN_DEFAULT, VPN_GATEWAY: VPN_GATEWAY_ASN_DEFAULT}
 # Public addresses the mocks hand out: the three documentation ranges (RFC 5737).
 _TEST_NETS = [ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -80,6 +85,26 @@ def _availability_zones(args: Mapping[str, Any]) -> dict[str, Any]:
     return {"zoneIds": zone_ids, "names": names, "region": region}
 
 
+def referenced_gateway_asns(stack_outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """The Amazon-side ASN of every Transit Gateway a referenced stack's outputs name: the core
+    stack's `regions` output, one entry per region with its `transit_gateway_id` and
+    `amazon_side_asn` (`HybridCloud.regions`, `stacks.core.mock_outputs`)."""
+    asns: dict[str, int] = {}
+    for outputs in stack_outputs.values():
+        regions = outputs.get("regions")
+        if not isinstance(regions, Mapping):
+            continue
+        for region in regions.values():
+            if not isinstance(region, Mapping):
+                continue
+            gateway, asn = region.get("transit_gateway_id"), region.get("amazon_side_asn")
+            # A malformed entry names no gateway: a VPN attached to it then fails for want of its ASN.
+            number = asn if isinstance(asn, int | float) and not isinstance(asn, bool) else None
+            if isinstance(gateway, str) and number is not None and float(number).is_integer():
+                asns[gateway] = int(number)
+    return asns
+
+
 def _password(name: str, length: int) -> str:
     raw = _digest("password", name) + _digest("password-2", name)
     return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in raw)[:length]
@@ -120,7 +145,14 @@ class StorestackMocks(pulumi_mocks.Mocks):
     """Computed values for the resource types storestack uses; stack references answer with mocks.
 
     `openstack_sites` are the fleet's OpenStack sites in fleet order: each one's gateway floating
-    IP is its planned gateway address (any other floating IP a stable documentation address)."""
+    IP is its planned gateway address (any other floating IP a stable documentation address).
+
+    A VPN connection's tunnels report the Amazon-side ASN of the gateway it is attached to, as AWS
+    does (the customer gateway configuration's `vpn_gateway/bgp/asn`, the provider's
+    `tunnelN_bgp_asn`): a gateway the program creates (its `amazon_side_asn`, else AWS's default), a
+    Transit Gateway a referenced stack names (`referenced_gateway_asns`), or one of `gateways`,
+    those the account holds outside the program (id -> ASN). A VPN connection to any other gateway
+    fails, as CreateVpnConnection does."""
 
     def __init__(
         self,
@@ -128,8 +160,10 @@ class StorestackMocks(pulumi_mocks.Mocks):
         secret_stack_outputs: Mapping[str, list[str]] | None = None,
         account_id: str = MOCK_ACCOUNT_ID,
         openstack_sites: Sequence[str] = (),
+        gateways: Mapping[str, int] | None = None,
     ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
+        self.amazon_asns: dict[str, int] = {**referenced_gateway_asns(self.stack_outputs), **dict(gateways or {})}
         self.secret_stack_outputs = dict(secret_stack_outputs or {})
         self.account_id = account_id
         self.planned_gateways = {
@@ -210,8 +244,14 @@ class StorestackMocks(pulumi_mocks.Mocks):
             computed["bucket"] = state.get("bucket", name)
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             computed["arn"] = f"arn:aws:logs:{region}:{self.account_id}:log-group:{state.get('name', name)}"
+        elif typ in _DEFAULT_AMAZON_ASN:
+            asn = state.get("amazonSideAsn")
+            self.amazon_asns[resource_id] = int(float(asn)) if asn is not None else _DEFAULT_AMAZON_ASN[typ]
+            # The provider reads the ASN back: a number for a Transit Gateway, a string for a VGW.
+            computed["amazonSideAsn"] = self.amazon_asns[resource_id] if typ == TRANSIT_GATEWAY else str(self.amazon_asns[resource_id])
         elif typ == "aws:ec2/vpnConnection:VpnConnection":
             computed["transitGatewayAttachmentId"] = f"tgw-attach-{_hex('attachment', name)}"
+            amazon_asn = self._amazon_asn(name, state)
             for n in (1, 2):
                 inside = str(state.get(f"tunnel{n}InsideCidr") or _inside_cidr(name, str(n)))
                 network = ipaddress.IPv4Network(inside)
@@ -221,7 +261,7 @@ class StorestackMocks(pulumi_mocks.Mocks):
                 computed[f"tunnel{n}Address"] = str(planned_aws_outside(network))
                 computed[f"tunnel{n}VgwInsideAddress"] = str(network[1])
                 computed[f"tunnel{n}CgwInsideAddress"] = str(network[2])
-                computed[f"tunnel{n}BgpAsn"] = MOCK_AMAZON_ASN
+                computed[f"tunnel{n}BgpAsn"] = str(amazon_asn)
                 computed[f"tunnel{n}BgpHoldtime"] = 30
         elif typ == "aws:workspaces/directory:Directory":
             computed["directoryId"] = state.get("directoryId", resource_id)
@@ -238,6 +278,16 @@ class StorestackMocks(pulumi_mocks.Mocks):
         elif typ == "openstack:networking/secGroup:SecGroup":
             computed["name"] = state.get("name", name)
         return computed
+
+    def _amazon_asn(self, name: str, state: Mapping[str, Any]) -> int:
+        """The Amazon-side ASN of the gateway VPN connection `name` is attached to."""
+        gateway = str(state.get("transitGatewayId") or state.get("vpnGatewayId") or "")
+        if gateway not in self.amazon_asns:
+            raise StackReferenceError(
+                f"VPN connection {name}: gateway {gateway or '(none)'} is neither created by the program "
+                "nor named by a referenced stack, so its Amazon-side ASN is unknown"
+            )
+        return self.amazon_asns[gateway]
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -235,8 +235,8 @@ def plan_renderer(fleet: Fleet) -> ApplianceConfigRenderer:
     return appliance_config_renderer(fleet, reveal_secrets=False)
 
 
-def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) -> StackPlan:
-    """Run one stack's program in a fresh mock runtime and check what it registered.
+def stack_run(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) -> MockRun:
+    """One stack's program run in a fresh mock runtime: what it registered, secrets still wrapped.
 
     With a `renderer`, each store appliance's intended config is rendered into its `StoreEdge`.
     """
@@ -254,7 +254,13 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     sites = task.config.get("hybrid_cloud", {}).get("openstack_sites", []) if task.kind == "core" else []
     mocks = StorestackMocks(stack_outputs=task.dependency_outputs, openstack_sites=[site["name"] for site in sites])
     config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **planned_stack_secrets(task.kind, task.config)}
-    run = run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
+    return run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
+
+
+def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) -> StackPlan:
+    """Run one stack's program in a fresh mock runtime (`stack_run`) and check what it registered."""
+    run = stack_run(task, renderer)
+    project = PROJECTS[task.kind]
     stores_tables = frozenset(
         str(region["route_table_ids"]["stores"])
         for outputs in task.dependency_outputs.values()

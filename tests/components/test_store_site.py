@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from storestack.components import EdgeRenderContext, StoreSite, StoreWanLinkArgs, TransitGatewayRef
 from storestack.components.store_site import AwsTunnelArgs
 from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
-from storestack.stacks.mocks import is_secret
+from storestack.stacks.mocks import StorestackMocks, is_secret
 
 VPN = "aws:ec2/vpnConnection:VpnConnection"
 TRANSIT = TransitGatewayRef(
@@ -20,6 +20,12 @@ TRANSIT = TransitGatewayRef(
     stores_route_table_id="rtb-stores",
     return_route_table_ids={"workloads": "rtb-workloads", "desktops": "rtb-desktops"},
 )
+# The core's Transit Gateway, in the account outside these programs, with a 4-byte Amazon-side ASN.
+CORE_ASN = 4_200_000_500
+
+
+def core_account() -> StorestackMocks:
+    return StorestackMocks(gateways={"tgw-core": CORE_ASN})
 
 
 class RecordingRenderer:
@@ -54,7 +60,7 @@ def store(renderer: RecordingRenderer) -> Scenario:
             "configs": site.intended_configs,
         }
 
-    return run_scenario(build)
+    return run_scenario(build, core_account())
 
 
 def test_a_customer_gateway_and_bgp_vpn_per_wan_link(store: Scenario) -> None:
@@ -116,7 +122,7 @@ def test_tunnel_outputs_carry_the_addresses_device_templates_need(store: Scenari
     assert aws1["inside_cidr"] == "169.254.101.0/30"
     assert aws1["local_inside_address"] == "169.254.101.2"
     assert aws1["peer_inside_address"] == "169.254.101.1"
-    assert aws1["peer_asn"] == "64512"
+    assert aws1["peer_asn"] == str(CORE_ASN), "the Transit Gateway's Amazon-side ASN"
     hub1 = tunnels["sh-0001-wan1-hub1"]
     assert (hub1["peer_outside_address"], hub1["local_inside_address"], hub1["peer_inside_address"]) == (
         "198.51.100.10", "100.64.1.1", "100.64.1.0",
@@ -136,7 +142,7 @@ def test_an_edge_per_appliance_with_its_config_as_a_secret(store: Scenario, rend
     assert edge_outputs["management_address"] == "10.64.7.1"
     assert [link["name"] for link in edge_outputs["wan_links"]] == ["wan1", "lte1"]
     peers = {p["tunnel"]: p for p in edge_outputs["bgp_peers"]}
-    assert peers["sh-0001-lte1-aws2"]["remote_asn"] == "64512" and peers["sh-0001-lte1-aws2"]["local_asn"] == 4_200_000_001
+    assert peers["sh-0001-lte1-aws2"]["remote_asn"] == str(CORE_ASN) and peers["sh-0001-lte1-aws2"]["local_asn"] == 4_200_000_001
     config = secret_value(edge_outputs["intended_config"])
     vpn = store.named("sh-0001-lte1-vpn")
     psk = secret_value(vpn.inputs["tunnel2PresharedKey"])
@@ -155,7 +161,7 @@ def test_a_store_without_aws_affinity_only_gets_hub_keys() -> None:
         site = StoreSite("sh-0009", store_args("sh-0009", 9, aws_region=None), keys=TEST_KEYS)
         return {"tunnels": site.tunnels, "psks": site.tunnel_psks}
 
-    scenario = run_scenario(build)
+    scenario = run_scenario(build, core_account())
     assert not [r for r in scenario.resources if r.type.startswith("aws:")]
     assert sorted(scenario.values["psks"]) == ["sh-0009-lte1-hub2", "sh-0009-wan1-hub1"]
 
@@ -185,7 +191,7 @@ def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> No
         site = StoreSite("sh-0001", store_args(wan_links=links), TRANSIT, keys=TEST_KEYS)
         return {"tunnels": site.tunnels}
 
-    scenario = run_scenario(build)
+    scenario = run_scenario(build, core_account())
     assert [g.inputs["ipAddress"] for g in scenario.of_type("aws:ec2/customerGateway:CustomerGateway")] == [
         "203.0.113.1"
     ]

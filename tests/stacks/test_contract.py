@@ -14,13 +14,15 @@ import pytest
 
 from storestack.stacks.checks import CheckContext, run_checks
 from storestack.stacks.contract import NOT_CLOUD_RESOURCES, RULES, ContractContext, check_contract
-from storestack.stacks.mocks import run_program_under_mocks
+from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
 
 Program = Callable[[], None]
 
 
 def _violations(program: Program, context: ContractContext | None = None) -> list[tuple[str, str | None, str]]:
-    run = run_program_under_mocks(program, project="contract", stack="test")
+    # The account holds Transit Gateway tgw-1, which the VPN programs below attach to.
+    mocks = StorestackMocks(gateways={"tgw-1": 64512})
+    run = run_program_under_mocks(program, project="contract", stack="test", mocks=mocks)
     return list(check_contract(run, context))
 
 
