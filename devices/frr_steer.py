@@ -29,7 +29,11 @@ What it does, and nothing more:
   class left is in its recovery, or went down within the detection time, the class's other paths
   over that link come after its usable paths over other links. The tunnels to one hub share its
   outages: a drop the hub's tunnel over another link shares (within the detection time) is the
-  hub's, not the link's, and a hub failing on every link makes none of them suspect.
+  hub's, not the link's, and a hub failing on every link makes none of them suspect. A hub
+  fails on a link when its tunnel there is down, went down with the other's (within
+  `HUB_OUTAGE_SPREAD`: an outage takes them all at once), or keeps going down (twice within the
+  detection time: a brownout of the hub); one drop it came back from, at a moment of its own,
+  is no hub's outage (a BFD session starved of CPU for a moment drops like that).
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
   (asked once a second), and its best path's hub. The hubs give the store's routes the
@@ -43,8 +47,8 @@ What it does, and nothing more:
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
   first, LTE/5G only where the class allows it) that it may take and that is usable; where none
-  is, the first of them that is up (recovery keeps a class from returning too early, never from
-  leaving on a path that works); `unreachable default` when none is up: a class never leaves on
+  is, the first of them that is up, one over a link not suspect first (recovery keeps a class
+  from returning too early, never from leaving on a path that works); `unreachable default` when none is up: a class never leaves on
   a path it may not use. While FRR knows none of a class's paths (no BFD session, nor for a
   `bgp-only` path a BGP neighbour: before the first push) the class table is left empty and the
   lookup falls through to the main table: BGP's best path, as without steering.
@@ -90,6 +94,12 @@ RESYNC_SECONDS = 10
 ROUTES_POLL_SECONDS = 1.0
 # A class none of whose paths FRR knows yet: its table stays empty (the main table decides).
 UNSTEERED = "-"
+# A hub's outage takes its tunnels over every link down together: each BFD session times out
+# within its own detection time (interval x multiplier, under 3 s at the fleet's SLA classes) of
+# the same moment, and BGP goes with it. Drops of one hub's tunnels over different links this
+# close together are the hub's; one further apart is a drop of its own (a BFD session that timed
+# out once on a loaded CPU, a blip of one link), which says nothing about the hub.
+HUB_OUTAGE_SPREAD = 3.0
 
 log = logging.getLogger(PROGRAM)
 
@@ -232,12 +242,15 @@ class Steering:
     its recovery, or down within the detection time of its drop, makes its link suspect
     (`_suspect_links`): the class's other paths over that link come after its usable paths
     over other links. The tunnels to one hub share its outages: what the hub's tunnels over
-    several links go through together is the hub's, not the links'."""
+    several links go through together (drops within `HUB_OUTAGE_SPREAD`, or a hub's tunnels
+    dropping repeatedly) is the hub's, not the links'; one drop of one of them at a moment of
+    its own is not (`_hub_failing`)."""
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
     was_up: dict[str, bool] = field(default_factory=dict)  # per path, at the last observation
     drops: list[tuple[float, str]] = field(default_factory=list)  # (when, path) each went down
+    last_drop: dict[str, float] = field(default_factory=dict)  # per path, when it last went down
     # Of the configuration, once: per path its WAN link (the path alone where none is named),
     # and the tunnels to its hub over other links.
     links: dict[str, str] = field(init=False)
@@ -264,8 +277,9 @@ class Steering:
         routes the class's destinations through (`withheld_paths`): passed over while that
         holds, and taken again as soon as it no longer does, as the DC's path back does. Their
         own state (up or down, hold-down, recovery) runs on. Where no path the class may take
-        has passed its recovery, the first one that is up takes it: recovery keeps a class from
-        returning too early to a better path, never from leaving on one that works. Where none
+        has passed its recovery, the first one that is up takes it (one over a link not suspect
+        before one over a suspect link): recovery keeps a class from returning too early to a
+        better path, never from leaving on one that works. Where none
         of them is up but a withheld one is, the main table (BGP's way) takes it."""
         withheld = withheld or {}
         self._count_drops(path_up, now)
@@ -284,7 +298,7 @@ class Steering:
                 link_drops = self._link_drops(ifname, now, steered.detection)
                 self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_links(steered, states, path_up, now)
-            usable = first_usable = up_now = None
+            usable = first_usable = up_now = first_up = None
             elsewhere = False  # a path to another hub is up
             for ifname, state in states.items():
                 up = path_up.get(ifname, False)
@@ -295,9 +309,11 @@ class Steering:
                     if self.links[ifname] not in suspect:
                         usable = usable or ifname
                     first_usable = first_usable or ifname
-                if up and up_now is None:
+                if up and up_now is None and self.links[ifname] not in suspect:
                     up_now = ifname
+                first_up = first_up or (ifname if up else None)
             usable = usable or first_usable
+            up_now = up_now or first_up
             # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
             # hub (a BFD session that never came up does not hold BGP down) and a path to
             # another hub is up: the main table follows BGP, the way HQ's answers come back,
@@ -330,15 +346,29 @@ class Steering:
         self, ifname: str, states: dict[str, PathState], path_up: dict[str, bool], now: float, steered: SteeredClass
     ) -> bool:
         """Whether `ifname`'s hub fails on its other links too: each of its tunnels over another
-        link is down, went down within the class's detection time, or (one of the class's) is
-        not usable. False where the hub has no tunnel over another link: nothing tells a hub's
-        outage from the link's there."""
+        link is down, went down with `ifname`'s last drop (`HUB_OUTAGE_SPREAD`), or went down
+        twice within the class's detection time (a hub's brownout). One drop of a tunnel over
+        another link at a moment of its own is not the hub failing, even where it left that
+        tunnel (a BFD session that timed out once, BGP reconnecting past the hold-down): it
+        would release the link `ifname` was left on while `ifname` still flaps. False where the
+        hub has no tunnel over another link: nothing tells a hub's outage from the link's there."""
         others = self.elsewhere[ifname]
-        recent = {path for at, path in self.drops if now - at < steered.detection}
+        last = states[ifname].last_down
         return bool(others) and all(
-            not path_up.get(other, False) or other in recent or not states.get(other, PathState(usable=True)).usable
+            not path_up.get(other, False)
+            or (last is not None and self._dropped_within(other, last, HUB_OUTAGE_SPREAD))
+            or self._drops_of(other, now, steered.detection) > 1
             for other in others
         )
+
+    def _dropped_within(self, ifname: str, at: float, spread: float) -> bool:
+        """Whether `ifname` last went down within `spread` of `at`."""
+        last = self.last_drop.get(ifname)
+        return last is not None and abs(last - at) <= spread
+
+    def _drops_of(self, ifname: str, now: float, window: float) -> int:
+        """How often `ifname` went down within `window`."""
+        return sum(1 for at, path in self.drops if path == ifname and now - at <= window)
 
     def _count_drops(self, path_up: dict[str, bool], now: float) -> None:
         """Note each tunnel that went down since the last observation, and forget drops older
@@ -348,20 +378,25 @@ class Steering:
             up = path_up.get(ifname, False)
             if self.was_up.get(ifname, False) and not up:
                 self.drops.append((now, ifname))
+                self.last_drop[ifname] = now
             self.was_up[ifname] = up
         self.drops[:] = [(at, path) for at, path in self.drops if now - at <= longest]
 
     def _link_drops(self, ifname: str, now: float, window: float) -> int:
         """Drops within `window` of the tunnels over `ifname`'s link, its own included, less
-        those its hub's tunnels over other links dropped within `window` of (the hub's own
-        outage, not the link's)."""
+        the hub's: those its hub's tunnel over another link dropped with (`HUB_OUTAGE_SPREAD`),
+        or whose hub's tunnel over another link went down twice within `window` (a brownout of
+        the hub, not the link's)."""
         link = self.links[ifname]
         count = 0
         for at, path in self.drops:
             if now - at > window or self.links[path] != link:
                 continue
-            elsewhere = self.elsewhere[path]
-            if not any(other in elsewhere and abs(at - then) <= window for then, other in self.drops):
+            hub = any(
+                other in self.elsewhere[path] and (abs(at - then) <= HUB_OUTAGE_SPREAD or self._drops_of(other, now, window) > 1)
+                for then, other in self.drops
+            )
+            if not hub:
                 count += 1
         return count
 

@@ -330,6 +330,66 @@ def test_a_hub_that_restarts_is_not_a_brownout_of_the_links() -> None:
     assert set(seen) == {"xfrm1"}, seen
 
 
+# The lab's POS timers (tests/lab/test_lab_sla.py): 1 s hold-down, 40 s detection, 25 s recovery.
+LAB_TIMERS = TWO_LINKS.replace("hold-down 2 detection 10 recovery 30", "hold-down 1 detection 40 recovery 25")
+
+
+def _flapping_fibre_to_hub1(steering: Steering, config: SteeringConfig, lte_blip: tuple[float, float] | None) -> dict[float, str | None]:
+    """The lab's flapping tunnel, polled every 0.25 s: the fibre tunnel to hub1 (xfrm1) down for
+    3 s (1.5 s of lost BFD, then BGP's reconnect) every 12 s from 0 s on, four times, BGP (and
+    HQ's way back) on hub2 meanwhile; `lte_blip`: hub1's LTE tunnel (xfrm2) down from .. to (a
+    BFD session that timed out for a moment, BGP reconnecting), BGP on hub1's fibre then."""
+    everything = HUB1 | HUB2_BOTH
+    hub1_best = withheld_paths(config, routed(everything, HUB1))
+    hub2_best = withheld_paths(config, routed(everything - {"100.64.0.0"}, HUB2_BOTH))
+    hub1_fibre_only = withheld_paths(config, routed(everything - {"100.64.0.2"}, HUB1 - {"100.64.0.2"}))
+    seen: dict[float, str | None] = {}
+    for step in range(-20, 240):
+        now = step / 4
+        up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+        up["xfrm1"] = not any(drop <= now < drop + 3.0 for drop in (0.0, 12.0, 24.0, 36.0))
+        up["xfrm2"] = lte_blip is None or not lte_blip[0] <= now < lte_blip[1]
+        withheld = hub2_best if not up["xfrm1"] else hub1_best if up["xfrm2"] else hub1_fibre_only
+        seen[now] = steering.observe(up, now, withheld)["pos"]
+    return seen
+
+
+def test_one_lte_blip_while_the_fibre_to_the_primary_hub_flaps_is_not_a_hub_outage() -> None:
+    """The lab's flapping tunnel to the primary hub, with one spurious drop of hub1's LTE tunnel
+    in the middle (its BFD session timing out once on a starved CPU, BGP reconnecting): one blip
+    is not hub1 failing on both links. POS keeps off the flapping fibre, to either hub, but for
+    the moments hub1's LTE tunnel is down while BGP (and HQ's way back) goes through hub1's
+    fibre: the only path that answers then. After the blip it takes hub1's LTE tunnel again,
+    not the fibre, though both serve a recovery; and when the fibre drops again, hub2's LTE, not
+    hub2's fibre."""
+    config = SteeringConfig.parse(LAB_TIMERS)
+    calm = _flapping_fibre_to_hub1(Steering(config), config, None)
+    assert {link for at, link in calm.items() if at >= 13.0} == {"xfrm2", "xfrm4"}
+    seen = _flapping_fibre_to_hub1(Steering(config), config, (30.0, 31.5))
+    lte_down = {at for at in seen if 30.0 <= at < 31.5}
+    on_fibre = sorted(at for at, link in seen.items() if at >= 13.0 and link in ("xfrm1", "xfrm3") and at not in lte_down)
+    assert not on_fibre, f"POS on the flapping fibre at {on_fibre}"
+    assert {seen[at] for at in lte_down} <= {"xfrm1", "xfrm2"}  # hub1: the hub HQ answers through
+    assert seen[32.0] == seen[35.75] == "xfrm2" and seen[36.0] == seen[38.75] == "xfrm4"
+
+
+def test_one_lte_blip_does_not_excuse_the_fibre_dropping_twice() -> None:
+    """Each fibre tunnel drops once (the fibre browns out), a second after hub1's LTE tunnel
+    blipped once at a moment of its own (back within the hold-down). The blip is not hub1's
+    outage, so the fibre tunnel to hub1's drop still counts as the fibre's: the fibre dropped
+    twice, and POS leaves it for LTE."""
+    config = SteeringConfig.parse(TWO_LINKS)
+    steering = Steering(config)
+    all_up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+    downs = {"xfrm2": (8.0, 8.5), "xfrm3": (10.0, 10.5), "xfrm1": (11.5, 12.0)}
+    seen = {}
+    for now in [step / 4 for step in range(80)]:
+        up = {**all_up, **{path: not start <= now < end for path, (start, end) in downs.items()}}
+        seen[now] = steering.observe(up, now)["pos"]
+    assert seen[11.0] == "xfrm1"  # one drop of each of two tunnels of the fibre: not yet
+    assert seen[14.0] == seen[19.75] == "xfrm2"
+
+
 def test_a_path_line_names_its_link_and_reads_its_options_in_any_order() -> None:
     config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only hub hq-hub1 over wan1\npath xfrm2 100.64.0.2\n")
     assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].hub, config.paths["xfrm1"].bgp_only) == (
