@@ -72,7 +72,7 @@ from storestack.devices.lint.linetree import (
     zone_members,
 )
 from storestack.devices.lint.steering import route_map_ranking
-from storestack.devices.platforms.cisco_xe import ike_dpd
+from storestack.devices.platforms.cisco_xe import NEIGHBOR_DESCRIPTION_LIMIT, ike_dpd
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_SLA_CONTROL_PORT,
@@ -1124,6 +1124,23 @@ def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
                 "cisco-bfd-echo",
                 f"{interface.text}: BFD in echo mode (the default), which the hub does not loop back",
             )
+
+
+@register_rule(PLATFORM)
+def neighbor_descriptions(config: ConfigFile) -> Iterator[Finding]:
+    """A BGP neighbour's description within what IOS-XE takes: up to 80 characters
+    (`NEIGHBOR_DESCRIPTION_LIMIT`)."""
+    if config.suffix:
+        return
+    for bgp in top(parse(config.text, ("!",)), "router", "bgp"):
+        for line in bgp.children:
+            words = line.text.split(" description ", 1)
+            if line.words[:1] == ["neighbor"] and len(words) == 2 and len(words[1]) > NEIGHBOR_DESCRIPTION_LIMIT:
+                yield config.finding(
+                    line.number,
+                    "cisco-description-length",
+                    f"{line.text}: the description is longer than {NEIGHBOR_DESCRIPTION_LIMIT} characters",
+                )
 
 
 # The MQC actions that queue: a class with one of them schedules packets, one without only marks

@@ -82,8 +82,11 @@ from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.huawei_vrp import (
     ICMP_NAMES,
+    IKE_NAME_LIMIT,
+    MQC_NAME_LIMIT,
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
+    ROUTE_POLICY_NAME_LIMIT,
     SSH_SERVER_ALGORITHMS,
     VTY_RANGES,
     ike_dpd,
@@ -428,21 +431,21 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 # AR object names longer than this are refused (command reference: ike peer, ipsec proposal,
-# ipsec profile take 1 to 15 characters; an NQA test's administrator and test names 1 to 32).
-_NAME_LIMITS = {
-    ("ike", "peer"): 15,
-    ("ipsec", "proposal"): 15,
-    ("ipsec", "profile"): 15,
+# ipsec profile take 1 to 15 characters; an NQA test's administrator and test names 1 to 32; a
+# route-policy's name 1 to 40, `ROUTE_POLICY_NAME_LIMIT`).
+_NAME_LIMITS: dict[tuple[str, ...], int] = {
+    ("route-policy",): ROUTE_POLICY_NAME_LIMIT,
+    ("ike", "peer"): IKE_NAME_LIMIT,
+    ("ipsec", "proposal"): IKE_NAME_LIMIT,
+    ("ipsec", "profile"): IKE_NAME_LIMIT,
     ("nqa", "test-instance"): 32,
-    # MQC and ACL names (built from segment tags, flows and the inventory's application names; a
-    # classifier's ACL takes the classifier's name): Huawei documents 1 to 64 characters on the
-    # S-series switches and 1 to 127 (MQC) or 1 to 64 (ACL) on NetEngine 8000 routers (command
-    # references: traffic classifier, traffic behavior, traffic policy, acl name); no AR page with
-    # the AR value was found, so names are held to 31, below all of them.
-    ("traffic", "classifier"): 31,
-    ("traffic", "behavior"): 31,
-    ("traffic", "policy"): 31,
-    ("acl", "name"): 31,
+    # MQC and ACL names (built from segment tags, flows, links and the inventory's application
+    # names; a classifier's ACL takes the classifier's name): held to 31, below every Huawei value
+    # found (`MQC_NAME_LIMIT` in the platform module).
+    ("traffic", "classifier"): MQC_NAME_LIMIT,
+    ("traffic", "behavior"): MQC_NAME_LIMIT,
+    ("traffic", "policy"): MQC_NAME_LIMIT,
+    ("acl", "name"): MQC_NAME_LIMIT,
 }
 
 
@@ -455,8 +458,11 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     for line in root.children:
-        limit = _NAME_LIMITS.get((line.words[0], line.words[1]) if len(line.words) > 2 else ("", ""))
-        if limit is not None and len(line.words[2]) > limit:
+        w = line.words
+        # `route-policy NAME permit node N`; the others `KIND KIND NAME ...`
+        key, name = ((w[0],), w[1:2]) if w[:1] == ["route-policy"] else (tuple(w[:2]), w[2:3])
+        limit = _NAME_LIMITS.get(key)
+        if limit is not None and name and len(name[0]) > limit:
             yield config.finding(
                 line.number, "vrp-name-length", f"{line.text!r}: the name is longer than {limit} characters"
             )

@@ -967,12 +967,25 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
         peer = f" neighbor {tunnel.inside_peer}"
         lines += [
             f"{peer} remote-as {tunnel.hub.asn}",
-            f"{peer} description {tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
+            f"{peer} description {neighbor_description(f'{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}')}",
             f"{peer} timers {timers.keepalive} {timers.hold}",
         ]
         if tunnel.peer_bfd:
             lines.append(f"{peer} fall-over bfd")
     return lines
+
+
+# A BGP neighbour's description takes up to 80 characters ("Cisco IOS in a Nutshell", 2nd ed.,
+# `neighbor description`: "The text can be up to 80 characters"), where a hub names a store
+# link's neighbour `<id> <link> <kind> <role>` (store ids and link names take up to 32 each) and a
+# store its hub's `<hub> via <link> <role>`.
+NEIGHBOR_DESCRIPTION_LIMIT = 80
+
+
+def neighbor_description(text: str) -> str:
+    """A BGP neighbour's description as IOS-XE takes it: cut to NEIGHBOR_DESCRIPTION_LIMIT (it
+    names nothing, so its head is enough)."""
+    return text[:NEIGHBOR_DESCRIPTION_LIMIT].rstrip()
 
 
 def maximum_prefix(limit: PrefixLimit) -> str:
@@ -1492,6 +1505,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_bgp_neighbors", bgp_neighbors),
         ("ios_bgp_neighbor_families", bgp_neighbor_families),
         ("ios_maximum_prefix", maximum_prefix),
+        ("ios_neighbor_description", neighbor_description),
         ("ios_segment_to_self", segment_to_self),
         ("ios_wan_to_self", wan_to_self),
         ("ios_wan_echo_policing", wan_echo_policing),

@@ -10,6 +10,7 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.errors import RenderError
+from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
     ACL_BLOCK,
     AclRole,
@@ -110,6 +111,9 @@ class HuaweiVrpPlatform(PlatformProfile):
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         return f"Tunnel0/0/{transit_index + 1}"
 
+    def route_filter_name(self, name: str) -> str:
+        return route_filter_name(name)
+
     def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
         return hub_cloud_filter_numbers(hub, sites)
 
@@ -125,6 +129,52 @@ class HuaweiVrpPlatform(PlatformProfile):
             first = first + ACL_BLOCK * block
             last = min(last, first + ACL_BLOCK - 1)
         return numbered_acl(store_id, ACL_ROLE_NAMES[role], (first, last), index)
+
+
+# A route-policy's name takes 1 to 40 characters (Huawei WLAN AC V200R010C00 Command Reference,
+# EDOC1100064351, "route-policy": route-policy-name "is a string of 1 to 40 characters"; the same
+# in the VRP CLI reference of Huawei's AntiDDoS management, "route-policy"), where a store id and
+# a link name take up to 32 each: a hub's FROM-<id>-<link> and a store's HUB-IN-<link>-<hub>,
+# HUB-OUT-<link>-<hub> and AWS-IN-<link> are shortened to it (`route_filter_name`). An IP prefix
+# list's name takes 1 to 169 ("ip ip-prefix", the same reference), so STORE-<id> fits as it is.
+ROUTE_POLICY_NAME_LIMIT = 40
+
+
+def route_filter_name(name: str) -> str:
+    """A route-policy (or IP prefix list) named after a store, link or hub as VRP takes it:
+    shortened to ROUTE_POLICY_NAME_LIMIT with a hash of the full name (`short_ifname`)."""
+    return short_ifname(name, ROUTE_POLICY_NAME_LIMIT)
+
+
+# An IKE peer's and an IPsec profile's name take 1 to 15 characters (AR command reference, `ike
+# peer`, `ipsec profile`; lint `vrp-name-length`), where a store names each AWS tunnel's
+# `AWS-<LINK>-T<n>` after its link (up to 32 characters): such a name is shortened to it
+# (`ike_name`). MQC names (a behavior QOS-<TAG>-<link>, a policy QUEUE-<link>) and ACL names are
+# held to 31: Huawei documents 1 to 64 characters on the S-series switches and 1 to 127 (MQC) or
+# 1 to 64 (ACL) on NetEngine 8000 routers (command references: traffic classifier, traffic
+# behavior, traffic policy, acl name); no AR page with the AR value was found, so 31, below all
+# of them (`mqc_name`).
+IKE_NAME_LIMIT = 15
+MQC_NAME_LIMIT = 31
+
+
+def ike_name(name: str) -> str:
+    """An AWS tunnel's IKE peer and IPsec profile (`AWS-<LINK>-T<n>`, upper case) as VRP takes
+    them: shortened to IKE_NAME_LIMIT with a hash of the full name (`short_ifname`)."""
+    return short_ifname(name.upper(), IKE_NAME_LIMIT)
+
+
+def mqc_name(name: str) -> str:
+    """A traffic behavior or policy named after a WAN link (`QOS-<TAG>-<link>`,
+    `QUEUE-<link>`) as VRP takes it: shortened to MQC_NAME_LIMIT with a hash of the full name."""
+    return short_ifname(name, MQC_NAME_LIMIT)
+
+
+def _hub_route_policies(tunnel: TunnelView) -> tuple[str, str]:
+    """A store's route-policies for one hub tunnel: what it takes in and what it announces
+    (`HUB-IN-<link>-<hub>`, `HUB-OUT-<link>-<hub>`)."""
+    path = f"{tunnel.link}-{tunnel.hub.hostname}"
+    return route_filter_name(f"HUB-IN-{path}"), route_filter_name(f"HUB-OUT-{path}")
 
 
 # What a store's ACLs of one role are, for the refusal of a store that needs more of them than
@@ -778,7 +828,7 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
     lines: list[str] = []
     for cls in queued:
         for link in links:
-            lines.append(f"traffic behavior QOS-{cls.tag}-{link.name}")
+            lines.append(f"traffic behavior {mqc_name(f'QOS-{cls.tag}-{link.name}')}")
             if cls.shape_percent:
                 lines.append(f" gts cir {link.shaped_kbps(cls.shape_percent)}")
             else:
@@ -786,8 +836,8 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
                 lines.append(f" queue {queue} bandwidth {link.share_kbps(cls.bandwidth_percent)}")
     lines.append("#")
     for link in links:
-        lines.append(f"traffic policy QUEUE-{link.name}")
-        lines += [f" classifier QOS-{cls.tag} behavior QOS-{cls.tag}-{link.name}" for cls in queued]
+        lines.append(f"traffic policy {mqc_name(f'QUEUE-{link.name}')}")
+        lines += [f" classifier QOS-{cls.tag} behavior {mqc_name(f'QOS-{cls.tag}-{link.name}')}" for cls in queued]
     lines.append("#")
     return lines
 
@@ -830,8 +880,9 @@ def bgp_peer_policies(tunnels: Sequence[TunnelView], limit: PrefixLimit | None =
     of what the store takes from each hub (`route_limit`)."""
     lines: list[str] = []
     for tunnel in tunnels:
-        peer, path = f"  peer {tunnel.inside_peer}", f"{tunnel.link}-{tunnel.hub.hostname}"
-        lines += [f"{peer} enable", f"{peer} route-policy HUB-IN-{path} import", f"{peer} route-policy HUB-OUT-{path} export"]
+        peer = f"  peer {tunnel.inside_peer}"
+        hub_in, hub_out = _hub_route_policies(tunnel)
+        lines += [f"{peer} enable", f"{peer} route-policy {hub_in} import", f"{peer} route-policy {hub_out} export"]
         if limit is not None:
             lines.append(f"{peer} {route_limit(limit)}")
     return lines
@@ -961,13 +1012,13 @@ def hub_route_policies(tunnels: Sequence[TunnelView]) -> list[str]:
     announces (the store's prefixes, prepended on the less preferred paths)."""
     lines: list[str] = []
     for tunnel in tunnels:
-        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        hub_in, hub_out = _hub_route_policies(tunnel)
         lines += [
-            f"route-policy HUB-IN-{path} permit node 10",
+            f"route-policy {hub_in} permit node 10",
             " if-match ip-prefix HUB-ROUTES",
             f" apply local-preference {tunnel.local_pref}",
             "#",
-            f"route-policy HUB-OUT-{path} permit node 10",
+            f"route-policy {hub_out} permit node 10",
             " if-match ip-prefix STORE-PREFIXES",
         ]
         if tunnel.prepend:
@@ -1478,6 +1529,9 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_hub_filter", hub_filter),
         ("vrp_tunnel_filter", tunnel_filter),
         ("vrp_hub_route_policies", hub_route_policies),
+        ("vrp_name", route_filter_name),
+        ("vrp_ike_name", ike_name),
+        ("vrp_mqc_name", mqc_name),
         ("vrp_ntp_key_type", ntp_key_type),
         ("vrp_snmp_user_protocols", snmp_user_protocols),
         ("vrp_ssh_server_algorithms", ssh_server_algorithms),

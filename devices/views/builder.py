@@ -92,11 +92,13 @@ from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
 
-# A hub's per-store filter's name (FROM-STORE-<id>, `ViewBuilder._from_each_store`) at most: VRP
+# A hub's per-store filter's name (FROM-STORE-<id>, `ViewBuilder._from_each_store`), and a store's
+# AWS tunnel's (FROM-AWS-<LINK>-T<n>, `AwsTunnelView.filter`), at most: VRP
 # names an ACL in 1 to 32 characters (`acl name`; Huawei's CloudEngine ACL parameters: "a string
-# of 1 to 32 case-sensitive characters starting with a letter"), a store id takes up to 32, so a
-# long one is shortened with a hash of the full name (`short_ifname`).
-STORE_FILTER_NAME_LIMIT = 32
+# of 1 to 32 case-sensitive characters starting with a letter"), and the VRP lint holds an ACL's
+# name to 31, below every Huawei value found (`vrp-name-length`); a store id and a link name take up
+# to 32, so a long name is shortened with a hash of the full name (`short_ifname`).
+STORE_FILTER_NAME_LIMIT = 31
 
 # Segment kind -> the tag in object names (zones, ACLs, policies) on every platform.
 SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
@@ -914,7 +916,7 @@ class ViewBuilder:
                     front_door_vrf=link.front_door_vrf,
                     underlay_gateway=link.gateway,
                     cellular=link.cellular,
-                    filter=f"FROM-AWS-{link.name.upper()}-T{number}",
+                    filter=short_ifname(f"FROM-AWS-{link.name.upper()}-T{number}", STORE_FILTER_NAME_LIMIT),
                     mtu=tunnel.mtu.mtu,
                     tcp_mss=tunnel.mtu.tcp_mss,
                 )

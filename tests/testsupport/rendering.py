@@ -179,6 +179,24 @@ def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.y
     return root
 
 
+def renamed_store_chain(tmp_path: Path, old: str, new: str, links: dict[str, str] | None = None) -> Path:
+    """A copy of the sample chain under `tmp_path` whose store `old` is `new` (its file renamed
+    with it) and whose links named by `links`' keys take its values' names (long ids and link
+    names: the inventory takes up to 32 characters of each)."""
+    root = tmp_path / "chain"
+    shutil.copytree(sample_chain_path(), root)
+    stores = root / "stores"
+    text = (stores / f"{old}.yaml").read_text()
+    (stores / f"{old}.yaml").unlink()
+    assert f"id: {old}\n" in text
+    text = text.replace(f"id: {old}\n", f"id: {new}\n", 1)
+    for link, name in (links or {}).items():
+        assert text.count(f"  - name: {link}\n") == 1, f"{old} has no single link {link}"
+        text = text.replace(f"  - name: {link}\n", f"  - name: {name}\n")
+    (stores / f"{new}.yaml").write_text(text)
+    return root
+
+
 def three_hub_chain(tmp_path: Path) -> Path:
     """A copy of the sample chain with a third FRR hub after hq-hub2 in fleet.yaml: the stores
     homed on hq-hub2 take it as their backup and have no tunnel to hq-hub1 (the generator gives
