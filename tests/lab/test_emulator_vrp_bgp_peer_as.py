@@ -9,23 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from testsupport.emulator_push import vrp_immediate_with
+from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
 
 from storestack.devices.configdiff import compute_diff
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 GOLDEN = Path(__file__).parents[1] / "devices" / "golden" / "huawei_vrp"
 STORE_PEERS = ("100.64.0.1", "100.64.255.253")
-
-
-def _push(device: DeviceState, session: VrpSession, lines: tuple[str, ...]) -> None:
-    """Each line typed in the system view in turn; one the AR refuses fails the test."""
-    session.handle("system-view")
-    for line in lines:
-        output = session.handle(line).output
-        assert "Error:" not in output, (line, output)
-    session.handle("return")
 
 
 def _peer_lines(text: str, peer: str) -> list[str]:
@@ -60,10 +49,10 @@ def test_the_push_and_its_rollback_leave_each_moved_peer_whole_on_the_emulator()
     running = device.running_text()
     intended = _moved(running)
     diff = compute_diff(running, intended, "huawei_vrp")
-    _push(device, session, diff.remediation)
+    send_to_vrp(session, diff.remediation)
     pushed = device.running_text()
     for peer in ("10.0.0.1", "10.0.0.2", *STORE_PEERS):
         assert sorted(_peer_lines(pushed, peer)) == sorted(_peer_lines(intended, peer)), peer
     assert compute_diff(pushed, intended, "huawei_vrp").remediation == ()
-    _push(device, session, diff.rollback)
+    send_to_vrp(session, diff.rollback)
     assert compute_diff(device.running_text(), running, "huawei_vrp").remediation == ()
