@@ -24,6 +24,7 @@ from storestack.devices.platforms.base import (
     PlatformProfile,
     PolicyRefresh,
     PrefixLists,
+    RemovedWhole,
     StoppedWhileChanged,
     SwappedFilters,
     days_hours_minutes,
@@ -402,6 +403,24 @@ HELD_CLASSIFIERS = HeldClassifiers(
 DELETED_FORMS = (
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
     DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
+    # A BGP peer by its address alone (BGP_PEERS_REMOVED_WHOLE).
+    DeletedForm(line=r"^(peer \d+\.\d+\.\d+\.\d+) as-number \S+$", deleted_as=r"\1"),
+)
+
+# A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"
+# documents the deletion of a peer as `undo peer ipv4-address` (no AS number in it), and "If you
+# run the undo peer ipv4-address command, all configurations related to the peer are deleted"
+# (NetEngine 8000 F1A, "peer as-number (BGP view)"; the VRP CLI reference's "peer as-number" gives
+# the same format) : its group, description, timers, BFD and every `ipv4-family unicast` line
+# (`enable`, route-policies, route-limit). A peer whose AS changes (the inventory's
+# `asn.dc_core`, `asn.hq` on the stores, a store's `asn` on the hubs) is deleted so and made
+# again whole: `peer X as-number B`, then every intended line naming it. Whether `peer X
+# as-number B` would change an existing peer's AS in place is not documented: it is never sent
+# so.
+BGP_PEERS_REMOVED_WHOLE = RemovedWhole(
+    section=r"^bgp \d+$",
+    made_by=(r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) as-number \S+$",),
+    names=r"^peer {name} ",
 )
 
 # No two interfaces of a device hold addresses in one subnet: "if another interface is configured
@@ -541,6 +560,7 @@ DRIVER = PlatformDriver(
     policy_refresh=ROUTING_POLICY_HELD,
     deleted_forms=DELETED_FORMS,
     exclusive_addresses=EXCLUSIVE_ADDRESSES,
+    removed_whole=(BGP_PEERS_REMOVED_WHOLE,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

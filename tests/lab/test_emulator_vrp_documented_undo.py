@@ -15,27 +15,16 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.emulator_push import vrp_immediate_with
+from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, config_without, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 GOLDEN = Path(__file__).parents[1] / "devices" / "golden" / "huawei_vrp"
 POLICY = "FROM-nw-0001-wan1"
 _UNDOCUMENTED = re.compile(r"^\s*undo (?:route-policy \S+ (?:permit|deny)\b|traffic-filter (?:inbound|outbound) acl\b)")
-
-
-def _push(device: DeviceState, session: VrpSession, lines: tuple[str, ...]) -> None:
-    """Each line typed in the system view in turn; one the AR refuses fails the test."""
-    session.handle("system-view")
-    for line in lines:
-        output = session.handle(line).output
-        assert "Error:" not in output, (line, output)
-    session.handle("return")
 
 
 def _policies(text: str) -> dict[str, list[str]]:
@@ -70,10 +59,10 @@ def test_a_node_dropped_from_a_route_policy_is_deleted_by_its_number_and_the_rol
     diff = compute_diff(running, intended, "huawei_vrp")
     assert f"undo route-policy {POLICY} node 5" in [line.strip() for line in diff.remediation]
     assert not [line for line in (*diff.remediation, *diff.rollback) if _UNDOCUMENTED.match(line)]
-    _push(device, session, diff.remediation)
+    send_to_vrp(session, diff.remediation)
     after = device.running_text()
     assert _policies(after) == _policies(intended) and not _stray_undo(after)
-    _push(device, session, diff.rollback)
+    send_to_vrp(session, diff.rollback)
     assert _policies(device.running_text()) == _policies(running) and not _stray_undo(device.running_text())
 
 
@@ -91,10 +80,10 @@ def test_a_store_taken_off_a_vrp_hub_has_its_policies_deleted_and_the_rollback_b
     running = device.running_text()
     diff = compute_diff(running, after, "huawei_vrp")
     assert not [line for line in (*diff.remediation, *diff.rollback) if _UNDOCUMENTED.match(line)]
-    _push(device, session, diff.remediation)
+    send_to_vrp(session, diff.remediation)
     assert _policies(device.running_text()) == _policies(after) and not _stray_undo(device.running_text())
     assert _filters(device.running_text()) == _filters(after)
-    _push(device, session, diff.rollback)
+    send_to_vrp(session, diff.rollback)
     assert _policies(device.running_text()) == _policies(running) and not _stray_undo(device.running_text())
     assert _filters(device.running_text()) == _filters(running)
 
@@ -108,11 +97,11 @@ def test_a_filter_unbound_from_a_port_is_unbound_by_its_direction_and_the_rollba
     diff = compute_diff(running, intended, "huawei_vrp")
     assert "undo traffic-filter inbound" in [line.strip() for line in diff.remediation]
     assert not [line for line in (*diff.remediation, *diff.rollback) if _UNDOCUMENTED.match(line)]
-    _push(device, session, diff.remediation)
+    send_to_vrp(session, diff.remediation)
     held = _filters(device.running_text())
     assert "GigabitEthernet0/0/0.20" not in held and held == _filters(intended)
     assert not _stray_undo(device.running_text())
-    _push(device, session, diff.rollback)
+    send_to_vrp(session, diff.rollback)
     assert _filters(device.running_text()) == _filters(running) and not _stray_undo(device.running_text())
 
 

@@ -1,8 +1,9 @@
 """The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
 timer, which the emulator runs in fast time; lines sent straight to an emulated FortiOS
-session, each refused line a failure, and a unit a push put a config on; and an emulated AR in immediate validation loaded with a
-config typed line by line."""
+session, each refused line a failure, and a unit a push put a config on; lines typed in an emulated
+AR's system view, each refused line a failure; and an emulated AR in immediate validation loaded
+with a config typed line by line."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def send_to_fortios(session: FortiSession, lines: Sequence[str]) -> None:
     for line in lines:
         output = session.handle(line).output
         assert "Command fail" not in output, (line, output)
+
+
+def send_to_vrp(session: VrpSession, lines: Sequence[str]) -> None:
+    """Each line typed in the emulated AR's system view in turn, then back to the user view; one
+    it refuses ("Error:") fails the test, naming the line and the answer."""
+    session.handle("system-view")
+    for line in lines:
+        output = session.handle(line).output
+        assert "Error:" not in output, (line, output)
+    session.handle("return")
 
 
 def fortios_holding(intended: str, name: str = "fgt") -> tuple[DeviceState, FortiSession]:

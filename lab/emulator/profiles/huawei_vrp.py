@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 VRP_VERSION = "V300R019C10SPC300"
 VRP_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
 VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
+# `undo peer X` in the BGP view (Huawei command reference "peer as-number": `undo peer
+# ipv4-address`; "If you run the undo peer ipv4-address command, all configurations related to
+# the peer are deleted"). The line negated whole (`undo peer X as-number N`) is taken the same
+# way: what the AR answers to it is not documented.
+_PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+)?$")
 
 # A secret typed after `cipher` or `irreversible-cipher` in the statements that carry one
 # (devices/platforms/huawei_vrp.py `secret_patterns`; not `ssh server cipher`, which lists
@@ -555,6 +560,11 @@ class VrpSession(CliSession):
                 held = self.device.running_text()
                 if NOTIFY_DELAY.search(held):
                     self.device.held_policy = held
+            undone = _PEER_UNDONE.match(" ".join(tokens)) if len(self.context) == 1 and not leaves else None
+            if undone is not None and re.match(r"bgp \d+$", self.context[0].text):
+                _peer_removed(self.context[0], undone.group("peer"))
+                self.uncommitted = self.two_phase
+                return ""
             self.context = candidate.apply(self.context, stored_secrets(deleted_node(candidate, line)))
             self.uncommitted = self.two_phase
             return ""
@@ -608,6 +618,18 @@ class VrpSession(CliSession):
         self.context = []
         self.candidate = None
         self.uncommitted = False
+
+
+def _peer_removed(bgp: ConfigNode, peer: str) -> None:
+    """Remove BGP peer `peer` whole from the BGP view `bgp`: every line naming it, there and in
+    each address family (`undo peer X`, _PEER_UNDONE)."""
+
+    def kept(node: ConfigNode) -> bool:
+        return not node.text.startswith(f"peer {peer} ")
+
+    bgp.children = [child for child in bgp.children if kept(child)]
+    for child in bgp.children:
+        child.children = [grandchild for grandchild in child.children if kept(grandchild)]
 
 
 PROFILE = EmulatorProfile(
