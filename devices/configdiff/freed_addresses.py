@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from hier_config import HConfig
+
 from storestack.devices.configdiff.lines import indent_width
 from storestack.devices.platforms.base import ExclusiveAddresses
 
@@ -21,12 +23,9 @@ def _blocks(lines: tuple[str, ...]) -> list[list[str]]:
     return blocks
 
 
-def _network(line: str, address: re.Pattern[str], prefix: str = "") -> ipaddress.IPv4Network | None:
-    """The subnet of an address line read at depth one (after `prefix`, the negation or none)."""
-    text = line.strip()
-    if indent_width(line) == 0 or not text.startswith(prefix):
-        return None
-    found = address.fullmatch(text.removeprefix(prefix))
+def _network(text: str, address: re.Pattern[str]) -> ipaddress.IPv4Network | None:
+    """The subnet of an address line (stripped), None for any other line."""
+    found = address.fullmatch(text)
     if found is None:
         return None
     try:
@@ -35,25 +34,47 @@ def _network(line: str, address: re.Pattern[str], prefix: str = "") -> ipaddress
         return None
 
 
-def addresses_freed_first(lines: tuple[str, ...], kind: ExclusiveAddresses, negation: str) -> tuple[str, ...]:
-    """`lines` with each interface's deletion of an address whose subnet an earlier block of
-    another interface gives an address in moved ahead of that block, in a block of its own
-    (the interface's line, the deletion and the block's exit), so the device never
-    holds two interfaces' addresses in one subnet. Other lines as they are."""
+def _held(config: HConfig, block: re.Pattern[str], address: re.Pattern[str]) -> dict[str, list[str]]:
+    """Each interface of `config` (its top-level line) with the address lines it holds."""
+    return {
+        child.text: [line.text for line in child.children if _network(line.text, address) is not None]
+        for child in config.children
+        if block.fullmatch(child.text)
+    }
+
+
+def addresses_freed_first(
+    lines: tuple[str, ...], before: HConfig, after: HConfig, kind: ExclusiveAddresses, negation: str
+) -> tuple[str, ...]:
+    """`lines` (what turns `before` into `after`) with each address an interface holds and
+    gives up in the push deleted there, in a block of its own (the interface's line, the
+    deletion and `exit`), ahead of the block of another interface that takes its subnet, so
+    the device never holds two interfaces' addresses in one subnet. The address is given up
+    by its deletion, by another address that replaces it or with the interface itself: its
+    deletion later in the push, if any, is dropped. Other lines as they are."""
     block = re.compile(kind.block)
     address = re.compile(kind.address)
+    held = _held(before, block, address)
+    kept = _held(after, block, address)
     blocks = _blocks(lines)
     sent: list[str] = []
     for i, current in enumerate(blocks):
-        if block.fullmatch(current[0]):
-            taken = {n for line in current if (n := _network(line, address)) is not None}
-            for later in blocks[i + 1 :]:
-                if not taken or later[0] == current[0] or not block.fullmatch(later[0]):
+        head = current[0]
+        if block.fullmatch(head):
+            taken = {n for line in current[1:] if (n := _network(line.strip(), address)) is not None}
+            indent = next((line[: indent_width(line)] for line in current[1:]), " ")
+            for other, addresses in held.items():
+                freed = [a for a in addresses if _network(a, address) in taken and a not in kept.get(other, [])]
+                if other == head or not freed:
                     continue
-                freed = [line for line in later[1:] if _network(line, address, negation) in taken]
-                for line in freed:
-                    later.remove(line)
-                if freed:
-                    sent += [later[0], *freed, *(line for line in later[-1:] if line.strip() == kind.exit)]
+                deletions = {negation + a for a in freed}
+                for later in blocks[i + 1 :]:
+                    if later[0] == other:
+                        later[1:] = [line for line in later[1:] if line.strip() not in deletions]
+                sent += [other, *(indent + negation + a for a in freed), indent + kind.exit]
+                held[other] = [a for a in addresses if a not in freed]
         sent += current
+        if block.fullmatch(head) or block.fullmatch(head.removeprefix(negation)):
+            name = head.removeprefix(negation)
+            held[name] = kept.get(name, []) if head == name else []
     return tuple(sent)

@@ -40,7 +40,7 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     if driver.held_classifiers is not None:
         lines = classifiers_held(lines, before, after, driver.held_classifiers, negation)
     if driver.exclusive_addresses is not None:
-        lines = addresses_freed_first(lines, driver.exclusive_addresses, negation)
+        lines = addresses_freed_first(lines, before, after, driver.exclusive_addresses, negation)
     return lines
 
 

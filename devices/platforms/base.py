@@ -121,10 +121,12 @@ class WipedBy(BaseModel):
 
 class ExclusiveAddresses(BaseModel):
     """Interface addresses the device lets no two interfaces hold in one subnet at once (VRP:
-    "the system prompts an IP address conflict. The configuration fails"). Where a push gives
-    one interface (a top-level block matching `block`) an address (a line of it matching
-    `address`, groups `address` and `mask`) in a subnet another interface deletes one in later
-    in the push, that deletion is sent first, in a block of its own closed by `exit`
+    "the system prompts an IP address conflict. The configuration fails"; IOS-XE: "a subnet
+    cannot appear on more than one active interface"). Where a push gives one interface (a
+    top-level block matching `block`) an address (a line of it matching `address`, groups
+    `address` and `mask`) in a subnet another interface holds and gives up later in the push
+    (by deleting it, by another address replacing it, or with the interface), that address is
+    deleted first, in a block of its own closed by `exit`
     (devices/configdiff/freed_addresses.py `addresses_freed_first`)."""
 
     model_config = ConfigDict(frozen=True)

@@ -20,6 +20,7 @@ from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.errors import RenderError
 from storestack.devices.platforms.base import (
     CommitConfirm,
+    ExclusiveAddresses,
     NamedObjects,
     NumberedEntries,
     PlatformDriver,
@@ -325,6 +326,19 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
     member_of=r"^neighbor (?P<name>\S+) peer-group (?P<group>\S+)$",
 )
 
+# No two active interfaces of one VRF hold addresses in one subnet: "a subnet cannot appear on
+# more than one active interface of the router at a time" (Cisco IOS IP Configuration Guide,
+# "Configuring IP Addressing", "Assigning Multiple IP Addresses to Network Interfaces"); the router
+# refuses the line with "% <subnet> overlaps with <interface>". A store whose links change can give
+# one tunnel the inside address another tunnel holds until later in the push, where a new
+# `ip address` replaces it or the tunnel is removed (a dual-WAN store gone LTE-only, and back):
+# the address is deleted there first (`ExclusiveAddresses`).
+EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
+    block=r"interface \S+",
+    address=r"ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)(?: secondary)?",
+    exit="exit",
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -344,6 +358,8 @@ DRIVER = PlatformDriver(
         r"^\s*%?\s*Entry already running and cannot be modified",
         # A line naming a BGP neighbour or peer group the router does not hold (BGP_NEIGHBORS_REMOVED_WHOLE).
         r"^\s*% ?Specify remote-as or peer-group commands first",
+        # An address whose subnet another active interface holds (EXCLUSIVE_ADDRESSES).
+        r"^\s*% ?\S+ overlaps with \S+",
     ),
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
@@ -376,6 +392,7 @@ DRIVER = PlatformDriver(
     # Entering or removing `vrf forwarding` on an interface removes its IP addresses (IOS
     # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
     wiped_by=(VRF_FORWARDING_WIPES,),
+    exclusive_addresses=EXCLUSIVE_ADDRESSES,
     # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
     # added again, from the ends (PlatformDriver.numbered_entries). An ACL whose change keeps its
     # common entries in order takes its new entries at free numbers in between and is then

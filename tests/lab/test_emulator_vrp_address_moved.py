@@ -19,28 +19,14 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.rendering import lte_only_configs
 
 from storestack.devices.configdiff import compute_diff
-from storestack.devices.render import render_store
 from storestack.devices.secret_ledger import HeldSecrets
-from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
-STORE = "nw-0002"
-# nw-0002's fibre link: without it the store is on its one LTE link.
-WAN1 = """  - name: wan1
-    kind: fiber
-    isp: Eurofiber
-    bandwidth_mbps: 500
-    addressing: static
-    address: 198.51.100.6/30
-    gateway: 198.51.100.5
-    monthly_cost: 310
-    priority: 10
-"""
 _ADDRESS = re.compile(r"^ ip address (\S+) (\S+)$")
 
 
@@ -88,10 +74,7 @@ def test_an_address_another_interface_holds_is_refused_until_it_gives_it_up() ->
 
 @pytest.fixture
 def configs(tmp_path: Path) -> tuple[str, str]:
-    dual = on_platform(load_fleet(sample_chain_path()), "huawei_vrp", "frr")
-    lte_only = on_platform(load_fleet(edited_sample_chain(tmp_path, WAN1, "", f"stores/{STORE}.yaml")), "huawei_vrp", "frr")
-    ((before,), (after,)) = render_store(dual, STORE), render_store(lte_only, STORE)
-    return before.text, after.text
+    return lte_only_configs(tmp_path, "huawei_vrp")
 
 
 def test_going_lte_only_frees_each_tunnel_address_before_another_tunnel_takes_it(configs: tuple[str, str]) -> None:

@@ -15,7 +15,8 @@ from storestack.common.platforms import (
     STORE_ONE_FQDN_IDENTITY,
     Platform,
 )
-from storestack.inventory import Fleet, sample_chain_path
+from storestack.devices.render import render_store
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
 
@@ -195,6 +196,29 @@ def renamed_store_chain(tmp_path: Path, old: str, new: str, links: dict[str, str
         text = text.replace(f"  - name: {link}\n", f"  - name: {name}\n")
     (stores / f"{new}.yaml").write_text(text)
     return root
+
+
+# nw-0002's fibre link: without it the dual-WAN store is on its one LTE link.
+NW_0002_WAN1 = """  - name: wan1
+    kind: fiber
+    isp: Eurofiber
+    bandwidth_mbps: 500
+    addressing: static
+    address: 198.51.100.6/30
+    gateway: 198.51.100.5
+    monthly_cost: 310
+    priority: 10
+"""
+
+
+def lte_only_configs(tmp_path: Path, platform: Platform, store: str = "nw-0002") -> tuple[str, str]:
+    """`store`'s config on `platform` (FRR hubs) in the sample chain, on two WAN links, and
+    without its fibre link (`NW_0002_WAN1`), on its one LTE link: each tunnel takes the inside
+    address another held."""
+    dual = on_platform(load_fleet(sample_chain_path()), platform, "frr")
+    chain = edited_sample_chain(tmp_path, NW_0002_WAN1, "", f"stores/{store}.yaml")
+    ((before,), (after,)) = render_store(dual, store), render_store(on_platform(load_fleet(chain), platform, "frr"), store)
+    return before.text, after.text
 
 
 def three_hub_chain(tmp_path: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -314,6 +315,39 @@ def running_text(config: LineConfig) -> str:
     return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
 
 
+# An interface address whose subnet overlaps one another active interface of the same VRF
+# holds is refused: "a subnet cannot appear on more than one active interface of the router at a
+# time" (Cisco IOS IP Configuration Guide, "Configuring IP Addressing", "Assigning Multiple IP
+# Addresses to Network Interfaces"); VRFs exist so that their interfaces may hold overlapping
+# subnets (IP Addressing Configuration Guide, Cisco IOS XE 17.x, EVN/VRF-Lite). The text is the
+# router's as engineers quote it ("% 192.168.1.0 overlaps with FastEthernet0/0"); no Cisco page
+# gives it.
+_ADDRESS_LINE = re.compile(r"^ip address (\d+\.\d+\.\d+\.\d+) (\d+\.\d+\.\d+\.\d+)(?: secondary)?$")
+
+
+def _vrf(interface: ConfigNode) -> str:
+    return next((c.text.split()[-1] for c in interface.children if c.text.startswith("vrf forwarding ")), "")
+
+
+def address_overlap(root: ConfigNode, here: ConfigNode, line: str) -> str | None:
+    """The refusal of `line`, typed in interface `here`, where it gives it an address whose
+    subnet overlaps one another active interface of the same VRF holds (None: taken)."""
+    found = _ADDRESS_LINE.match(" ".join(line.split()))
+    if found is None or not here.text.startswith("interface "):
+        return None
+    network = ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network
+    for node in root.children:
+        if node is here or not node.text.startswith("interface ") or _vrf(node) != _vrf(here):
+            continue
+        if any(child.text == "shutdown" for child in node.children):
+            continue
+        for child in node.children:
+            held = _ADDRESS_LINE.match(child.text)
+            if held and ipaddress.IPv4Interface(f"{held[1]}/{held[2]}").network.overlaps(network):
+                return f"% {network.network_address} overlaps with {node.text.split(' ', 1)[1]}\n"
+    return None
+
+
 _IOS_MODE_NAMES = {
     "interface": "config-if",
     "router": "config-router",
@@ -493,6 +527,10 @@ class IosSession(CliSession):
             if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
                 self.context = []
                 return IOS_SLA_RUNNING
+            if self.context and not at_top:
+                overlap = address_overlap(root, self.context[-1], line)
+                if overlap is not None:
+                    return overlap
             self.context = self.device.lines().apply(self.context, line)
             if operation is not None and operation.group(1):
                 number = operation.group(2)
