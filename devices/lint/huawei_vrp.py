@@ -11,6 +11,7 @@ is policy-routed by traffic behaviors (`redirect ip-nexthop ... track-nqa`), see
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
@@ -2296,43 +2297,90 @@ def hub_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
 
 
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
-    """Whether advanced ACL rule `rule` matches `packet` (`_words_match` reads its words)."""
-    return _words_match(rule.words, packet)
+    """Whether advanced ACL rule `rule` matches `packet` (`_rule_matcher` reads its words)."""
+    return _rule_matcher(tuple(rule.words)).matches(packet)
 
 
-def _words_match(w: list[str], packet: Packet) -> bool | None:
-    """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
+# The tests a packet meets in `_RuleMatcher.checks`: (kind, a, b).
+_SOURCE = 0  # the source address in the prefix: (address & b) == a
+_DESTINATION = 1  # the destination address likewise
+_PORT = 2  # a destination port, when the packet has one, from a to b
+_PORTLESS = 3  # `destination-port eq` naming no port: told only of a packet without one
+_ICMP = 4  # the ICMP message (type a, code b); a packet's None is an echo request
+_ECHO = ICMP_NAMES["echo"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RuleMatcher:
+    """An advanced ACL rule's words read once (`_rule_matcher`): the protocol it names, the tests
+    a packet must pass (`checks`, in the rule's order; a packet failing one does not match), and
+    what the rule says of a packet passing them all (`outcome`: True; False for TCP flags that
+    leave out SYN; None when a field cannot be read)."""
+
+    protocol: str
+    checks: tuple[tuple[int, int, int], ...]
+    outcome: bool | None
+
+    def matches(self, packet: Packet) -> bool | None:
+        if self.protocol != "ip" and self.protocol != packet.protocol:
+            return False
+        for kind, first, second in self.checks:
+            if kind == _SOURCE:
+                if int(packet.source) & second != first:
+                    return False
+            elif kind == _DESTINATION:
+                if int(packet.destination) & second != first:
+                    return False
+            elif kind == _PORT:
+                if packet.port is not None and not first <= packet.port <= second:
+                    return False
+            elif kind == _PORTLESS:
+                if packet.port is not None:
+                    return None
+            elif (packet.icmp or _ECHO) != (first, second):
+                return False
+        return self.outcome
+
+
+@functools.lru_cache(maxsize=65536)
+def _rule_matcher(w: tuple[str, ...]) -> _RuleMatcher:
+    """Advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
     [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME] [tcp-flag
-    FLAG...]` matches `packet`, a connection's first segment (SYN alone): a rule naming only
-    flags other than SYN (`established`: ACK or RST) never does; None when a field cannot be read
-    (another keyword, a port name not known, SYN with other flags)."""
+    FLAG...]` as what it matches of a connection's first segment (SYN alone): a rule naming only
+    flags other than SYN (`established`: ACK or RST) matches none; it cannot be told (None) when
+    a field cannot be read (another keyword, a port name not known, SYN with other flags).
+    Cached by the rule's words: a hub's checks read the same rules for every packet."""
     protocol, rest = w[3], w[4:]
-    if protocol not in ("ip", packet.protocol):
-        return False
+    checks: list[tuple[int, int, int]] = []
+
+    def matcher(outcome: bool | None) -> _RuleMatcher:
+        return _RuleMatcher(protocol, tuple(checks), outcome)
+
     doubt = False
     index = 0
     while index < len(rest):
         word = rest[index]
         if word in ("source", "destination"):
-            if rest[index + 1 : index + 2] == ["any"]:
+            if rest[index + 1 : index + 2] == ("any",):
                 index += 2
                 continue
-            net = _acl_net(rest[index:], word)
+            net = _acl_net(list(rest[index:]), word)
             if not isinstance(net, ipaddress.IPv4Network):
-                return None
-            address = packet.source if word == "source" else packet.destination
-            if address not in net:
-                return False
+                return matcher(None)
+            kind = _SOURCE if word == "source" else _DESTINATION
+            checks.append((kind, int(net.network_address), int(net.netmask)))
             index += 3
-        elif word == "source-port" and rest[index + 1 : index + 2] == ["eq"]:
+        elif word == "source-port" and rest[index + 1 : index + 2] == ("eq",):
             doubt, index = True, index + 3  # the sender chooses its source port
-        elif word == "destination-port" and rest[index + 1 : index + 2] in (["eq"], ["range"]):
+        elif word == "destination-port" and rest[index + 1 : index + 2] in (("eq",), ("range",)):
             values = rest[index + 2 : index + (3 if rest[index + 1] == "eq" else 4)]
             numbers = [int(v) if v.isdigit() else PORT_NAMES.get(protocol, {}).get(v) for v in values]
-            if None in numbers or packet.port is None:
-                doubt = doubt or None in numbers
-            elif not (numbers[0] or 0) <= packet.port <= (numbers[-1] or 0):
-                return False
+            if None in numbers:
+                doubt = True
+            elif not numbers:
+                checks.append((_PORTLESS, 0, 0))
+            else:
+                checks.append((_PORT, numbers[0] or 0, numbers[-1] or 0))
             index += 2 + len(values)
         elif word == "icmp-type" and len(rest) > index + 1:
             # `icmp-type NAME` or `icmp-type TYPE CODE` (ICMP_NAMES): one type and code.
@@ -2344,20 +2392,19 @@ def _words_match(w: list[str], packet: Packet) -> bool | None:
                 message = ICMP_NAMES.get(rest[index + 1])
                 index += 2
             if message is None:
-                return None
-            if message != (packet.icmp or ICMP_NAMES["echo"]):
-                return False
+                return matcher(None)
+            checks.append((_ICMP, *message))
         elif word == "tcp-flag":
-            flags, index = _tcp_flags(rest, index)
+            flags, index = _tcp_flags(list(rest), index)
             if flags and "syn" not in flags:
-                return False  # a bare SYN carries none of them
+                return matcher(False)  # a bare SYN carries none of them
             if flags != {"syn"}:
-                return None
+                return matcher(None)
         elif word == "logging":
             index += 1
         else:
-            return None
-    return None if doubt else True
+            return matcher(None)
+    return matcher(None if doubt else True)
 
 
 def acl_verdict(acl: Line, packet: Packet) -> Verdict:
@@ -2373,24 +2420,25 @@ def _rules_verdict(acl: LineSignature, packet: Packet) -> Verdict:
     """`acl_verdict` of the ACL whose lines' `Line.signature` is `acl`: a pure function of the
     ACL's text and the packet, cached, so linting configs again with one file changed reads an
     unchanged hub's filters once per packet."""
-    for number, text, w in _filter_rules(acl):
-        matches = _words_match(w, packet)
+    for number, text, permit, matcher in _filter_rules(acl):
+        matches = matcher.matches(packet)
         if matches is None:
-            matches = w[2] == "permit"
+            matches = permit
         if matches:
-            return Verdict(w[2] == "permit", number, text)
+            return Verdict(permit, number, text)
     return Verdict(True, acl[0], f"{acl[1]}: no rule matches, and a traffic-filter passes that")
 
 
 @functools.lru_cache(maxsize=1024)
-def _filter_rules(acl: LineSignature) -> tuple[tuple[int, str, list[str]], ...]:
+def _filter_rules(acl: LineSignature) -> tuple[tuple[int, str, bool, _RuleMatcher], ...]:
     """The rule lines (`rule N permit|deny PROTOCOL ...`) of the ACL whose `Line.signature` is
-    `acl`: each one's number, text and words, split once (read them, never change them)."""
-    rules: list[tuple[int, str, list[str]]] = []
+    `acl`: each one's number, text, whether it permits, and what it matches (`_rule_matcher`),
+    read once."""
+    rules: list[tuple[int, str, bool, _RuleMatcher]] = []
     for number, text, _ in acl[2]:
-        w = text.split()
+        w = tuple(text.split())
         if len(w) >= 4 and w[0] == "rule" and w[2] in ("permit", "deny"):
-            rules.append((number, text, w))
+            rules.append((number, text, w[2] == "permit", _rule_matcher(w)))
     return tuple(rules)
 
 

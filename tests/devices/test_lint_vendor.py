@@ -2657,3 +2657,14 @@ def test_cisco_police_form(fleet: Fleet) -> None:
         "\n   conform-action transmit\n   exceed-action drop\n",
     )
     assert [f.rule for f in _lint(split) if f.rule == "cisco-police-form"] == ["cisco-police-form"]
+
+
+def test_vrp_filter_rule_cut_off_after_destination_port_eq_is_not_told() -> None:
+    """A VRP filter rule cut off after `destination-port eq` names no port: the reader cannot
+    tell what it matches (a deny it cannot tell matches nothing), and the next rule decides,
+    where it failed on the rule for every packet with a port."""
+    text = "acl name CUT 3999\n rule 5 deny tcp destination-port eq\n rule 10 permit ip\n#\n"
+    acl = huawei_vrp._acls(parse(text, ("#",)))["CUT"]
+    packet = huawei_vrp.Packet("tcp", ipaddress.IPv4Address("10.1.0.9"), ipaddress.IPv4Address("10.255.0.5"), 22)
+    verdict = huawei_vrp.acl_verdict(acl, packet)
+    assert (verdict.forwarded, verdict.rule) == (True, "rule 10 permit ip")
