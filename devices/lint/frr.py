@@ -3,6 +3,7 @@ routing, nftables.conf). Also the tunnel extractor the cross-file rules use."""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import ipaddress
@@ -950,9 +951,11 @@ class _NftSet:
     _doubts: dict[tuple[type, ...], bool] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, elements: tuple[tuple[str, ...], ...]) -> _NftSet:
-        exact = [e for e in elements if all(_NFT_EXACT.match(part) for part in e)]
-        rest = tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e))
+    def of(cls, elements: tuple[tuple[str, ...], ...], walked: bool = False) -> _NftSet:
+        """`walked`: every element in `rest`, none looked up as spelt (an anonymous set, whose
+        every element `_nft_value_matches` reads)."""
+        exact = [e for e in elements if not walked and all(_NFT_EXACT.match(part) for part in e)]
+        rest = tuple(e for e in elements if walked or not all(_NFT_EXACT.match(part) for part in e))
         by_name: dict[str, list[tuple[str, ...]]] = {}
         for element in rest:
             by_name.setdefault(element[0].strip('"'), []).append(element)
@@ -982,6 +985,29 @@ class _NftSet:
         """The elements of `rest` that may hold `values`: those of its first value's name, where
         that is a name (a name part holds exactly its name), else all."""
         return self.by_name.get(values[0], ()) if isinstance(values[0], str) else self.rest
+
+    @functools.cached_property
+    def _address_spans(self) -> tuple[list[int], list[int]]:
+        """The one-part elements of `rest` that spell addresses (prefixes, ranges), as the first
+        and last addresses of their union's disjoint spans, in order: what `holds_address`
+        searches instead of walking every element (a generated fleet's hub sets hold thousands)."""
+        spans = sorted(span for (part,) in (e for e in self.rest if len(e) == 1) if (span := _nft_address_span(part)))
+        starts: list[int] = []
+        ends: list[int] = []
+        for low, high in spans:
+            if ends and low <= ends[-1] + 1:
+                ends[-1] = max(ends[-1], high)
+            else:
+                starts.append(low)
+                ends.append(high)
+        return starts, ends
+
+    def holds_address(self, address: ipaddress.IPv4Address) -> bool:
+        """Whether some one-part element of `rest` spans `address` (where `doubtful` is False for
+        an address, every element of `rest` is one part that spells addresses)."""
+        starts, ends = self._address_spans
+        at = bisect.bisect_right(starts, int(address)) - 1
+        return at >= 0 and int(address) <= ends[at]
 
 
 _NftSets = dict[str, _NftSet]
@@ -1056,18 +1082,26 @@ def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: _NftSets) -> bool
         found = tuple(str(value) for value in values) in named.exact
         if named.doubtful(values):
             return None
-        elements = named.candidates(values)
+        if found:
+            return True
     else:
-        elements = _nft_literal(operand)
-        found = False
-    for element in elements:
-        if len(element) != len(values):
+        named = _nft_literal_set(operand)
+        if named.doubtful(values):
             return None
-        parts = [_nft_value_matches(part, value) for part, value in zip(element, values, strict=True)]
-        if None in parts:
-            return None
-        found = found or all(parts)
-    return found
+    if len(values) == 1 and isinstance(values[0], ipaddress.IPv4Address):
+        return named.holds_address(values[0])
+    # Not doubtful: every candidate has one part per value and each part tells (no None).
+    return any(
+        all(_nft_value_matches(part, value) for part, value in zip(element, values, strict=True))
+        for element in named.candidates(values)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _nft_literal_set(operand: str) -> _NftSet:
+    """An anonymous set `{ a, b }` or one literal as `_nft_in` looks it up (`_NftSet.of`, every
+    element walked), worked out once: a generated fleet's hub rules list hundreds of prefixes."""
+    return _NftSet.of(_nft_literal(operand), walked=True)
 
 
 def _nft_names(operand: str, sets: _NftSets) -> frozenset[str] | None:
