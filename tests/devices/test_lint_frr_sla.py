@@ -100,7 +100,7 @@ def test_a_path_declared_over_the_wrong_link_or_none_is_found(fleet: Fleet, rend
     assert "xfrm1" in finding.message and "declared over no link" in finding.message
 
     def other_hub(text: str) -> str:
-        return re.sub(r"^(path xfrm1 .* hub )(\S+)$", r"\1hq-hub9", text, flags=re.M)
+        return re.sub(r"^(path xfrm1 .* hub )(\S+)", r"\1hq-hub9", text, flags=re.M)
 
     (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", other_hub), "frr-steering")
     assert "xfrm1" in finding.message and "declared to hq-hub9, but its tunnel reaches hq-hub" in finding.message
