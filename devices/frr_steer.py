@@ -210,10 +210,12 @@ def hub_outage_spread(config: SteeringConfig, first: str, second: str) -> float:
     had lost none a whole detection time later. So each tunnel drops within its own detection
     time of the outage, and two of them at most the longer of the two apart; each drop is seen
     at the next poll. (A `bgp-only` path's is its BGP hold time: bgpd drops the session once
-    nothing came for that long.) A path line without `detect-ms` counts as `HUB_OUTAGE_SPREAD`."""
+    nothing came for that long.) A path line without `detect-ms` counts as `HUB_OUTAGE_SPREAD`.
+    Never less than `HUB_OUTAGE_SPREAD`: an appliance whose CPU is busy fires bfdd's timers and
+    polls late, which spreads one outage's drops wider than the timers alone do."""
     detections = [config.paths[ifname].detect_ms for ifname in (first, second)]
     longest = max(HUB_OUTAGE_SPREAD if ms is None else ms / 1000 for ms in detections)
-    return longest + config.poll_ms / 1000
+    return max(HUB_OUTAGE_SPREAD, longest + config.poll_ms / 1000)
 
 
 @dataclass(slots=True)
