@@ -826,7 +826,7 @@ def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
     """The nftables set of store tunnels alive by BFD: as long as the slowest store class's BFD
     takes to call a tunnel down (never under a second: one late BFD packet must not unpin the
     flows of a live tunnel), and room for every store tunnel of the hub twice over."""
-    detect_ms = max((profile.interval_ms * profile.multiplier for profile in layout.bfd_profiles), default=0)
+    detect_ms = max((profile.detection_ms for profile in layout.bfd_profiles), default=0)
     return {"live_link_timeout_ms": max(detect_ms, 1000), "live_link_capacity": max(1024, 2 * len(view.peers))}
 
 
@@ -1502,10 +1502,15 @@ class SteeringPath:
     transport: str  # the WAN link it rides: a brownout there is every such tunnel's
     hub: str  # the hub it reaches: an outage there is every such tunnel's, not their links'
     bfd: bool  # False: the hub runs no BFD with stores; the path is judged by its BGP session
+    # How long it takes to go down once the hub stops answering: its BFD profile's detection time
+    # (the one bfdd runs on it), or without BFD its BGP hold time (storestack-steer's
+    # `hub_outage_spread`: how far apart one hub's outage spreads its tunnels' drops).
+    detect_ms: int
 
     @property
     def line(self) -> str:
-        return f"path {self.ifname} {self.peer} over {self.transport} hub {self.hub}" + ("" if self.bfd else " bgp-only")
+        line = f"path {self.ifname} {self.peer} over {self.transport} hub {self.hub} detect-ms {self.detect_ms}"
+        return line + ("" if self.bfd else " bgp-only")
 
 
 @record
@@ -1579,7 +1584,14 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     return SteeringPlan(
         poll_ms,
         [
-            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.link, tunnel.hub.hostname, tunnel.peer_bfd)
+            SteeringPath(
+                tunnel.ifname,
+                tunnel.inside_peer,
+                tunnel.link,
+                tunnel.hub.hostname,
+                tunnel.peer_bfd,
+                tunnel.bfd.detection_ms if tunnel.peer_bfd else view.hub_timers.hold * 1000,
+            )
             for tunnel in view.tunnels
             if tunnel.ifname in used
         ],

@@ -30,9 +30,9 @@ What it does, and nothing more:
   over that link come after its usable paths over other links. The tunnels to one hub share its
   outages: a drop the hub's tunnel over another link shares (within the detection time) is the
   hub's, not the link's, and a hub failing on every link makes none of them suspect. A hub
-  fails on a link when its tunnel there is down, went down with the other's (within
-  `HUB_OUTAGE_SPREAD`: an outage takes them all at once), or keeps going down (twice within the
-  detection time: a brownout of the hub); one drop it came back from, at a moment of its own,
+  fails on a link when its tunnel there is down, went down with the other's (within the longer
+  of their detection times and a poll, `hub_outage_spread`: an outage takes them all down within
+  that), or keeps going down (twice within the detection time: a brownout of the hub); one drop it came back from, at a moment of its own,
   is no hub's outage (a BFD session starved of CPU for a moment drops like that).
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
@@ -56,11 +56,13 @@ What it does, and nothing more:
 The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
     poll-ms 100
-    path xfrm1 10.255.0.0 over wan1 hub hq-hub1
+    path xfrm1 10.255.0.0 over wan1 hub hq-hub1 detect-ms 600
     class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24
 
-(`path IFNAME HUB-INSIDE-ADDRESS [over LINK] [hub HUB] [bgp-only]`: the tunnel, the BFD peer on
-it, the WAN link it rides and the hub it reaches; `bgp-only`
+(`path IFNAME HUB-INSIDE-ADDRESS [over LINK] [hub HUB] [detect-ms MS] [bgp-only]`: the tunnel,
+the BFD peer on it, the WAN link it rides, the hub it reaches and how long the path takes to go
+down once the hub stops answering (its BFD session's detection time, or a `bgp-only` path's BGP
+hold time); `bgp-only`
 for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
 BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
 TABLE hold-down S detection S recovery S via PATH… [to PREFIX…]`: preferred first, then the
@@ -94,11 +96,9 @@ RESYNC_SECONDS = 10
 ROUTES_POLL_SECONDS = 1.0
 # A class none of whose paths FRR knows yet: its table stays empty (the main table decides).
 UNSTEERED = "-"
-# A hub's outage takes its tunnels over every link down together: each BFD session times out
-# within its own detection time (interval x multiplier, under 3 s at the fleet's SLA classes) of
-# the same moment, and BGP goes with it. Drops of one hub's tunnels over different links this
-# close together are the hub's; one further apart is a drop of its own (a BFD session that timed
-# out once on a loaded CPU, a blip of one link), which says nothing about the hub.
+# How far apart a hub's outage may spread the drops of two of its tunnels whose path lines name
+# no detection time (`detect-ms`; a rendered steering.conf names every path's): see
+# `hub_outage_spread`.
 HUB_OUTAGE_SPREAD = 3.0
 
 log = logging.getLogger(PROGRAM)
@@ -113,6 +113,9 @@ class SteeredPath:
     # its loss, paths to one hub its outages (`Steering.observe`).
     transport: str | None = None
     hub: str | None = None
+    # How long after the hub stops answering the path goes down, at most (`detect-ms`): its BFD
+    # session's detection time, or a `bgp-only` path's BGP hold time. None: not named.
+    detect_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,16 +184,38 @@ class SteeringConfig:
 
 
 def _path(words: list[str]) -> SteeredPath:
-    """`path IFNAME PEER [over TRANSPORT] [hub HUB] [bgp-only]`."""
+    """`path IFNAME PEER [over TRANSPORT] [hub HUB] [detect-ms MS] [bgp-only]`."""
     options, bgp_only, named = words[3:], False, {}
     while options:
         if options[0] == "bgp-only" and not bgp_only:
             bgp_only, options = True, options[1:]
-        elif options[0] in ("over", "hub") and len(options) >= 2 and options[0] not in named:
+        elif options[0] in ("over", "hub", "detect-ms") and len(options) >= 2 and options[0] not in named:
             named[options[0]], options = options[1], options[2:]
         else:
             raise ValueError(f"cannot read {' '.join(words)!r}")
-    return SteeredPath(words[1], words[2], bgp_only, named.get("over"), named.get("hub"))
+    detect_ms = None
+    if "detect-ms" in named:
+        detect_ms = int(named["detect-ms"]) if named["detect-ms"].isdigit() else 0
+        if detect_ms <= 0:
+            raise ValueError(f"cannot read {' '.join(words)!r}: detect-ms takes milliseconds")
+    return SteeredPath(words[1], words[2], bgp_only, named.get("over"), named.get("hub"), detect_ms)
+
+
+def hub_outage_spread(config: SteeringConfig, first: str, second: str) -> float:
+    """How far apart (seconds) a drop of each of two tunnels to one hub may come and still be
+    that hub's outage, not a drop of either's own: the longer of their detection times, plus one
+    poll. From the moment the hub stops answering, a BFD session goes down once no control
+    packet has come for its detection time (interval x multiplier, RFC 5880 6.8.4), and BGP with
+    it; a session that had already lost probes goes down sooner, just after that moment, one that
+    had lost none a whole detection time later. So each tunnel drops within its own detection
+    time of the outage, and two of them at most the longer of the two apart; each drop is seen
+    at the next poll. (A `bgp-only` path's is its BGP hold time: bgpd drops the session once
+    nothing came for that long.) A path line without `detect-ms` counts as `HUB_OUTAGE_SPREAD`.
+    Never less than `HUB_OUTAGE_SPREAD`: an appliance whose CPU is busy fires bfdd's timers and
+    polls late, which spreads one outage's drops wider than the timers alone do."""
+    detections = [config.paths[ifname].detect_ms for ifname in (first, second)]
+    longest = max(HUB_OUTAGE_SPREAD if ms is None else ms / 1000 for ms in detections)
+    return max(HUB_OUTAGE_SPREAD, longest + config.poll_ms / 1000)
 
 
 @dataclass(slots=True)
@@ -242,7 +267,7 @@ class Steering:
     its recovery, or down within the detection time of its drop, makes its link suspect
     (`_suspect_links`): the class's other paths over that link come after its usable paths
     over other links. The tunnels to one hub share its outages: what the hub's tunnels over
-    several links go through together (drops within `HUB_OUTAGE_SPREAD`, or a hub's tunnels
+    several links go through together (drops within `hub_outage_spread`, or a hub's tunnels
     dropping repeatedly) is the hub's, not the links'; one drop of one of them at a moment of
     its own is not (`_hub_failing`)."""
 
@@ -346,7 +371,7 @@ class Steering:
         self, ifname: str, states: dict[str, PathState], path_up: dict[str, bool], now: float, steered: SteeredClass
     ) -> bool:
         """Whether `ifname`'s hub fails on its other links too: each of its tunnels over another
-        link is down, went down with `ifname`'s last drop (`HUB_OUTAGE_SPREAD`), or went down
+        link is down, went down with `ifname`'s last drop (`hub_outage_spread`), or went down
         twice within the class's detection time (a hub's brownout). One drop of a tunnel over
         another link at a moment of its own is not the hub failing, even where it left that
         tunnel (a BFD session that timed out once, BGP reconnecting past the hold-down): it
@@ -356,7 +381,7 @@ class Steering:
         last = states[ifname].last_down
         return bool(others) and all(
             not path_up.get(other, False)
-            or (last is not None and self._dropped_within(other, last, HUB_OUTAGE_SPREAD))
+            or (last is not None and self._dropped_within(other, last, hub_outage_spread(self.config, ifname, other)))
             or self._drops_of(other, now, steered.detection) > 1
             for other in others
         )
@@ -384,7 +409,7 @@ class Steering:
 
     def _link_drops(self, ifname: str, now: float, window: float) -> int:
         """Drops within `window` of the tunnels over `ifname`'s link, its own included, less
-        the hub's: those its hub's tunnel over another link dropped with (`HUB_OUTAGE_SPREAD`),
+        the hub's: those its hub's tunnel over another link dropped with (`hub_outage_spread`),
         or whose hub's tunnel over another link went down twice within `window` (a brownout of
         the hub, not the link's)."""
         link = self.links[ifname]
@@ -393,7 +418,11 @@ class Steering:
             if now - at > window or self.links[path] != link:
                 continue
             hub = any(
-                other in self.elsewhere[path] and (abs(at - then) <= HUB_OUTAGE_SPREAD or self._drops_of(other, now, window) > 1)
+                other in self.elsewhere[path]
+                and (
+                    abs(at - then) <= hub_outage_spread(self.config, path, other)
+                    or self._drops_of(other, now, window) > 1
+                )
                 for then, other in self.drops
             )
             if not hub:

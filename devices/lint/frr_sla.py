@@ -196,6 +196,18 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                     "frr-steering",
                     f"{ifname} ({path.peer}) is declared {said}, but its tunnel {verb} {actual}: {why}",
                 )
+        # How far apart one hub's outage spreads its tunnels' drops (`hub_outage_spread`) follows
+        # from each path's detection time: the BFD its tunnel runs (its SLA class's probes).
+        if not path.bgp_only and tunnel.sla is not None:
+            detect_ms = tunnel.sla.timers.probe_interval_ms * tunnel.sla.timers.consecutive_losses
+            if path.detect_ms != detect_ms:
+                yield config.finding(
+                    config.line_of(f"path {ifname} "),
+                    "frr-steering",
+                    f"{ifname} ({path.peer}) is declared detect-ms {path.detect_ms}, but its BFD ({tunnel.sla.probe}) "
+                    f"goes down after {detect_ms} ms: a hub's outage would be taken for its links' trouble, or "
+                    "their trouble for the hub's",
+                )
     for application in store.sla.applications:
         allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
         steered = by_name.get(application.name)

@@ -60,6 +60,12 @@ class BfdProfile:
     interval_ms: int
     multiplier: int
 
+    @property
+    def detection_ms(self) -> int:
+        """How long a session goes without a control packet before it goes down (RFC 5880 6.8.4:
+        the interval times the multiplier; both ends run the same profile)."""
+        return self.interval_ms * self.multiplier
+
 
 # Fibre and broadband detect a dead link in 0.6 s; cellular links jitter, so they get slack.
 BFD_WIRED = BfdProfile("WIRED", 200, 3)

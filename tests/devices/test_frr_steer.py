@@ -390,6 +390,49 @@ def test_one_lte_blip_does_not_excuse_the_fibre_dropping_twice() -> None:
     assert seen[14.0] == seen[19.75] == "xfrm2"
 
 
+def _hub1_outage_then_a_fibre_blip_to_hub2(detect_ms: int) -> dict[float, str | None]:
+    """hub1 fails at 5.0 and stays down: its fibre tunnel's BFD session (which had already lost
+    probes) drops at 5.25, its LTE tunnel's at 9.25, 4 s later, as a class's detection time
+    allows; BGP (and HQ's way back) goes through hub2 from the first drop on. At 11.0 the fibre
+    tunnel to hub2 drops once for half a second (a BFD session timing out for a moment). Every
+    path's BFD detection time is `detect_ms`; polled every 0.25 s."""
+    config = SteeringConfig.parse(TWO_LINKS.replace(" hub hub", f" detect-ms {detect_ms} hub hub"))
+    steering = Steering(config)
+    everything = HUB1 | HUB2_BOTH
+    hub1_best = withheld_paths(config, routed(everything, HUB1))
+    only_hub2 = withheld_paths(config, routed(HUB2_BOTH, HUB2_BOTH))
+    seen: dict[float, str | None] = {}
+    for now in [step / 4 for step in range(120)]:
+        up = {"xfrm1": now < 5.25, "xfrm2": now < 9.25, "xfrm3": not 11.0 <= now < 11.5, "xfrm4": True}
+        seen[now] = steering.observe(up, now, hub1_best if now < 5.25 else only_hub2)["pos"]
+    return seen
+
+
+def test_a_hub_outage_whose_slow_bfd_sessions_drop_seconds_apart_is_the_hubs() -> None:
+    """A class of 1000 ms x 5 probes: the hub's two tunnels time out up to 5 s apart. Drops 4 s
+    apart are still hub1's outage, not the fibre's: a single blip of the fibre tunnel to hub2
+    afterwards is one drop of the fibre, and POS stays on the fibre to hub2, not on LTE. With
+    600 ms BFD (200 ms x 3) drops 4 s apart are no outage of one hub: the fibre dropped twice
+    within POS's detection time, and POS leaves it for LTE."""
+    slow = _hub1_outage_then_a_fibre_blip_to_hub2(5000)
+    assert slow[0.0] == "xfrm1"
+    # Between the drops nothing tells hub1's outage from the fibre's: once the fibre tunnel to
+    # hub1 is left (its hold-down), POS takes LTE, and the fibre again once hub1's LTE tunnel drops.
+    assert slow[5.25] == "xfrm3" and slow[7.25] == slow[9.0] == "xfrm4"
+    assert {slow[at] for at in slow if at >= 9.25} == {"xfrm3"}, slow
+    fast = _hub1_outage_then_a_fibre_blip_to_hub2(600)
+    assert fast[12.75] == "xfrm3" and {fast[at] for at in fast if at >= 13.0} == {"xfrm4"}, fast
+
+
+def test_a_path_line_carries_its_bfd_detection_time() -> None:
+    config = SteeringConfig.parse("path xfrm1 100.64.0.0 detect-ms 5000 over wan1\npath xfrm2 100.64.0.2\n")
+    assert (config.paths["xfrm1"].detect_ms, config.paths["xfrm1"].transport) == (5000, "wan1")
+    assert config.paths["xfrm2"].detect_ms is None
+    for bad in ("detect-ms", "detect-ms x", "detect-ms 0", "detect-ms 5 detect-ms 6"):
+        with pytest.raises(ValueError, match="line 1"):
+            SteeringConfig.parse(f"path xfrm1 100.64.0.0 {bad}\n")
+
+
 def test_a_path_line_names_its_link_and_reads_its_options_in_any_order() -> None:
     config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only hub hq-hub1 over wan1\npath xfrm2 100.64.0.2\n")
     assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].hub, config.paths["xfrm1"].bgp_only) == (
@@ -494,6 +537,52 @@ def test_an_frr_store_runs_no_bfd_towards_ios_xe_hubs_and_steers_by_bgp_there(fl
     assert "\nbfd\n" in towards_frr.text
     paths = SteeringConfig.parse(dict(towards_frr.companions)["steering.conf"]).paths.values()
     assert paths and not any(path.bgp_only for path in paths)
+
+
+def _bfd_detection_ms(frr_conf: str) -> dict[str, int]:
+    """Per BFD peer address in a rendered frr.conf, its profile's interval x multiplier (FRR's
+    defaults, 300 ms x 3, where the profile leaves them out)."""
+    profiles: dict[str, dict[str, int]] = {}
+    peers: dict[str, str] = {}
+    profile = peer = None
+    for line in frr_conf.splitlines():
+        words = line.split()
+        if line.startswith(" profile "):
+            profile, peer = words[1], None
+            profiles[profile] = {"transmit-interval": 300, "detect-multiplier": 3}
+        elif line.startswith(" peer "):
+            peer, profile = words[1], None
+        elif profile and words and words[0] in profiles[profile]:
+            profiles[profile][words[0]] = int(words[1])
+        elif peer and words[:1] == ["profile"]:
+            peers[peer] = words[1]
+    return {
+        address: profiles[name]["transmit-interval"] * profiles[name]["detect-multiplier"]
+        for address, name in peers.items()
+    }
+
+
+def test_each_steered_path_carries_the_detection_time_of_the_bfd_its_tunnel_runs(fleet: Fleet) -> None:
+    """A store whose POS and voice classes probe every 2 s: bfdd times its tunnels out after 6 s,
+    not 0.6 s, and steering.conf says so per path (what `hub_outage_spread` reads). Towards
+    IOS-XE hubs (no BFD) a path goes down with its BGP session: its hold time."""
+    store = fleet.stores["nw-0001"]
+    slow = {
+        name: fleet.spec.sla.classes[name].model_copy(update={"probe_interval_ms": 2000}) for name in ("strict", "realtime")
+    }
+    sla = store.sla.model_copy(update={"classes": {**store.sla.classes, **slow}})
+    slow_fleet = Fleet(fleet.spec, fleet.hubs, {**fleet.stores, store.id: store.model_copy(update={"sla": sla})}, fleet.root)
+    (rendered,) = render_store(on_platform(slow_fleet, "frr", hubs="frr"), "nw-0001")
+    bfd = _bfd_detection_ms(rendered.text)
+    paths = SteeringConfig.parse(dict(rendered.companions)["steering.conf"]).paths.values()
+    assert paths and {path.peer: path.detect_ms for path in paths} == {path.peer: bfd[path.peer] for path in paths}
+    assert min(bfd[path.peer] for path in paths) > 3000, bfd
+    (towards_xe,) = render_store(on_platform(slow_fleet, "frr", hubs="cisco_xe"), "nw-0001")
+    # ` neighbor A timers KEEPALIVE HOLD` of each hub session
+    timers = [line.split()[3:] for line in towards_xe.text.splitlines() if line.split()[2:3] == ["timers"]]
+    (hold_s,) = {int(hold) for keepalive, hold in (pair for pair in timers if pair[0] != "connect")}
+    paths = SteeringConfig.parse(dict(towards_xe.companions)["steering.conf"]).paths.values()
+    assert paths and {path.detect_ms for path in paths} == {hold_s * 1000}
 
 
 @pytest.mark.parametrize("platform", ["huawei_vrp", "fortinet"])

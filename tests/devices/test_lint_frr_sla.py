@@ -100,10 +100,25 @@ def test_a_path_declared_over_the_wrong_link_or_none_is_found(fleet: Fleet, rend
     assert "xfrm1" in finding.message and "declared over no link" in finding.message
 
     def other_hub(text: str) -> str:
-        return re.sub(r"^(path xfrm1 .* hub )(\S+)$", r"\1hq-hub9", text, flags=re.M)
+        return re.sub(r"^(path xfrm1 .* hub )(\S+)", r"\1hq-hub9", text, flags=re.M)
 
     (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", other_hub), "frr-steering")
     assert "xfrm1" in finding.message and "declared to hq-hub9, but its tunnel reaches hq-hub" in finding.message
+
+
+def test_a_path_declared_with_another_detection_time_than_its_bfd_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """storestack-steer tells one hub's outage from its links' trouble by how far apart its
+    tunnels' drops come, which follows from each path's BFD detection time: it knows that only
+    from its `path` line."""
+
+    def slower(text: str) -> str:
+        return re.sub(r"^(path xfrm2 .* detect-ms )600", r"\g<1>5000", text, flags=re.M)
+
+    (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", slower), "frr-steering")
+    assert finding.message.startswith("xfrm2 (") and "detect-ms 5000, but its BFD (SLA-REALTIME) goes down after 600 ms" in finding.message
+    assert finding.line > 0
+    unnamed = broken_files(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r" detect-ms \d+", "", t))
+    assert len(rule_findings(fleet, unnamed, "frr-steering")) == 4
 
 
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
