@@ -53,7 +53,8 @@ def keep_undeletable_sections(
     for section in running.children:
         if not driver.keep_sections:
             break
-        if section.text.startswith(driver.keep_sections) and intended.get_child(equals=section.text) is None:
+        kept = any(re.fullmatch(pattern, section.text) for pattern in driver.keep_sections)
+        if kept and intended.get_child(equals=section.text) is None:
             intended.add_child(section.text)
     if driver.send_order:
         # A section (or a block inside one) one side lacks holds entries to delete or create one

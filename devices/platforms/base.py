@@ -428,8 +428,9 @@ class PlatformDriver(BaseModel):
     # Prompts the save command may ask before it saves, with the answer to send.
     save_confirmations: tuple[tuple[str, str], ...] = ()
     save_success: str = r"\[OK\]"
-    # Top-level sections the platform cannot delete (e.g. a physical interface): when intended
-    # drops one, its children are negated instead of the section itself.
+    # Top-level sections the platform cannot delete (a physical port), each a regex matching the
+    # whole section line: when intended drops one, its children are negated instead of the
+    # section itself. A section none matches (a logical interface) is deleted whole.
     keep_sections: tuple[str, ...] = ()
     # Sections whose entries the intended config may leave out without deleting them (FortiOS
     # physical ports under `config system interface`): entries it does not name are left alone.

@@ -339,6 +339,34 @@ EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
     exit="exit",
 )
 
+# A physical port (and Null0, always there) is hardware: IOS-XE cannot delete it, so a config
+# that drops one empties it. Every other interface storestack configures is one the router
+# created in software ("Virtual interfaces are software-based interfaces that you create in the
+# memory of the networking device using Cisco IOS XE commands": loopback, null, subinterfaces,
+# tunnels; Interface and Hardware Component Configuration Guide, Cisco IOS XE, "Configuring
+# Virtual Interfaces"), with a Virtual-Template: one the config drops is deleted whole (`no
+# interface X`), never emptied line by line and left behind.
+PHYSICAL_INTERFACES = (
+    r"interface (?:(?:Fast|Gigabit|TwoGigabit|FiveGigabit|TenGigabit|TwentyFiveGig|FortyGigabit|HundredGig)?Ethernet"
+    r"|Cellular|Serial|Wlan-GigabitEthernet)[\d/]+|interface Null0"
+)
+# A logical interface other lines name: a line that stops naming it is deleted before it, and
+# it is created before a line that starts naming it (a tunnel's source, a route or a BGP session
+# through it, a track of its line protocol).
+LOGICAL_INTERFACES = NamedObjects(
+    defined_by=r"^interface ((?:Loopback|Tunnel|Virtual-Template)\d+|\S+\.\d+)$",
+    named_by=(
+        r"^tunnel source (\S+)$",
+        r"^ip route (?:vrf \S+ )?\S+ \S+ ((?:Loopback|Tunnel|Virtual-Template)\d+|\S+\.\d+)\b",
+        r"^neighbor \S+ update-source (\S+)$",
+        r"^track \d+ interface (\S+) ",
+        r"\bsource-interface (\S+)",
+        r"^ntp source (\S+)$",
+        r"^ip unnumbered (\S+)$",
+        r"^ip nat inside source .* interface (\S+)",
+    ),
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -366,7 +394,7 @@ DRIVER = PlatformDriver(
     save_success=r"\[OK\]",
     # `control-plane` is always there (IOS shows it, empty, in every running config): a config
     # without CoPP detaches the policy inside it, never `no control-plane`.
-    keep_sections=("interface ", "control-plane"),
+    keep_sections=(PHYSICAL_INTERFACES, r"control-plane"),
     secret_patterns=IOS_SECRET_PATTERNS,
     # IOS-XE shows the TACACS+ server key as `key 7 …` and an NTP key as `… <encrypted> 7`, and
     # an SNMPv3 user not at all: it is kept outside the running config, `show snmp user` lists it
@@ -416,6 +444,7 @@ DRIVER = PlatformDriver(
     policy_refresh=BGP_POLICY_REFRESH,
     removed_whole=(BGP_NEIGHBORS_REMOVED_WHOLE,),
     named_objects=(
+        LOGICAL_INTERFACES,
         TRACKS,
         IP_SLA_OPERATIONS,
         POLICY_MAPS,

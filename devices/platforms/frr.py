@@ -189,7 +189,7 @@ DRIVER = PlatformDriver(
     error_patterns=(r"^\s*%", r"is not running"),
     save_command="write memory",
     save_success=r"\[OK\]",
-    keep_sections=("interface ",),
+    keep_sections=(r"interface .*",),
     # bfd_registrations: FRR 8.4's bgpd registers each neighbour's BFD session with bfdd through
     # zebra once (lib/bfd.c `_bfd_sess_send`): a registration sent while its zebra connection is
     # down is dropped, never retried nor replayed, and one zebra forgot when bgpd reconnected is

@@ -214,7 +214,26 @@ NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo
 # VPN instance; a traffic classifier's `if-match acl N` an ACL. Each is defined before what names it and deleted after the lines that name it
 # stop doing so (configdiff's `send_ordered`). An interface's `ipsec profile X` is the text of
 # the profile's own defining line: only a top-level line defines one.
+# A physical port is hardware: VRP cannot delete it, so a config that drops one empties it.
+# Every other interface storestack configures on an AR is a logical one the router created from
+# the config (Vlanif, LoopBack, Tunnel, a sub-interface: NetEngine AR configuration guide,
+# "Interface Management", logical interfaces): one the config drops is deleted whole (`undo
+# interface X`), never emptied line by line and left behind.
+PHYSICAL_INTERFACES = (
+    r"interface (?:Ethernet|GigabitEthernet|XGigabitEthernet|MultiGE|Cellular|Serial|NULL)[\d/]+"
+)
 VRP_NAMED_OBJECTS = (
+    # A logical interface (PHYSICAL_INTERFACES): a tunnel's `source X`, a route through it, a
+    # service's source interface.
+    NamedObjects(
+        defined_by=r"^interface ((?:LoopBack|Tunnel|Vlanif|Virtual-Template)[\d/]+|\S+\.\d+)$",
+        named_by=(
+            r"^source (\S+)$",
+            r"\bsource-interface (\S+)",
+            r"^info-center loghost source (\S+)$",
+            r"^ip route-static (?:vpn-instance \S+ )?\S+ \S+ ((?:LoopBack|Tunnel|Vlanif)[\d/]+|\S+\.\d+)\b",
+        ),
+    ),
     NamedObjects(defined_by=r"^ike proposal (\d+)$", named_by=(r"^ike-proposal (\d+)$",)),
     NamedObjects(defined_by=r"^ipsec proposal (\S+)$", named_by=(r"^proposal (\S+)$",)),
     NamedObjects(defined_by=r"^ike peer (\S+)$", named_by=(r"^ike-peer (\S+)$",)),
@@ -549,8 +568,8 @@ DRIVER = PlatformDriver(
     save_success=r"successfully|Save the configuration successfully",
     # A physical interface, and the zone an AR keeps for the router itself (`firewall zone Local`,
     # which a V300R019C00SPC300 AR's running config shows though nothing configured it): emptied,
-    # never deleted.
-    keep_sections=("interface ", "firewall zone Local"),
+    # never deleted. A logical interface is deleted whole (PHYSICAL_INTERFACES).
+    keep_sections=(PHYSICAL_INTERFACES, r"firewall zone Local"),
     factory_objects=FACTORY_OBJECTS,
     stopped_while_changed=(NQA_TESTS,),
     numbered_entries=(ACL_RULES,),

@@ -90,6 +90,20 @@ def deny_match(patterns: list[str], line: str) -> int | None:
     return None
 
 
+# A physical port is hardware: the device holds it whatever its config says, and refuses to
+# delete it (`no interface GigabitEthernet1`, `undo interface GigabitEthernet0/0/1`); a port's
+# sub-interface, a loopback, a tunnel, a VLAN interface are made by the config and deleted by it.
+_PORT_DELETED = re.compile(
+    r"^(?:no|undo) interface ((?:[A-Za-z-]*Ethernet|Cellular|Serial|MultiGE)\s*[\d/]+|Null\s*0|NULL\s*0)\s*$", re.I
+)
+
+
+def physical_port_deleted(line: str) -> int | None:
+    """The column of the port's name where `line` deletes a physical port, else None."""
+    found = _PORT_DELETED.match(line)
+    return found.start(1) if found is not None else None
+
+
 class CliSession(ABC):
     def __init__(self, device: DeviceState) -> None:
         self.device = device

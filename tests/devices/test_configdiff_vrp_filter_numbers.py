@@ -31,12 +31,15 @@ def _without(fleet: Fleet, store_id: str) -> Fleet:
 
 
 def _unbinding(lines: tuple[str, ...], config: str, name: str) -> list[int]:
-    """Where `lines` unbind the inbound filter of an interface `config` binds to `name`."""
+    """Where `lines` unbind the inbound filter of an interface `config` binds to `name`: by its
+    `undo traffic-filter inbound`, or by deleting the interface whole (a logical one)."""
     bound = set(re.findall(rf"(?m)^(interface \S+)\n(?: .*\n)*? traffic-filter inbound acl name {name}$", config))
     found, header = [], ""
     for i, line in enumerate(lines):
         if not line[:1].isspace():
             header = line
+            if line.removeprefix("undo ") in bound and line.startswith("undo "):
+                found.append(i)
         elif header in bound and line.strip() == "undo traffic-filter inbound":
             found.append(i)
     return found
@@ -54,7 +57,7 @@ def test_a_decommissioned_store_deletes_no_other_store_filter() -> None:
     assert deleted == ["undo acl name FROM-STORE-nw-0001"]
     naming = [i for i, line in enumerate(diff.remediation) if "FROM-STORE-nw-0001" in line and not line.startswith("undo acl")]
     # Its tunnels unbind it by direction alone (`undo traffic-filter inbound`, AR command
-    # reference "traffic-filter (Interface view)"), a line that does not name it.
+    # reference "traffic-filter (Interface view)"), a line that does not name it, or go whole.
     unbinding = _unbinding(diff.remediation, before, "FROM-STORE-nw-0001")
     assert unbinding, "the store's tunnels unbind the filter"
     assert diff.remediation.index(deleted[0]) > max(naming + unbinding), "deleted once nothing names it"

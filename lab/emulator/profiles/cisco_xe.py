@@ -15,6 +15,7 @@ from storestack.lab.emulator.cli import (
     caret_error,
     deny_match,
     matches,
+    physical_port_deleted,
     split_pipe,
 )
 from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig, LineDialect
@@ -502,6 +503,8 @@ class IosSession(CliSession):
 
         def apply() -> str:
             denied = deny_match(self.device.spec.reject_patterns, line)
+            if denied is None:
+                denied = physical_port_deleted(line)
             if denied is not None:
                 return self.invalid(line, denied)
             at_top = not self.context or (not line[:1].isspace() and text.split()[0] in dialect.global_only)

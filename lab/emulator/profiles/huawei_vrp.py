@@ -14,6 +14,7 @@ from storestack.lab.emulator.cli import (
     caret_error,
     deny_match,
     matches,
+    physical_port_deleted,
     split_pipe,
 )
 from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig, LineDialect
@@ -540,6 +541,9 @@ class VrpSession(CliSession):
             if denied is not None:
                 return self.invalid(line, denied)
             refused = refused_column(self.context, line)
+            port = physical_port_deleted(line)
+            if port is not None:
+                return caret_error(self.prompt, line, port, VRP_WRONG_PARAMETER)
             if refused is not None:
                 return self.invalid(line, refused)
             base = command.split(" ", 1)[1] if tokens[0] == dialect.negation and len(tokens) > 1 else command
