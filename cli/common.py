@@ -103,11 +103,13 @@ class InputFile(click.Path):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter as error:
-            raise BadInputFile(error.message, ctx=ctx, param=param, file=os.fsdecode(value)) from None
+            raise _BadInputFile(error.message, ctx=ctx, param=param, file=os.fsdecode(value)) from None
 
 
-class BadInputFile(click.BadParameter):
-    """An `InputFile` option's value that is no readable regular file, with its path."""
+class _BadInputFile(click.BadParameter):
+    """An `InputFile` option's value that is no readable regular file, with its path: Click's
+    own usage error (exit 2 by Click's rules), raised and answered in this module only
+    (`fail_on_usage` puts the path in the --json error's `file`), never a storestack error."""
 
     def __init__(
         self, message: str, *, ctx: click.Context | None, param: click.Parameter | None, file: str
@@ -343,7 +345,7 @@ def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> boo
         param = error.param
         field = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
     message = error.format_message()
-    file = error.file if isinstance(error, BadInputFile) else None
+    file = error.file if isinstance(error, _BadInputFile) else None
     emit_json(json_errors([json_error_entry(message, file=file, field=field)], message))
     sys.exit(EXIT_USAGE)
 

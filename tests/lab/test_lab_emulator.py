@@ -173,14 +173,16 @@ def test_ios_negation_and_replacement_edit_the_config_like_the_device(emulator: 
             "  neighbor 10.0.0.2 activate",
             " exit-address-family",
             "hostname store-0001-cisco-xe",
-            "no interface GigabitEthernet3",
+            "interface GigabitEthernet1.40",
+            " encapsulation dot1Q 40",
+            "no interface GigabitEthernet1.40",
         ],
     )
 
     running = emulator.running_config(name)
     assert "interface GigabitEthernet1\n ip address 10.0.0.5 255.255.255.0\n!" in running
     assert "10.0.0.1" not in running
-    assert "interface GigabitEthernet3" not in running
+    assert "GigabitEthernet1.40" not in running
     assert (
         "router bgp 65001\n neighbor 10.0.0.2 remote-as 65000\n address-family ipv4 unicast\n"
         "  neighbor 10.0.0.2 activate\n exit-address-family\n!"
