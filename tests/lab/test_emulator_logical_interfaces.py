@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.rendering import NW_0002_WAN1, edited_sample_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_store
@@ -25,16 +25,6 @@ from storestack.lab.emulator.profiles.cisco_xe import IosSession
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 STORE = "nw-0002"
-WAN1 = """  - name: wan1
-    kind: fiber
-    isp: Eurofiber
-    bandwidth_mbps: 500
-    addressing: static
-    address: 198.51.100.6/30
-    gateway: 198.51.100.5
-    monthly_cost: 310
-    priority: 10
-"""
 CCTV = "  cctv: {vlan: 30}\n"
 HELD = HeldSecrets(everything=True)
 CONFIGURE = {"cisco_xe": ("configure terminal", "end"), "huawei_vrp": ("system-view", "return")}
@@ -71,7 +61,7 @@ def _interfaces(running: str) -> set[str]:
 @pytest.mark.parametrize("edit", ["segment removed", "lte only"])
 def test_dropped_logical_interfaces_are_deleted_and_rolled_back(tmp_path: Path, platform: str, edit: str) -> None:
     before = _render(sample_chain_path(), platform)
-    old, file = (CCTV, f"stores/{STORE}.yaml") if edit == "segment removed" else (WAN1, f"stores/{STORE}.yaml")
+    old, file = (CCTV, f"stores/{STORE}.yaml") if edit == "segment removed" else (NW_0002_WAN1, f"stores/{STORE}.yaml")
     after = _render(edited_sample_chain(tmp_path, old, "", file), platform)
     device, session = _device(platform, before)
     start = device.running_text()
