@@ -69,6 +69,7 @@ from storestack.devices.platforms.fortinet import (
     dpd_retrycount,
     dpd_retryinterval,
 )
+from storestack.network.build import IKE_ID_LIMIT
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -376,17 +377,20 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 # Values FortiOS holds to a length, each as (what the finding calls it, the entries that hold it,
-# the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`).
+# the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`) and a
+# phase 1's local ID (63, network intent `IKE_ID_LIMIT`).
 def _limited_values(parsed: dict[str, Block]) -> Iterator[tuple[str, Entry, str, int]]:
     bgp = parsed.get("router bgp")
     for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
         yield f"router bgp neighbor {neighbor.name!r}", neighbor, "description", NEIGHBOR_DESCRIPTION_LIMIT
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        yield f"vpn ipsec phase1-interface {phase1.name!r}", phase1, "localid", IKE_ID_LIMIT
 
 
 @register_rule(PLATFORM)
 def value_lengths(config: ConfigFile) -> Iterator[Finding]:
-    """Values within what FortiOS takes: a BGP neighbour's description, 63 characters
-    (`_limited_values`)."""
+    """Values within what FortiOS takes: a BGP neighbour's description and a phase 1's local ID,
+    63 characters each (`_limited_values`)."""
     if config.suffix:
         return
     for where, entry, key, limit in _limited_values(parse(config.text)):
