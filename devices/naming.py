@@ -7,23 +7,17 @@ same name the hub config uses, so both sides call `hub_interface_name`.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 
+from storestack.common.names import shortened
+
 LINUX_IFNAMSIZ = 15  # IFNAMSIZ (16) minus the terminating NUL
-_HASH_LEN = 6
 
 
 def short_ifname(full: str, limit: int = LINUX_IFNAMSIZ) -> str:
-    """`full` when it fits in `limit` characters, else a readable prefix plus a short hash.
-
-    The hash is of the full name, so two long names that share a prefix never collide.
-    """
-    if len(full) <= limit:
-        return full
-    digest = hashlib.sha256(full.encode("utf-8")).hexdigest()[:_HASH_LEN]
-    head = full[: limit - _HASH_LEN - 1].rstrip("-")
-    return f"{head}-{digest}"
+    """`full` when it fits in `limit` characters, else a readable prefix plus a short hash of the
+    full name (`shortened`), so two long names that share a prefix never collide."""
+    return shortened(full, limit)
 
 
 def hub_interface_name(store_id: str, link_name: str) -> str:

@@ -63,11 +63,13 @@ from storestack.devices.platforms.fortinet import (
     ECHO_ANOMALY,
     INTERFACE_MTU_DEFAULT,
     NAME_LIMIT,
+    NEIGHBOR_DESCRIPTION_LIMIT,
     SHOW_OMITS_DEFAULTS,
     STATIC_DISTANCE,
     dpd_retrycount,
     dpd_retryinterval,
 )
+from storestack.network.build import IKE_ID_LIMIT
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -371,6 +373,32 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
             if len(entry.name) > limit:
                 yield config.finding(
                     entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than {limit} characters"
+                )
+
+
+# Values FortiOS holds to a length, each as (what the finding calls it, the entries that hold it,
+# the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`) and a
+# phase 1's local ID (63, network intent `IKE_ID_LIMIT`).
+def _limited_values(parsed: dict[str, Block]) -> Iterator[tuple[str, Entry, str, int]]:
+    bgp = parsed.get("router bgp")
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        yield f"router bgp neighbor {neighbor.name!r}", neighbor, "description", NEIGHBOR_DESCRIPTION_LIMIT
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        yield f"vpn ipsec phase1-interface {phase1.name!r}", phase1, "localid", IKE_ID_LIMIT
+
+
+@register_rule(PLATFORM)
+def value_lengths(config: ConfigFile) -> Iterator[Finding]:
+    """Values within what FortiOS takes: a BGP neighbour's description and a phase 1's local ID,
+    63 characters each (`_limited_values`)."""
+    if config.suffix:
+        return
+    for where, entry, key, limit in _limited_values(parse(config.text)):
+        values, line = entry.settings.get(key, ([], 0))
+        for value in values:
+            if len(value) > limit:
+                yield config.finding(
+                    line, "fortios-value-length", f"{where}: {key} {value!r} is longer than {limit} characters"
                 )
 
 

@@ -462,6 +462,21 @@ def route_filter_name(name: str) -> str:
     FortiOS takes it: shortened to NAME_LIMIT with a hash of the full name (`fortios_name`)."""
     return short_ifname(name, NAME_LIMIT)
 
+
+# A BGP neighbour's description takes up to 63 characters (`config router bgp` / `config
+# neighbor`, `description`: Fortinet's schema of the table as its Terraform provider for FortiOS
+# 7.x carries it, fortinetdev/terraform-provider-fortios `resource_router_bgp.go`, "description"
+# `StringLenBetween(0, 63)`; FortiOS 8.0 CLI reference, "Maximum length: 63"), where a hub
+# describes a store link's neighbour `<id> <link> <kind> <role>` (store ids and link names take up
+# to 32 each) and a store its hub's `<hub> via <link> <role>`.
+NEIGHBOR_DESCRIPTION_LIMIT = 63
+
+
+def neighbor_description(text: str) -> str:
+    """A BGP neighbour's description as FortiOS takes it: cut to NEIGHBOR_DESCRIPTION_LIMIT (it
+    names nothing, so its head is enough)."""
+    return text[:NEIGHBOR_DESCRIPTION_LIMIT].rstrip()
+
 # The ids of a hub's per-store firewall policies (`hub_store_zones`): the store of stable number N
 # (`StoreSources.number`, the same for the store's life whatever other stores come and go) takes
 # FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of the
@@ -1162,7 +1177,7 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
         if tunnel.peer_bfd:
             lines.append("            set bfd enable")
         lines += [
-            f"            set description {quote(f'{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}')}",
+            f"            set description {quote(neighbor_description(f'{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}'))}",
             f"            set remote-as {tunnel.hub.asn}",
             f"            set keep-alive-timer {view.hub_timers.keepalive}",
             f"            set holdtime-timer {view.hub_timers.hold}",
@@ -1399,6 +1414,7 @@ PLATFORM = FortinetPlatform(
     template_filters=(
         ("fq", quote),
         ("fortios_name", route_filter_name),
+        ("fortios_neighbor_description", neighbor_description),
         ("fortios_flow_services", flow_services),
         ("fortios_health_checks", health_checks),
         ("fortios_segment_interfaces", segment_interfaces),
