@@ -144,19 +144,23 @@ class RunOptions:
 def plan_waves(
     targets: PushTargets, canary: int | None, change: FleetChangeOrder | None = None
 ) -> tuple[list[list[str]], list[str]]:
-    """Waves of appliance names, and their labels.
+    """Waves of appliance names, and their labels; a wave starts once the one before finished.
 
-    Without a canary or a fleet change: one wave, hubs first. With `--canary N`: the hubs in a
-    wave of their own (a store's new sessions need its hubs; a failing hub stops the run before
-    any store is touched), then N store appliances, then the rest. With a fleet change (`change`,
-    make before break): the hubs that keep their store tunnels in a wave of their own, the store
-    appliances (split by the canary as above), then the hubs that drop or change a store tunnel
-    ("hubs-last"), so that no store loses the old end of a tunnel before it has the new one.
+    Without a canary or a fleet change: the hubs, then the store appliances (a store's new
+    sessions need its hubs configured: pushed beside them, its health check waits on sessions
+    its hub does not have yet), or one wave ("all") where the selection holds only one of them.
+    With `--canary N`: the hubs in a wave of their own (with `--max-failures 0`, a failing hub
+    stops the run before any store is touched), then N store appliances, then the rest. With a
+    fleet change (`change`, make before break): the hubs that keep their store tunnels in a wave
+    of their own, the store appliances (split by the canary as above), then the hubs that drop
+    or change a store tunnel ("hubs-last"), so that no store loses the old end of a tunnel before
+    it has the new one; `run_push` starts no wave after one where an appliance failed.
     """
     ordered = targets.ordered()
     if not len(ordered):
         return [], []
-    if canary is None and change is None:
+    roles = {t.role == "hub" for t in ordered}
+    if canary is None and change is None and len(roles) == 1:
         return [ordered.names], ["all"]
     last = set(change.after_stores) if change is not None else set()
     hubs = [t.name for t in ordered if t.role == "hub" and t.name not in last]
@@ -225,6 +229,11 @@ def run_push(
     def too_many_failures() -> bool:
         return options.max_failures is not None and failures > options.max_failures
 
+    def change_broken() -> bool:
+        # Make before break: stores moved to a hub whose push failed, or a hub dropping the
+        # tunnels of a store whose push failed (and kept its old hubs), would lose a hub.
+        return options.change is not None and failures > 0
+
     def work(target: ApplianceTarget, wave_index: int) -> DeviceResult:
         try:
             config = intended.intended_config(target)
@@ -243,7 +252,7 @@ def run_push(
 
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="push") as pool:
         for wave_index, wave in enumerate(report.waves, start=1):
-            if stop.is_set() or too_many_failures():
+            if stop.is_set() or too_many_failures() or change_broken():
                 break
             observer.on_wave_start(wave_index, report.wave_labels[wave_index - 1], wave)
             pending = deque(wave)
@@ -293,6 +302,11 @@ def run_push(
         reason = "interrupted: appliances not started were skipped"
     elif too_many_failures():
         reason = f"{failures} appliance(s) failed, more than --max-failures {options.max_failures}"
+    elif change_broken() and any(result.outcome == "pending" for result in results.values()):
+        reason = (
+            f"{failures} appliance(s) of a fleet change failed: the next waves would move or cut stores' "
+            "tunnels to a hub that is not ready (make before break)"
+        )
     for result in results.values():
         if result.outcome == "pending":
             result.outcome = "skipped"
