@@ -12,7 +12,6 @@ their tunnels to hq-hub3: each had one hub left on every transport until its own
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import yaml
 from click.testing import Result
 from testsupport.cli import cli_runner
-from testsupport.rendering import three_hub_chain
+from testsupport.rendering import hub_removed_chain, three_hub_chain
 
 from storestack.cli.main import cli
 from storestack.devices.fleet_targets import targets_from_fleet
@@ -36,18 +35,6 @@ from storestack.inventory import load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
 
 Counts = dict[tuple[str, str], int]
-
-
-def _removed_hub_chain(tmp_path: Path) -> Path:
-    """The three-hub chain without hq-hub2, its stores homed on hq-hub3 instead."""
-    root = three_hub_chain(tmp_path / "three")
-    fleet = root / "fleet.yaml"
-    text, removed = re.subn(r"      - hostname: hq-hub2\n(?:        .*\n)+?(?=      - hostname: hq-hub3)", "", fleet.read_text())
-    assert removed == 1
-    fleet.write_text(text)
-    for store in (root / "stores").glob("*.yaml"):
-        store.write_text(store.read_text().replace("hub: hq-hub2\n", "hub: hq-hub3\n"))
-    return root
 
 
 def _up(intent_of: dict[str, NetworkIntent], in_service: set[str]) -> Counts:
@@ -102,7 +89,7 @@ def test_adding_a_hub_keeps_every_store_on_two_hubs(tmp_path: Path) -> None:
 
 
 def test_removing_a_hub_retires_it_after_its_stores_moved(tmp_path: Path) -> None:
-    order, steps, start, end = _walk(three_hub_chain(tmp_path), _removed_hub_chain(tmp_path))
+    order, steps, start, end = _walk(three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after"))
     assert order.retired == ("hq-hub2",)
     assert set(start.values()) == set(end.values()) == {2}
     cut = [(step, link) for step, counts in steps for link, count in counts.items() if count == 0]
@@ -152,7 +139,7 @@ def test_cli_push_with_the_fleet_before_runs_the_change_waves(monkeypatch: pytes
 
 
 def test_cli_push_names_the_hub_to_retire_after_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    before, after = three_hub_chain(tmp_path), _removed_hub_chain(tmp_path)
+    before, after = three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after")
     result = _cli_push(monkeypatch, tmp_path, before, after, "--json")
     assert json.loads(result.stdout)["retire_after"] == ["hq-hub2"]
     text = _cli_push(monkeypatch, tmp_path, before, after)

@@ -12,7 +12,6 @@ engine's, whatever the platform); each gets a one-line change, so each is pushed
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from testsupport.cli import cli_runner
-from testsupport.rendering import three_hub_chain
+from testsupport.rendering import hub_removed_chain, three_hub_chain
 
 from storestack.cli.main import cli
 from storestack.devices.fleet_targets import targets_from_fleet
@@ -30,22 +29,9 @@ from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, Emul
 CHANGE = ("interface GigabitEthernet2\n no ip address", "interface GigabitEthernet2\n description LAN trunk\n no ip address")
 
 
-def _removed_hub_chain(tmp_path: Path) -> tuple[Path, Path]:
-    """The three-hub chain, and a copy without hq-hub2 whose stores are homed on hq-hub3."""
-    before = three_hub_chain(tmp_path / "before")
-    after = three_hub_chain(tmp_path / "after")
-    fleet = after / "fleet.yaml"
-    text, removed = re.subn(r"      - hostname: hq-hub2\n(?:        .*\n)+?(?=      - hostname: hq-hub3)", "", fleet.read_text())
-    assert removed == 1
-    fleet.write_text(text)
-    for store in (after / "stores").glob("*.yaml"):
-        store.write_text(store.read_text().replace("hub: hq-hub2\n", "hub: hq-hub3\n"))
-    return before, after
-
-
 @pytest.fixture
 def chains(tmp_path: Path) -> tuple[Path, Path]:
-    return _removed_hub_chain(tmp_path)
+    return three_hub_chain(tmp_path / "before"), hub_removed_chain(tmp_path / "after")
 
 
 @pytest.fixture
