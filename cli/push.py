@@ -48,6 +48,7 @@ from storestack.devices.intended import (
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
 from storestack.devices.push import PushOptions, checked_confirm_timeout
+from storestack.devices.push_order import FleetChangeOrder, fleet_change_order
 from storestack.devices.report import DeviceResult, RunReport, RunSummary
 from storestack.devices.runner import (
     DEFAULT_CONCURRENCY,
@@ -142,6 +143,16 @@ def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
         raise PushConfigError(f"cannot read the inventory at {path}: {exc}") from None
 
 
+def _change_order(before_path: Path, fleet: Fleet | None) -> FleetChangeOrder:
+    """The make-before-break order of the change from the fleet at `before_path` to `fleet`."""
+    assert fleet is not None, "the fleet is needed with --fleet-before"
+    try:
+        before = load_fleet(before_path)
+    except OSError as exc:
+        raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}", field="--fleet-before") from None
+    return fleet_change_order(before, fleet)
+
+
 def _intended_source(
     intended_dir: Path | None,
     fleet: Fleet | None,
@@ -170,6 +181,9 @@ def _intended_source(
               help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
 @click.option("--outputs", "outputs_path", type=InputFile(), default=None,
               help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
+@click.option("--fleet-before", "before_path", type=click.Path(path_type=Path), default=None,
+              help="The fleet directory before this change (a hub added or removed): push make before break, "
+              "hubs gaining store tunnels, then the stores, then hubs dropping them.")
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
 @click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
@@ -200,6 +214,7 @@ def push(
     targets_file: Path | None,
     intended_dir: Path | None,
     outputs_path: Path | None,
+    before_path: Path | None,
     stores: tuple[str, ...],
     appliances: tuple[str, ...],
     region: str | None,
@@ -234,8 +249,10 @@ def push(
     quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     fleet = _load_fleet(
-        fleet_path, needed=targets_file is None or region is not None or intended_dir is None
+        fleet_path,
+        needed=targets_file is None or region is not None or intended_dir is None or before_path is not None,
     )
+    change = None if before_path is None else _change_order(before_path, fleet)
     targets = _load_targets(targets_file, fleet)
     selection: dict[str, str | list[str] | None] = {
         "stores": list(stores) or None,
@@ -279,6 +296,7 @@ def push(
         canary=canary,
         max_failures=max_failures,
         runs_dir=runs_dir,
+        change=change,
         push=_push_options(
             state_dir,
             dry_run=dry_run,
@@ -574,6 +592,13 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
     console.print(", ".join(parts))
     if report.stop_reason:
         console.print(markup("[yellow]stopped:[/] {}", report.stop_reason))
+    if report.retire_after:
+        hubs = ", ".join(report.retire_after)
+        if report.ok and not report.dry_run:
+            line = markup("{}: no longer in the fleet and no store uses it now: it can be decommissioned", hubs)
+        else:
+            line = markup("{}: no longer in the fleet: keep it in service until a push of this change finished ok", hubs)
+        console.print(line, soft_wrap=True)
     for device in report.devices:
         if device.rollback is not None and not device.rollback.ok:
             err_console.print(

@@ -172,7 +172,11 @@ class RunReport(BaseModel):
     selection: dict[str, str | list[str] | None] = {}
     targets_source: str | None = None
     waves: list[list[str]] = []
-    wave_labels: list[str] = Field(default=[], description="'all', or 'hubs' / 'canary' / 'rest'")
+    wave_labels: list[str] = Field(default=[], description="'all' (hubs or stores only), or 'hubs' then 'stores' (or 'canary' / 'rest'), with a fleet change then 'hubs-last'")
+    retire_after: list[str] = Field(
+        default=[],
+        description="hubs of a fleet change that the fleet no longer has: decommissioned only once this push finished",
+    )
     devices: list[DeviceResult] = []
     summary: RunSummary = RunSummary()
 

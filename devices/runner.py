@@ -20,6 +20,7 @@ from storestack.devices.errors import PushConfigError, PushError
 from storestack.devices.intended import IntendedConfigSource
 from storestack.devices.journal import DEFAULT_RUNS_DIR, new_run_id, push_journal, record_devices
 from storestack.devices.push import PushContext, PushOptions, push_appliance
+from storestack.devices.push_order import FleetChangeOrder
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 
@@ -127,6 +128,9 @@ class RunOptions:
     max_failures: int | None = None
     push: PushOptions = field(default_factory=PushOptions)
     runs_dir: Path = DEFAULT_RUNS_DIR
+    change: FleetChangeOrder | None = None
+    """A fleet change's make-before-break order (`devices/push_order.py`): hubs, stores, then the hubs
+    that drop store tunnels, each a wave of its own."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -137,23 +141,35 @@ class RunOptions:
             raise PushConfigError("--max-failures cannot be negative")
 
 
-def plan_waves(targets: PushTargets, canary: int | None) -> tuple[list[list[str]], list[str]]:
-    """Waves of appliance names, and their labels.
+def plan_waves(
+    targets: PushTargets, canary: int | None, change: FleetChangeOrder | None = None
+) -> tuple[list[list[str]], list[str]]:
+    """Waves of appliance names, and their labels; a wave starts once the one before finished.
 
-    Without a canary: one wave, hubs first. With `--canary N`: the hubs in a wave of their own
-    (a store's new sessions need its hubs; a failing hub stops the run before any store is
-    touched), then N store appliances, then the rest.
+    Without a canary or a fleet change: the hubs, then the store appliances (a store's new
+    sessions need its hubs configured: pushed beside them, its health check waits on sessions
+    its hub does not have yet), or one wave ("all") where the selection holds only one of them.
+    With `--canary N`: the hubs in a wave of their own (with `--max-failures 0`, a failing hub
+    stops the run before any store is touched), then N store appliances, then the rest. With a
+    fleet change (`change`, make before break): the hubs that keep their store tunnels in a wave
+    of their own, the store appliances (split by the canary as above), then the hubs that drop
+    or change a store tunnel ("hubs-last"), so that no store loses the old end of a tunnel before
+    it has the new one; `run_push` starts no wave after one where an appliance failed.
     """
     ordered = targets.ordered()
     if not len(ordered):
         return [], []
-    if canary is None:
+    roles = {t.role == "hub" for t in ordered}
+    if canary is None and change is None and len(roles) == 1:
         return [ordered.names], ["all"]
-    hubs = [t.name for t in ordered if t.role == "hub"]
+    last = set(change.after_stores) if change is not None else set()
+    hubs = [t.name for t in ordered if t.role == "hub" and t.name not in last]
     stores = [t.name for t in ordered if t.role != "hub"]
+    store_waves = [(stores, "stores")] if canary is None else [(stores[:canary], "canary"), (stores[canary:], "rest")]
+    hubs_last = [t.name for t in ordered if t.role == "hub" and t.name in last]
     waves: list[list[str]] = []
     labels: list[str] = []
-    for names, label in ((hubs, "hubs"), (stores[:canary], "canary"), (stores[canary:], "rest")):
+    for names, label in ((hubs, "hubs"), *store_waves, (hubs_last, "hubs-last")):
         if names:
             waves.append(names)
             labels.append(label)
@@ -184,7 +200,7 @@ def run_push(
     # exit 2) before any appliance is reached or a journal written, not a failure of each appliance.
     context.credentials.check(targets)
     by_name = {t.name: t for t in targets}
-    waves, labels = plan_waves(targets, options.canary)
+    waves, labels = plan_waves(targets, options.canary, options.change)
     report = RunReport(
         run_id=new_run_id("push"),
         dry_run=options.push.dry_run,
@@ -196,6 +212,7 @@ def run_push(
         targets_source=targets.source or None,
         waves=waves,
         wave_labels=labels,
+        retire_after=list(options.change.retired) if options.change is not None else [],
     )
     results: dict[str, DeviceResult] = {}
     for wave_index, wave in enumerate(report.waves, start=1):
@@ -211,6 +228,11 @@ def run_push(
 
     def too_many_failures() -> bool:
         return options.max_failures is not None and failures > options.max_failures
+
+    def change_broken() -> bool:
+        # Make before break: stores moved to a hub whose push failed, or a hub dropping the
+        # tunnels of a store whose push failed (and kept its old hubs), would lose a hub.
+        return options.change is not None and failures > 0
 
     def work(target: ApplianceTarget, wave_index: int) -> DeviceResult:
         try:
@@ -230,7 +252,7 @@ def run_push(
 
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="push") as pool:
         for wave_index, wave in enumerate(report.waves, start=1):
-            if stop.is_set() or too_many_failures():
+            if stop.is_set() or too_many_failures() or change_broken():
                 break
             observer.on_wave_start(wave_index, report.wave_labels[wave_index - 1], wave)
             pending = deque(wave)
@@ -280,6 +302,11 @@ def run_push(
         reason = "interrupted: appliances not started were skipped"
     elif too_many_failures():
         reason = f"{failures} appliance(s) failed, more than --max-failures {options.max_failures}"
+    elif change_broken() and any(result.outcome == "pending" for result in results.values()):
+        reason = (
+            f"{failures} appliance(s) of a fleet change failed: the next waves would move or cut stores' "
+            "tunnels to a hub that is not ready (make before break)"
+        )
     for result in results.values():
         if result.outcome == "pending":
             result.outcome = "skipped"

@@ -88,7 +88,8 @@ def test_hubs_go_first() -> None:
 def test_canary_waves() -> None:
     targets = make_targets(5)
     edges = [f"nw-{i:04d}-edge1" for i in range(1, 6)]
-    assert plan_waves(targets, None) == ([["hq-hub1", *edges]], ["all"])
+    assert plan_waves(targets, None) == ([["hq-hub1"], edges], ["hubs", "stores"])
+    assert plan_waves(targets.filter(role="edge"), None) == ([edges], ["all"])
     assert plan_waves(targets, 2) == ([["hq-hub1"], edges[:2], edges[2:]], ["hubs", "canary", "rest"])
     assert plan_waves(targets.filter(role="edge"), 9) == ([edges], ["canary"])
 

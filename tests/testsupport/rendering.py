@@ -236,6 +236,19 @@ def three_hub_chain(tmp_path: Path) -> Path:
     return edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", third)
 
 
+def hub_removed_chain(tmp_path: Path) -> Path:
+    """The three-hub chain (`three_hub_chain`) without hq-hub2, the stores homed on it homed on
+    hq-hub3 instead: a hub decommissioned, its stores moved."""
+    root = three_hub_chain(tmp_path)
+    fleet = root / "fleet.yaml"
+    text, removed = re.subn(r"      - hostname: hq-hub2\n(?:        .*\n)+?(?=      - hostname: hq-hub3)", "", fleet.read_text())
+    assert removed == 1
+    fleet.write_text(text)
+    for store in (root / "stores").glob("*.yaml"):
+        store.write_text(store.read_text().replace("hub: hq-hub2\n", "hub: hq-hub3\n"))
+    return root
+
+
 def static_wan_yaml(root: Path) -> None:
     """Give every DHCP link in the store files under `root/stores` a static /30 (the same
     numbering as `make_links_static`): a chain a hub in `HUB_STATIC_PEERS_ONLY` can serve."""

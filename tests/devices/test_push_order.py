@@ -1,0 +1,154 @@
+"""A fleet change that adds or removes a hub, pushed in the make-before-break order: at every step
+of the push no store is left with fewer hubs on a transport than it has before and after.
+
+A store's tunnel to a hub is up while both ends hold the same tunnel (its id, inside addresses and
+the store link's address) and the hub is in service. The push is walked appliance by appliance in
+its waves' order (`plan_waves`), each appliance going from the fleet before's intent to the fleet
+after's, a retired hub leaving service after the push. With the hubs all pushed before the stores,
+adding hq-hub3 cut hq-hub1's end of the hq-hub2 stores' backup tunnels before those stores had
+their tunnels to hq-hub3: each had one hub left on every transport until its own push.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import Result
+from testsupport.cli import cli_runner
+from testsupport.rendering import hub_removed_chain, three_hub_chain
+
+from storestack.cli.main import cli
+from storestack.devices.fleet_targets import targets_from_fleet
+from storestack.devices.push_order import (
+    FleetChangeOrder,
+    TunnelKey,
+    hub_store_tunnels,
+    make_before_break,
+    store_end_key,
+)
+from storestack.devices.runner import PushTargets, plan_waves
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
+
+Counts = dict[tuple[str, str], int]
+
+
+def _up(intent_of: dict[str, NetworkIntent], in_service: set[str]) -> Counts:
+    """How many hubs each (store, transport) has a tunnel up to, with each appliance holding the
+    intent `intent_of` gives it (a store by its id, a hub by its name)."""
+    held: dict[str, frozenset[TunnelKey]] = {
+        hub: hub_store_tunnels(intent, hub) for hub, intent in intent_of.items() if hub in in_service
+    }
+    counts: Counts = {}
+    for store_id, intent in intent_of.items():
+        if store_id not in intent.fleet.stores:
+            continue
+        for tunnel in intent.store(store_id).tunnels:
+            if tunnel.kind != "store-hub":
+                continue
+            key = (store_id, tunnel.transport)
+            counts[key] = counts.get(key, 0) + (store_end_key(tunnel) in held.get(tunnel.peer, frozenset()))
+    return counts
+
+
+def _steps(before: NetworkIntent, after: NetworkIntent, waves: list[list[str]], order: FleetChangeOrder) -> Iterator[tuple[str, Counts]]:
+    """Each step of the push (after which appliance), with the tunnels up then."""
+    targets = {t.name: t for t in targets_from_fleet(after.fleet).appliances}
+    intent_of = {hub: before for hub in before.fleet.hubs} | {store: before for store in before.fleet.stores}
+    in_service = set(before.fleet.hubs)
+    yield "start", _up(intent_of, in_service)
+    for wave in waves:
+        for name in wave:
+            target = targets[name]
+            intent_of[target.store_id if target.role != "hub" else name] = after
+            in_service |= {name} if target.role == "hub" else set()
+            yield name, _up(intent_of, in_service)
+    for hub in order.retired:
+        in_service.discard(hub)
+        yield f"{hub} retired", _up(intent_of, in_service)
+
+
+def _walk(before_path: Path, after_path: Path) -> tuple[FleetChangeOrder, list[tuple[str, Counts]], Counts, Counts]:
+    before, after = NetworkIntent(load_fleet(before_path)), NetworkIntent(load_fleet(after_path))
+    order = make_before_break(before, after)
+    waves, _ = plan_waves(PushTargets.from_inventory(targets_from_fleet(after.fleet)), None, order)
+    steps = list(_steps(before, after, waves, order))
+    return order, steps, steps[0][1], steps[-1][1]
+
+
+def test_adding_a_hub_keeps_every_store_on_two_hubs(tmp_path: Path) -> None:
+    order, steps, start, end = _walk(sample_chain_path(), three_hub_chain(tmp_path))
+    assert order == FleetChangeOrder(before_stores=("hq-hub2", "hq-hub3"), after_stores=("hq-hub1",), retired=())
+    assert set(start.values()) == set(end.values()) == {2}
+    short = [(step, link, count) for step, counts in steps for link, count in counts.items() if count < 2]
+    assert short == [], "a store lost its backup hub during the push"
+
+
+def test_removing_a_hub_retires_it_after_its_stores_moved(tmp_path: Path) -> None:
+    order, steps, start, end = _walk(three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after"))
+    assert order.retired == ("hq-hub2",)
+    assert set(start.values()) == set(end.values()) == {2}
+    cut = [(step, link) for step, counts in steps for link, count in counts.items() if count == 0]
+    assert cut == [], "a store lost every hub on a transport during the push"
+    (_, last_push), (retired, gone) = steps[-2:]
+    assert retired == "hq-hub2 retired" and gone == last_push, "a store still used the retired hub"
+
+
+@pytest.mark.parametrize("canary", [None, 2])
+def test_change_waves_put_hubs_that_drop_store_tunnels_last(tmp_path: Path, canary: int | None) -> None:
+    before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
+    targets = PushTargets.from_inventory(targets_from_fleet(after.fleet))
+    waves, labels = plan_waves(targets, canary, make_before_break(before, after))
+    assert waves[0] == ["hq-hub2", "hq-hub3"] and waves[-1] == ["hq-hub1"]
+    assert labels == (["hubs", "stores", "hubs-last"] if canary is None else ["hubs", "canary", "rest", "hubs-last"])
+    assert sorted(name for wave in waves[1:-1] for name in wave) == sorted(t.name for t in targets if t.role != "hub")
+
+
+def _cli_push(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, before: Path, after: Path, *extra: str) -> Result:
+    """`devices push --fleet-before` over targets on a closed loopback port and no intended
+    configs: each appliance started fails at its intended config, before anything is reached."""
+    runner = cli_runner(monkeypatch, tmp_path)
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "Lab.Admin_Pw1")
+    appliances = [
+        {"name": t.name, "role": t.role, "store_id": t.store_id, "platform": t.platform, "host": "127.0.0.1", "port": 9}
+        for t in targets_from_fleet(load_fleet(after)).appliances
+    ]
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(yaml.safe_dump({"source": "test", "appliances": appliances}))
+    (tmp_path / "intended").mkdir(exist_ok=True)
+    args = ["devices", "push", "--fleet", str(after), "--fleet-before", str(before), "--targets", str(targets)]
+    return runner.invoke(cli, [*args, "--intended", str(tmp_path / "intended"), "--state-dir", str(tmp_path / "state"), *extra])
+
+
+def test_cli_push_with_the_fleet_before_runs_the_change_waves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    after = three_hub_chain(tmp_path)
+    result = _cli_push(monkeypatch, tmp_path, sample_chain_path(), after, "--dry-run", "--json")
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert payload["wave_labels"] == ["hubs", "stores", "hubs-last"]
+    assert payload["waves"][0] == ["hq-hub2", "hq-hub3"] and payload["waves"][-1] == ["hq-hub1"]
+    assert payload["retire_after"] == []
+    first = set(payload["waves"][0])
+    assert {d["stage"] for d in payload["devices"] if d["name"] in first} == {"intended"}, "nothing was reached"
+    assert {d["outcome"] for d in payload["devices"] if d["name"] not in first} == {"skipped"}, "a failed wave stops the change"
+
+
+def test_cli_push_names_the_hub_to_retire_after_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    before, after = three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after")
+    result = _cli_push(monkeypatch, tmp_path, before, after, "--json")
+    assert json.loads(result.stdout)["retire_after"] == ["hq-hub2"]
+    text = _cli_push(monkeypatch, tmp_path, before, after)
+    assert "hq-hub2: no longer in the fleet: keep it in service until a push of this change finished ok" in text.stdout
+
+
+def test_cli_push_refuses_a_fleet_before_that_is_not_there(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    result = _cli_push(monkeypatch, tmp_path, tmp_path / "missing", sample_chain_path(), "--json")
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(tmp_path / "missing" / "fleet.yaml"), entry
+    assert not (tmp_path / "state").exists(), "nothing ran"
