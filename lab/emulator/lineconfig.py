@@ -57,6 +57,9 @@ class LineDialect:
     # Global-only lines known by their first words where the first word alone also begins
     # lines of a view (VRP: `ip ip-prefix` is a system-view line, `ip address` an interface's).
     global_lines: tuple[str, ...] = ()
+    # Statements that restore a default the running config shows by no line (IOS: `ip redirects`
+    # after `no ip redirects`): typed, they cancel their negation and are not kept themselves.
+    shown_by_no_line: frozenset[str] = frozenset()
 
     def is_global(self, text: str) -> bool:
         """Whether `text` (no negation) is a global-only line: typed in a view, it leaves it."""
@@ -221,7 +224,7 @@ class LineConfig:
                 )
             )
         ]
-        if parent.find(text) is not None:
+        if parent.find(text) is not None or text in self.dialect.shown_by_no_line:
             return
         key = self.dialect.replace_key(text)
         if key is not None:

@@ -77,16 +77,14 @@ def test_dropped_logical_interfaces_are_deleted_and_rolled_back(tmp_path: Path, 
     assert _refused(session, platform, diff.remediation) == []
     # Every dropped logical interface is gone whole: none left behind, empty; a port stays.
     assert _interfaces(device.running_text()) == _interfaces(after) | ports
-    # Nothing left to do but on the emptied port (the IOS-XE emulator keeps `ip redirects` and
-    # `ip proxy-arp`, the defaults the emptying sends back, as lines the router would not show).
-    left = compute_diff(device.running_text(), after, platform, held=HELD).remediation
-    assert {line.split()[-1] for line in left if not line[:1].isspace()} <= ports
+    # Nothing left to do: a second push sends nothing, the emptied port included (IOS-XE shows
+    # the defaults the emptying restores, `ip redirects` and `ip proxy-arp`, by no line).
+    assert compute_diff(device.running_text(), after, platform, held=HELD).remediation == ()
     assert {line.removeprefix(DELETE[platform]) for line in diff.remediation if line.startswith(DELETE[platform])} == logical
     # The rollback builds each again as it was.
     assert _refused(session, platform, diff.rollback) == []
     assert _interfaces(device.running_text()) == _interfaces(start)
-    left = compute_diff(device.running_text(), start, platform, held=HELD).remediation
-    assert not {line.split()[-1] for line in left if line.startswith("interface ")} & logical
+    assert compute_diff(device.running_text(), start, platform, held=HELD).remediation == ()
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
@@ -94,3 +92,14 @@ def test_a_physical_port_cannot_be_deleted(platform: str) -> None:
     device, session = _device(platform, _render(sample_chain_path(), platform))
     assert _refused(session, platform, (DELETE[platform] + PORT[platform],)) == [DELETE[platform] + PORT[platform]]
     assert PORT[platform] in _interfaces(device.running_text())
+
+
+def test_a_default_given_back_is_shown_by_no_line() -> None:
+    """`ip redirects`, `ip proxy-arp` and `bfd echo` are IOS-XE's defaults: typed after their
+    `no` form, the running config shows neither (as `show running-config` without `all`)."""
+    port = "interface GigabitEthernet0/0/0\n no ip redirects\n no ip proxy-arp\n no bfd echo\n ip mtu 1400\n!\n"
+    device, session = _device("cisco_xe", port)
+    lines = ("interface GigabitEthernet0/0/0", " ip redirects", " ip proxy-arp", " bfd echo", " exit")
+    assert _refused(session, "cisco_xe", lines) == []
+    shown = re.search(r"(?m)^interface GigabitEthernet0/0/0\n((?: .*\n)*)", device.running_text())
+    assert shown is not None and shown[1].split("\n")[:-1] == [" ip mtu 1400"]

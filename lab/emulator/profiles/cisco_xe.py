@@ -273,6 +273,14 @@ IOS = LineDialect(
     comment_prefixes=("!", "Building configuration", "Current configuration"),
     separator="!",
     shown_under=(("service-policy", "shape average"),),
+    # Defaults on every interface, which an emptied port or a removed setting gets back: ICMP
+    # redirects and proxy ARP (Cisco Router and Security Device Manager 2.2 User's Guide,
+    # Security Audit, "Disable IP Redirects", "Disable IP Proxy ARP"), BFD echo mode where BFD
+    # runs (IOS XE command reference, "bfd echo": "enabled by default"). `show running-config`
+    # leaves out what is at its default; only `show running-config all` lists it (the cisco.ios
+    # collection's ios_config, `defaults`: "whether or not to collect all defaults when getting
+    # the remote device running config", read with the `all` keyword, ansible/ansible#39475).
+    shown_by_no_line=frozenset({"ip redirects", "ip proxy-arp", "bfd echo"}),
 )
 
 
