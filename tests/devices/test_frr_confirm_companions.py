@@ -28,14 +28,15 @@ RULESET = "table inet filter {\n  chain input { type filter hook input priority 
 KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
 
 
-def frr_stand_ins(tmp_path: Path) -> tuple[Path, Path]:
-    """vtysh and frr-reload.py stand-ins keeping the running config in a file."""
+def frr_stand_ins(tmp_path: Path, then: str = "") -> tuple[Path, Path]:
+    """vtysh and frr-reload.py stand-ins keeping the running config in a file (`then`: a shell
+    line the reload runs after it)."""
     running = tmp_path / "running.conf"
     running.write_text(RUNNING)
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
     reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
+    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n{then}\n')
     for script in (vtysh, reload):
         script.chmod(0o755)
     return vtysh, reload
@@ -435,13 +436,7 @@ def test_a_revert_undoes_the_push_in_its_reverse_order_frr_first(tmp_path: Path,
     order = [name for name, _ in (frr.hub_companions if hub else frr.companions)]
     log = tmp_path / "host.log"
     running = tmp_path / "running.conf"
-    running.write_text(RUNNING)
-    vtysh = tmp_path / "vtysh"
-    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
-    reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\necho frr >> {log}\n')
-    for script in (vtysh, reload):
-        script.chmod(0o755)
+    vtysh, reload = frr_stand_ins(tmp_path, f"echo frr >> {log}")
     (tmp_path / "etc").mkdir()
     config = ConfirmConfig.load_data(
         {
