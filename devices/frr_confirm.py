@@ -38,10 +38,12 @@ Verbs, each one line of output (errors on stderr, exit status 1):
 When the timer runs out it puts the snapshot back with FRR's own reload, `frr-reload.py
 --reload`, which computes the difference between the running config and the file and applies
 it, deletions included (a second pass if one did not converge). `vtysh -f` is not used: it only
-adds lines, it would leave a bad route or a shut interface in place. Watched host files that
-changed since `arm` are written back and their reload command run (nftables, swanctl …), before
-FRR, so the routing config lands on the host it was made for; so are the companion files (with
-their own mode), and a companion that did not exist at the arm is removed. FRR's saved config is never
+adds lines, it would leave a bad route or a shut interface in place. Then the companion files
+that changed since `arm` are written back (with their own mode; one that did not exist at the
+arm is removed) and their reload command run (nftables, swanctl …), last installed first, and
+the other watched host files that changed. That is the push undone step by step: it installs the
+companions in the platform's order (devices/platforms/frr.py) and changes FRR last, so the
+revert passes only through states the push passed through, in reverse. FRR's saved config is never
 touched: the push engine saves only after it confirmed, so an appliance that reboots while armed
 comes back on the saved (old) config, and a stale timer state found at the next `arm` is
 discarded.
@@ -550,6 +552,7 @@ class Armed:
         timeout_s: int,
         host_files: list[str] | None = None,
         started: str = "",
+        installed: list[str] | None = None,
     ) -> None:
         self.token = token
         self.pid = pid
@@ -558,6 +561,9 @@ class Armed:
         self.timeout_s = timeout_s
         self.host_files = host_files or []
         self.started = started
+        # The companions installed since the arm, in the order they went in (the push's,
+        # devices/platforms/frr.py): the revert undoes them last first.
+        self.installed = installed or []
 
 
 # ---------------------------------------------------------------------- files of the state dir
@@ -753,11 +759,20 @@ def _stop_timer(armed: Armed) -> None:
         _signal_quietly(armed.pid, signal.SIGTERM)
 
 
+def _undo_order(config: ConfirmConfig, armed: Armed) -> list[tuple[str, Companion | HostFile]]:
+    """The order a revert puts the watched files back in: the companions the push installed
+    since the arm, last installed first (the push's states again, in reverse), then any other
+    watched file that changed (a companion or host file changed behind the push's back)."""
+    watched = config.watched()
+    installed = [(key, item) for name in reversed(armed.installed) for key, item in watched if key == f"companion-{name}"]
+    return installed + [entry for entry in watched if entry not in installed]
+
+
 def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
     """Watched host files and companions that changed since `arm` go back (a companion that did
-    not exist then goes), and their reload runs; what was done."""
+    not exist then goes), and their reload runs, in `_undo_order`; what was done."""
     done: list[str] = []
-    for key, host_file in config.watched():
+    for key, host_file in _undo_order(config, armed):
         if host_file.path not in armed.host_files:
             continue
         before = _read_bytes(_saved_host_file(config, key))
@@ -833,8 +848,15 @@ def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
     import subprocess
 
     try:
-        done = _restore_host_files(config, armed)
-        done.append(_reload_frr(config))
+        # FRR first: the push changed it last, after the host's files it relies on, so the
+        # revert goes back through the push's own states (`_undo_order`). A failed FRR reload
+        # still lets the host's files go back before it is reported.
+        try:
+            done = [_reload_frr(config)]
+        except (_VerbError, OSError, subprocess.SubprocessError) as exc:
+            _restore_host_files(config, armed)
+            raise exc from None
+        done += _restore_host_files(config, armed)
     except (_VerbError, OSError, subprocess.SubprocessError) as exc:
         _record_last(config, "revert-failed", f"{why}: {exc}")
         raise _VerbError(f"{why}, but the revert failed: {exc}") from None
@@ -1207,6 +1229,11 @@ def companion_install(config: ConfirmConfig, name: str, data: bytes) -> str:
         if failed:
             _unlink(staged)
             raise _VerbError(f"{name}: the check refused it, nothing is installed: {failed}")
+        armed = _read_armed(config)
+        if armed is not None:
+            # Its place in the push's order, for the revert (`_undo_order`); before it goes live.
+            armed.installed = [*(taken for taken in armed.installed if taken != name), name]
+            _write_armed(config, armed)
         os.replace(staged, companion.path)
         failed = companion.run_reload(before, data)
         if failed:

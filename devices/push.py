@@ -552,9 +552,10 @@ class _Run:
             by_name[change.name].status = "changed"
 
     def _companions_back(self, rollback: RollbackResult) -> None:
-        """After a failure: every companion installed goes back to the appliance's text of before
-        the push (the appliance's timer did it already when its revert ran: then this only
-        checks). A file that did not exist before cannot be taken away here; it is reported."""
+        """After a failure, once the config is back: every companion installed goes back to the
+        appliance's text of before the push, last installed first (the push undone step by step,
+        `CompanionDelivery`); the appliance's timer did it already when its revert ran: then this
+        only checks. A file that did not exist before cannot be taken away here; it is reported."""
         if not self.installed or self.delivery is None or self.session is None:
             return
         session = self.session
@@ -562,7 +563,7 @@ class _Run:
         now = parse_digests(
             session.host_file_command(self.delivery.digests, "reading the companion files' digests"), self.target.name
         )
-        for change in self.installed:
+        for change in reversed(self.installed):
             if now.get(change.name) == change.before_digest:
                 continue
             if change.before_text is None:

@@ -690,7 +690,12 @@ class CompanionDelivery(BaseModel):
     when there is none): one request per push tells which rendered files differ; a rendered
     file the appliance does not take is reported, never sent. `read` prints one file (for the
     redacted diff and a rollback without the appliance's timer); `install` takes one on stdin
-    and prints `installed NAME sha256 HEX` or `unchanged NAME sha256 HEX`."""
+    and prints `installed NAME sha256 HEX` or `unchanged NAME sha256 HEX`.
+
+    The order is the platform's (`companions`, `hub_companions`): the push installs the files in
+    it, then changes the config. Undoing a push (the engine's rollback, the appliance's own
+    revert) runs it backwards: the config first, then the files, last installed first, so the
+    appliance only passes through states the push passed through."""
 
     model_config = ConfigDict(frozen=True)
 

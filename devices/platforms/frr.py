@@ -275,7 +275,10 @@ PLATFORM = FrrPlatform(
     # A hub installs swanctl.conf before its firewall: the install ends the tunnels of the stores
     # it no longer serves (frr_confirm.SessionEnds) while their filters are still loaded, so a
     # decommissioned store's tunnel is never up without them; a new store's tunnel carries
-    # nothing before its routing companion makes its interface.
+    # nothing before its routing companion makes its interface. This order (and `companions`,
+    # then the FRR lines) is the one home of a push's steps: a rollback and the appliance's
+    # revert run it backwards (CompanionDelivery), so a store the push added loses its tunnel
+    # interface before its filters.
     hub_companions=(
         ("swanctl.conf", "host-swanctl.j2"),
         ("nftables.conf", "hub-nftables.j2"),

@@ -28,14 +28,15 @@ RULESET = "table inet filter {\n  chain input { type filter hook input priority 
 KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
 
 
-def frr_stand_ins(tmp_path: Path) -> tuple[Path, Path]:
-    """vtysh and frr-reload.py stand-ins keeping the running config in a file."""
+def frr_stand_ins(tmp_path: Path, then: str = "") -> tuple[Path, Path]:
+    """vtysh and frr-reload.py stand-ins keeping the running config in a file (`then`: a shell
+    line the reload runs after it)."""
     running = tmp_path / "running.conf"
     running.write_text(RUNNING)
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
     reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
+    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n{then}\n')
     for script in (vtysh, reload):
         script.chmod(0o755)
     return vtysh, reload
@@ -420,3 +421,49 @@ def test_the_rendered_routing_batches_change_nothing_when_pushed_again() -> None
         assert frr_confirm.routing_changes(text, text) == [], path.name
         lines = [line for line in text.splitlines() if line and not line.startswith("#")]
         assert frr_confirm.routing_changes("", text) == lines, path.name
+
+
+@pytest.mark.parametrize("hub", [False, True], ids=["store", "hub"])
+def test_a_revert_undoes_the_push_in_its_reverse_order_frr_first(tmp_path: Path, hub: bool) -> None:
+    """The push installs the companions in the platform's order, then changes FRR; the timer's
+    revert goes back through the same states in reverse: FRR first, then each companion the push
+    installed, last installed first. So the host never holds a mix the push did not pass through
+    (a hub whose firewall forgot a new store while the store's tunnel interface and SA are still
+    up, or a store's tunnels gone back under the new firewall)."""
+    from storestack.devices.platforms import get_platform
+
+    frr = get_platform("frr")
+    order = [name for name, _ in (frr.hub_companions if hub else frr.companions)]
+    log = tmp_path / "host.log"
+    running = tmp_path / "running.conf"
+    vtysh, reload = frr_stand_ins(tmp_path, f"echo frr >> {log}")
+    (tmp_path / "etc").mkdir()
+    config = ConfirmConfig.load_data(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "vtysh": str(vtysh),
+            "frr_reload": str(reload),
+            "companions": {
+                name: {
+                    "path": str(tmp_path / "etc" / name),
+                    "group": None,
+                    "check": [],
+                    "reload": [["sh", "-c", f'echo "{name} $(cat {tmp_path / "etc" / name})" >> {log}']],
+                    "ends": None,
+                }
+                for name in order
+            },
+        }
+    )
+    for name in order:
+        frr_confirm.companion_install(config, name, b"old")
+    frr_confirm.arm(config, 60, snapshot=RUNNING)
+    for name in order:  # the push: the host's files in the platform's order, then FRR
+        frr_confirm.companion_install(config, name, b"new")
+    running.write_text(RUNNING.replace("hostname edge", "hostname edge\nip route 0.0.0.0/0 blackhole"))
+    log.write_text("")
+
+    frr_confirm.revert(config)
+
+    assert log.read_text().splitlines() == ["frr", *(f"{name} old" for name in reversed(order))]
+    assert all((tmp_path / "etc" / name).read_text() == "old" for name in order)

@@ -594,3 +594,47 @@ def test_vendor_stores_run_no_bfd_towards_ios_xe_hubs(fleet: Fleet, platform: st
     if platform == "fortinet":  # nor on a BGP neighbour (the global `set bfd enable` may stay)
         neighbours = towards_xe.text.split("config neighbor", 1)[1].split("\n    end", 1)[0]
         assert "set bfd enable" not in neighbours
+
+
+def test_a_path_towards_an_ios_xe_hub_goes_down_after_the_negotiated_hold_time(fleet: Fleet) -> None:
+    """Without BFD (an IOS-XE hub runs none towards stores) a path goes down when its BGP session
+    does: after the hold time the two ends negotiated, the smaller of each end's configured one
+    (RFC 4271 4.2; FRR bgpd `bgp_open_receive`: `peer->v_holdtime` is the smaller of the OPEN's
+    and its own). `detect-ms` is that, read from both rendered ends: the store's `neighbor X
+    timers` and the hub's for the store's address (its own line or its peer group's)."""
+    from storestack.devices.render import render_hub
+
+    chain = on_platform(fleet, "frr", hubs="cisco_xe")
+    (store,) = render_store(chain, "nw-0001")
+    config = SteeringConfig.parse(dict(store.companions)["steering.conf"])
+    own: dict[str, str] = {}  # tunnel interface -> the store's address on it
+    store_hold: dict[str, int] = {}  # hub inside address -> the store's hold time towards it
+    ifname = None
+    for line in store.text.splitlines():
+        words = line.split()
+        if line.startswith("interface "):
+            ifname = words[1]
+        elif ifname and words[:2] == ["ip", "address"]:
+            own[ifname] = words[2].split("/")[0]
+        elif words[:1] == ["neighbor"] and words[2:3] == ["timers"] and words[3] != "connect":
+            store_hold[words[1]] = int(words[4])
+    hub_hold: dict[str, dict[str, int]] = {}  # hub -> neighbour or peer group -> hold time
+    groups: dict[str, dict[str, str]] = {}
+    for path in config.paths.values():
+        assert path.hub is not None
+        if path.hub in hub_hold:
+            continue
+        hub_hold[path.hub], groups[path.hub] = {}, {}
+        for line in render_hub(chain, path.hub).text.splitlines():
+            words = line.split()
+            if words[:1] == ["neighbor"] and words[2:3] == ["timers"] and words[3] != "connect":
+                hub_hold[path.hub][words[1]] = int(words[4])
+            elif words[:1] == ["neighbor"] and words[2:3] == ["peer-group"] and len(words) == 4:
+                groups[path.hub][words[1]] = words[3]
+    assert config.paths
+    for ifname, path in config.paths.items():
+        assert path.bgp_only and path.hub is not None
+        address = own[ifname]
+        # IOS-XE's default (180 s) where neither the neighbour nor its group sets one.
+        hub = hub_hold[path.hub].get(address) or hub_hold[path.hub].get(groups[path.hub][address], 180)
+        assert path.detect_ms == 1000 * min(store_hold[path.peer], hub), (ifname, path)
