@@ -20,7 +20,7 @@ from typing import Any
 
 from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.errors import InventoryFamily, UsageError
-from storestack.common.files import atomic_write_text, staged_directory
+from storestack.common.files import atomic_write_text, recover_staged, staged_directory
 from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES, STORE_ONE_FQDN_IDENTITY
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.models import DEFAULT_SECRETS
@@ -426,6 +426,7 @@ def write_fleet(
     more than the blast-radius guard allows (`allow_remove`, as `--allow-destroy`) only on purpose.
     """
     out = Path(out)
+    recover_staged(out)  # what a run killed outright left, before it is taken for foreign files
     foreign = _foreign_files(out)
     if foreign:
         named = ", ".join(foreign[:5]) + (f" … (+{len(foreign) - 5})" if len(foreign) > 5 else "")
