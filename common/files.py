@@ -97,6 +97,33 @@ _STAGED = re.compile(r"\.(staged|replaced)-(\d+)-([0-9a-f]{16})")
 _UNLOCKED_GRACE_S = 60.0
 
 
+def would_change(path: Path, text: str, mode: int = 0o644) -> bool:
+    """Whether `atomic_write_text(path, text, mode=mode)` would change the file (its text or mode)."""
+    try:
+        if Path(path).read_text(encoding="utf-8") != text:
+            return True
+        return (Path(path).stat().st_mode & 0o777) != mode
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError, IsADirectoryError):
+        return True
+
+
+def linked_copy(source: Path, target: Path) -> None:
+    """`source`, a folder, copied to `target` (in a staging folder) with its files hard-linked:
+    cheap, and safe because no file is written in place here (every write replaces it by a
+    rename); copied where the file system has no hard links."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    try:
+        shutil.copytree(source, target, symlinks=True, copy_function=link, dirs_exist_ok=True)
+    except (OSError, shutil.Error) as exc:
+        raise FileWriteError(target, str(getattr(exc, "strerror", None) or exc)) from exc
+
+
 @contextmanager
 def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path]:
     """A folder whose new content appears whole or not at all.
@@ -162,13 +189,21 @@ def recover_staged(path: Path) -> None:
         ] if path.parent.is_dir() else []
     except OSError as exc:
         raise FileWriteError(path, str(exc.strerror or exc)) from exc
-    owners = sorted({match.group(2, 3) for entry in inside if (match := _STAGED.fullmatch(entry.name))})
+    # This process's own are of its other threads' runs, alive (a rollout saves each store's plan).
+    owners = sorted(
+        {
+            match.group(2, 3)
+            for entry in inside
+            if (match := _STAGED.fullmatch(entry.name)) and int(match.group(2)) != os.getpid()
+        }
+    )
     for pid, token in owners:
         staging, aside = path / f".staged-{pid}-{token}", path / f".replaced-{pid}-{token}"
         _recover(path, staging if staging.is_dir() else aside, int(pid), partial(_finish, staging, path, aside))
     for staging in beside:
         match = _STAGED.fullmatch(staging.name[len(path.name) + 1 :])
-        _recover(path, staging, int(match.group(2)) if match else 0)
+        if match and int(match.group(2)) != os.getpid():
+            _recover(path, staging, int(match.group(2)))
 
 
 def _recover(path: Path, held: Path, pid: int, finish: Callable[[], None] | None = None) -> None:
