@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from testsupport.cli import FLEET, cli_runner
 
 from storestack.cli.main import cli
@@ -34,7 +36,10 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, module: ModuleType, call: int
     monkeypatch.setattr(module, "atomic_write_text", write)
 
 
-def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+Tree = dict[str, tuple[bytes, int]]
+
+
+def _tree(root: Path) -> Tree:
     """Every file under `root`, hidden ones too, with its content and mode."""
     return {
         p.relative_to(root).as_posix(): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
@@ -43,7 +48,7 @@ def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-def _make_old(root: Path) -> dict[str, tuple[bytes, int]]:
+def _make_old(root: Path) -> Tree:
     """Every file under `root` given other content (of an older run), so a new run changes all."""
     for path in root.rglob("*"):
         if path.is_file():
@@ -51,27 +56,36 @@ def _make_old(root: Path) -> dict[str, tuple[bytes, int]]:
     return _tree(root)
 
 
+def _interrupted_then_done(
+    runner: CliRunner, args: list[str], out: Path, module: ModuleType, call: int, make_old: Callable[[Path], Tree]
+) -> Result:
+    """Run `args` into `out`, make its files an older run's, run again stopped at the module's
+    `call`th write (the folder must be the older one still, nothing beside it), then once more
+    (the folder must be the first run's); the last run's result."""
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    fresh = _tree(out)
+    old = make_old(out)
+    with pytest.MonkeyPatch.context() as patch:
+        _interrupt_at(patch, module, call)
+        stopped = runner.invoke(cli, args)
+    assert stopped.exit_code == 130, stopped.output
+    assert _tree(out) == old, "the interrupted run left new files beside old ones"
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name], "the staged files were left"
+    done = runner.invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    assert _tree(out) == fresh
+    return done
+
+
 @pytest.mark.parametrize("secrets", [False, True], ids=["display", "with-secrets"])
 def test_an_interrupted_devices_render_leaves_the_folder_as_it_was(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, secrets: bool
 ) -> None:
     out = tmp_path / "configs"
-    args = ["devices", "render", *FLEET, "--out", str(out), "--json"]
-    args += ["--with-secrets"] if secrets else []
+    args = ["devices", "render", *FLEET, "--out", str(out), "--json", *(["--with-secrets"] if secrets else [])]
     runner = cli_runner(monkeypatch, tmp_path)
-    assert runner.invoke(cli, args).exit_code == 0
-    fresh = _tree(out)
-    old = _make_old(out)
-    with pytest.MonkeyPatch.context() as patch:
-        _interrupt_at(patch, devices_render, 3)
-        stopped = runner.invoke(cli, args)
-    assert stopped.exit_code == 130, stopped.output
-    assert _tree(out) == old, "the interrupted render left new configs beside old ones"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["configs"]
-
-    done = runner.invoke(cli, args)
-    assert done.exit_code == 0, done.output
-    assert _tree(out) == fresh
+    done = _interrupted_then_done(runner, args, out, devices_render, 3, _make_old)
     assert len(json.loads(done.stdout)["written"]) > 3
     assert json.loads(runner.invoke(cli, args).stdout)["written"] == [], "a re-run writes nothing"
 
@@ -89,24 +103,11 @@ def test_an_interrupted_stacks_render_leaves_the_folder_as_it_was(
 ) -> None:
     out = tmp_path / "stacks"
     args = ["stacks", "render", *FLEET, "--out", str(out)]
-    runner = cli_runner(monkeypatch, tmp_path)
-    assert runner.invoke(cli, args).exit_code == 0
-    fresh = _tree(out)
-    old = _make_old(out)
-    with pytest.MonkeyPatch.context() as patch:
-        _interrupt_at(patch, stacks_render, 4)
-        stopped = runner.invoke(cli, args)
-    assert stopped.exit_code == 130, stopped.output
-    assert _tree(out) == old, "the interrupted render left new stack configs beside old ones"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stacks"]
-
-    done = runner.invoke(cli, args)
-    assert done.exit_code == 0, done.output
-    assert _tree(out) == fresh
+    done = _interrupted_then_done(cli_runner(monkeypatch, tmp_path), args, out, stacks_render, 4, _make_old)
     assert "wrote 0" not in done.output
 
 
-def _older_plans(plans: Path) -> dict[str, tuple[bytes, int]]:
+def _older_plans(plans: Path) -> Tree:
     """Each saved plan one resource short (as a plan of an older fleet), and a plan of a stack the
     fleet no longer has, which a complete plan deletes."""
     for path in plans.glob("*.json"):
@@ -124,18 +125,5 @@ def test_an_interrupted_plan_leaves_the_saved_plans_as_they_were(
 ) -> None:
     plans = tmp_path / "plans"
     args = ["plan", *FLEET, "--plans-dir", str(plans), "--json", "--allow-destroy", "1"]
-    runner = cli_runner(monkeypatch, tmp_path)
-    assert runner.invoke(cli, args).exit_code == 0
-    fresh = _tree(plans)
-    old = _older_plans(plans)
-    with pytest.MonkeyPatch.context() as patch:
-        _interrupt_at(patch, stacks_plan, 4)
-        stopped = runner.invoke(cli, args)
-    assert stopped.exit_code == 130, stopped.output
-    assert _tree(plans) == old, "the interrupted plan saved some new plans beside old ones"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plans"]
-
-    done = runner.invoke(cli, args)
-    assert done.exit_code == 0, done.output
-    assert _tree(plans) == fresh, "the new plans saved and the gone stack's plan deleted"
-    assert json.loads(done.stdout)["removed_stacks"] == ["store-nw-0099"]
+    done = _interrupted_then_done(cli_runner(monkeypatch, tmp_path), args, plans, stacks_plan, 4, _older_plans)
+    assert json.loads(done.stdout)["removed_stacks"] == ["store-nw-0099"], "the gone stack's plan is deleted"
