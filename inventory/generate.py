@@ -432,7 +432,8 @@ def write_fleet(
         named = ", ".join(foreign[:5]) + (f" … (+{len(foreign) - 5})" if len(foreign) > 5 else "")
         raise GenerateError(
             f"{out} holds files `storestack inventory generate` did not write ({named}); "
-            "choose an empty directory (nothing was written)"
+            "choose an empty directory (nothing was written)",
+            field="--out",
         )
     files = list(generated.files())
     wanted = {relative for relative, _ in files}
@@ -441,7 +442,7 @@ def write_fleet(
     try:
         guard_destroy([path.stem for path in stale], len(stale) + len(generated.stores), allow_remove, what="stores")
     except DestroyRefusedError as exc:
-        raise GenerateError(f"{out}: {exc} (nothing was written)") from None
+        raise GenerateError(f"{out}: {exc} (nothing was written)", field=exc.field) from None
     changed = {relative for relative, text in files if _read(out / relative) != text}
     report = WriteReport(written=len(changed), unchanged=len(files) - len(changed), removed=len(stale))
     if not changed and not stale:
