@@ -127,3 +127,17 @@ def test_an_interrupted_plan_leaves_the_saved_plans_as_they_were(
     args = ["plan", *FLEET, "--plans-dir", str(plans), "--json", "--allow-destroy", "1"]
     done = _interrupted_then_done(cli_runner(monkeypatch, tmp_path), args, plans, stacks_plan, 4, _older_plans)
     assert json.loads(done.stdout)["removed_stacks"] == ["store-nw-0099"], "the gone stack's plan is deleted"
+
+
+def test_an_interrupted_nornir_export_leaves_the_three_files_as_they_were(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Nornir reads hosts.yaml, groups.yaml and defaults.yaml together: never one of a new export
+    beside the others of an older one."""
+    from storestack.cli import inventory as inventory_cli
+
+    out = tmp_path / "nornir"
+    args = ["inventory", "export", "--format", "nornir", *FLEET, "--out", str(out), "--json"]
+    runner = cli_runner(monkeypatch, tmp_path)
+    done = _interrupted_then_done(runner, args, out, inventory_cli, 2, _make_old)
+    assert sorted(json.loads(done.stdout)["written"]) == ["defaults.yaml", "groups.yaml", "hosts.yaml"]
