@@ -182,13 +182,16 @@ def recover_staged(path: Path) -> None:
     path = Path(path)
     try:
         inside = [path / name for name in os.listdir(path)] if path.is_dir() and not path.is_symlink() else []
+    except OSError as exc:
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    try:
         beside = [
             path.parent / name
             for name in os.listdir(path.parent)
             if name.startswith(f".{path.name}.staged-") and _STAGED.fullmatch(name[len(path.name) + 1 :])
-        ] if path.parent.is_dir() else []
-    except OSError as exc:
-        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+        ]
+    except OSError:
+        beside = []  # a parent not there yet, or one that may be written but not listed: nothing left
     # This process's own are of its other threads' runs, alive (a rollout saves each store's plan).
     owners = sorted(
         {
