@@ -502,3 +502,22 @@ def test_a_refused_output_folder_or_destroy_names_the_option_in_json(runner: Cli
         assert result.exit_code == 2, result.output
         (entry,) = json.loads(result.stdout)["errors"]
         assert entry["field"] == field, entry
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["stacks", "render", "--shard", "5/4", "--out", "{tmp}/stacks"], "--shard"),
+        (["plan", "--shard", "1/0", "--plans-dir", "{tmp}/plans"], "--shard"),
+        (["devices", "render", "--hub", "no-such-hub", "--out", "{tmp}/configs"], "--hub"),
+    ],
+    ids=["stacks-render-shard", "plan-shard", "devices-render-hub"],
+)
+def test_a_bad_shard_or_hub_names_its_option_in_json(
+    runner: CliRunner, tmp_path: Path, args: list[str], field: str
+) -> None:
+    result = runner.invoke(cli, [*(arg.format(tmp=tmp_path) for arg in args), *FLEET, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == field, entry
+    assert not any(tmp_path.iterdir()), "nothing is written"
