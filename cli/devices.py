@@ -20,7 +20,6 @@ from storestack.cli.common import (
     console,
     emit_json,
     err_console,
-    fail,
     fleet_option,
     for_option,
     json_option,
@@ -28,6 +27,7 @@ from storestack.cli.common import (
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
+from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
 from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
@@ -159,9 +159,8 @@ def render(
         selected_hubs = list(hub_names) if hub_names else list(fleet.hubs)
     unknown_hubs = [hub for hub in selected_hubs if hub not in fleet.hubs]
     if unknown_hubs:
-        fail(
-            f"no hub {unknown_hubs[0]!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})",
-            as_json=as_json,
+        raise UsageError(
+            f"no hub {unknown_hubs[0]!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})", field="--hub"
         )
     total = sum(
         len(fleet.store(store_id).appliances)

@@ -27,7 +27,7 @@ from storestack.cli.common import (
     print_table,
 )
 from storestack.common.errors import UsageError
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, staged_directory, would_change
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import Fleet, InventoryError, load_fleet
 from storestack.inventory.errors import FleetNotFoundError, InventoryIssue
@@ -375,7 +375,12 @@ def export(
         if out is None:
             raise UsageError("the nornir export is three files (hosts, groups, defaults): pass --out DIR", field="--out")
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
-    changed = [name for name, text in files.items() if atomic_write_text(out / name, text)]
+    # The files whole or as they were (Nornir reads the three together).
+    changed = [name for name, text in files.items() if would_change(out / name, text)]
+    if changed:
+        with staged_directory(out) as staging:
+            for name in changed:
+                atomic_write_text(staging / name, files[name])
     if as_json:
         emit_json(
             {

@@ -82,7 +82,8 @@ def out_option(func: Any) -> Any:
 
 
 def _shard(text: str | None) -> Shard | None:
-    return Shard.parse(text) if text else None
+    with for_option("--shard"):
+        return Shard.parse(text) if text else None
 
 
 def allow_destroy_option(func: Any) -> Any:

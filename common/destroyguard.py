@@ -17,7 +17,10 @@ MAX_UNASKED_SHARE = 0.10
 
 
 class DestroyRefusedError(CommonFamily, UsageError):
-    """More would be destroyed or removed than allowed; nothing was done."""
+    """More would be destroyed or removed than allowed; nothing was done. Every command that
+    guards takes `--allow-destroy N`, the option that allows it: the error's field."""
+
+    field = "--allow-destroy"
 
 
 def guard_destroy(doomed: Sequence[str], total: int, allow: int | None, *, what: str = "stacks") -> None:

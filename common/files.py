@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import re
 import secrets
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from storestack.common.errors import CommonFamily, UsageError
@@ -84,27 +88,71 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
     return True
 
 
+# The folders `staged_directory` stages in, named after the process that owns them: inside a
+# folder already there `.staged-PID-TOKEN` (and `.replaced-PID-TOKEN`, the entries it replaced,
+# made once the block is over), beside a new one `.NAME.staged-PID-TOKEN`.
+_STAGED = re.compile(r"\.(staged|replaced)-(\d+)-([0-9a-f]{16})")
+# A staging folder nobody holds locked whose owner's pid is running again (another process by
+# now) is left for this long, so one just made, not locked yet, is never taken for a dead run's.
+_UNLOCKED_GRACE_S = 60.0
+
+
+def would_change(path: Path, text: str, mode: int = 0o644) -> bool:
+    """Whether `atomic_write_text(path, text, mode=mode)` would change the file (its text or mode)."""
+    try:
+        if Path(path).read_text(encoding="utf-8") != text:
+            return True
+        return (Path(path).stat().st_mode & 0o777) != mode
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError, IsADirectoryError):
+        return True
+
+
+def linked_copy(source: Path, target: Path) -> None:
+    """`source`, a folder, copied to `target` (in a staging folder) with its files hard-linked:
+    cheap, and safe because no file is written in place here (every write replaces it by a
+    rename); copied where the file system has no hard links."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    try:
+        shutil.copytree(source, target, symlinks=True, copy_function=link, dirs_exist_ok=True)
+    except (OSError, shutil.Error) as exc:
+        raise FileWriteError(target, str(getattr(exc, "strerror", None) or exc)) from exc
+
+
 @contextmanager
-def staged_directory(path: Path) -> Iterator[Path]:
+def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path]:
     """A folder whose new content appears whole or not at all.
 
     The block fills the empty folder this yields. When the block ends, what it holds takes its
     place: a `path` that is not there yet appears in one rename (staged beside it); in a folder
     already there (kept, so a shell working in it stays there), each entry staged (inside it)
-    replaces the entry of its name, files after folders, and its other entries stay. Should
-    anything stop the block (an error, Ctrl-C), the staged folder is removed and `path` is left as
-    it was; should anything stop those renames, the entries already replaced are put back. Never a
-    folder holding part of what the block meant to write.
+    replaces the entry of its name, files after folders, the entries named in `remove` go, and
+    its other entries stay. Should anything stop the block (an error, Ctrl-C), the staged folder
+    is removed and `path` is left as it was; should anything stop those renames, the entries
+    already replaced are put back. Never a folder holding part of what the block meant to write.
+
+    The staging folder is locked while its run lives. A run killed outright (SIGKILL) cleans up
+    nothing; the next one finishes it (`recover_staged`): a dead run's staging is removed, or,
+    killed while its entries took their places, the rest of them put in place. A run of another
+    process still writing `path` is refused (`FileWriteError` naming its pid).
     """
     path = Path(path)
-    token = secrets.token_hex(8)
+    recover_staged(path)
+    token = f"{os.getpid()}-{secrets.token_hex(8)}"
     existing = path.is_dir()
     # Named before it is created, so a Ctrl-C the moment it is made still finds it to remove.
-    staging = path / f".staged-{token}" if existing else path.parent / f".{path.name}.{token}.tmp"
+    staging = path / f".staged-{token}" if existing else path.parent / f".{path.name}.staged-{token}"
+    lock: int | None = None
     try:
         if not existing:
             path.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
+        lock = _locked(staging)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         # `mkdir(exist_ok=True)` says "File exists" of a parent that is a file.
@@ -114,27 +162,134 @@ def staged_directory(path: Path) -> Iterator[Path]:
         yield staging
         try:
             if existing:
-                _replace_entries(staging, path, path / f".replaced-{token}")
+                _replace_entries(staging, path, path / f".replaced-{token}", sorted(set(remove)))
             else:
                 os.rename(staging, path)
         except OSError as exc:
             raise FileWriteError(path, str(exc.strerror or exc)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
 
 
-def _replace_entries(staging: Path, path: Path, aside: Path) -> None:
+def recover_staged(path: Path) -> None:
+    """Finish what a run of `staged_directory` killed outright left of `path`: its staging folder
+    removed (the block had not ended: `path` is as it was), or, where it had begun replacing
+    `path`'s entries, the staged ones still waiting put in place (the new content whole).
+
+    Raises `FileWriteError` naming the pid of a run still writing `path` (its staging locked)."""
+    path = Path(path)
+    try:
+        inside = [path / name for name in os.listdir(path)] if path.is_dir() and not path.is_symlink() else []
+    except OSError as exc:
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    try:
+        beside = [
+            path.parent / name
+            for name in os.listdir(path.parent)
+            if name.startswith(f".{path.name}.staged-") and _STAGED.fullmatch(name[len(path.name) + 1 :])
+        ]
+    except OSError:
+        beside = []  # a parent not there yet, or one that may be written but not listed: nothing left
+    # This process's own are of its other threads' runs, alive (a rollout saves each store's plan).
+    owners = sorted(
+        {
+            match.group(2, 3)
+            for entry in inside
+            if (match := _STAGED.fullmatch(entry.name)) and int(match.group(2)) != os.getpid()
+        }
+    )
+    for pid, token in owners:
+        staging, aside = path / f".staged-{pid}-{token}", path / f".replaced-{pid}-{token}"
+        _recover(path, staging if staging.is_dir() else aside, int(pid), partial(_finish, staging, path, aside))
+    for staging in beside:
+        match = _STAGED.fullmatch(staging.name[len(path.name) + 1 :])
+        if match and int(match.group(2)) != os.getpid():
+            _recover(path, staging, int(match.group(2)))
+
+
+def _recover(path: Path, held: Path, pid: int, finish: Callable[[], None] | None = None) -> None:
+    """Run `finish` and remove `held` (a staging folder) unless its run is alive."""
+    try:
+        lock = _locked(held)
+    except FileNotFoundError:
+        return  # removed meanwhile (its run ended, or another one recovered it)
+    except BlockingIOError:
+        raise FileWriteError(path, f"another run (pid {pid}) is writing it; try again once it has ended") from None
+    except OSError as exc:
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    try:
+        if _alive(pid) and time.time() - held.stat().st_mtime < _UNLOCKED_GRACE_S:
+            raise FileWriteError(path, f"another run (pid {pid}) is writing it; try again once it has ended")
+        try:
+            if finish is not None:
+                finish()
+        except OSError as exc:
+            raise FileWriteError(path, str(exc.strerror or exc)) from exc
+        shutil.rmtree(held, ignore_errors=True)
+    finally:
+        os.close(lock)
+
+
+def _finish(staging: Path, path: Path, aside: Path) -> None:
+    """A killed run's replacement finished: with `aside` there its block had ended (the staging
+    whole), so its staged entries still waiting take their places; without, it had not."""
+    if aside.is_dir() and staging.is_dir():
+        for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name)):
+            if os.path.lexists(path / entry.name) and not os.path.lexists(aside / entry.name):
+                os.rename(path / entry.name, aside / entry.name)
+            os.rename(entry, path / entry.name)
+    shutil.rmtree(aside, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _locked(folder: Path) -> int:
+    """An open descriptor of `folder` holding its exclusive lock, which the system releases when
+    the process ends however it ends; BlockingIOError when another process holds it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _replace_entries(staging: Path, path: Path, aside: Path, removed: list[str]) -> None:
     """Each entry of `staging` in place of `path`'s entry of its name (moved to `aside`, removed
-    at the end), folders first; interrupted or refused, every entry replaced so far goes back."""
+    at the end), folders first, then `removed` moved aside; interrupted or refused, every entry
+    replaced or removed so far goes back."""
     names = [entry.name for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name))]
+    gone = [name for name in removed if name not in names and os.path.lexists(path / name)]
     aside.mkdir()
     try:
         for name in names:
             if os.path.lexists(path / name):
                 os.rename(path / name, aside / name)
             os.rename(staging / name, path / name)
+        for name in gone:
+            os.rename(path / name, aside / name)
     except BaseException:
         # Told apart by where each entry is now, not by what this loop got to record.
+        for name in reversed(gone):
+            if os.path.lexists(aside / name):
+                os.rename(aside / name, path / name)
         for name in reversed(names):
             if not os.path.lexists(staging / name) and os.path.lexists(path / name):
                 os.rename(path / name, staging / name)  # the new entry, back out

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, staged_directory, would_change
 from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
@@ -630,33 +630,30 @@ class WriteReport:
         return bool(self.written)
 
 
-def _would_change(path: Path, text: str, mode: int) -> bool:
-    try:
-        if path.read_text(encoding="utf-8") != text:
-            return True
-        return (path.stat().st_mode & 0o777) != mode
-    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
-        return True
-
-
 def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bool = False) -> WriteReport:
-    """Write one file per appliance, atomically, rewriting only changed files.
+    """Write one file per appliance, rewriting only changed files, the folder whole or as it was.
 
-    With `check`, nothing is written: `written` lists what a real run would write.
-    Push files (with secrets) are 0600; display files carry only `<redacted>`.
+    The changed files are staged and take their places together (`staged_directory`): a run
+    stopped part-way (an error, Ctrl-C) leaves `out_dir` as it was, never configs of two
+    inventories side by side. With `check`, nothing is written: `written` lists what a real run
+    would write. Push files (with secrets) are 0600; display files carry only `<redacted>`.
     """
     report = WriteReport()
+    changes: list[tuple[str, str, int]] = []
     for config in configs:
         if config.planned:
             report.planned.append(config.name)
-        changed = False
-        for filename, text in config.files():
-            path = Path(out_dir) / filename
-            if check:
-                changed = _would_change(path, text, config.file_mode) or changed
-            else:
-                changed = atomic_write_text(path, text, mode=config.file_mode, durable=False) or changed
+        changed = [
+            (filename, text, config.file_mode)
+            for filename, text in config.files()
+            if would_change(Path(out_dir) / filename, text, config.file_mode)
+        ]
+        changes += changed
         (report.written if changed else report.unchanged).append(config.name)
+    if changes and not check:
+        with staged_directory(Path(out_dir)) as staging:
+            for filename, text, mode in changes:
+                atomic_write_text(staging / filename, text, mode=mode, durable=False)
     return report
 
 

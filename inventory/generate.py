@@ -20,7 +20,7 @@ from typing import Any
 
 from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.errors import InventoryFamily, UsageError
-from storestack.common.files import atomic_write_text, staged_directory
+from storestack.common.files import atomic_write_text, recover_staged, staged_directory
 from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES, STORE_ONE_FQDN_IDENTITY
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.models import DEFAULT_SECRETS
@@ -426,12 +426,14 @@ def write_fleet(
     more than the blast-radius guard allows (`allow_remove`, as `--allow-destroy`) only on purpose.
     """
     out = Path(out)
+    recover_staged(out)  # what a run killed outright left, before it is taken for foreign files
     foreign = _foreign_files(out)
     if foreign:
         named = ", ".join(foreign[:5]) + (f" … (+{len(foreign) - 5})" if len(foreign) > 5 else "")
         raise GenerateError(
             f"{out} holds files `storestack inventory generate` did not write ({named}); "
-            "choose an empty directory (nothing was written)"
+            "choose an empty directory (nothing was written)",
+            field="--out",
         )
     files = list(generated.files())
     wanted = {relative for relative, _ in files}
@@ -440,7 +442,7 @@ def write_fleet(
     try:
         guard_destroy([path.stem for path in stale], len(stale) + len(generated.stores), allow_remove, what="stores")
     except DestroyRefusedError as exc:
-        raise GenerateError(f"{out}: {exc} (nothing was written)") from None
+        raise GenerateError(f"{out}: {exc} (nothing was written)", field=exc.field) from None
     changed = {relative for relative, text in files if _read(out / relative) != text}
     report = WriteReport(written=len(changed), unchanged=len(files) - len(changed), removed=len(stale))
     if not changed and not stale:

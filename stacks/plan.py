@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, staged_directory, would_change
 from storestack.components import ApplianceConfigRenderer
 from storestack.inventory import Fleet
 from storestack.stacks.checks import CheckContext, Finding, redact, resource_summary, run_checks
@@ -487,12 +487,15 @@ def compare_and_save(
     if gone:
         changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
     if save:
-        for plan in plans:
-            atomic_write_text(
-                plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600, durable=False
-            )
-        for stack in gone:
-            plan_path(plans_dir, stack).unlink(missing_ok=True)
+        texts = {plan.stack: plan.model_dump_json(indent=1) + "\n" for plan in plans}
+        changed = {stack: text for stack, text in texts.items() if would_change(plan_path(plans_dir, stack), text, 0o600)}
+        if changed or gone:
+            # The saved plans whole or as they were: a run stopped part-way leaves no plans of
+            # two fleets side by side, nor a gone stack's plan deleted while the rest are old.
+            removed = [plan_path(Path(), stack).name for stack in gone]
+            with staged_directory(plans_dir, remove=removed) as staging:
+                for stack, text in changed.items():
+                    atomic_write_text(plan_path(staging, stack), text, mode=0o600, durable=False)
     return changes
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, linked_copy, staged_directory, would_change
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.stacks.config import (
@@ -230,16 +230,32 @@ def render_stacks(
     entries, configs = plan_stacks(fleet, out_dir, shard=shard, core_reference=core_reference)
     result = RenderResult(out_dir=out_dir, stacks=entries)
 
-    def write(path: Path, text: str) -> None:
-        (result.written if atomic_write_text(path, text, durable=False) else result.unchanged).append(path)
-
-    for kind in STACK_KINDS:
-        folder = out_dir / kind
-        write(folder / "Pulumi.yaml", project_file(kind))
-        write(folder / "__main__.py", _SHIM.format(kind=kind))
+    files = [
+        (out_dir / kind / name, text)
+        for kind in STACK_KINDS
+        for name, text in (("Pulumi.yaml", project_file(kind)), ("__main__.py", _SHIM.format(kind=kind)))
+    ]
     documents = config_documents([configs[entry.name] for entry in entries], workers)
-    for entry, document in zip(entries, documents, strict=True):
-        write(entry.config_file, document)
+    files += [(entry.config_file, document) for entry, document in zip(entries, documents, strict=True)]
+    changed: list[tuple[Path, str]] = []
+    for path, text in files:
+        if would_change(path, text):
+            changed.append((path, text))
+        else:
+            result.unchanged.append(path)
+    if changed:
+        # The folder whole or as it was (a run stopped part-way leaves no stack configs of two
+        # inventories side by side): each project folder a change touches is staged as a linked
+        # copy of itself with the changed files written in, and they take their places together.
+        with staged_directory(out_dir) as staging:
+            for folder in sorted({path.relative_to(out_dir).parts[0] for path, _ in changed}):
+                if (out_dir / folder).is_dir():
+                    linked_copy(out_dir / folder, staging / folder)
+            for path, text in changed:
+                staged = staging / path.relative_to(out_dir)
+                staged.unlink(missing_ok=True)  # a link to the file in place: never written through
+                atomic_write_text(staged, text, durable=False)
+                result.written.append(path)
     result.orphaned = removed_stacks(fleet, out_dir, shard=shard)
     return result
 

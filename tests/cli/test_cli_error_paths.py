@@ -482,3 +482,42 @@ def test_lab_up_progress_goes_to_stderr(runner: CliRunner, monkeypatch: pytest.M
     assert result.exit_code != 0
     assert "creating the namespaces" in err.export_text()
     assert "creating the namespaces" not in out.export_text()
+
+
+def test_a_refused_output_folder_or_destroy_names_the_option_in_json(runner: CliRunner, tmp_path: Path) -> None:
+    """The blast-radius guard and a folder `inventory generate` will not write into: a CI job's
+    --json error names the option to change (`--allow-destroy`, `--out`), not only the message."""
+    fleet = tmp_path / "fleet"
+    generate = ["inventory", "generate", "--out", str(fleet), "--json"]
+    assert runner.invoke(cli, [*generate, "--stores", "5"]).exit_code == 0
+    shrunk = runner.invoke(cli, [*generate, "--stores", "2"])
+    stacks = tmp_path / "stacks"
+    assert runner.invoke(cli, ["stacks", "render", "--fleet", str(fleet), "--out", str(stacks)]).exit_code == 0
+    assert runner.invoke(cli, [*generate, "--stores", "1", "--allow-destroy", "4"]).exit_code == 0
+    destroyed = runner.invoke(cli, ["stacks", "render", "--fleet", str(fleet), "--out", str(stacks), "--json"])
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("hand-written\n")
+    foreign = runner.invoke(cli, ["inventory", "generate", "--stores", "1", "--out", str(tmp_path / "mine"), "--json"])
+    for result, field in ((shrunk, "--allow-destroy"), (destroyed, "--allow-destroy"), (foreign, "--out")):
+        assert result.exit_code == 2, result.output
+        (entry,) = json.loads(result.stdout)["errors"]
+        assert entry["field"] == field, entry
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["stacks", "render", "--shard", "5/4", "--out", "{tmp}/stacks"], "--shard"),
+        (["plan", "--shard", "1/0", "--plans-dir", "{tmp}/plans"], "--shard"),
+        (["devices", "render", "--hub", "no-such-hub", "--out", "{tmp}/configs"], "--hub"),
+    ],
+    ids=["stacks-render-shard", "plan-shard", "devices-render-hub"],
+)
+def test_a_bad_shard_or_hub_names_its_option_in_json(
+    runner: CliRunner, tmp_path: Path, args: list[str], field: str
+) -> None:
+    result = runner.invoke(cli, [*(arg.format(tmp=tmp_path) for arg in args), *FLEET, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == field, entry
+    assert not any(tmp_path.iterdir()), "nothing is written"

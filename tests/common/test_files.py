@@ -34,3 +34,30 @@ def test_failed_write_leaves_previous_file_and_no_temporaries(
         atomic_write_text(target, "half\n")
     assert target.read_text() == "good\n"
     assert [p.name for p in tmp_path.iterdir()] == ["edge.cfg"]
+
+
+def test_staged_writes_of_two_threads_into_one_folder_both_land(tmp_path: Path) -> None:
+    """A rollout saves each store's plan from its own thread into one folder: one thread's staging
+    (alive, of this process) is not taken for another run's."""
+    import threading
+
+    from storestack.common.files import staged_directory
+
+    inside = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            with staged_directory(tmp_path) as staging:
+                (staging / name).write_text(name)
+                inside.wait(timeout=10)  # both stagings exist before either ends
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("a.json", "b.json")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]

@@ -14,68 +14,40 @@ other tunnel's address first; the rollback likewise."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
 
 import pytest
+from testsupport.emulator_push import (
+    IOS_XE,
+    immediate_unit,
+    refused,
+    shared_subnets,
+    typed_keeping_subnets_apart,
+)
 from testsupport.rendering import lte_only_configs
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.drivers import driver_for
 from storestack.devices.secret_ledger import HeldSecrets
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.cisco_xe import IosSession
-
-_ADDRESS = re.compile(r"^ ip address (\d+\.\d+\.\d+\.\d+) (\d+\.\d+\.\d+\.\d+)(?: secondary)?$")
-
-
-def _unit(config: str = "") -> tuple[DeviceState, IosSession]:
-    device = DeviceState(EmulatedDevice(name="isr", platform="cisco_xe", validation="immediate", running_config=config))
-    session = IosSession(device)
-    session.handle("configure terminal")
-    return device, session
-
-
-def _refused(session: IosSession, lines: list[str] | tuple[str, ...]) -> list[str]:
-    return [f"{line.strip()}: {output.strip()}" for line in lines if (output := session.handle(line).output)]
-
-
-def _shared_subnets(running: str) -> list[str]:
-    """The subnets two interfaces of one VRF hold overlapping addresses in."""
-    held: list[tuple[str, str, ipaddress.IPv4Network]] = []
-    for block in re.split(r"(?m)^!\n", running):
-        if not block.startswith("interface "):
-            continue
-        name = block.split()[1]
-        vrf = re.search(r"(?m)^ vrf forwarding (\S+)$", block)
-        for line in block.splitlines():
-            if found := _ADDRESS.match(line):
-                held.append((vrf[1] if vrf else "", name, ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network))
-    return [
-        f"{a} on {x} and {b} on {y}"
-        for i, (v, x, a) in enumerate(held)
-        for (w, y, b) in held[i + 1 :]
-        if v == w and x != y and a.overlaps(b)
-    ]
 
 
 def test_an_address_another_interface_holds_is_refused_until_it_gives_it_up() -> None:
-    _, session = _unit()
-    assert _refused(session, ["interface Tunnel2", " ip address 100.64.0.7 255.255.255.254", " exit"]) == []
+    _, session = immediate_unit(IOS_XE)
+    assert refused(IOS_XE, session, ["interface Tunnel2", " ip address 100.64.0.7 255.255.255.254", " exit"]) == []
     taken = ["interface Tunnel1", " ip address 100.64.0.7 255.255.255.254", " exit"]
-    assert _refused(session, taken) == ["ip address 100.64.0.7 255.255.255.254: % 100.64.0.6 overlaps with Tunnel2"]
+    assert refused(IOS_XE, session, taken) == ["ip address 100.64.0.7 255.255.255.254: % 100.64.0.6 overlaps with Tunnel2"]
     # A wider subnet that holds it is refused as well; one of another VRF, or beside a shut
     # interface, is taken.
-    assert _refused(session, ["interface Tunnel1", " ip address 100.64.0.1 255.255.255.248", " exit"]) == [
+    assert refused(IOS_XE, session, ["interface Tunnel1", " ip address 100.64.0.1 255.255.255.248", " exit"]) == [
         "ip address 100.64.0.1 255.255.255.248: % 100.64.0.0 overlaps with Tunnel2"
     ]
-    assert _refused(
+    assert refused(
+        IOS_XE,
         session,
         ["interface GigabitEthernet0/0/2", " vrf forwarding INET", " ip address 100.64.0.6 255.255.255.254", " exit"],
     ) == []
-    assert _refused(session, ["interface Tunnel2", " no ip address 100.64.0.7 255.255.255.254", " exit", *taken]) == []
+    assert refused(IOS_XE, session, ["interface Tunnel2", " no ip address 100.64.0.7 255.255.255.254", " exit", *taken]) == []
 
 
 def test_the_overlap_message_fails_a_push() -> None:
@@ -93,17 +65,12 @@ def test_a_store_whose_links_change_frees_each_tunnel_address_before_another_tun
     configs: tuple[str, str], direction: str
 ) -> None:
     before, after = configs if direction == "lte-only" else configs[::-1]
-    device, session = _unit(before)
+    device, session = immediate_unit(IOS_XE, before)
     start = device.running_text()
     diff = compute_diff(start, after, "cisco_xe")
     # The moves the push makes: an address one tunnel holds before is another tunnel's after.
-    assert _shared_subnets(start) == []
-    refused, shared = [], []
-    for line in diff.remediation:
-        if output := session.handle(line).output:
-            refused.append(f"{line.strip()}: {output.strip()}")
-        shared += _shared_subnets(device.running_text())
-    assert refused == [] and shared == []
+    assert shared_subnets(IOS_XE, start) == []
+    assert typed_keeping_subnets_apart(IOS_XE, device, session, diff.remediation) == ([], [])
     session.handle("end")
     # Every interface holds the addresses it is meant to, and a second push sends nothing (the
     # secrets it was sent count as held: the router shows them in its own form).
@@ -111,9 +78,9 @@ def test_a_store_whose_links_change_frees_each_tunnel_address_before_another_tun
     assert _addresses(device.running_text()) == _addresses(after)
     assert _left(device.running_text(), after, held) == ()
     session.handle("configure terminal")
-    assert _refused(session, diff.rollback) == []
+    assert refused(IOS_XE, session, diff.rollback) == []
     session.handle("end")
-    assert _shared_subnets(device.running_text()) == []
+    assert shared_subnets(IOS_XE, device.running_text()) == []
     assert _addresses(device.running_text()) == _addresses(start)
     assert _left(device.running_text(), start, held) == ()
 

@@ -14,62 +14,39 @@ interface's deletion first."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
 
 import pytest
+from testsupport.emulator_push import (
+    VRP,
+    immediate_unit,
+    refused,
+    shared_subnets,
+    typed_keeping_subnets_apart,
+)
 from testsupport.rendering import lte_only_configs
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.secret_ledger import HeldSecrets
-from storestack.lab.emulator.device import DeviceState
-from storestack.lab.emulator.models import EmulatedDevice
-from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
-
-_ADDRESS = re.compile(r"^ ip address (\S+) (\S+)$")
-
-
-def _unit(config: str = "") -> tuple[DeviceState, VrpSession]:
-    device = DeviceState(EmulatedDevice(name="ar", platform="huawei_vrp", validation="immediate", running_config=config))
-    session = VrpSession(device)
-    session.handle("system-view")
-    return device, session
-
-
-def _refused(session: VrpSession, lines: list[str] | tuple[str, ...]) -> list[str]:
-    return [line.strip() for line in lines if "Error:" in session.handle(line).output]
-
-
-def _shared_subnets(running: str) -> list[str]:
-    """The subnets two interfaces of one VPN instance hold addresses in."""
-    held: dict[tuple[str, ipaddress.IPv4Network], list[str]] = {}
-    for block in re.split(r"(?m)^#\n", running):
-        if not block.startswith("interface "):
-            continue
-        name = block.split()[1]
-        binding = re.search(r"(?m)^ ip binding vpn-instance (\S+)$", block)
-        for line in block.splitlines():
-            if found := _ADDRESS.match(line):
-                network = ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network
-                held.setdefault((binding[1] if binding else "", network), []).append(name)
-    return [f"{network}: {names}" for (_, network), names in held.items() if len(names) > 1]
+from storestack.lab.emulator.profiles.huawei_vrp import ADDRESS_CONFLICT
 
 
 def test_an_address_another_interface_holds_is_refused_until_it_gives_it_up() -> None:
-    _, session = _unit()
-    assert _refused(session, ["interface Tunnel0/0/2", " ip address 100.64.0.7 255.255.255.254", " quit"]) == []
+    _, session = immediate_unit(VRP)
+    assert refused(VRP, session, ["interface Tunnel0/0/2", " ip address 100.64.0.7 255.255.255.254", " quit"]) == []
     taken = ["interface Tunnel0/0/1", " ip address 100.64.0.7 255.255.255.254", " quit"]
-    assert _refused(session, taken) == ["ip address 100.64.0.7 255.255.255.254"]
+    assert refused(VRP, session, taken) == [f"ip address 100.64.0.7 255.255.255.254: {ADDRESS_CONFLICT}"]
     # Another address of the same subnet is refused as well; one of another VPN instance is not.
-    assert _refused(session, ["interface Tunnel0/0/1", " ip address 100.64.0.6 255.255.255.254", " quit"]) == [
-        "ip address 100.64.0.6 255.255.255.254"
+    assert refused(VRP, session, ["interface Tunnel0/0/1", " ip address 100.64.0.6 255.255.255.254", " quit"]) == [
+        f"ip address 100.64.0.6 255.255.255.254: {ADDRESS_CONFLICT}"
     ]
-    assert _refused(
+    assert refused(
+        VRP,
         session,
         ["interface GigabitEthernet0/0/2", " ip binding vpn-instance INET", " ip address 100.64.0.6 255.255.255.254", " quit"],
     ) == []
-    assert _refused(session, ["interface Tunnel0/0/2", " undo ip address 100.64.0.7 255.255.255.254", " quit", *taken]) == []
+    assert refused(VRP, session, ["interface Tunnel0/0/2", " undo ip address 100.64.0.7 255.255.255.254", " quit", *taken]) == []
 
 
 @pytest.fixture
@@ -79,25 +56,20 @@ def configs(tmp_path: Path) -> tuple[str, str]:
 
 def test_going_lte_only_frees_each_tunnel_address_before_another_tunnel_takes_it(configs: tuple[str, str]) -> None:
     before, after = configs
-    device, session = _unit(before)
+    device, session = immediate_unit(VRP, before)
     start = device.running_text()
     diff = compute_diff(start, after, "huawei_vrp")
     # The move the push makes: an address one tunnel holds before is another tunnel's after.
     assert re.search(r"(?m)^interface Tunnel0/0/2\n(?: .*\n)*? ip address 100\.64\.0\.7 ", start)
     assert not re.search(r"(?m)^interface Tunnel0/0/1\n(?: .*\n)*? ip address 100\.64\.0\.7 ", start)
     assert "  ip address 100.64.0.7 255.255.255.254" in diff.remediation
-    shared, refused = [], []
-    for line in diff.remediation:
-        if "Error:" in session.handle(line).output:
-            refused.append(line.strip())
-        shared += _shared_subnets(device.running_text())
-    assert refused == [] and shared == []
+    assert typed_keeping_subnets_apart(VRP, device, session, diff.remediation) == ([], [])
     session.handle("return")
     # In sync (the secrets it was sent count as held: the AR shows them in its own form).
     held = HeldSecrets(everything=True)
     assert compute_diff(device.running_text(), after, "huawei_vrp", held=held).remediation == ()
     session.handle("system-view")
-    assert _refused(session, diff.rollback) == []
+    assert refused(VRP, session, diff.rollback) == []
     session.handle("return")
-    assert _shared_subnets(device.running_text()) == []
+    assert shared_subnets(VRP, device.running_text()) == []
     assert compute_diff(device.running_text(), start, "huawei_vrp", held=held).remediation == ()

@@ -2,12 +2,17 @@
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
 timer, which the emulator runs in fast time; lines sent straight to an emulated FortiOS
 session, each refused line a failure, and a unit a push put a config on; lines typed in an emulated
-AR's system view, each refused line a failure; and an emulated AR in immediate validation loaded
-with a config typed line by line."""
+AR's system view, each refused line a failure; an emulated AR in immediate validation loaded
+with a config typed line by line; and lines typed at an emulated AR or IOS-XE router in immediate
+validation (`TypedCli`), the lines it refused and the subnets two of its interfaces held after
+each line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from storestack.devices.configdiff import compute_diff
@@ -17,6 +22,7 @@ from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.session import SessionOptions
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.cisco_xe import IosSession
 from storestack.lab.emulator.profiles.fortinet import FortiSession
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
@@ -78,3 +84,84 @@ def vrp_immediate_with(config: str, name: str = "ar") -> tuple[DeviceState, VrpS
             assert "Error:" not in output, (line, output)
     session.handle("return")
     return device, session
+
+
+@dataclass(frozen=True)
+class TypedCli:
+    """An emulated line-oriented CLI as a test types at it: its session, how it enters and leaves
+    configuration, what an answer refusing a line looks like, how its running config separates
+    blocks and binds an interface to a VPN instance or VRF, and which two subnets of one VPN
+    instance two interfaces may not both hold (the emulator's rule)."""
+
+    platform: str
+    unit: str
+    session: Callable[[DeviceState], VrpSession | IosSession]
+    configure: str
+    refuses: Callable[[str], bool]
+    separator: str
+    binding: re.Pattern[str]
+    address: re.Pattern[str]
+    clash: Callable[[ipaddress.IPv4Network, ipaddress.IPv4Network], bool]
+
+
+# VRP answers a refused line with "Error: …" and refuses an address of the very subnet another
+# interface holds; IOS-XE answers a taken line with nothing and refuses any overlapping subnet.
+VRP = TypedCli(
+    "huawei_vrp", "ar", VrpSession, "system-view", lambda output: "Error:" in output, r"(?m)^#\n",
+    re.compile(r"(?m)^ ip binding vpn-instance (\S+)$"), re.compile(r"^ ip address (\S+) (\S+)$"),
+    lambda a, b: a == b,
+)
+IOS_XE = TypedCli(
+    "cisco_xe", "isr", IosSession, "configure terminal", bool, r"(?m)^!\n",
+    re.compile(r"(?m)^ vrf forwarding (\S+)$"),
+    re.compile(r"^ ip address (\d+\.\d+\.\d+\.\d+) (\d+\.\d+\.\d+\.\d+)(?: secondary)?$"),
+    lambda a, b: a.overlaps(b),
+)
+
+
+def immediate_unit(cli: TypedCli, config: str = "") -> tuple[DeviceState, VrpSession | IosSession]:
+    """An emulated unit in immediate validation (each line live as typed) running `config`, its
+    session in configuration."""
+    device = DeviceState(EmulatedDevice(name=cli.unit, platform=cli.platform, validation="immediate", running_config=config))
+    session = cli.session(device)
+    session.handle(cli.configure)
+    return device, session
+
+
+def refused(cli: TypedCli, session: VrpSession | IosSession, lines: Sequence[str]) -> list[str]:
+    """Each line typed in turn; the ones the unit refused, each as "line: answer"."""
+    return [
+        f"{line.strip()}: {output.strip()}" for line in lines if cli.refuses(output := session.handle(line).output)
+    ]
+
+
+def shared_subnets(cli: TypedCli, running: str) -> list[str]:
+    """The subnets two interfaces of one VPN instance (VRF) hold addresses in that clash."""
+    held: list[tuple[str, str, ipaddress.IPv4Network]] = []
+    for block in re.split(cli.separator, running):
+        if not block.startswith("interface "):
+            continue
+        name = block.split()[1]
+        binding = cli.binding.search(block)
+        for line in block.splitlines():
+            if found := cli.address.match(line):
+                network = ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network
+                held.append((binding[1] if binding else "", name, network))
+    return [
+        f"{a} on {x} and {b} on {y}"
+        for i, (v, x, a) in enumerate(held)
+        for (w, y, b) in held[i + 1 :]
+        if v == w and x != y and cli.clash(a, b)
+    ]
+
+
+def typed_keeping_subnets_apart(
+    cli: TypedCli, device: DeviceState, session: VrpSession | IosSession, lines: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Each line typed in turn: the ones refused, and the subnets two interfaces held after any."""
+    refusals: list[str] = []
+    shared: list[str] = []
+    for line in lines:
+        refusals += refused(cli, session, [line])
+        shared += shared_subnets(cli, device.running_text())
+    return refusals, shared
