@@ -453,11 +453,11 @@ class _Run:
             line = refused.first_in(diff.remediation)
             if line is None:
                 continue
-            role = "hub" if self.target.role == "hub" else "store"
+            field, cause = refused.causes[self.target.role]
             raise RefusedChangeError(
                 f"{self.target.name}: not changed, nothing was sent: the change needs `{line}` "
-                f"({refused.cause[role]}), which no push sends: {refused.why}. {refused.remedy}",
-                field=refused.hub_field if role == "hub" else refused.store_field,
+                f"({cause}), which no push sends: {refused.why}. {refused.remedy}",
+                field=field,
             )
 
     def _refuse_unconfirmable(self, session: ApplianceSession) -> None:

@@ -351,18 +351,16 @@ class RefusedChange(BaseModel):
     """A line the push never sends, whatever the diff asks: the appliance is refused at the diff
     (a dry run's plan, a push, a restore), before any line, with why and what to do instead.
     `line`: a pattern of a remediation line as sent (stripped); `why`: what the line does and why
-    no push can send it; `remedy`: what the operator does instead; `hub_field` / `store_field`:
-    the inventory field whose change leads to it on a hub or a store appliance (the error's
-    `field`); `cause`: that change as the error names it, by role ("hub", "store")."""
+    no push can send it; `remedy`: what the operator does instead; `causes`: by appliance role
+    ("hub", "edge"), the inventory field whose change leads to the line (the error's `field`)
+    and that change as the error names it."""
 
     model_config = ConfigDict(frozen=True)
 
     line: str
     why: str
     remedy: str
-    hub_field: str
-    store_field: str
-    cause: Mapping[str, str]
+    causes: Mapping[str, tuple[str | None, str]]
 
     def first_in(self, lines: Sequence[str]) -> str | None:
         """The first of `lines` this refuses, stripped; None when there is none."""

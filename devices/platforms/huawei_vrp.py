@@ -462,11 +462,35 @@ BGP_REBUILT = RefusedChange(
         "Change the AR's BGP AS by hand in a maintenance window (or keep the old AS in the "
         "inventory), then push again"
     ),
-    hub_field="asn.hq",
-    store_field="asn",
-    cause={
-        "hub": "its own BGP AS changed, fleet.yaml `asn.hq`",
-        "store": "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)",
+    causes={
+        "hub": ("asn.hq", "its own BGP AS changed, fleet.yaml `asn.hq`"),
+        "edge": ("asn", "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)"),
+    },
+)
+
+# A store's underlay VPN instance takes its route distinguisher from the appliance's loopback and
+# its link's position in the store's `wan` links (templates/devices/huawei_vrp/store.j2), so a
+# dual-WAN store gone LTE-only, or a loopback re-allocated, changes it, which hier_config sends
+# as `undo route-distinguisher OLD` and the new line. Huawei's VRP command references document
+# the command with no undo form ("route-distinguisher", VPN instance view: "Format:
+# route-distinguisher route-distinguisher"; VRP CLI reference and the a10.tagan.ru mirror of
+# Huawei's data-centre VRP reference; only VRP8's NetEngine 8000 reference adds `undo
+# route-distinguisher`), and none found says how an AR changes an RD in place. So the undo is
+# never sent: such a change is refused at the diff, before any line.
+RD_CHANGED = RefusedChange(
+    line=r"undo route-distinguisher \S+",
+    why=(
+        "the AR's command reference documents `route-distinguisher` with no undo form and no way to "
+        "change a VPN instance's RD in place"
+    ),
+    remedy="Recreate that VPN instance on the AR by hand in a maintenance window, then push again",
+    causes={
+        "hub": (None, "a VPN instance's route distinguisher changed"),
+        "edge": (
+            "wan",
+            "an underlay VPN instance's route distinguisher changed: its link's position in the store's "
+            "`wan` links, or the appliance's loopback in allocations.yaml",
+        ),
     },
 )
 
@@ -608,7 +632,7 @@ DRIVER = PlatformDriver(
     deleted_forms=DELETED_FORMS,
     exclusive_addresses=EXCLUSIVE_ADDRESSES,
     removed_whole=(BGP_PEERS_REMOVED_WHOLE,),
-    refused_changes=(BGP_REBUILT,),
+    refused_changes=(BGP_REBUILT, RD_CHANGED),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
