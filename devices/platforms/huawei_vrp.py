@@ -480,8 +480,8 @@ BGP_REBUILT = RefusedChange(
 RD_CHANGED = RefusedChange(
     line=r"undo route-distinguisher \S+",
     why=(
-        "the AR's command reference documents `route-distinguisher` with no undo form and no way to "
-        "change a VPN instance's RD in place"
+        "Huawei's VRP command references document `route-distinguisher` with no undo form, and none "
+        "found says how an AR changes a VPN instance's RD in place"
     ),
     remedy="Recreate that VPN instance on the AR by hand in a maintenance window, then push again",
     causes={
