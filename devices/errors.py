@@ -155,6 +155,13 @@ class UnconfirmableChangeError(PushError):
     stage: Stage = "arm"
 
 
+class RefusedChangeError(PushError):
+    """The change needs a line no push sends (`PlatformDriver.refused_changes`: a VRP appliance's
+    `undo bgp`, its own AS changed): refused at the diff, dry run included, before any line."""
+
+    stage: Stage = "diff"
+
+
 class RollbackError(PushError):
     """Rolling back failed: the appliance is in an unknown state. Reported loudly with the backup path."""
 

@@ -57,6 +57,7 @@ from storestack.devices.errors import (
     CredentialsUnavailableError,
     PushConfigError,
     PushError,
+    RefusedChangeError,
     RevertedChangeError,
     RollbackError,
     Stage,
@@ -355,6 +356,7 @@ class _Run:
             assert self.context.ledger is not None
             held = self.context.ledger.held(self.target.name).listing(self.listed)
             diff = compute_diff(running, self.intended.text, self.target.platform, held=held)
+            self._refuse_unsendable(diff)
             self.diff = diff
             result.remediation = self.redactor.redact_lines(diff.remediation)
             result.rollback_plan = self.redactor.redact_lines(diff.rollback)
@@ -442,6 +444,21 @@ class _Run:
         result.outcome = "changed"
         result.changed = True
         self._record_secrets()
+
+    def _refuse_unsendable(self, diff: ConfigDiff) -> None:
+        """Before the plan is shown or any line sent: a change that needs a line no push sends
+        (`PlatformDriver.refused_changes`) is refused, naming the line, the inventory field
+        behind it, why, and what to do instead."""
+        for refused in self.driver.refused_changes:
+            line = refused.first_in(diff.remediation)
+            if line is None:
+                continue
+            field, cause = refused.causes[self.target.role]
+            raise RefusedChangeError(
+                f"{self.target.name}: not changed, nothing was sent: the change needs `{line}` "
+                f"({cause}), which no push sends: {refused.why}. {refused.remedy}",
+                field=field,
+            )
 
     def _refuse_unconfirmable(self, session: ApplianceSession) -> None:
         """Before the first change line: an appliance that cannot arm the platform's commit-confirm

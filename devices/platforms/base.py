@@ -22,7 +22,7 @@ held there by a test (tests/devices/test_platform_registry.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -347,6 +347,26 @@ class DeletedForm(BaseModel):
     deleted_as: str
 
 
+class RefusedChange(BaseModel):
+    """A line the push never sends, whatever the diff asks: the appliance is refused at the diff
+    (a dry run's plan, a push, a restore), before any line, with why and what to do instead.
+    `line`: a pattern of a remediation line as sent (stripped); `why`: what the line does and why
+    no push can send it; `remedy`: what the operator does instead; `causes`: by appliance role
+    ("hub", "edge"), the inventory field whose change leads to the line (the error's `field`)
+    and that change as the error names it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: str
+    why: str
+    remedy: str
+    causes: Mapping[str, tuple[str | None, str]]
+
+    def first_in(self, lines: Sequence[str]) -> str | None:
+        """The first of `lines` this refuses, stripped; None when there is none."""
+        return next((line.strip() for line in lines if re.fullmatch(self.line, line.strip())), None)
+
+
 class PrefixLists(BaseModel):
     """Route filters held as top-level lines, one entry a line, numbered within the list (VRP
     `ip ip-prefix NAME index N permit ...`), applied line by line, where a list whose every entry
@@ -496,6 +516,8 @@ class PlatformDriver(BaseModel):
     held_classifiers: HeldClassifiers | None = None
     # Lines the device deletes only in a documented form of its own (`DeletedForm`).
     deleted_forms: tuple[DeletedForm, ...] = ()
+    # Lines no push sends: an appliance whose remediation holds one is refused (`RefusedChange`).
+    refused_changes: tuple[RefusedChange, ...] = ()
     # Route filters kept non-empty through a push that changes them (`PrefixLists`).
     prefix_lists: PrefixLists | None = None
     # Where a changed BGP policy applies only to routes received or sent after the change, the

@@ -24,6 +24,7 @@ from storestack.devices.platforms.base import (
     PlatformProfile,
     PolicyRefresh,
     PrefixLists,
+    RefusedChange,
     RemovedWhole,
     StoppedWhileChanged,
     SwappedFilters,
@@ -442,6 +443,57 @@ BGP_PEERS_REMOVED_WHOLE = RemovedWhole(
     names=r"^peer {name} ",
 )
 
+# An AR runs BGP in one AS ("Each device runs in only one AS"), so a config whose own AS changes
+# (the inventory's `asn.hq` on a hub, a store's `asn` on a store) diffs as `undo bgp OLD` and the
+# whole `bgp NEW` block. `undo bgp` "will delete all BGP configurations on a device" (AR command
+# reference "bgp", EDOC1100064351, Precautions): every session drops at once, and in immediate
+# validation the AR routes nothing by BGP until the last peer line is typed again. No Huawei
+# document found says whether the AR asks a [Y/N] confirmation for it (the reference shows none,
+# and a question no push answers would leave the session waiting mid-change), so it is never
+# sent: such a change is refused at the diff, before any line (`RefusedChange`).
+BGP_REBUILT = RefusedChange(
+    line=r"undo bgp(?: \S+)?",
+    why=(
+        "`undo bgp` deletes all BGP configuration on the AR and drops every BGP session at once "
+        "(Huawei AR command reference, \"bgp\"), and whether the AR asks a [Y/N] question for it, "
+        "which a push cannot answer, is not documented"
+    ),
+    remedy=(
+        "Change the AR's BGP AS by hand in a maintenance window (or keep the old AS in the "
+        "inventory), then push again"
+    ),
+    causes={
+        "hub": ("asn.hq", "its own BGP AS changed, fleet.yaml `asn.hq`"),
+        "edge": ("asn", "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)"),
+    },
+)
+
+# A store's underlay VPN instance takes its route distinguisher from the appliance's loopback and
+# its link's position in the store's `wan` links (templates/devices/huawei_vrp/store.j2), so a
+# dual-WAN store gone LTE-only, or a loopback re-allocated, changes it, which hier_config sends
+# as `undo route-distinguisher OLD` and the new line. Huawei's VRP command references document
+# the command with no undo form ("route-distinguisher", VPN instance view: "Format:
+# route-distinguisher route-distinguisher"; VRP CLI reference and the a10.tagan.ru mirror of
+# Huawei's data-centre VRP reference; only VRP8's NetEngine 8000 reference adds `undo
+# route-distinguisher`), and none found says how an AR changes an RD in place. So the undo is
+# never sent: such a change is refused at the diff, before any line.
+RD_CHANGED = RefusedChange(
+    line=r"undo route-distinguisher \S+",
+    why=(
+        "Huawei's VRP command references document `route-distinguisher` with no undo form, and none "
+        "found says how an AR changes a VPN instance's RD in place"
+    ),
+    remedy="Recreate that VPN instance on the AR by hand in a maintenance window, then push again",
+    causes={
+        "hub": (None, "a VPN instance's route distinguisher changed"),
+        "edge": (
+            "wan",
+            "an underlay VPN instance's route distinguisher changed: its link's position in the store's "
+            "`wan` links, or the appliance's loopback in allocations.yaml",
+        ),
+    },
+)
+
 # No two interfaces of a device hold addresses in one subnet: "if another interface is configured
 # with the IP address 20.1.1.2/16, the system prompts an IP address conflict. The configuration
 # fails" (Huawei S2700 V100R006C00 Configuration Guide - IP Services, "Features of IP Addresses
@@ -580,6 +632,7 @@ DRIVER = PlatformDriver(
     deleted_forms=DELETED_FORMS,
     exclusive_addresses=EXCLUSIVE_ADDRESSES,
     removed_whole=(BGP_PEERS_REMOVED_WHOLE,),
+    refused_changes=(BGP_REBUILT, RD_CHANGED),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

@@ -73,15 +73,26 @@ def fortios_holding(intended: str, name: str = "fgt") -> tuple[DeviceState, Fort
 
 def vrp_immediate_with(config: str, name: str = "ar") -> tuple[DeviceState, VrpSession]:
     """An emulated AR in immediate validation (each line live as typed) that took `config`
-    typed line by line in the system view (its `#` and `return` lines left out), each refused
-    line a failure; the session is back in the user view."""
+    typed line by line in the system view (its `#` and `return` lines left out), each view left
+    with `quit` before a line of an outer one, as an operator types it (no VRP5 document says
+    the AR runs a command typed in a view that lacks it in an outer one), each refused line a
+    failure; the session is back in the user view."""
     device = DeviceState(EmulatedDevice(name=name, platform="huawei_vrp", validation="immediate"))
     session = VrpSession(device)
     session.handle("system-view")
+    views: list[int] = []  # the indentation of each line that opened a view still open
     for line in config.splitlines():
-        if line.strip() and not line.startswith(("#", "return")):
-            output = session.handle(line).output
-            assert "Error:" not in output, (line, output)
+        if not line.strip() or line.startswith(("#", "return")) or line.strip() == "#":
+            continue
+        indent = len(line) - len(line.lstrip())
+        while views and views[-1] >= indent:
+            session.handle("quit")
+            views.pop()
+        depth = len(session.context)
+        output = session.handle(line).output
+        assert "Error:" not in output, (line, output)
+        if len(session.context) > depth:
+            views.append(indent)
     session.handle("return")
     return device, session
 
