@@ -47,7 +47,8 @@ What it does, and nothing more:
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
   first, LTE/5G only where the class allows it) that it may take and that is usable; where none
-  is, the first of them that is up, one over a link not suspect first (recovery keeps a class
+  is, of those that are up the one up the longest (the first to pass its recovery, so the class
+  does not move when it does), one over a link not suspect first (recovery keeps a class
   from returning too early, never from leaving on a path that works); `unreachable default` when none is up: a class never leaves on
   a path it may not use. While FRR knows none of a class's paths (no BFD session, nor for a
   `bgp-only` path a BGP neighbour: before the first push) the class table is left empty and the
@@ -302,9 +303,11 @@ class Steering:
         routes the class's destinations through (`withheld_paths`): passed over while that
         holds, and taken again as soon as it no longer does, as the DC's path back does. Their
         own state (up or down, hold-down, recovery) runs on. Where no path the class may take
-        has passed its recovery, the first one that is up takes it (one over a link not suspect
-        before one over a suspect link): recovery keeps a class from returning too early to a
-        better path, never from leaving on one that works. Where none
+        has passed its recovery, the one that is up the longest takes it (one over a link not
+        suspect before one over a suspect link; in the class's order where as long): recovery
+        keeps a class from returning too early to a better path, never from leaving on one that
+        works, and the path up the longest is the first to pass its recovery, so the class stays
+        on it when it does. Where none
         of them is up but a withheld one is, the main table (BGP's way) takes it."""
         withheld = withheld or {}
         self._count_drops(path_up, now)
@@ -323,9 +326,10 @@ class Steering:
                 link_drops = self._link_drops(ifname, now, steered.detection)
                 self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_links(steered, states, path_up, now)
-            usable = first_usable = up_now = first_up = None
+            usable = first_usable = None
+            recovering: list[tuple[bool, float, int, str]] = []  # up, in its recovery
             elsewhere = False  # a path to another hub is up
-            for ifname, state in states.items():
+            for position, (ifname, state) in enumerate(states.items()):
                 up = path_up.get(ifname, False)
                 if ifname in unrouted:
                     elsewhere = elsewhere or up
@@ -334,11 +338,15 @@ class Steering:
                     if self.links[ifname] not in suspect:
                         usable = usable or ifname
                     first_usable = first_usable or ifname
-                if up and up_now is None and self.links[ifname] not in suspect:
-                    up_now = ifname
-                first_up = first_up or (ifname if up else None)
+                if up:
+                    since = now if state.up_since is None else state.up_since
+                    recovering.append((self.links[ifname] in suspect, since, position, ifname))
             usable = usable or first_usable
-            up_now = up_now or first_up
+            # None has passed its recovery: the one nearest to passing it (up the longest), one
+            # over a link not suspect first. It is the first to pass its recovery, so the class
+            # does not leave it when it does; the preferred one instead would be left for
+            # whichever passed first, and taken again when it passed too.
+            up_now = min(recovering)[3] if recovering else None
             # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
             # hub (a BFD session that never came up does not hold BGP down) and a path to
             # another hub is up: the main table follows BGP, the way HQ's answers come back,

@@ -4,6 +4,7 @@ recovery."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -334,17 +335,20 @@ def test_a_hub_that_restarts_is_not_a_brownout_of_the_links() -> None:
 LAB_TIMERS = TWO_LINKS.replace("hold-down 2 detection 10 recovery 30", "hold-down 1 detection 40 recovery 25")
 
 
-def _flapping_fibre_to_hub1(steering: Steering, config: SteeringConfig, lte_blip: tuple[float, float] | None) -> dict[float, str | None]:
-    """The lab's flapping tunnel, polled every 0.25 s: the fibre tunnel to hub1 (xfrm1) down for
-    3 s (1.5 s of lost BFD, then BGP's reconnect) every 12 s from 0 s on, four times, BGP (and
-    HQ's way back) on hub2 meanwhile; `lte_blip`: hub1's LTE tunnel (xfrm2) down from .. to (a
-    BFD session that timed out for a moment, BGP reconnecting), BGP on hub1's fibre then."""
+def _flapping_fibre_to_hub1(
+    steering: Steering, config: SteeringConfig, lte_blip: tuple[float, float] | None, until: float = 60.0
+) -> dict[float, str | None]:
+    """The lab's flapping tunnel, polled every 0.25 s until `until`: the fibre tunnel to hub1
+    (xfrm1) down for 3 s (1.5 s of lost BFD, then BGP's reconnect) every 12 s from 0 s on, four
+    times, BGP (and HQ's way back) on hub2 meanwhile; `lte_blip`: hub1's LTE tunnel (xfrm2) down
+    from .. to (a BFD session that timed out for a moment, BGP reconnecting), BGP on hub1's
+    fibre then."""
     everything = HUB1 | HUB2_BOTH
     hub1_best = withheld_paths(config, routed(everything, HUB1))
     hub2_best = withheld_paths(config, routed(everything - {"100.64.0.0"}, HUB2_BOTH))
     hub1_fibre_only = withheld_paths(config, routed(everything - {"100.64.0.2"}, HUB1 - {"100.64.0.2"}))
     seen: dict[float, str | None] = {}
-    for step in range(-20, 240):
+    for step in range(-20, int(until * 4)):
         now = step / 4
         up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
         up["xfrm1"] = not any(drop <= now < drop + 3.0 for drop in (0.0, 12.0, 24.0, 36.0))
@@ -371,6 +375,22 @@ def test_one_lte_blip_while_the_fibre_to_the_primary_hub_flaps_is_not_a_hub_outa
     assert not on_fibre, f"POS on the flapping fibre at {on_fibre}"
     assert {seen[at] for at in lte_down} <= {"xfrm1", "xfrm2"}  # hub1: the hub HQ answers through
     assert seen[32.0] == seen[35.75] == "xfrm2" and seen[36.0] == seen[38.75] == "xfrm4"
+
+
+def test_after_the_flapping_pos_returns_to_the_fibre_once_without_a_detour_over_lte() -> None:
+    """hub1's LTE tunnel drops with the fibre tunnel's last drop (hub1's outage, as far as the
+    store can tell) and is left too: both serve their recovery, none of POS's paths to hub1 (BGP's
+    hub) is usable, and POS rides the one up the longest, hub1's LTE, which passes its recovery a
+    second before the fibre. POS moves once, back to the fibre when it has passed its recovery;
+    taking the fibre first, because it is preferred, sent POS over LTE for that second (it left
+    the fibre when LTE passed its recovery) and back again."""
+    config = SteeringConfig.parse(LAB_TIMERS)
+    seen = _flapping_fibre_to_hub1(Steering(config), config, (36.5, 38.0), until=90.0)
+    after = [seen[at] for at in sorted(seen) if at >= 39.0]  # the fibre is up for good from 39 s
+    moves = [(a, b) for a, b in pairwise(after) if a != b]
+    assert moves == [("xfrm2", "xfrm1")], moves
+    assert {link for at, link in seen.items() if 39.0 <= at < 64.0} == {"xfrm2"}  # the fibre's recovery
+    assert {link for at, link in seen.items() if at >= 64.0} == {"xfrm1"}
 
 
 def test_one_lte_blip_does_not_excuse_the_fibre_dropping_twice() -> None:
