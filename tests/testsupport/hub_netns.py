@@ -63,8 +63,8 @@ class HubNamespaces(NamedTuple):
     hq: str
 
 
-def run(*argv: str) -> str:
-    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
+def run(*argv: str, stdin: str | None = None) -> str:
+    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, input=stdin, check=False)
     assert result.returncode == 0, f"{' '.join(argv)}: {result.stderr.strip()}"
     return result.stdout
 
