@@ -1644,6 +1644,61 @@ def hub_tunnel_control(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+# An interface name no ruleset names: a tunnel interface the hub's firewall does not list
+_UNLISTED_TUNNEL = "unlisted0"
+_PUBLIC_PROBE = ipaddress.IPv4Address("192.0.2.1")  # outside every private range (RFC 5737)
+
+
+def _first_hosts(set_: _NftSet | None) -> list[ipaddress.IPv4Address]:
+    """The first address of each one-part address element of a set (none for a missing set)."""
+    found = []
+    for element in set_.elements if set_ else ():
+        try:
+            network = ipaddress.IPv4Network(element[0], strict=False) if len(element) == 1 else None
+        except ValueError:
+            continue
+        if network is not None:
+            found.append(network.network_address + (1 if network.num_addresses > 1 else 0))
+    return found
+
+
+@register_rule(PLATFORM)
+def hub_unlisted_tunnel(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's host firewall takes nothing from an interface of the tunnel group (10) that none
+    of its tunnel sets names (an operator's `ip link add`, a tunnel up before the ruleset lists
+    it or after it no longer does): the rules that take the group's traffic come after each named
+    tunnel's own spoofing check, which such an interface skips. Read packet by packet: from each
+    of the stores' own ranges (`store_sources`) to HQ (`corporate`) and to the internet, a new
+    connection and an answer within a flow, through the forward chain; BGP from a tunnel's far end
+    to its hub end (`tunnel_ends`) through the input chain."""
+    if config.suffix != "nftables.conf" or config.role != "hub":
+        return
+    sets = _nft_sets(config.text)
+    corporate = _first_hosts(sets.get("corporate"))[:1]
+    packets = [
+        ("forward", Packet("tcp", source, destination, 443, answer=answer))
+        for source in _first_hosts(sets.get("store_sources"))
+        for destination in [*corporate, _PUBLIC_PROBE]
+        for answer in (False, True)
+    ]
+    ends = sets.get("tunnel_ends")
+    for element in ends.elements[:1] if ends else ():
+        if len(element) == 3:
+            far, near = (ipaddress.IPv4Address(part) for part in element[1:])
+            packets.append(("input", Packet("tcp", far, near, 179)))
+    for chain, packet in packets:
+        verdict = chain_verdict(config.text, chain, packet, _UNLISTED_TUNNEL)
+        if verdict.forwarded:
+            yield config.finding(
+                verdict.line or config.line_of(f"chain {chain}"),
+                "frr-hub-unlisted-tunnel",
+                f"{chain}: {packet.protocol} {packet.source} -> {packet.destination}"
+                f"{' (an answer)' if packet.answer else ''} from an interface of group {_TUNNEL_GROUP} that no "
+                f"tunnel set names is accepted ({verdict.rule}): no spoofing check of a named tunnel holds for it",
+            )
+            return
+
+
 def _xfrm_names(routing: str) -> dict[int, str]:
     """The XFRM interfaces of a routing file: if_id -> name (`link add NAME type xfrm ... if_id N`)."""
     return {int(m.group(2)): m.group(1) for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)}

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from testsupport.hub_netns import run, unavailable
 from testsupport.rendering import edited_sample_chain
 
 from storestack.devices import frr_confirm
@@ -55,18 +56,6 @@ CHANGES = {
 }
 
 
-def _run(*argv: str, stdin: str | None = None) -> str:
-    result = subprocess.run(list(argv), capture_output=True, text=True, timeout=30, input=stdin, check=False)
-    assert result.returncode == 0, f"{' '.join(argv)}: {result.stderr.strip()}"
-    return result.stdout
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}")
-    pytest.skip(reason)
-
-
 def _on_this_kernel(batch: str) -> str:
     """The batch with each XFRM interface a VXLAN interface of the same id."""
     return "\n".join(
@@ -85,10 +74,10 @@ def _host(tag: str) -> Iterator[str]:
     removed at the end whatever happened."""
     namespace = f"ss-rc{os.getpid()}-{tag}"
     try:
-        _run("ip", "netns", "add", namespace)
+        run("ip", "netns", "add", namespace)
         for port in PORTS:
-            _run("ip", "-n", namespace, "link", "add", port, "type", "veth", "peer", f"{port}{FAR}")
-            _run("ip", "-n", namespace, "link", "set", f"{port}{FAR}", "up")
+            run("ip", "-n", namespace, "link", "add", port, "type", "veth", "peer", f"{port}{FAR}")
+            run("ip", "-n", namespace, "link", "set", f"{port}{FAR}", "up")
         yield namespace
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True, timeout=30)
@@ -97,7 +86,7 @@ def _host(tag: str) -> Iterator[str]:
 def _load(namespace: str, lines: str | list[str]) -> None:
     """What the boot (the whole file) or the reload (`routing_changes`) runs: `ip -force -batch`."""
     text = lines if isinstance(lines, str) else "".join(f"{line}\n" for line in lines)
-    _run("ip", "netns", "exec", namespace, "ip", "-force", "-batch", "-", stdin=text)
+    run("ip", "netns", "exec", namespace, "ip", "-force", "-batch", "-", stdin=text)
 
 
 def _state(namespace: str) -> dict[str, list[object]]:
@@ -106,7 +95,7 @@ def _state(namespace: str) -> dict[str, list[object]]:
     whose port was up holds an IPv6 link-local route a boot's never had)."""
 
     def shown(*argv: str) -> list[dict[str, object]]:
-        held = json.loads(_run("ip", "-n", namespace, "-j", "-d", *argv) or "[]")
+        held = json.loads(run("ip", "-n", namespace, "-j", "-d", *argv) or "[]")
         return [item for item in held if not str(item.get("ifname", item.get("dev", ""))).endswith(FAR)]
 
     def info(link: dict[str, object]) -> dict[str, object]:
@@ -193,9 +182,9 @@ def _variants(tmp_path: Path, fleet: Fleet) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def variants(tmp_path_factory: pytest.TempPathFactory, fleet: Fleet) -> dict[str, str]:
     if os.geteuid() != 0:
-        _unavailable("network namespaces need root")
+        unavailable("network namespaces need root")
     if shutil.which("ip") is None:
-        _unavailable("iproute2 (ip) is not installed")
+        unavailable("iproute2 (ip) is not installed")
     return _variants(tmp_path_factory.mktemp("variants"), fleet)
 
 
@@ -233,10 +222,10 @@ def test_a_routing_change_leaves_the_host_as_a_boot_on_the_new_file_would(
 
 def test_namespaces_are_gone_after_a_test_that_fails_inside_one() -> None:
     if os.geteuid() != 0:
-        _unavailable("network namespaces need root")
+        unavailable("network namespaces need root")
     with pytest.raises(AssertionError), _host("fail") as namespace:
         _load(namespace, "link add broken type no-such-kind\n")
-    assert namespace not in _run("ip", "netns", "list").split()
+    assert namespace not in run("ip", "netns", "list").split()
 
 
 # The push's own session while the management address moves to another port: the appliance's
@@ -271,18 +260,18 @@ def _management_lan(tag: str) -> Iterator[tuple[str, str]]:
     bridge in a second namespace, which holds the management host's address 10.0.250.50)."""
     hub, lan = f"ss-rc{os.getpid()}-{tag}h", f"ss-rc{os.getpid()}-{tag}l"
     try:
-        _run("ip", "netns", "add", hub)
-        _run("ip", "netns", "add", lan)
-        _run("ip", "-n", lan, "link", "add", "br0", "type", "bridge")
-        _run("ip", "-n", lan, "address", "add", "10.0.250.50/24", "dev", "br0")
-        _run("ip", "-n", lan, "link", "set", "br0", "up")
+        run("ip", "netns", "add", hub)
+        run("ip", "netns", "add", lan)
+        run("ip", "-n", lan, "link", "add", "br0", "type", "bridge")
+        run("ip", "-n", lan, "address", "add", "10.0.250.50/24", "dev", "br0")
+        run("ip", "-n", lan, "link", "set", "br0", "up")
         for port in PORTS:
-            _run("ip", "-n", hub, "link", "add", port, "type", "veth", "peer", f"{port}{FAR}")
+            run("ip", "-n", hub, "link", "add", port, "type", "veth", "peer", f"{port}{FAR}")
             if port == "dc":
-                _run("ip", "-n", hub, "link", "set", f"{port}{FAR}", "up")
+                run("ip", "-n", hub, "link", "set", f"{port}{FAR}", "up")
                 continue
-            _run("ip", "-n", hub, "link", "set", f"{port}{FAR}", "netns", lan)
-            _run("ip", "-n", lan, "link", "set", f"{port}{FAR}", "master", "br0", "up")
+            run("ip", "-n", hub, "link", "set", f"{port}{FAR}", "netns", lan)
+            run("ip", "-n", lan, "link", "set", f"{port}{FAR}", "master", "br0", "up")
         yield hub, lan
     finally:
         for namespace in (hub, lan):
@@ -327,12 +316,12 @@ def test_the_push_session_over_the_management_port_survives_the_address_moving_t
             assert _answer(operator, "hello", 10) == "hello"
             assert _answer(operator, f"apply {batch}", 10) == "applied 0"
             assert _answer(operator, "still there", 3) == "still there"
-            shown = json.loads(_run("ip", "-n", hub, "-j", "link", "show"))
+            shown = json.loads(run("ip", "-n", hub, "-j", "link", "show"))
             links = {link["ifname"]: ("UP" in link["flags"], link["address"]) for link in shown}
             old, new = ("mgmt", "eth2") if direction == "push" else ("eth2", "mgmt")
             assert (links[old][0], links[new][0]) == (False, True)
             # The management host reaches the address at the new port's MAC.
-            (entry,) = json.loads(_run("ip", "-n", lan, "-j", "neigh", "show", "10.0.250.11"))
+            (entry,) = json.loads(run("ip", "-n", lan, "-j", "neigh", "show", "10.0.250.11"))
             assert entry["lladdr"] == links[new][1]
         finally:
             for process in (operator, appliance):

@@ -394,3 +394,16 @@ def test_the_nftables_reader_follows_prefixes_ranges_and_names_in_sets(
     packet = Packet("tcp", ipaddress.IPv4Address(source), ipaddress.IPv4Address("10.200.0.9"), port)
     verdict = chain_verdict(RULESET_WITH_SETS, "forward", packet, iifname)
     assert (verdict.forwarded, verdict.line) == (forwarded, line)
+
+
+def test_a_hub_taking_traffic_from_an_unlisted_tunnel_interface_is_found(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    # What storestack renders drops it; the same ruleset without that drop takes a store's own
+    # source to HQ from any interface of the tunnel group (`iifgroup 10 ... @corporate accept`).
+    assert not rule_findings(fleet, rendered, "frr-hub-unlisted-tunnel")
+    unlisted = "\n        iifgroup 10 iifname != @store_tunnels iifname != @cloud_tunnels drop"
+    files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace(unlisted, ""))
+    found = rule_findings(fleet, files, "frr-hub-unlisted-tunnel")
+    assert [f.file for f in found] == [f"{HUB}.nftables.conf"], found
+    assert "iifgroup 10 ip saddr @store_sources ip daddr @corporate accept" in found[0].message, found[0].message
