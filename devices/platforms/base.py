@@ -834,8 +834,10 @@ class PlatformProfile:
             return f"its validation mode is unknown: the prompt {self.driver.mode_probe!r} left matched no known form"
         return dict(self.unconfirmable_modes).get(mode)
 
-    def wan_port(self, index: int, link_name: str) -> str:
-        """The physical port of WAN link number `index` (priority order)."""
+    def wan_port(self, port: int, link_name: str) -> str:
+        """The physical port of WAN port number `port` (`Transport.port`: the inventory's `port`,
+        else the link's place in the store's links). Here the link's name: a Linux port is named
+        after its link."""
         return link_name
 
     def wan_zone(self, link_name: str) -> str:
@@ -853,9 +855,9 @@ class PlatformProfile:
 
     def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         """A store's tunnel to hub `hub` over WAN link `link_name`. `number` counts the store's
-        hub tunnels: 1..L are the links' tunnels to their home hubs (WAN link number
-        `link_index`, priority order, has number `link_index` + 1), L+1..2L those to the other
-        hub. Platforms that name interfaces call it `<hub>-<link>` (`hq-hub1-wan1`), so the
+        hub tunnels by WAN port: 1..P are the links' tunnels to their home hubs (the link on WAN
+        port `link_index`, `Transport.port`, has number `link_index` + 1), P+1..2P those to the
+        other hub (P: up to the highest port a link is on). Platforms that name interfaces call it `<hub>-<link>` (`hq-hub1-wan1`), so the
         name says which hub the tunnel reaches."""
         return short_ifname(f"{hub}-{link_name}", self.ifname_limit)
 

@@ -98,8 +98,8 @@ ACL_RANGES: dict[AclRole, tuple[int, int]] = {
 
 
 class HuaweiVrpPlatform(PlatformProfile):
-    def wan_port(self, index: int, link_name: str) -> str:
-        return f"GigabitEthernet0/0/{index + 1}"
+    def wan_port(self, port: int, link_name: str) -> str:
+        return f"GigabitEthernet0/0/{port + 1}"
 
     def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"Tunnel0/0/{number}"
