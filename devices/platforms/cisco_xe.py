@@ -1497,6 +1497,7 @@ PLATFORM = CiscoXEPlatform(
     comment="!",
     loopback="Loopback0",
     lan_trunk="GigabitEthernet0/1/0",
+    port_description=(r"interface (?P<port>GigabitEthernet0/0/\d+)", r"description (?P<link>\S+)(?: .*)?"),
     ifname_limit=64,
     driver=DRIVER,
     hier_driver=HConfigDriverCiscoXE,

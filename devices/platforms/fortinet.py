@@ -1388,6 +1388,11 @@ PLATFORM = FortinetPlatform(
     comment="#",
     loopback="lo0",
     lan_trunk="internal",
+    port_description=(
+        r"config system interface",
+        r'edit "(?P<port>wan\d+|port\d+)"',
+        r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"',
+    ),
     ifname_limit=15,
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,

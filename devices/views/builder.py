@@ -862,6 +862,7 @@ class ViewBuilder:
             name=link.name,
             index=index,
             port=link.port,
+            port_stated=link.port_stated,
             kind=link.kind,
             isp=link.isp,
             description=f"{link.name} {link.kind} {link.isp} {link.bandwidth_mbps}M {role}",

@@ -316,6 +316,7 @@ class WanLinkView:
     # The appliance's WAN port it is cabled to (`Transport.port`): its port's name, its table, its
     # tunnels' numbers and (VRP) its VPN instance's RD are keyed by it, never by `index`.
     port: int
+    port_stated: bool  # the inventory states `port` (else it is the link's place in the store's links)
     kind: str
     isp: str
     description: str
