@@ -1459,7 +1459,7 @@ def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list
     the class's own table, where storestack-steer keeps the one path the class uses now (empty:
     fall through to main, BGP's best path); `steering` is the store's (`store_steering`)."""
     rules = [
-        PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
+        PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.port}")
         for link in view.wan
         if link.address is not None
     ]

@@ -32,9 +32,14 @@ class IntendedConfig:
     # swanctl.conf …), as (companion name, text); the push delivers them where the platform has
     # a way (`companion_delivery`).
     companions: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # A store appliance's links whose WAN port the inventory states (`RenderedConfig.stated_ports`):
+    # the push moves such a link to another port and refuses to move another one
+    # (devices/configdiff/moved_ports.py). None: not known (a config read from a file), every
+    # move refused.
+    stated_ports: frozenset[str] | None = None
 
     def with_secrets(self, secrets: Iterable[str]) -> IntendedConfig:
-        return IntendedConfig(self.text, self.secrets | frozenset(secrets), self.companions)
+        return IntendedConfig(self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports)
 
 
 @runtime_checkable
@@ -73,10 +78,20 @@ class IntendedConfigDirectory:
     `secrets` are the values to redact (e.g. from the environment the configs were rendered with).
     """
 
-    def __init__(self, directory: Path, *, suffix: str = ".cfg", secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        suffix: str = ".cfg",
+        secrets: Iterable[str] = (),
+        stated_ports: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.suffix = suffix
         self._secrets = frozenset(secrets)
+        # Each appliance's links whose WAN port the inventory states, where the caller rendered
+        # the configs and knows them (`IntendedConfig.stated_ports`; None: not known).
+        self._stated_ports = stated_ports
 
     def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
         candidates = [self.directory / f"{target.name}{self.suffix}"]
@@ -85,7 +100,10 @@ class IntendedConfigDirectory:
         for path in candidates:
             if path.is_file():
                 return IntendedConfig(
-                    path.read_text(encoding="utf-8"), self._secrets, _companions_beside(path, target)
+                    path.read_text(encoding="utf-8"),
+                    self._secrets,
+                    _companions_beside(path, target),
+                    None if self._stated_ports is None else self._stated_ports.get(target.name, frozenset()),
                 )
         raise MissingIntendedConfigError(
             f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"
@@ -138,7 +156,7 @@ def rendered_intended_configs(
         )
     try:
         rendered: dict[str, str | IntendedConfig] = {
-            config.name: IntendedConfig(config.text, companions=config.companions)
+            config.name: IntendedConfig(config.text, companions=config.companions, stated_ports=config.stated_ports)
             for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
         }
     except (RenderError, NetworkError) as exc:

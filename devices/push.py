@@ -45,6 +45,7 @@ from storestack.devices.configdiff import (
     rollback_lines,
     secret_paths,
 )
+from storestack.devices.configdiff.moved_ports import moved_links, port_links
 from storestack.devices.drivers import (
     CommitConfirm,
     commit_confirm_for,
@@ -78,6 +79,7 @@ from storestack.devices.secret_ledger import DEFAULT_SECRET_LEDGER, HELD_AS_SENT
 from storestack.devices.session import ApplianceSession, HostCommand, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
 from storestack.inventory.errors import InventoryIssue
+from storestack.inventory.paths import STORES_DIR
 
 StageCallback = Callable[[str, str], None]
 DEFAULT_CONFIRM_TIMEOUT = 120
@@ -355,6 +357,7 @@ class _Run:
         with self.stage("diff"):
             assert self.context.ledger is not None
             held = self.context.ledger.held(self.target.name).listing(self.listed)
+            self._refuse_moved_ports(running)
             diff = compute_diff(running, self.intended.text, self.target.platform, held=held)
             self._refuse_unsendable(diff)
             self.diff = diff
@@ -444,6 +447,45 @@ class _Run:
         result.outcome = "changed"
         result.changed = True
         self._record_secrets()
+
+    def _refuse_moved_ports(self, running: str) -> None:
+        """Before the plan is shown or any line sent: a store link the intended config puts on
+        another WAN port than the one the running config's port description names it on, whose
+        port the inventory does not state (its place in the store's links, which changed), is
+        refused: the push would empty the port its cable is in and configure one it is not in
+        (devices/configdiff/moved_ports.py). A stated port is the operator's move: it goes ahead."""
+        if self.target.role == "hub":
+            return
+        stated = self.intended.stated_ports
+        moved = [move for move in moved_links(running, self.intended.text, self.target.platform) if move.link not in (stated or ())]
+        if not moved:
+            return
+        store_file = f"{STORES_DIR}/{self.target.store_id}.yaml"
+        unknown = (
+            " (this intended config was read from a file, which does not say whether the inventory states the port: "
+            "push it rendered from the inventory)"
+            if stated is None
+            else ""
+        )
+        raise RefusedChangeError(
+            f"{self.target.name}: not changed, nothing was sent: "
+            + "; ".join(
+                f"link {move.link} is on {move.held} (the running config's port description names it) and the "
+                f"intended config puts it on {move.intended}, its place among the store's links in {store_file}, "
+                "which changed"
+                for move in moved
+            )
+            + f"{unknown}. The push would empty the port the cable is in and configure one it is not in. State the "
+            "port the link is cabled to in "
+            + store_file
+            + ": "
+            + ", ".join(
+                f"`port: {move.number}` on link {move.link}" if move.number is not None else f"its `port` on link {move.link}"
+                for move in moved
+            )
+            + " keeps it where it is; the port it moves to, once the cable is moved",
+            field="port",
+        )
 
     def _refuse_unsendable(self, diff: ConfigDiff) -> None:
         """Before the plan is shown or any line sent: a change that needs a line no push sends
@@ -917,4 +959,6 @@ def restore_backup(
         text = Path(backup).read_text(encoding="utf-8")
     except OSError as exc:
         raise PushConfigError(f"cannot read backup {backup}: {exc.strerror or exc}") from None
-    return push_appliance(target, IntendedConfig(text), context=context, on_stage=on_stage)
+    # Each link's port in the backup is one the appliance ran it on: a restore puts it back there.
+    stated = frozenset(port_links(text, target.platform))
+    return push_appliance(target, IntendedConfig(text, stated_ports=stated), context=context, on_stage=on_stage)

@@ -71,6 +71,9 @@ class RenderedConfig:
     # Files beside the config for what the platform's CLI cannot hold (FRR: the Linux host's
     # firewall and DHCP/DNS), as (file suffix, text). The push of `text` does not send them.
     companions: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # A store appliance's links whose WAN port the inventory states (`WanLink.port`): the push
+    # moves such a link to another port, and refuses to move any other (`IntendedConfig`).
+    stated_ports: frozenset[str] = frozenset()
 
     @property
     def filename(self) -> str:
@@ -351,6 +354,7 @@ class Renderer:
             self.reveal_secrets,
             view.store_id,
             rendered_companions,
+            frozenset(link.name for link in view.wan if link.port_stated),
         )
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:

@@ -54,7 +54,9 @@ from storestack.inventory.models import (
     SegmentKind,
     SlaClass,
     StoreSpec,
+    WanLink,
     guest_breakout_index,
+    wan_link_ports,
 )
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
@@ -296,6 +298,29 @@ def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     return issues
 
 
+def wan_port_issues(wan: list[WanLink], doc: SourceDocument) -> list[InventoryIssue]:
+    """Two links of one store on one WAN port (`models.wan_link_ports`): one issue at each stated
+    `port` another link holds too (a defaulted port is the link's place in the store's links, which
+    no other default takes)."""
+    ports = wan_link_ports(wan)
+    issues: list[InventoryIssue] = []
+    for index, (link, (port, stated)) in enumerate(zip(wan, ports, strict=True)):
+        if not stated:
+            continue
+        for other, (other_port, other_stated) in zip(wan, ports, strict=True):
+            if other is link or other_port != port:
+                continue
+            held = "states it too" if other_stated else "is on it by default (its place in the links by priority)"
+            issues.append(
+                doc.issue(
+                    ("wan", index, "port"),
+                    f"link {link.name}: WAN port {port} is link {other.name}'s as well, which {held}: each "
+                    "link is cabled to a port of its own",
+                )
+            )
+    return issues
+
+
 def served_hubs(primary: str, hub_order: list[str]) -> list[str]:
     """The hubs a store reaches over each of its transports: its own, then the next one in the
     fleet's order as its backup (the only hub when there is one)."""
@@ -414,6 +439,7 @@ def cross_checks(
             if store.state != "decommissioned"
             else None
         )
+        issues += wan_port_issues(store.wan, doc)
         for index, link in enumerate(store.wan):
             if link.name in link_names:
                 issues.append(doc.issue(("wan", index, "name"), f"link name {link.name!r} is used twice"))

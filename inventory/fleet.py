@@ -61,6 +61,10 @@ class ResolvedWanLink(Resolved):
     data_cap_gb: int | None
     # The link's IP MTU: the inventory's, else its kind's default (`models.UNDERLAY_MTU`).
     mtu: int
+    # The appliance's WAN port it is cabled to (`models.wan_link_ports`): the inventory's `port`,
+    # else its place in the store's links; `port_stated`: whether the inventory states it.
+    port: int
+    port_stated: bool
     hub: str
     primary: bool
     overlay: ipaddress.IPv4Interface

@@ -61,6 +61,7 @@ from storestack.inventory.models import (
     SlaPolicy,
     StoreSpec,
     TransportCost,
+    wan_link_ports,
 )
 from storestack.inventory.paths import FLEET_FILE, STORES_DIR, refuse_sample_chain_write
 from storestack.inventory.source import (
@@ -476,6 +477,7 @@ def _resolved_store(
             "advertised": kind != "guest-wifi",
         }
     ordered = sorted(store.wan, key=lambda link: (link.priority, link.name))
+    ports = {link.name: port for link, port in zip(store.wan, wan_link_ports(store.wan), strict=True)}
     all_cellular = all(link.cellular for link in ordered)
     wan: list[dict[str, Any]] = []
     for index, link in enumerate(ordered):
@@ -497,6 +499,8 @@ def _resolved_store(
                 "cost_per_gb": transport.cost_per_gb if link.cost_per_gb is None else link.cost_per_gb,
                 "data_cap_gb": transport.data_cap_gb if link.data_cap_gb is None else link.data_cap_gb,
                 "mtu": UNDERLAY_MTU[link.kind] if link.mtu is None else link.mtu,
+                "port": ports[link.name][0],
+                "port_stated": ports[link.name][1],
                 "hub": primary_hub if to_primary else backup_hub,
                 "primary": index == 0,
                 "overlay": IPv4Interface((hub_side + 1, 31)),

@@ -703,6 +703,18 @@ class WanLink(Strict):
         le=9216,
         description="the link's IP MTU as the carrier gives it; default by kind (UNDERLAY_MTU)",
     )
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "the appliance's WAN port the link is cabled to, counted from 0 as every platform numbers its "
+            "WAN ports: IOS-XE GigabitEthernet0/0/<port>, VRP GigabitEthernet0/0/<port+1>, FortiOS "
+            "wan1, wan2, then port1, port2, ... (FRR names the port after the link; the number keys its "
+            "routing table and tunnels); unique within the store. Default: the link's place among the "
+            "store's links by priority, then name (wan_link_ports), which moves when a link is added or "
+            "removed: state it for a store whose links change"
+        ),
+    )
 
     @model_validator(mode="after")
     def _static_has_address(self) -> WanLink:
@@ -722,6 +734,15 @@ class WanLink(Strict):
 class _Transport(Protocol):
     @property
     def cellular(self) -> bool: ...
+
+
+def wan_link_ports(wan: Sequence[WanLink]) -> list[tuple[int, bool]]:
+    """Each link's WAN port number, in `wan`'s order, and whether the inventory states it: its
+    `port`, else its place among the store's links in preference order (priority, then name), the
+    order every store is built in (inventory/loader.py)."""
+    order = sorted(range(len(wan)), key=lambda i: (wan[i].priority, wan[i].name))
+    place = {link: position for position, link in enumerate(order)}
+    return [(place[i], False) if link.port is None else (link.port, True) for i, link in enumerate(wan)]
 
 
 def guest_breakout_index(wan: Sequence[_Transport]) -> int | None:

@@ -692,6 +692,7 @@ class NetworkIntent:
                 name=link.name,
                 kind=link.kind,
                 index=index,
+                port=link.port,
                 role=self._role(index, link),
                 cellular=link.cellular,
                 bandwidth_mbps=link.bandwidth_mbps,

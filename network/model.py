@@ -55,6 +55,9 @@ class Transport:
     name: str
     kind: str  # fiber, broadband, lte, 5g
     index: int  # preference order, 0 is the preferred transport
+    # The appliance's WAN port it is cabled to (inventory `WanLink.port`, else its place in the
+    # store's links): what names its port and everything keyed by it, never the preference order.
+    port: int
     role: Role
     cellular: bool
     bandwidth_mbps: int

@@ -998,7 +998,7 @@ def _wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]
     platform = get_platform(config.platform)
     problems: list[tuple[int, str]] = []
     for transport in store.transports:
-        port = platform.wan_port(transport.index, transport.name)
+        port = platform.wan_port(transport.port, transport.name)
         name = f"the {transport.name} link ({port})"
         port_line, shapers = shapers_of(config, port)
         if not shapers:

@@ -734,6 +734,11 @@ class CompanionDelivery(BaseModel):
         return next((ends(before, after) for known, ends in self.session_ends if known == name), ())
 
 
+# The WAN port numbers `PlatformProfile.wan_port_number` reads a port name back to (0..N-1): more
+# than any appliance storestack renders has.
+WAN_PORT_NUMBERS = 64
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformProfile:
     """Everything storestack knows about one platform. The base class derives interface names
@@ -758,6 +763,12 @@ class PlatformProfile:
     # True when show commands answer in JSON (`show bgp summary json` …): rollout verification
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False
+    # Where a store's config says which link a WAN port carries: the path of a port's description
+    # line, one pattern per level (the port's block with its name as group `port`, then the
+    # description with the link's name, the description's first word, as group `link`); None
+    # where the template renders no port description (FRR: its ports are named after their links,
+    # so no link moves to another port). devices/configdiff/moved_ports.py reads it.
+    port_description: tuple[str, ...] | None = None
     commit_confirm: CommitConfirm | None = None
     # Validation modes (`PlatformDriver.mode_prompts`) in which the appliance has no way the push
     # knows of to revert a change by itself, each with the reason: `commit_confirm` is not for
@@ -834,9 +845,16 @@ class PlatformProfile:
             return f"its validation mode is unknown: the prompt {self.driver.mode_probe!r} left matched no known form"
         return dict(self.unconfirmable_modes).get(mode)
 
-    def wan_port(self, index: int, link_name: str) -> str:
-        """The physical port of WAN link number `index` (priority order)."""
+    def wan_port(self, port: int, link_name: str) -> str:
+        """The physical port of WAN port number `port` (`Transport.port`: the inventory's `port`,
+        else the link's place in the store's links). Here the link's name: a Linux port is named
+        after its link."""
         return link_name
+
+    def wan_port_number(self, port_name: str, link_name: str) -> int | None:
+        """The WAN port number (`wan_port`) whose port this platform names `port_name` for link
+        `link_name`; None for a name it gives no WAN port."""
+        return next((port for port in range(WAN_PORT_NUMBERS) if self.wan_port(port, link_name) == port_name), None)
 
     def wan_zone(self, link_name: str) -> str:
         """The security zone of a WAN link's port: one INTERNET zone for every WAN port unless the
@@ -853,9 +871,9 @@ class PlatformProfile:
 
     def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         """A store's tunnel to hub `hub` over WAN link `link_name`. `number` counts the store's
-        hub tunnels: 1..L are the links' tunnels to their home hubs (WAN link number
-        `link_index`, priority order, has number `link_index` + 1), L+1..2L those to the other
-        hub. Platforms that name interfaces call it `<hub>-<link>` (`hq-hub1-wan1`), so the
+        hub tunnels by WAN port: 1..P are the links' tunnels to their home hubs (the link on WAN
+        port `link_index`, `Transport.port`, has number `link_index` + 1), P+1..2P those to the
+        other hub (P: up to the highest port a link is on). Platforms that name interfaces call it `<hub>-<link>` (`hq-hub1-wan1`), so the
         name says which hub the tunnel reaches."""
         return short_ifname(f"{hub}-{link_name}", self.ifname_limit)
 

@@ -93,8 +93,8 @@ HUB_VIRTUAL_TEMPLATE = "Virtual-Template1"
 
 
 class CiscoXEPlatform(PlatformProfile):
-    def wan_port(self, index: int, link_name: str) -> str:
-        return f"GigabitEthernet0/0/{index}"
+    def wan_port(self, port: int, link_name: str) -> str:
+        return f"GigabitEthernet0/0/{port}"
 
     def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"Tunnel{number}"
@@ -1497,6 +1497,7 @@ PLATFORM = CiscoXEPlatform(
     comment="!",
     loopback="Loopback0",
     lan_trunk="GigabitEthernet0/1/0",
+    port_description=(r"interface (?P<port>GigabitEthernet0/0/\d+)", r"description (?P<link>\S+)(?: .*)?"),
     ifname_limit=64,
     driver=DRIVER,
     hier_driver=HConfigDriverCiscoXE,

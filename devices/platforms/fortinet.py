@@ -73,8 +73,8 @@ class FortinetPlatform(PlatformProfile):
     """FortiOS names ports `wan1`, `wan2`, then `port1` …, and segments are named VLAN
     interfaces (at most 15 characters) on the `internal` switch."""
 
-    def wan_port(self, index: int, link_name: str) -> str:
-        return f"wan{index + 1}" if index < 2 else f"port{index - 1}"
+    def wan_port(self, port: int, link_name: str) -> str:
+        return f"wan{port + 1}" if port < 2 else f"port{port - 1}"
 
     def hub_dc_port(self) -> str:
         return "port1"  # wan1 holds the hub's public IKE address
@@ -1388,6 +1388,11 @@ PLATFORM = FortinetPlatform(
     comment="#",
     loopback="lo0",
     lan_trunk="internal",
+    port_description=(
+        r"config system interface",
+        r'edit "(?P<port>wan\d+|port\d+)"',
+        r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"',
+    ),
     ifname_limit=15,
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,

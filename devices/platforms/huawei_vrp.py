@@ -98,8 +98,8 @@ ACL_RANGES: dict[AclRole, tuple[int, int]] = {
 
 
 class HuaweiVrpPlatform(PlatformProfile):
-    def wan_port(self, index: int, link_name: str) -> str:
-        return f"GigabitEthernet0/0/{index + 1}"
+    def wan_port(self, port: int, link_name: str) -> str:
+        return f"GigabitEthernet0/0/{port + 1}"
 
     def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"Tunnel0/0/{number}"
@@ -469,8 +469,9 @@ BGP_REBUILT = RefusedChange(
 )
 
 # A store's underlay VPN instance takes its route distinguisher from the appliance's loopback and
-# its link's position in the store's `wan` links (templates/devices/huawei_vrp/store.j2), so a
-# dual-WAN store gone LTE-only, or a loopback re-allocated, changes it, which hier_config sends
+# its link's WAN port (templates/devices/huawei_vrp/store.j2; `WanLink.port`, else its position in
+# the store's `wan` links), so a dual-WAN store gone LTE-only without `port`, or a loopback
+# re-allocated, changes it, which hier_config sends
 # as `undo route-distinguisher OLD` and the new line. Huawei's VRP command references document
 # the command with no undo form ("route-distinguisher", VPN instance view: "Format:
 # route-distinguisher route-distinguisher"; VRP CLI reference and the a10.tagan.ru mirror of
@@ -488,8 +489,8 @@ RD_CHANGED = RefusedChange(
         "hub": (None, "a VPN instance's route distinguisher changed"),
         "edge": (
             "wan",
-            "an underlay VPN instance's route distinguisher changed: its link's position in the store's "
-            "`wan` links, or the appliance's loopback in allocations.yaml",
+            "an underlay VPN instance's route distinguisher changed: its link's WAN port (its `port`, else its "
+            "position in the store's `wan` links), or the appliance's loopback in allocations.yaml",
         ),
     },
 )
@@ -1550,6 +1551,7 @@ PLATFORM = HuaweiVrpPlatform(
     comment="#",
     loopback="LoopBack0",
     lan_trunk="GigabitEthernet0/0/0",
+    port_description=(r"interface (?P<port>GigabitEthernet0/0/\d+)", r"description (?P<link>\S+)(?: .*)?"),
     ifname_limit=64,
     driver=DRIVER,
     hier_driver=HConfigDriverHuaweiVrp,

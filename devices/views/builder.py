@@ -149,9 +149,10 @@ def _application_rules(
     return rules
 
 
-def transport_table(link_index: int) -> int:
-    """The front-door routing table (Linux policy routing) / VRF number of a store's transport."""
-    return 101 + link_index
+def transport_table(port: int) -> int:
+    """The front-door routing table (Linux policy routing) / VRF number of a store's transport, by
+    its WAN port (`Transport.port`)."""
+    return 101 + port
 
 
 class ViewBuilder:
@@ -313,23 +314,26 @@ class ViewBuilder:
         loopback_net = Net.at(int(appliance.loopback), 32)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = intent.guest_breakout
-        link_index = {link.name: index for index, link in enumerate(store.wan)}
-        home_hub = {link.name: link.hub for link in store.wan}
+        links = {link.name: link for link in store.wan}
+        # Tunnels are numbered by their link's WAN port: 1..P those to the links' home hubs, P+1..2P
+        # those to the other hub (P: the ports up to the highest a link is on), so a link keeps
+        # its tunnels when another link is added or removed.
+        ports = max(link.port for link in store.wan) + 1
         by_link: dict[str, list[TunnelView]] = {}
         for tunnel in intent.tunnels:
             if tunnel.kind != "store-hub":
                 continue
-            index = link_index[tunnel.transport]
-            position = 0 if tunnel.peer == home_hub[tunnel.transport] else 1
+            link = links[tunnel.transport]
+            position = 0 if tunnel.peer == link.hub else 1
             by_link.setdefault(tunnel.transport, []).append(
                 self._tunnel_view(
                     profile,
                     tunnel,
-                    index,
-                    position * len(store.wan) + index + 1,
+                    link.port,
+                    position * ports + link.port + 1,
                     store.asn,
-                    transport_table(index),
-                    store.wan[index].cellular,
+                    transport_table(link.port),
+                    link.cellular,
                 )
             )
         wan = [
@@ -857,6 +861,8 @@ class ViewBuilder:
         return WanLinkView(
             name=link.name,
             index=index,
+            port=link.port,
+            port_stated=link.port_stated,
             kind=link.kind,
             isp=link.isp,
             description=f"{link.name} {link.kind} {link.isp} {link.bandwidth_mbps}M {role}",
@@ -868,11 +874,11 @@ class ViewBuilder:
             cellular=link.cellular,
             primary=index == 0,
             role=role,
-            ifname=profile.wan_port(index, link.name),
+            ifname=profile.wan_port(link.port, link.name),
             hub=hub,
             tunnel=next(tunnel for tunnel in tunnels if tunnel.hub is hub),
             tunnels=tunnels,
-            table=transport_table(index),
+            table=transport_table(link.port),
             local_pref=transport.local_pref,
             prepend=transport.prepend,
             prepend_path=prepend_path(store.asn, transport.prepend),
@@ -902,8 +908,8 @@ class ViewBuilder:
                     name=f"aws-{link.name}-t{number}",
                     link=link.name,
                     link_ifname=link.ifname,
-                    ifname=profile.aws_tunnel(link.index, link.name, number),
-                    number=100 + 2 * link.index + number,
+                    ifname=profile.aws_tunnel(link.port, link.name, number),
+                    number=100 + 2 * link.port + number,
                     tunnel=number,
                     peer_outside=dotted(int(tunnel.peer_outside)),
                     local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,

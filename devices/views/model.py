@@ -313,6 +313,10 @@ class TunnelView:
 class WanLinkView:
     name: str
     index: int  # preference order, 0 is the preferred link
+    # The appliance's WAN port it is cabled to (`Transport.port`): its port's name, its table, its
+    # tunnels' numbers and (VRP) its VPN instance's RD are keyed by it, never by `index`.
+    port: int
+    port_stated: bool  # the inventory states `port` (else it is the link's place in the store's links)
     kind: str
     isp: str
     description: str

@@ -211,14 +211,32 @@ NW_0002_WAN1 = """  - name: wan1
 """
 
 
-def lte_only_configs(tmp_path: Path, platform: Platform, store: str = "nw-0002") -> tuple[str, str]:
+def lte_only_configs(
+    tmp_path: Path, platform: Platform, store: str = "nw-0002", port: int | None = None
+) -> tuple[str, str]:
     """`store`'s config on `platform` (FRR hubs) in the sample chain, on two WAN links, and
-    without its fibre link (`NW_0002_WAN1`), on its one LTE link: each tunnel takes the inside
-    address another held."""
+    without its fibre link (`NW_0002_WAN1`), on its one LTE link (on WAN port `port` where
+    given, `lte_only_chain`): without `port` each tunnel takes the inside address another held."""
     dual = on_platform(load_fleet(sample_chain_path()), platform, "frr")
-    chain = edited_sample_chain(tmp_path, NW_0002_WAN1, "", f"stores/{store}.yaml")
+    chain = lte_only_chain(tmp_path, port, store)
     ((before,), (after,)) = render_store(dual, store), render_store(on_platform(load_fleet(chain), platform, "frr"), store)
     return before.text, after.text
+
+
+# nw-0002's LTE link, the one left when its fibre link goes, cabled to WAN port 1.
+NW_0002_LTE1 = "  - name: lte1\n"
+
+
+def lte_only_chain(tmp_path: Path, port: int | None = None, store: str = "nw-0002") -> Path:
+    """The sample chain without `store`'s fibre link (`NW_0002_WAN1`), its LTE link left on WAN
+    port `port` where given (`WanLink.port`), else on the one its place gives it."""
+    chain = edited_sample_chain(tmp_path, NW_0002_WAN1, "", f"stores/{store}.yaml")
+    if port is not None:
+        path = chain / "stores" / f"{store}.yaml"
+        text = path.read_text()
+        assert text.count(NW_0002_LTE1) == 1
+        path.write_text(text.replace(NW_0002_LTE1, f"{NW_0002_LTE1}    port: {port}\n"))
+    return chain
 
 
 def three_hub_chain(tmp_path: Path) -> Path:
