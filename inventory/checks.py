@@ -1,7 +1,8 @@
 """The fleet-wide check passes: what no single file's schema can see.
 
 Each pass returns every issue it finds, each naming file, line and field:
-- `fleet_checks`: fleet.yaml on its own (overlapping supernets, hub names and rates, ASNs, policies).
+- `fleet_checks`: fleet.yaml on its own (overlapping supernets, hub names and rates, ASNs, policies,
+  a domain too long for the IKE identities under it).
 - `cross_checks`: the stores against the fleet and one another (ids, hubs, VLANs, subnets).
 - `lock_checks`: the IPAM lock file against the plan and itself.
 - `resolved_checks`: explicit values against what the lock file already gave someone else.
@@ -28,6 +29,7 @@ from storestack.common.asn import (
     customer_gateway_asn_refusal,
     transit_gateway_asn_refusal,
 )
+from storestack.common.names import ike_domain_refusal
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
@@ -126,6 +128,8 @@ def management_gateway_refusal(spec: FleetSpec, hub: Hub) -> str | None:
 
 def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     issues: list[InventoryIssue] = []
+    if (refusal := ike_domain_refusal(spec.organisation.domain)) is not None:
+        issues.append(doc.issue(("organisation", "domain"), refusal))
     plan = spec.ip_plan
     supernets: list[tuple[Loc, ipaddress.IPv4Network]] = [
         (("ip_plan", "stores"), plan.stores),

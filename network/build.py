@@ -48,7 +48,7 @@ from storestack.common.addressing import (
     excluding,
     management_lan,
 )
-from storestack.common.names import HASH_LEN, shortened
+from storestack.common.names import ike_domain_refusal, ike_identity
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
@@ -194,16 +194,6 @@ DESKTOP_INTERNET = False
 BFD_WIRED = "WIRED"
 BFD_CELLULAR = "CELLULAR"
 MANAGEMENT_PORTS: tuple[tuple[str, int], ...] = (("tcp", 22), ("udp", 161))
-
-
-# The longest FQDN IKE identity (`NetworkIntent.ike_id`): a FortiOS phase 1's local ID takes at
-# most 63 characters (`config vpn ipsec phase1-interface`, `localid`: Fortinet's schema of the
-# table as its Terraform provider for FortiOS 7.x carries it, fortinetdev/terraform-provider-fortios
-# `resource_vpnipsec_phase1interface.go`, "localid" `StringLenBetween(0, 63)`; the peer ID it is
-# matched against takes 255), where a store link's `<id>-<link>.<domain>` reaches 65 characters
-# before the domain (store ids and link names take up to 32 each). Both ends of a tunnel read the
-# identity from here, so every platform sends and expects the same one.
-IKE_ID_LIMIT = 63
 
 
 def derive_psk(fleet_secret: str, tunnel_id: str) -> str:
@@ -448,16 +438,11 @@ class NetworkIntent:
 
     def ike_id(self, name: str) -> str:
         """The FQDN IKE identity of a store link (`<id>-<link>`) or a hub (its hostname) under the
-        fleet's domain, held to `IKE_ID_LIMIT`: a longer name's head and a hash of it (`shortened`)
-        before the domain. A domain that leaves no room for that is refused."""
-        room = IKE_ID_LIMIT - len(self.domain) - 1
-        if room < HASH_LEN + 2:
-            raise NetworkIntentError(
-                f"organisation.domain {self.domain!r} is {len(self.domain)} characters: the IKE identities "
-                f"<name>.{self.domain} need a domain of at most {IKE_ID_LIMIT - HASH_LEN - 3} characters "
-                f"(a FortiOS phase 1's local ID takes {IKE_ID_LIMIT})"
-            )
-        return f"{shortened(name, room)}.{self.domain}"
+        fleet's domain, held to `common/names.py` `IKE_ID_LIMIT` (`ike_identity`). A domain that
+        leaves no room for that is refused (the inventory refuses it first, `fleet_checks`)."""
+        if (refusal := ike_domain_refusal(self.domain)) is not None:
+            raise NetworkIntentError(f"organisation.domain {refusal}")
+        return ike_identity(name, self.domain)
 
     def known_by_address(self, store: ResolvedStore, link: ResolvedWanLink) -> bool:
         """Whether a store link's tunnels identify BOTH ends by their outside addresses (IKE

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from storestack.common.names import IKE_ID_LIMIT
 from storestack.devices.lint import (
     AdvertisementFacts,
     ConditionalFact,
@@ -69,7 +70,6 @@ from storestack.devices.platforms.fortinet import (
     dpd_retrycount,
     dpd_retryinterval,
 )
-from storestack.network.build import IKE_ID_LIMIT
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -378,7 +378,7 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 # Values FortiOS holds to a length, each as (what the finding calls it, the entries that hold it,
 # the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`) and a
-# phase 1's local ID (63, network intent `IKE_ID_LIMIT`).
+# phase 1's local ID (63, `common/names.py` `IKE_ID_LIMIT`).
 def _limited_values(parsed: dict[str, Block]) -> Iterator[tuple[str, Entry, str, int]]:
     bgp = parsed.get("router bgp")
     for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
