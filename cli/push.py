@@ -46,9 +46,9 @@ from storestack.devices.intended import (
     IntendedConfigSource,
     rendered_intended_configs,
 )
-from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
+from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, pushed_in_change, unfinished_names
 from storestack.devices.push import PushOptions, checked_confirm_timeout
-from storestack.devices.push_order import FleetChangeOrder, fleet_change_order
+from storestack.devices.push_order import FleetChangeOrder, check_selection, fleet_change_order
 from storestack.devices.report import DeviceResult, RunReport, RunSummary
 from storestack.devices.runner import (
     DEFAULT_CONCURRENCY,
@@ -153,6 +153,13 @@ def _change_order(before_path: Path, fleet: Fleet | None) -> FleetChangeOrder:
     return fleet_change_order(before, fleet)
 
 
+# The option a refused fleet-change selection names: the first of the selection's that was given.
+_SELECTION_OPTIONS = {
+    "stores": "--store", "appliances": "--appliance", "region": "--region", "shard": "--shard",
+    "platform": "--platform", "role": "--role", "only_failed": "--only-failed",
+}
+
+
 def _intended_source(
     intended_dir: Path | None,
     fleet: Fleet | None,
@@ -254,6 +261,7 @@ def push(
     )
     change = None if before_path is None else _change_order(before_path, fleet)
     targets = _load_targets(targets_file, fleet)
+    every_target = targets
     selection: dict[str, str | list[str] | None] = {
         "stores": list(stores) or None,
         "appliances": list(appliances) or None,
@@ -289,6 +297,10 @@ def push(
         selection["only_failed"] = previous.run_id
     if not len(targets):
         raise PushConfigError("no appliance matches the selection")
+    if change is not None:
+        given = next((flag for key, flag in _SELECTION_OPTIONS.items() if selection[key]), "--fleet-before")
+        with for_option(given):
+            check_selection(change, every_target, targets.names, pushed_in_change(runs_dir, change.change_id))
     secrets = fleet_secret_values(fleet) if fleet is not None else set()
     intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
     options = RunOptions(

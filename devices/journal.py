@@ -14,6 +14,7 @@ events left over onto the report.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -63,9 +64,8 @@ def load_run(path: Path) -> RunReport:
     return Journal.read(Path(path), RunReport, _replay)
 
 
-def last_push_run(runs_dir: Path = DEFAULT_RUNS_DIR, *, dry_run: bool | None = None) -> RunReport | None:
-    """The most recent push run recorded in `runs_dir` (other kinds of journals are skipped)."""
-    found: list[RunReport] = []
+def _push_runs(runs_dir: Path) -> Iterator[RunReport]:
+    """Every push run recorded in `runs_dir` (other kinds of journals, and unreadable ones, skipped)."""
     for path in Journal.files(runs_dir, "push"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -74,11 +74,26 @@ def last_push_run(runs_dir: Path = DEFAULT_RUNS_DIR, *, dry_run: bool | None = N
             report = load_run(path)
         except (OSError, ValueError):
             continue
-        if dry_run is None or report.dry_run == dry_run:
-            found.append(report)
+        yield report
+
+
+def last_push_run(runs_dir: Path = DEFAULT_RUNS_DIR, *, dry_run: bool | None = None) -> RunReport | None:
+    """The most recent push run recorded in `runs_dir` (other kinds of journals are skipped)."""
+    found = [report for report in _push_runs(runs_dir) if dry_run is None or report.dry_run == dry_run]
     if not found:
         return None
     return max(found, key=lambda report: (report.started_at, report.run_id))
+
+
+def pushed_in_change(runs_dir: Path, change: str) -> set[str]:
+    """Appliances an earlier push (not a dry run) of the fleet change `change` left ok."""
+    return {
+        device.name
+        for report in _push_runs(runs_dir)
+        if report.change == change and not report.dry_run
+        for device in report.devices
+        if device.outcome in DONE_OUTCOMES
+    }
 
 
 def unfinished_names(report: RunReport) -> list[str]:

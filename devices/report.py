@@ -177,6 +177,9 @@ class RunReport(BaseModel):
         default=[],
         description="hubs of a fleet change that the fleet no longer has: decommissioned only once this push finished",
     )
+    change: str | None = Field(
+        default=None, description="with --fleet-before: the fleet change pushed (the same id for every run of it)"
+    )
     devices: list[DeviceResult] = []
     summary: RunSummary = RunSummary()
 

@@ -213,6 +213,7 @@ def run_push(
         waves=waves,
         wave_labels=labels,
         retire_after=list(options.change.retired) if options.change is not None else [],
+        change=options.change.change_id if options.change is not None else None,
     )
     results: dict[str, DeviceResult] = {}
     for wave_index, wave in enumerate(report.waves, start=1):

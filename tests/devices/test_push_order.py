@@ -28,6 +28,8 @@ from storestack.devices.push_order import (
     TunnelKey,
     hub_store_tunnels,
     make_before_break,
+    selection_gaps,
+    store_appliances,
     store_end_key,
 )
 from storestack.devices.runner import PushTargets, plan_waves
@@ -96,6 +98,30 @@ def test_removing_a_hub_retires_it_after_its_stores_moved(tmp_path: Path) -> Non
     assert cut == [], "a store lost every hub on a transport during the push"
     (_, last_push), (retired, gone) = steps[-2:]
     assert retired == "hq-hub2 retired" and gone == last_push, "a store still used the retired hub"
+
+
+def test_a_store_pushed_alone_takes_the_hubs_of_its_move_and_keeps_two_hubs(tmp_path: Path) -> None:
+    # Adding hq-hub3: a store homed on hq-hub2 moves its backup from hq-hub1 to hq-hub3. Pushed
+    # alone it would wait for hq-hub3's end with one hub on each transport; with what the
+    # selection needs (hq-hub3, and hq-hub1 with every store whose tunnel hq-hub1 drops) every
+    # store keeps two hubs at every step, whatever the stores outside the selection hold.
+    before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
+    order = make_before_break(before, after)
+    every = PushTargets.from_inventory(targets_from_fleet(after.fleet))
+    by_store = store_appliances(every)
+    moved = [store for store in by_store if order.store_needs.get(store)]
+    assert moved, "the change moves stores"
+    for store in by_store:
+        selected = set(by_store[store])
+        selected |= set(selection_gaps(order, by_store, selected))
+        assert selection_gaps(order, by_store, selected) == [], "what a selection needs needs nothing more"
+        waves, _ = plan_waves(every.filter(names=sorted(selected)), None, order)
+        short = [(step, link) for step, counts in _steps(before, after, waves, order) for link, count in counts.items() if count < 2]
+        assert short == [], (store, sorted(selected))
+    hub2_store = sorted(order.hub_needs["hq-hub1"])[0]
+    assert {"hq-hub1", "hq-hub3"} <= set(selection_gaps(order, by_store, by_store[hub2_store]))
+    # hq-hub3 pushed ok in an earlier run of the change: not needed again.
+    assert "hq-hub3" not in selection_gaps(order, by_store, by_store[hub2_store], done={"hq-hub3"})
 
 
 @pytest.mark.parametrize("canary", [None, 2])

@@ -125,3 +125,52 @@ def test_a_failed_hub_stops_the_change_before_the_stores_move(
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+# Stores homed on hq-hub2 before it is removed: they move to hq-hub1 (pushed before the stores)
+# and hq-hub3 (pushed after them, once they no longer use its old ends).
+MOVED = ("nw-0002", "nw-0004", "nw-0005", "nw-0008")
+
+
+def _store_appliances(fleet: Path, *stores: str) -> list[str]:
+    return [t.name for t in targets_from_fleet(load_fleet(fleet)).appliances if t.store_id in stores]
+
+
+def _refused(result: Any, field: str) -> str:
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["errors"][0]["field"] == field
+    return str(payload["error"])
+
+
+def test_a_selection_that_moves_stores_without_their_hubs_is_refused_before_any_appliance(
+    emulator: Emulator, chains: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, after = chains
+    runner = cli_runner(monkeypatch, tmp_path)
+    change = ("--fleet-before", str(before), "--json")
+
+    store = _refused(runner.invoke(cli, [*_args(emulator, tmp_path, after, "--store", "nw-0002", *change)]), "--store")
+    assert "hq-hub1" in store and "hq-hub3" in store, store
+    hub = _refused(runner.invoke(cli, [*_args(emulator, tmp_path, after, "--appliance", "hq-hub3", *change)]), "--appliance")
+    assert all(name in hub for name in _store_appliances(after, *MOVED)), hub
+    for name in emulator.device_names:
+        assert "description LAN trunk" not in emulator.running_config(name)
+    assert not list((tmp_path / "state" / "runs").glob("*")), "no run started"
+
+
+def test_hubs_pushed_in_an_earlier_run_of_the_change_count(
+    emulator: Emulator, chains: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, after = chains
+    runner = cli_runner(monkeypatch, tmp_path)
+    moved = [arg for name in [*_store_appliances(after, *MOVED), "hq-hub3"] for arg in ("--appliance", name)]
+    args = _args(emulator, tmp_path, after, *moved, "--fleet-before", str(before), "--json")
+
+    assert "hq-hub1" in _refused(runner.invoke(cli, args), "--appliance")
+    first = runner.invoke(cli, _args(emulator, tmp_path, after, "--appliance", "hq-hub1", "--fleet-before", str(before), "--json"))
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.stdout)["wave_labels"] == ["stores", "hubs-last"]
+    assert json.loads(second.stdout)["change"] == json.loads(first.stdout)["change"] is not None
