@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testsupport.frr_stand_ins import frr_stand_ins
 from testsupport.hub_netns import PROBE, HubNamespaces, hub_namespaces, on_this_kernel, probe_command, run
 from testsupport.rendering import edited_sample_chain
 
@@ -68,14 +69,8 @@ def test_no_step_of_a_hub_push_or_its_revert_forwards_a_spoofed_store_source(
     def probe(step: str, source: str = SPOOFED) -> list[str]:
         return probe_command(probe_script, namespaces, log, step, source, TUNNEL, "t16")
 
+    vtysh, reload = frr_stand_ins(tmp_path, RUNNING, f'exec {" ".join(probe("frr"))}')
     running = tmp_path / "running.conf"
-    running.write_text(RUNNING)
-    vtysh = tmp_path / "vtysh"
-    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
-    reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\nexec {" ".join(probe("frr"))}\n')
-    for script in (vtysh, reload):
-        script.chmod(0o755)
     etc = tmp_path / "etc"
     etc.mkdir()
     real = {

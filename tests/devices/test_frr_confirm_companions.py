@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from testsupport.frr_stand_ins import frr_stand_ins
 
 from storestack.devices import frr_confirm
 from storestack.devices.frr_confirm import ConfirmConfig
@@ -28,25 +29,11 @@ RULESET = "table inet filter {\n  chain input { type filter hook input priority 
 KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
 
 
-def frr_stand_ins(tmp_path: Path, then: str = "") -> tuple[Path, Path]:
-    """vtysh and frr-reload.py stand-ins keeping the running config in a file (`then`: a shell
-    line the reload runs after it)."""
-    running = tmp_path / "running.conf"
-    running.write_text(RUNNING)
-    vtysh = tmp_path / "vtysh"
-    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
-    reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n{then}\n')
-    for script in (vtysh, reload):
-        script.chmod(0o755)
-    return vtysh, reload
-
-
 @pytest.fixture
 def appliance(tmp_path: Path) -> ConfirmConfig:
     """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
     RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
-    vtysh, reload = frr_stand_ins(tmp_path)
+    vtysh, reload = frr_stand_ins(tmp_path, RUNNING)
     log = tmp_path / "host.log"
     check = tmp_path / "nft-check"
     check.write_text(f'#!/bin/sh\necho "check $1" >> {log}\n! grep -q BAD "$1"\n')
@@ -308,7 +295,7 @@ def routed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfirmConfig:
     ip.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "etc").mkdir()
-    vtysh, reload = frr_stand_ins(tmp_path)
+    vtysh, reload = frr_stand_ins(tmp_path, RUNNING)
     return ConfirmConfig.load_data(
         {
             "state_dir": str(tmp_path / "state"),
@@ -436,7 +423,7 @@ def test_a_revert_undoes_the_push_in_its_reverse_order_frr_first(tmp_path: Path,
     order = [name for name, _ in (frr.hub_companions if hub else frr.companions)]
     log = tmp_path / "host.log"
     running = tmp_path / "running.conf"
-    vtysh, reload = frr_stand_ins(tmp_path, f"echo frr >> {log}")
+    vtysh, reload = frr_stand_ins(tmp_path, RUNNING, f"echo frr >> {log}")
     (tmp_path / "etc").mkdir()
     config = ConfirmConfig.load_data(
         {

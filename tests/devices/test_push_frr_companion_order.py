@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from testsupport.push_runs import offline_run
 
 from storestack.devices.errors import PushError
 from storestack.devices.intended import IntendedConfig
 from storestack.devices.platforms import get_platform
-from storestack.devices.push import PushContext, PushOptions, _Run
-from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceTarget
 
 GOLDEN = Path(__file__).parent / "golden" / "frr"
@@ -100,16 +99,8 @@ def test_the_engines_rollback_puts_frr_back_then_the_files_last_installed_first(
     intended = f"{running}ip route 192.0.2.0/24 blackhole\n"
     appliance = FailingFrrAppliance(running, intended, {name: f"# {name}\nold\n" for name in order})
     target = ApplianceTarget(name="edge", role=role, platform="frr", host="127.0.0.1")
-    options = PushOptions(
-        backup_root=tmp_path / "b",
-        known_hosts=tmp_path / "k.json",
-        secret_ledger=tmp_path / "s",
-        verify_health=False,
-        save=False,
-        confirm_timeout=0,
-    )
     companions = tuple((name, f"# {name}\nnew\n") for name in order)
-    run = _Run(target, IntendedConfig(intended, companions=companions), PushContext(options), None, DeviceResult.for_target(target))
+    run = offline_run(target, IntendedConfig(intended, companions=companions), tmp_path)
     run.session = appliance  # type: ignore[assignment]
 
     run._cycle()

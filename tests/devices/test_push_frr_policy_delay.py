@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from testsupport.push_runs import offline_run
 
 from storestack.devices import push as push_module
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.intended import IntendedConfig
-from storestack.devices.push import PushContext, PushOptions, _Run
-from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceTarget
 
 GOLDEN = Path(__file__).parent / "golden" / "frr"
@@ -80,15 +79,7 @@ def _push(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, running: str, intende
     clock = Clock()
     monkeypatch.setattr(push_module, "time", clock)
     target = ApplianceTarget(name="hq-hub1", role="hub", platform="frr", host="127.0.0.1")
-    options = PushOptions(
-        backup_root=tmp_path / "b",
-        known_hosts=tmp_path / "k.json",
-        secret_ledger=tmp_path / "s",
-        verify_health=False,
-        save=False,
-        confirm_timeout=0,
-    )
-    run = _Run(target, IntendedConfig(intended), PushContext(options), None, DeviceResult.for_target(target))
+    run = offline_run(target, IntendedConfig(intended), tmp_path)
     session = FakeFrrSession(clock, running)
     session.next_running = intended  # type: ignore[attr-defined]
     run.session = session  # type: ignore[assignment]

@@ -1,0 +1,20 @@
+"""Stand-ins for FRR's `vtysh` and `frr-reload.py` in the commit-confirm tests
+(devices/frr_confirm.py runs them): the running config kept in a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def frr_stand_ins(tmp_path: Path, running_text: str, then: str = "") -> tuple[Path, Path]:
+    """vtysh and frr-reload.py stand-ins keeping the running config in `tmp_path`/running.conf,
+    which starts as `running_text` (`then`: a shell line the reload runs after it)."""
+    running = tmp_path / "running.conf"
+    running.write_text(running_text)
+    vtysh = tmp_path / "vtysh"
+    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
+    reload = tmp_path / "frr-reload.py"
+    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n{then}\n')
+    for script in (vtysh, reload):
+        script.chmod(0o755)
+    return vtysh, reload
