@@ -22,6 +22,7 @@ from testsupport.rendering import edited_sample_chain, lte_only_chain, lte_only_
 from storestack.common.platforms import Platform
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.configdiff.moved_ports import MovedLink, moved_links, port_links
+from storestack.devices.drivers import driver_for
 from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory, IntendedConfigs
 from storestack.devices.push import PushOptions
 from storestack.devices.render import render_store
@@ -46,6 +47,8 @@ LTE1_PORT = {
     "fortinet": "wan2",
     "frr": "lte1",
 }
+# The first port (wan1's in the dual-WAN store), where a link without a stated port goes alone.
+FIRST_PORT = {"cisco_xe": "GigabitEthernet0/0/0", "huawei_vrp": "GigabitEthernet0/0/1", "fortinet": "wan1"}
 
 
 def _block(config: str, header: str) -> list[str]:
@@ -201,9 +204,10 @@ def test_the_sample_chain_renders_each_link_on_its_place(tmp_path: Path) -> None
 
 def _push(
     tmp_path: Path, platform: Platform, running: str, intended: IntendedConfig, *, dry_run: bool = False
-) -> tuple[DeviceResult, str, int]:
+) -> tuple[DeviceResult, str, int, str]:
     """Push `intended` to an emulated nw-0002-edge1 on `platform` holding `running`: the result,
-    the config it runs after and the lines it received."""
+    the config it runs after, the lines it received and the config it ran before (with what the
+    device adds itself, such as FortiOS's `snmp-index`)."""
     name = "nw-0002-edge1"
     device = EmulatedDevice(name=name, platform=platform, store_id="nw-0002", running_config=running)
     with EmulatorThread(Emulator([device], state_dir=tmp_path / "emulator")) as emulator:
@@ -221,45 +225,73 @@ def _push(
         after = emulator.running_config(name)
         received = emulator.config_lines_received(name)
     assert held  # the emulator loaded it
-    return result, after, received
+    return result, after, received, held
 
 
-@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_push_moving_a_link_off_its_defaulted_port_is_refused_before_any_line(
     tmp_path: Path, platform: Platform, dry_run: bool
 ) -> None:
     before, after = lte_only_configs(tmp_path, platform)
-    result, running, received = _push(
+    result, running, received, _ = _push(
         tmp_path, platform, before, IntendedConfig(after, stated_ports=frozenset()), dry_run=dry_run
     )
     assert (result.outcome, result.stage, result.error_type) == ("failed", "diff", "RefusedChangeError"), result.error
     error = result.error or ""
-    port, first = LTE1_PORT[platform], {"cisco_xe": "GigabitEthernet0/0/0", "huawei_vrp": "GigabitEthernet0/0/1"}[platform]
+    port, first = LTE1_PORT[platform], FIRST_PORT[platform]
     assert f"link lte1 is on {port}" in error and f"puts it on {first}" in error
     assert "stores/nw-0002.yaml" in error and "`port: 1` on link lte1" in error
     assert result.config_lines_sent == 0 and received == 0
     assert compute_diff(running, before, platform).in_sync
 
 
-@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
 def test_a_push_of_a_stated_port_goes_ahead_and_leaves_the_modem_port_alone(tmp_path: Path, platform: Platform) -> None:
     before, after = lte_only_configs(tmp_path, platform, port=1)
-    result, running, _ = _push(tmp_path, platform, before, IntendedConfig(after, stated_ports=frozenset({"lte1"})))
+    result, running, _, held = _push(tmp_path, platform, before, IntendedConfig(after, stated_ports=frozenset({"lte1"})))
     assert result.outcome == "changed", result.error
     port = LTE1_PORT[platform]
     # No line under the modem's port but its description (the link is the primary one now).
-    sent = [line.strip() for line in _sent_under(result.remediation, f"interface {port}")]
-    assert [line for line in sent if not line.startswith(("description ", "undo description"))] in ([], ["exit"], ["quit"])
-    held_block = [line for line in _block(before, f"interface {port}") if "description" not in line]
-    assert [line for line in _block(running, f"interface {port}") if "description" not in line] == held_block
+    sent = [line.strip() for line in _sent_under(result.remediation, _port_header(platform, port))]
+    assert [
+        line for line in sent if not line.startswith(("description ", "undo description", "set description "))
+    ] in ([], ["exit"], ["quit"], ["next"])
+    # The port holds what it held, but its description and what the unit numbers itself (a
+    # FortiGate's `set snmp-index`, the platform's ignored lines).
+    header = _port_header(platform, port, rendered=True)
+    driver = driver_for(platform)
+
+    def kept(config: str) -> list[str]:
+        return [line for line in _block(config, header) if "description" not in line and not driver.is_ignored(line)]
+
+    assert kept(running) == kept(held) and len(kept(held)) > 3
     assert compute_diff(running, after, platform, held=HeldSecrets(everything=True)).remediation == ()
 
 
+def _port_header(platform: Platform, port: str, *, rendered: bool = False) -> str:
+    """The line that opens `port`'s block: in a config, or (FortiOS) in a remediation."""
+    if platform != "fortinet":
+        return f"interface {port}"
+    return f'{"    " if rendered else "  "}edit "{port}"'
+
+
 def _sent_under(lines: Sequence[str], header: str) -> list[str]:
-    """The lines a remediation sends in the block `header` opens, wherever it opens it."""
+    """The lines a remediation sends in the block `header` opens, wherever it opens it (FortiOS:
+    an `edit` of `config system interface`, up to its `next`)."""
     sent: list[str] = []
     inside = False
+    if header.lstrip().startswith("edit "):
+        table = ""
+        for line in lines:
+            if not line.startswith(" "):
+                table = line
+            elif table == "config system interface" and line == header:
+                inside = True
+            elif inside:
+                sent.append(line)
+                inside = line.strip() != "next"
+        return sent
     for line in lines:
         if not line.startswith(" "):
             inside = line == header
@@ -274,14 +306,14 @@ def test_a_stated_move_goes_ahead(tmp_path: Path) -> None:
     assert moved_links(before, after, "cisco_xe") == [
         MovedLink("lte1", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0", 1)
     ]
-    result, running, _ = _push(tmp_path, "cisco_xe", before, IntendedConfig(after, stated_ports=frozenset({"lte1"})))
+    result, running, _, _ = _push(tmp_path, "cisco_xe", before, IntendedConfig(after, stated_ports=frozenset({"lte1"})))
     assert result.outcome == "changed", result.error
     assert "interface GigabitEthernet0/0/0\n description lte1 " in running
 
 
 def test_a_config_read_from_a_file_does_not_say_the_port_is_stated(tmp_path: Path) -> None:
     before, after = lte_only_configs(tmp_path, "cisco_xe", port=0)
-    result, _, received = _push(tmp_path, "cisco_xe", before, IntendedConfig(after))
+    result, _, received, _ = _push(tmp_path, "cisco_xe", before, IntendedConfig(after))
     assert result.error_type == "RefusedChangeError" and received == 0
     assert "read from a file" in (result.error or "")
 
@@ -289,7 +321,7 @@ def test_a_config_read_from_a_file_does_not_say_the_port_is_stated(tmp_path: Pat
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
 def test_each_platform_with_a_port_description_names_its_links(tmp_path: Path, platform: Platform) -> None:
     before, after = lte_only_configs(tmp_path, platform)
-    first = {"cisco_xe": "GigabitEthernet0/0/0", "huawei_vrp": "GigabitEthernet0/0/1", "fortinet": "wan1"}[platform]
+    first = FIRST_PORT[platform]
     assert port_links(before, platform) == {"wan1": first, "lte1": LTE1_PORT[platform]}
     assert moved_links(before, after, platform) == [MovedLink("lte1", LTE1_PORT[platform], first, 1)]
     _, stated = lte_only_configs(tmp_path / "stated", platform, port=1)
