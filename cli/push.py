@@ -185,7 +185,8 @@ def _intended_source(
               help="Fleet directory (for --region and for targets when --targets is not given).")
 @targets_option(default="built from the fleet inventory")
 @click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
-              help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
+              help="Directory of intended configs, <appliance>.cfg each, and the stated WAN ports "
+                   "`devices render --out` writes beside them. Default: rendered from the fleet.")
 @click.option("--outputs", "outputs_path", type=InputFile(), default=None,
               help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
 @click.option("--fleet-before", "before_path", type=click.Path(path_type=Path), default=None,

@@ -6,6 +6,7 @@ The engine depends only on the `IntendedConfigSource` protocol: rendering (templ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,27 +72,50 @@ class IntendedConfigs:
         return sorted(self._configs)
 
 
+# Beside rendered configs (`devices render --out`, a rollout's render step): each appliance's
+# links whose WAN port the inventory states (`RenderedConfig.stated_ports`), which a push of the
+# configs read from the folder needs (devices/push.py `_refuse_moved_ports`). No secrets.
+STATED_PORTS_FILE = "stated-ports.json"
+
+
+def stated_ports_text(stated: Mapping[str, frozenset[str]]) -> str:
+    """The text of a `STATED_PORTS_FILE` holding `stated` (appliance name: its stated links)."""
+    return json.dumps({name: sorted(links) for name, links in stated.items()}, sort_keys=True)
+
+
+def read_stated_ports(directory: Path) -> dict[str, frozenset[str]] | None:
+    """The stated ports written beside the configs in `directory`; None where none were written
+    (or the file is not one `stated_ports_text` writes): every move of a link is then refused."""
+    try:
+        held = json.loads((Path(directory) / STATED_PORTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(held, dict) or not all(isinstance(links, list) for links in held.values()):
+        return None
+    return {str(name): frozenset(map(str, links)) for name, links in held.items()}
+
+
 class IntendedConfigDirectory:
     """Rendered configs on disk, one `<appliance>.cfg` per appliance (as `devices render --out` writes),
-    with the companion files written beside each (`<appliance>.<companion>`) for its platform.
+    with the companion files written beside each (`<appliance>.<companion>`) for its platform and
+    the stated WAN ports of the folder's appliances (`STATED_PORTS_FILE`; none there: not known).
 
     `secrets` are the values to redact (e.g. from the environment the configs were rendered with).
     """
 
-    def __init__(
-        self,
-        directory: Path,
-        *,
-        suffix: str = ".cfg",
-        secrets: Iterable[str] = (),
-        stated_ports: Mapping[str, frozenset[str]] | None = None,
-    ) -> None:
+    def __init__(self, directory: Path, *, suffix: str = ".cfg", secrets: Iterable[str] = ()) -> None:
         self.directory = Path(directory)
         self.suffix = suffix
         self._secrets = frozenset(secrets)
-        # Each appliance's links whose WAN port the inventory states, where the caller rendered
-        # the configs and knows them (`IntendedConfig.stated_ports`; None: not known).
-        self._stated_ports = stated_ports
+        self._stated_ports: dict[Path, dict[str, frozenset[str]] | None] = {}
+
+    def _stated(self, config: Path, name: str) -> frozenset[str] | None:
+        """The links of appliance `name` whose port is stated, from the folder `config` is in."""
+        folder = config.parent
+        if folder not in self._stated_ports:
+            self._stated_ports[folder] = read_stated_ports(folder)
+        stated = self._stated_ports[folder]
+        return None if stated is None else stated.get(name, frozenset())
 
     def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
         candidates = [self.directory / f"{target.name}{self.suffix}"]
@@ -103,7 +127,7 @@ class IntendedConfigDirectory:
                     path.read_text(encoding="utf-8"),
                     self._secrets,
                     _companions_beside(path, target),
-                    None if self._stated_ports is None else self._stated_ports.get(target.name, frozenset()),
+                    self._stated(path, target.name),
                 )
         raise MissingIntendedConfigError(
             f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"

@@ -32,6 +32,7 @@ from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError
+from storestack.devices.intended import STATED_PORTS_FILE, read_stated_ports, stated_ports_text
 from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
@@ -641,10 +642,19 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
     stopped part-way (an error, Ctrl-C) leaves `out_dir` as it was, never configs of two
     inventories side by side. With `check`, nothing is written: `written` lists what a real run
     would write. Push files (with secrets) are 0600; display files carry only `<redacted>`.
+    Beside them goes each appliance's stated WAN ports (`STATED_PORTS_FILE`, which a push from
+    the folder reads), those of appliances not rendered now kept, in the mode of the configs
+    (a push folder holds 0600 files only); an appliance whose stated ports changed is written,
+    whether or not its config text did.
     """
     report = WriteReport()
     changes: list[tuple[str, str, int]] = []
+    held = read_stated_ports(Path(out_dir))
+    stated = dict(held or {})
+    sidecar_mode = DISPLAY_FILE_MODE
     for config in configs:
+        if config.with_secrets:
+            sidecar_mode = PUSH_FILE_MODE
         if config.planned:
             report.planned.append(config.name)
         changed = [
@@ -653,7 +663,12 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
             if would_change(Path(out_dir) / filename, text, config.file_mode)
         ]
         changes += changed
-        (report.written if changed else report.unchanged).append(config.name)
+        ports_changed = held is None or held.get(config.name) != config.stated_ports
+        stated[config.name] = config.stated_ports
+        (report.written if changed or ports_changed else report.unchanged).append(config.name)
+    sidecar = stated_ports_text(stated)
+    if would_change(Path(out_dir) / STATED_PORTS_FILE, sidecar, sidecar_mode):
+        changes.append((STATED_PORTS_FILE, sidecar, sidecar_mode))
     if changes and not check:
         with staged_directory(Path(out_dir)) as staging:
             for filename, text, mode in changes:
@@ -664,7 +679,7 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
 def stale_files(configs: Iterable[RenderedConfig], out_dir: Path) -> list[str]:
     """Files in `out_dir` that rendering `configs` (the whole fleet) does not produce: configs of
     removed stores or appliances, left behind. Hidden files are not counted."""
-    expected = {filename for config in configs for filename, _ in config.files()}
+    expected = {STATED_PORTS_FILE, *(filename for config in configs for filename, _ in config.files())}
     try:
         names = sorted(entry.name for entry in os.scandir(out_dir) if entry.is_file(follow_symlinks=False))
     except (FileNotFoundError, NotADirectoryError):

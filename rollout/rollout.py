@@ -22,7 +22,6 @@ batch order and never run during a failover drill (`DrillGate`).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import threading
 from collections import deque
@@ -32,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from storestack.common.files import atomic_write_text
 from storestack.common.journal import (
     RUNS_DIR,
     JournalError,
@@ -341,12 +339,8 @@ def step_render(run: StoreRun) -> StepOutcome:
         )
     else:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # With each appliance's stated WAN ports, for the push step (a resumed run too).
         write_configs(configs, directory)
-        # Which links' WAN ports the inventory states, for the push step (a resumed run too).
-        atomic_write_text(
-            directory / STATED_PORTS_FILE,
-            json.dumps({config.name: sorted(config.stated_ports) for config in configs}, sort_keys=True),
-        )
     planned = run.store_id not in outputs or outputs[run.store_id].planned
     return StepOutcome(
         summary=(
@@ -425,27 +419,12 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
         return list(pool.map(push, configs))
 
 
-# Beside a store's rendered configs: each appliance's links whose WAN port the inventory states
-# (`RenderedConfig.stated_ports`), which the push reads (devices/push.py `_refuse_moved_ports`).
-STATED_PORTS_FILE = "stated-ports.json"
-
-
-def _stated_ports(directory: Path) -> dict[str, frozenset[str]] | None:
-    """The stated ports the render step wrote beside the configs; None where it wrote none (every
-    move of a link to another port is then refused)."""
-    try:
-        held = json.loads((directory / STATED_PORTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return {str(name): frozenset(map(str, links)) for name, links in held.items()} if isinstance(held, dict) else None
-
-
 def step_push(run: StoreRun) -> StepOutcome:
     env = run.env
     intended: IntendedConfigSource = (
         IntendedConfigs(run.held_configs, secrets=env.secret_values())
         if run.options.dry_run
-        else IntendedConfigDirectory(run.config_dir, secrets=env.secret_values(), stated_ports=_stated_ports(run.config_dir))
+        else IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
     )
     results: list[DeviceResult] = []
     reused: list[str] = []

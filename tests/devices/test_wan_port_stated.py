@@ -14,16 +14,31 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from testsupport.cli import cli_runner
 from testsupport.emulator_push import emulator_run_options
-from testsupport.rendering import edited_sample_chain, lte_only_chain, lte_only_configs, on_platform
+from testsupport.rendering import (
+    NW_0002_LTE1,
+    edited_sample_chain,
+    lte_only_chain,
+    lte_only_configs,
+    on_platform,
+)
 
+from storestack.cli.main import cli
 from storestack.common.platforms import Platform
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.configdiff.moved_ports import MovedLink, moved_links, port_links
 from storestack.devices.drivers import driver_for
-from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory, IntendedConfigs
+from storestack.devices.intended import (
+    STATED_PORTS_FILE,
+    IntendedConfig,
+    IntendedConfigDirectory,
+    IntendedConfigs,
+    read_stated_ports,
+)
 from storestack.devices.push import PushOptions
 from storestack.devices.render import render_store
 from storestack.devices.report import DeviceResult
@@ -38,7 +53,6 @@ from storestack.lab.emulator import Emulator, EmulatorThread
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.cisco_xe import IosSession
-from storestack.rollout.rollout import STATED_PORTS_FILE, _stated_ports
 
 # lte1's port in the dual-WAN store, where its modem is cabled.
 LTE1_PORT = {
@@ -339,7 +353,102 @@ def test_a_rollout_push_reads_the_stated_ports_its_render_wrote(tmp_path: Path) 
     (tmp_path / STATED_PORTS_FILE).write_text(json.dumps({"nw-0002-edge1": ["lte1"]}))
     (tmp_path / "nw-0002-edge1.cfg").write_text("hostname nw-0002-edge1\n")
     target = ApplianceTarget(name="nw-0002-edge1", role="edge", store_id="nw-0002", platform="cisco_xe", host="127.0.0.1")
-    intended = IntendedConfigDirectory(tmp_path, stated_ports=_stated_ports(tmp_path)).intended_config(target)
+    intended = IntendedConfigDirectory(tmp_path).intended_config(target)
     assert intended.stated_ports == frozenset({"lte1"})
+    (tmp_path / STATED_PORTS_FILE).unlink()
     assert IntendedConfigDirectory(tmp_path).intended_config(target).stated_ports is None
-    assert _stated_ports(tmp_path / "none") is None
+    assert read_stated_ports(tmp_path / "none") is None
+
+
+# ---------------------------------------------------------------- render --out, then push --intended
+
+
+def _ios_chain(chain: Path) -> Path:
+    """`chain` with nw-0002's edge router on IOS-XE."""
+    store = chain / "stores" / "nw-0002.yaml"
+    store.write_text(store.read_text().replace("    platform: frr\n", "    platform: cisco_xe\n", 1))
+    return chain
+
+
+def _render_then_push(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port: int | None, *, keep_sidecar: bool = True
+) -> tuple[dict[str, Any], str]:
+    """nw-0002 gone LTE-only (lte1 on WAN port `port` where stated) rendered with `devices render
+    --out DIR`, then pushed with `devices push --intended DIR` to an emulated IOS-XE nw-0002-edge1
+    running the dual-WAN config (lte1 on GigabitEthernet0/0/1), the folder's stated ports removed
+    unless `keep_sidecar`: the push's device report and the config the router runs after."""
+    before = edited_sample_chain(tmp_path / "before", "    platform: frr\n", "    platform: cisco_xe\n", "stores/nw-0002.yaml")
+    ((held,),) = [render_store(load_fleet(before), "nw-0002")]
+    after = _ios_chain(lte_only_chain(tmp_path / "after", port))
+    runner = cli_runner(monkeypatch, tmp_path)
+    out = tmp_path / "intended"
+    rendered = runner.invoke(
+        cli, ["devices", "render", "--fleet", str(after), "--store", "nw-0002", "--out", str(out), "--with-secrets"]
+    )
+    assert rendered.exit_code == 0, rendered.output
+    if not keep_sidecar:
+        (out / STATED_PORTS_FILE).unlink()
+    name = "nw-0002-edge1"
+    device = EmulatedDevice(name=name, platform="cisco_xe", store_id="nw-0002", running_config=held.text)
+    with EmulatorThread(Emulator([device], state_dir=tmp_path / "emulator")) as emulator:
+        pushed = runner.invoke(
+            cli,
+            [
+                "devices", "push", "--targets", str(emulator.inventory_path), "--intended", str(out),
+                "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--conn-timeout", "3", "--json",
+            ],
+        )
+        running = emulator.running_config(name)
+    (report,) = [d for d in json.loads(pushed.stdout)["devices"] if d["name"] == name]
+    return report, running
+
+
+def test_a_move_the_inventory_states_is_pushed_from_a_rendered_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`devices render --out` writes which ports are stated beside the configs, as the rollout
+    does: the operator's move of lte1 to port 0 is pushed from the folder."""
+    report, running = _render_then_push(tmp_path, monkeypatch, 0)
+    assert report["outcome"] == "changed", report["error"]
+    assert "interface GigabitEthernet0/0/0\n description lte1 " in running
+
+
+def test_a_defaulted_move_from_a_rendered_folder_is_still_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report, running = _render_then_push(tmp_path, monkeypatch, None)
+    assert (report["outcome"], report["stage"]) == ("failed", "diff"), report
+    assert "link lte1 is on GigabitEthernet0/0/1" in report["error"] and "`port: 1` on link lte1" in report["error"]
+    # The folder says no port is stated: the refusal is not put on the file.
+    assert "read from a file" not in report["error"]
+    assert "interface GigabitEthernet0/0/1\n description lte1 " in running
+
+
+def test_a_folder_without_its_stated_ports_refuses_every_move(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report, running = _render_then_push(tmp_path, monkeypatch, 0, keep_sidecar=False)
+    assert (report["outcome"], report["stage"]) == ("failed", "diff"), report
+    assert "read from a file" in report["error"]
+    assert "interface GigabitEthernet0/0/1\n description lte1 " in running
+
+
+def test_render_check_tells_a_stated_port_the_folder_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`port: 1` stated on lte1, the port it is on already: no config line changes, but a folder
+    rendered before it would refuse the link's later move, so `--check` says the folder is out of
+    date (and the stated ports are no stale file of a whole-fleet render)."""
+    runner = cli_runner(monkeypatch, tmp_path)
+    out = tmp_path / "configs"
+    chain = edited_sample_chain(tmp_path, NW_0002_LTE1, NW_0002_LTE1, "stores/nw-0002.yaml")
+    render = ["devices", "render", "--fleet", str(chain), "--out", str(out), "--workers", "1"]
+    assert runner.invoke(cli, render).exit_code == 0
+    assert read_stated_ports(out) is not None and read_stated_ports(out)["nw-0002-edge1"] == frozenset()
+    checked = runner.invoke(cli, [*render, "--check"])
+    assert checked.exit_code == 0, checked.output
+    store = chain / "stores" / "nw-0002.yaml"
+    configs = {path.name: path.read_text() for path in out.iterdir()}
+    store.write_text(store.read_text().replace(NW_0002_LTE1, f"{NW_0002_LTE1}    port: 1\n"))
+    checked = runner.invoke(cli, [*render, "--check"])
+    assert checked.exit_code == 1, checked.output
+    assert "changed: nw-0002-edge1" in checked.stdout and "stale" not in checked.stdout
+    assert {path.name: path.read_text() for path in out.iterdir()} == configs  # --check writes nothing
+    assert runner.invoke(cli, render).exit_code == 0
+    assert read_stated_ports(out)["nw-0002-edge1"] == frozenset({"lte1"})
+    assert {path.name: path.read_text() for path in out.iterdir() if path.name != STATED_PORTS_FILE} == {
+        name: text for name, text in configs.items() if name != STATED_PORTS_FILE
+    }
+    assert runner.invoke(cli, [*render, "--check"]).exit_code == 0
