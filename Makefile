@@ -37,10 +37,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# Four workers on the two-core CI machine: the lab tests spend about four fifths of their time
-# waiting on the lab's timers (BFD, BGP, the SLA windows) with the cores idle, so more of them run
-# at once, and the workers done with them run the CPU-bound tests on both cores meanwhile.
-PYTEST_WORKERS ?= 4
+# Two workers, one per core of the CI machine. Four finish sooner (the lab tests mostly wait on
+# the lab's timers with the cores idle), but the load they add made lab timing tests miss their
+# waits in one of two fresh-clone runs; `make test PYTEST_WORKERS=4` runs them so.
+PYTEST_WORKERS ?= 2
 
 unit: venv
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
