@@ -22,12 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testsupport.frr_stand_ins import frr_stand_ins
+from testsupport.frr_stand_ins import companions_confirm_config, frr_stand_ins
 from testsupport.hub_netns import PROBE, HubNamespaces, hub_namespaces, on_this_kernel, probe_command, run
 from testsupport.rendering import edited_sample_chain
 
 from storestack.devices import frr_confirm
-from storestack.devices.frr_confirm import ConfirmConfig
 from storestack.devices.platforms import get_platform
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet, load_fleet
@@ -78,22 +77,8 @@ def test_no_step_of_a_hub_push_or_its_revert_forwards_a_spoofed_store_source(
         "routing": [["ip", "-n", hub, "-force", "-batch", "{changes}"]],
     }
     order = [name for name, _ in get_platform("frr").hub_companions]
-    config = ConfirmConfig.load_data(
-        {
-            "state_dir": str(tmp_path / "state"),
-            "vtysh": str(vtysh),
-            "frr_reload": str(reload),
-            "companions": {
-                name: {
-                    "path": str(etc / name),
-                    "group": None,
-                    "check": [],
-                    "reload": [*real.get(name, []), probe(name)],
-                    "ends": None,
-                }
-                for name in order
-            },
-        }
+    config = companions_confirm_config(
+        tmp_path, vtysh, reload, etc, {name: [*real.get(name, []), probe(name)] for name in order}
     )
     for name in order:  # the hub as it ran before the push
         frr_confirm.companion_install(config, name, before[name].encode())

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from testsupport.frr_stand_ins import frr_stand_ins
+from testsupport.frr_stand_ins import companions_confirm_config, frr_stand_ins
 
 from storestack.devices import frr_confirm
 from storestack.devices.frr_confirm import ConfirmConfig
@@ -424,23 +424,10 @@ def test_a_revert_undoes_the_push_in_its_reverse_order_frr_first(tmp_path: Path,
     log = tmp_path / "host.log"
     running = tmp_path / "running.conf"
     vtysh, reload = frr_stand_ins(tmp_path, RUNNING, f"echo frr >> {log}")
-    (tmp_path / "etc").mkdir()
-    config = ConfirmConfig.load_data(
-        {
-            "state_dir": str(tmp_path / "state"),
-            "vtysh": str(vtysh),
-            "frr_reload": str(reload),
-            "companions": {
-                name: {
-                    "path": str(tmp_path / "etc" / name),
-                    "group": None,
-                    "check": [],
-                    "reload": [["sh", "-c", f'echo "{name} $(cat {tmp_path / "etc" / name})" >> {log}']],
-                    "ends": None,
-                }
-                for name in order
-            },
-        }
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = companions_confirm_config(
+        tmp_path, vtysh, reload, etc, {name: [["sh", "-c", f'echo "{name} $(cat {etc / name})" >> {log}']] for name in order}
     )
     for name in order:
         frr_confirm.companion_install(config, name, b"old")

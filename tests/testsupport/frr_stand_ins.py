@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+
+from storestack.devices.frr_confirm import ConfirmConfig
 
 
 def frr_stand_ins(tmp_path: Path, running_text: str, then: str = "") -> tuple[Path, Path]:
@@ -18,3 +21,22 @@ def frr_stand_ins(tmp_path: Path, running_text: str, then: str = "") -> tuple[Pa
     for script in (vtysh, reload):
         script.chmod(0o755)
     return vtysh, reload
+
+
+def companions_confirm_config(
+    tmp_path: Path, vtysh: Path, reload: Path, etc: Path, reloads: Mapping[str, list[list[str]]]
+) -> ConfirmConfig:
+    """The appliance's commit-confirm config (devices/frr_confirm.py) with FRR stood in by `vtysh`
+    and `reload`, and one companion per entry of `reloads`, in its order: the file of that name in
+    `etc`, no check, no group, the commands its reload runs."""
+    return ConfirmConfig.load_data(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "vtysh": str(vtysh),
+            "frr_reload": str(reload),
+            "companions": {
+                name: {"path": str(etc / name), "group": None, "check": [], "reload": commands, "ends": None}
+                for name, commands in reloads.items()
+            },
+        }
+    )
