@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from testsupport.rendering import on_platform
+from testsupport.rendering import LONG_STORE_ID, on_platform
 
 from storestack.devices.lint import ConfigFile, run_platform_rules
 from storestack.devices.lint.fortinet import _entries, parse
@@ -26,7 +26,6 @@ from storestack.inventory.paths import sample_chain_path
 
 HUB = "hq-hub1"
 OLD = "nw-0003"  # a store of hq-hub1 with three links
-LONG = "northwind-utrecht-catharijne-001"  # 32 characters, the longest id the inventory takes
 LIMIT = 35
 LINK_STORE = "nw-0001"  # a dual-WAN store with AWS tunnels
 LONG_LINK = "fiber-primary-amsterdam-zuidas-1"  # 32 characters, the longest link name taken
@@ -38,13 +37,13 @@ def _long_id_chain(tmp_path: Path) -> Path:
     stores = root / "stores"
     text = (stores / f"{OLD}.yaml").read_text()
     (stores / f"{OLD}.yaml").unlink()
-    (stores / f"{LONG}.yaml").write_text(text.replace(f"id: {OLD}\n", f"id: {LONG}\n", 1))
+    (stores / f"{LONG_STORE_ID}.yaml").write_text(text.replace(f"id: {OLD}\n", f"id: {LONG_STORE_ID}\n", 1))
     return root
 
 
 def _hub_text(tmp_path: Path) -> str:
     fleet = on_platform(load_fleet(_long_id_chain(tmp_path)), "fortinet")
-    assert LONG in fleet.stores
+    assert LONG_STORE_ID in fleet.stores
     return render_hub(fleet, HUB).text
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import on_platform, renamed_store_chain
+from testsupport.rendering import LONG_LINK_NAME, LONG_STORE_ID, on_platform, renamed_store_chain
 
 from storestack.devices.lint import ConfigFile, run_platform_rules
 from storestack.devices.lint.fortinet import _entries, parse
@@ -22,8 +22,6 @@ from storestack.inventory import InventoryError, load_fleet
 from storestack.inventory.paths import sample_chain_path
 
 OLD = "nw-0003"  # a store of hq-hub1 and hq-hub2 whose wan2 is a broadband secondary link
-LONG = "northwind-utrecht-catharijne-001"  # 32 characters, the longest id the inventory takes
-LONG_LINK = "broadband-secondary-utrecht-cs-2"  # 32 characters, the longest link name taken
 LIMIT = 63
 
 
@@ -36,16 +34,16 @@ def _phase1s(text: str) -> dict[str, tuple[str | None, str | None]]:
 
 
 def test_a_long_store_id_and_link_make_an_ike_identity_fortios_takes(tmp_path: Path) -> None:
-    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG, {"wan2": LONG_LINK})), "fortinet")
-    (store,) = (c for c in render_store(fleet, LONG) if c.role == "edge")
+    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG_STORE_ID, {"wan2": LONG_LINK_NAME})), "fortinet")
+    (store,) = (c for c in render_store(fleet, LONG_STORE_ID) if c.role == "edge")
     mine = _phase1s(store.text)
     local_ids = {local for local, _ in mine.values() if local is not None}
     assert local_ids and all(len(local) <= LIMIT for local in local_ids), sorted(local_ids)
     # one identity per link, the long link's still readable, and the short links' as they were
     assert len(local_ids) == 3
-    assert f"{LONG}-wan1.northwind.example" in local_ids
-    (long_id,) = local_ids - {f"{LONG}-wan1.northwind.example", f"{LONG}-lte1.northwind.example"}
-    assert long_id.startswith(f"{LONG}-broad") and long_id.endswith(".northwind.example")
+    assert f"{LONG_STORE_ID}-wan1.northwind.example" in local_ids
+    (long_id,) = local_ids - {f"{LONG_STORE_ID}-wan1.northwind.example", f"{LONG_STORE_ID}-lte1.northwind.example"}
+    assert long_id.startswith(f"{LONG_STORE_ID}-broad") and long_id.endswith(".northwind.example")
     # every hub expects what the store sends: its phase 1 to that link names the same peer ID
     for hub in fleet.hubs:
         peer_ids = {peer for _, peer in _phase1s(render_hub(fleet, hub).text).values()}
@@ -71,7 +69,7 @@ def test_the_lint_holds_a_phase1_local_id_to_63_characters() -> None:
 
 
 def test_a_domain_that_leaves_no_room_for_an_identity_is_refused(tmp_path: Path) -> None:
-    root = renamed_store_chain(tmp_path, OLD, LONG)
+    root = renamed_store_chain(tmp_path, OLD, LONG_STORE_ID)
     fleet_file = root / "fleet.yaml"
     text = fleet_file.read_text()
     assert "domain: northwind.example\n" in text

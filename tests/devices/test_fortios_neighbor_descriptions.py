@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testsupport.rendering import on_platform, renamed_store_chain
+from testsupport.rendering import LONG_LINK_NAME, LONG_STORE_ID, on_platform, renamed_store_chain
 
 from storestack.devices.lint import ConfigFile, run_platform_rules
 from storestack.devices.lint.fortinet import _nested, parse
@@ -21,8 +21,6 @@ from storestack.inventory.paths import sample_chain_path
 
 HUB = "hq-hub1"
 OLD = "nw-0003"  # a store of hq-hub1 whose wan2 is a broadband secondary link
-LONG = "northwind-utrecht-catharijne-001"  # 32 characters, the longest id the inventory takes
-LONG_LINK = "broadband-secondary-utrecht-cs-2"  # 32 characters, the longest link name taken
 LIMIT = 63
 
 
@@ -38,18 +36,18 @@ def _findings(text: str, role: str = "hub", hostname: str = HUB) -> list[str]:
 
 
 def test_a_long_store_id_and_link_describe_the_hubs_neighbours_as_fortios_takes_them(tmp_path: Path) -> None:
-    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG, {"wan2": LONG_LINK})), "fortinet")
+    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG_STORE_ID, {"wan2": LONG_LINK_NAME})), "fortinet")
     config = render_hub(fleet, HUB).text
     descriptions = _descriptions(config)
     assert all(len(d) <= LIMIT for d in descriptions), [d for d in descriptions if len(d) > LIMIT]
     # the long link's neighbour is still described by its store and the head of its link (the 65
     # characters of both do not fit)
-    assert f"{LONG} {LONG_LINK}"[:LIMIT] in descriptions, descriptions
+    assert f"{LONG_STORE_ID} {LONG_LINK_NAME}"[:LIMIT] in descriptions, descriptions
     assert _findings(config) == []
     # and the store's own neighbours (`<hub> via <link> <role>`) as well
-    (store,) = (c for c in render_store(fleet, LONG) if c.role == "edge")
+    (store,) = (c for c in render_store(fleet, LONG_STORE_ID) if c.role == "edge")
     mine = _descriptions(store.text)
-    assert any(f"via {LONG_LINK}" in d for d in mine), mine
+    assert any(f"via {LONG_LINK_NAME}" in d for d in mine), mine
     assert all(len(d) <= LIMIT for d in mine), mine
     assert _findings(store.text, "edge", store.name) == []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testsupport.rendering import on_platform, renamed_store_chain
+from testsupport.rendering import LONG_LINK_NAME, LONG_STORE_ID, on_platform, renamed_store_chain
 
 from storestack.devices.lint import ConfigFile, run_platform_rules
 from storestack.devices.render import render_hub
@@ -19,8 +19,6 @@ from storestack.inventory.paths import sample_chain_path
 
 HUB = "hq-hub1"
 OLD = "nw-0003"  # a store of hq-hub1 whose wan2 is a broadband secondary link
-LONG = "northwind-utrecht-catharijne-001"  # 32 characters, the longest id the inventory takes
-LONG_LINK = "broadband-secondary-utrecht-cs-2"  # 32 characters, the longest link name taken
 LIMIT = 80
 
 
@@ -38,12 +36,12 @@ def _findings(text: str) -> list[str]:
 
 
 def test_a_long_store_id_and_link_describe_the_hubs_neighbours_as_ios_xe_takes_them(tmp_path: Path) -> None:
-    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG, {"wan2": LONG_LINK})), "cisco_xe")
+    fleet = on_platform(load_fleet(renamed_store_chain(tmp_path, OLD, LONG_STORE_ID, {"wan2": LONG_LINK_NAME})), "cisco_xe")
     config = render_hub(fleet, HUB).text
     descriptions = _descriptions(config)
     assert all(len(d) <= LIMIT for d in descriptions), [d for d in descriptions if len(d) > LIMIT]
     # the long link's neighbour is still described by its store and link
-    assert any(d.startswith(f"{LONG} {LONG_LINK} broadband") for d in descriptions), descriptions
+    assert any(d.startswith(f"{LONG_STORE_ID} {LONG_LINK_NAME} broadband") for d in descriptions), descriptions
     assert _findings(config) == []
 
 

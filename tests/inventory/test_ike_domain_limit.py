@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from testsupport.rendering import on_platform, renamed_store_chain
+from testsupport.rendering import LONG_LINK_NAME, LONG_STORE_ID, on_platform, renamed_store_chain
 
 from storestack.cli.main import cli
 from storestack.devices.lint.fortinet import _entries, parse
@@ -19,15 +19,13 @@ from storestack.devices.render import render_hub, render_store
 from storestack.inventory import load_fleet
 
 OLD = "nw-0003"
-LONG = "northwind-utrecht-catharijne-001"  # 32 characters, the longest store id taken
-LONG_LINK = "broadband-secondary-utrecht-cs-2"  # 32 characters, the longest link name taken
 SAMPLE_DOMAIN = "domain: northwind.example\n"
 
 
 def _chain(tmp_path: Path, domain: str) -> tuple[Path, int]:
     """The sample chain with a store of the longest id and link name, under `domain`; and the
     line of fleet.yaml that names the domain."""
-    root = renamed_store_chain(tmp_path, OLD, LONG, {"wan2": LONG_LINK})
+    root = renamed_store_chain(tmp_path, OLD, LONG_STORE_ID, {"wan2": LONG_LINK_NAME})
     fleet_file = root / "fleet.yaml"
     text = fleet_file.read_text()
     assert text.count(SAMPLE_DOMAIN) == 1
@@ -71,7 +69,7 @@ def test_a_54_character_domain_is_taken_and_its_identities_fit(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["inventory", "validate", str(root)])
     assert result.exit_code == 0, result.output
     fleet = on_platform(load_fleet(root), "fortinet")
-    (store,) = (c for c in render_store(fleet, LONG) if c.role == "edge")
+    (store,) = (c for c in render_store(fleet, LONG_STORE_ID) if c.role == "edge")
     local_ids, _ = _phase1_ids(store.text)
     # one identity per link of the store, each under the domain and within 63 characters
     assert len(local_ids) == 3, sorted(local_ids)

@@ -180,6 +180,11 @@ def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.y
     return root
 
 
+# The longest names the inventory takes (`Slug`, 32 characters), for `renamed_store_chain`.
+LONG_STORE_ID = "northwind-utrecht-catharijne-001"
+LONG_LINK_NAME = "broadband-secondary-utrecht-cs-2"
+
+
 def renamed_store_chain(tmp_path: Path, old: str, new: str, links: dict[str, str] | None = None) -> Path:
     """A copy of the sample chain under `tmp_path` whose store `old` is `new` (its file renamed
     with it) and whose links named by `links`' keys take its values' names (long ids and link
