@@ -46,3 +46,35 @@ def test_a_store_added_gets_its_filter_before_anything_binds_it(hubs: tuple[str,
     assert sent[acl + 1].lstrip().startswith(("10 ", "permit "))
     for binder in (f"aaa attribute list {STORE}-wan1", f"aaa attribute list {STORE}-lte1"):
         assert acl < sent.index(binder), f"{binder!r} is sent before FROM-STORE-{STORE} exists:\n" + "\n".join(sent)
+
+
+# A store link is admitted by its keyring peer (its PSK) and given its per-link configuration by
+# the authorization policy its mangled identity names, whose attribute list holds its /31, its
+# filter and its MTU. A virtual-access is configured from the template and the per-user
+# configuration once, when the link comes up: a link admitted before its authorization policy and
+# attribute list were there came up with the template alone (FROM-STORES, no /31: its BGP
+# session down) and stayed so until it dialled again.
+
+
+def _link_lines(sent: tuple[str, ...], link: str) -> tuple[int, int, int]:
+    """Where the keyring peer, the authorization policy and the attribute list of `link` are."""
+    peer = next(i for i, line in enumerate(sent) if line.strip() in (f"peer {link}", f"no peer {link}"))
+    policy = next(i for i, line in enumerate(sent) if line.endswith(f"crypto ikev2 authorization policy {link}"))
+    attributes = next(i for i, line in enumerate(sent) if line.endswith(f"aaa attribute list {link}") and not line[0].isspace())
+    return peer, policy, attributes
+
+
+@pytest.mark.parametrize("link", [f"{STORE}-wan1", f"{STORE}-lte1"])
+def test_a_store_added_is_admitted_only_once_its_links_are_authorized(hubs: tuple[str, str], link: str) -> None:
+    without, with_store = hubs
+    sent = compute_diff(without, with_store, "cisco_xe").remediation
+    peer, policy, attributes = _link_lines(sent, link)
+    assert attributes < policy < peer, f"{link}'s PSK is sent before its authorization is there:\n" + "\n".join(sent)
+
+
+@pytest.mark.parametrize("link", [f"{STORE}-wan1", f"{STORE}-lte1"])
+def test_a_store_decommissioned_is_refused_before_its_authorization_goes(hubs: tuple[str, str], link: str) -> None:
+    without, with_store = hubs
+    sent = compute_diff(with_store, without, "cisco_xe").remediation
+    peer, policy, attributes = _link_lines(sent, link)
+    assert peer < policy < attributes, f"{link} is still admitted after its authorization went:\n" + "\n".join(sent)
