@@ -1529,6 +1529,7 @@ PLATFORM = CiscoXEPlatform(
     answers_ios_probe="udp-jitter",
     hub_filter_rules=True,
     hub_shared_store_filter=True,
+    hub_retired_store_filters=True,
     # Type 3 (every code: fragmentation needed, port unreachable) and type 11, as
     # HUB-INFRASTRUCTURE names them (Cisco IOS "access-list (IP extended)", `icmp-message`).
     icmp_errors=("unreachable", "time-exceeded"),
