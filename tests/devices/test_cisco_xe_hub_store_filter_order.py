@@ -16,12 +16,15 @@ links that may still be up (below)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from testsupport.rendering import on_platform
+from testsupport.rendering import on_platform, three_hub_chain
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_hub
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, load_fleet
+from storestack.network.build import NetworkIntent
 
 HUB = "hq-hub1"
 STORE = "nw-0001"
@@ -127,3 +130,16 @@ def test_the_push_that_decommissions_a_store_never_leaves_its_filter_permitting(
     deleted = [int(line.split()[1]) for line in sent[block + 1 : end] if line.strip().startswith("no ")]
     assert deleted == sorted(deleted, reverse=True)
     assert not any("deny ip any any" in line for line in sent[block + 1 : end] if line.strip().startswith("no "))
+
+
+def test_every_hub_keeps_a_decommissioned_store_s_filter(tmp_path: Path) -> None:
+    """The hubs a store reaches move when a hub is added or removed (its backup is the next hub
+    in the fleet's order): a hub it reached before may still hold a link of it, so every hub
+    keeps its filter, one it does not reach now too (nw-0002, homed on hq-hub2, takes hq-hub3 as
+    its backup in a chain of three and reaches hq-hub1 no more)."""
+    ios = on_platform(load_fleet(three_hub_chain(tmp_path)), None, hubs="cisco_xe")
+    stores = {s.id: (s.model_copy(update={"state": "decommissioned"}) if s.id == "nw-0002" else s) for s in ios}
+    decommissioned = Fleet(ios.spec, ios.hubs, stores, ios.root)
+    assert "hq-hub1" not in NetworkIntent(ios).store_hubs(ios.stores["nw-0002"])
+    for hub in decommissioned.hubs:
+        assert _filter(render_hub(decommissioned, hub).text, "FROM-STORE-nw-0002") == ["deny ip any any"], hub
