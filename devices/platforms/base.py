@@ -814,6 +814,14 @@ class PlatformProfile:
     # filter to its tunnels from the start, so it prints none; building it there was thousands of
     # rules for nothing on a large fleet's hub.
     hub_shared_store_filter: bool = False
+    # True where a store link's tunnel applies its store's filter by name from configuration the
+    # link was brought up with, and outlives the hub's config that made it (IOS-XE: a
+    # virtual-access keeps the `ip access-group FROM-STORE-<id> in` of the AAA attribute list it
+    # was cloned with, and a decommissioned store's live IKEv2 session keeps it up): deleting
+    # the filter would leave the link applying one the router does not hold, which filters
+    # nothing. Such a hub keeps a decommissioned store's filter, denying everything
+    # (`HubView.retired_store_filters`).
+    hub_retired_store_filters: bool = False
     # The ICMP errors (the platform's names in an ACL or nftables rule) a stateless hub filter
     # passes as the answers of a flow a store opened (`CloudForwarding.replies`: path MTU
     # discovery, a closed port, traceroute's expired hops), beside `echo-reply` for a flow of any

@@ -212,6 +212,27 @@ ACCESS_LISTS = NamedObjects(
 # before what names it and deleted after the lines that name it stop doing so. A
 # `set transform-set` naming several transform-sets orders only around the first.
 IKEV2_KEYRINGS = NamedObjects(defined_by=r"^crypto ikev2 keyring (\S+)$", named_by=(r"^keyring local (\S+)$",))
+# A hub's store link: its keyring peer admits it (the PSK of its FQDN identity), the IKEv2
+# authorization policy named after the identity's host part (name mangler `fqdn hostname`) names
+# the AAA attribute list that configures its virtual-access (`aaa attribute list L`), which names
+# its filter (ACCESS_LISTS). A virtual-access is configured when the link comes up, from the
+# template and then the per-user configuration defined for it at that moment ("a router can
+# create a virtual access interface by first using the information from a virtual interface
+# template ... and then using the information in a per-user configuration (if AAA is configured on
+# the router and per-user configuration is defined for the specific user)", Cisco IOS Dial
+# Technologies Configuration Guide, "Configuring Virtual Template Interfaces"; "Virtual access
+# interfaces are not directly configurable by users" but through the template or the per-user
+# configuration, same guide, for Cisco IOS XE Release 2.1 and later). A link admitted before its
+# authorization policy and attribute list came up with the template alone (FROM-STORES and no /31
+# of its own: its BGP session down) and kept it until it dialled again. So a store added gets its
+# filter, then its attribute lists, then its authorization policies, and its keyring peers last;
+# a store removed loses its keyring peers first. (What IOS does with a link whose authorization
+# policy is missing, refuse it or bring it up bare, is not documented; the order is right either
+# way.)
+IKEV2_AUTHORIZATION_POLICIES = NamedObjects(
+    defined_by=r"^crypto ikev2 authorization policy (\S+)$", named_by=(r"^identity fqdn ([^.\s]+)\.",)
+)
+AAA_ATTRIBUTE_LISTS = NamedObjects(defined_by=r"^aaa attribute list (\S+)$", named_by=(r"^aaa attribute list (\S+)$",))
 IKEV2_PROPOSALS = NamedObjects(defined_by=r"^crypto ikev2 proposal (\S+)$", named_by=(r"^proposal (\S+)$",))
 IKEV2_PROFILES = NamedObjects(defined_by=r"^crypto ikev2 profile (\S+)$", named_by=(r"^set ikev2-profile (\S+)$",))
 TRANSFORM_SETS = NamedObjects(defined_by=r"^crypto ipsec transform-set (\S+) ", named_by=(r"^set transform-set (\S+)",))
@@ -451,6 +472,8 @@ DRIVER = PlatformDriver(
         CLASS_MAPS,
         ACCESS_LISTS,
         IKEV2_KEYRINGS,
+        IKEV2_AUTHORIZATION_POLICIES,
+        AAA_ATTRIBUTE_LISTS,
         IKEV2_PROPOSALS,
         IKEV2_PROFILES,
         TRANSFORM_SETS,
@@ -1506,6 +1529,7 @@ PLATFORM = CiscoXEPlatform(
     answers_ios_probe="udp-jitter",
     hub_filter_rules=True,
     hub_shared_store_filter=True,
+    hub_retired_store_filters=True,
     # Type 3 (every code: fragmentation needed, port unreachable) and type 11, as
     # HUB-INFRASTRUCTURE names them (Cisco IOS "access-list (IP extended)", `icmp-message`).
     icmp_errors=("unreachable", "time-exceeded"),

@@ -1107,8 +1107,20 @@ class ViewBuilder:
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_shared_store_filter else [],
             from_each_store=self._from_each_store(profile, intent, stores) if profile.hub_filter_rules else [],
+            retired_store_filters=self._retired_store_filters() if profile.hub_retired_store_filters else [],
             from_clouds=self._from_clouds(profile, intent) if profile.hub_filter_rules else [],
         )
+
+    def _retired_store_filters(self) -> list[str]:
+        """The names `_from_each_store` gave the filters of the fleet's decommissioned stores, in
+        store order: on every hub, not only those a store reaches now, since the hubs a store
+        reaches move when a hub is added or removed, and a link of it may still be up on a hub
+        it reached before."""
+        return [
+            short_ifname(f"FROM-STORE-{store.id}", STORE_FILTER_NAME_LIMIT)
+            for store in self.fleet.stores.values()
+            if store.state == "decommissioned"
+        ]
 
     def _from_each_store(
         self, profile: PlatformProfile, intent: HubIntent, stores: Mapping[str, HubStoreView]

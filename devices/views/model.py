@@ -860,6 +860,11 @@ class HubView:
     # store's tunnel brings in another store's address. IOS-XE's per-link AAA attribute lists
     # and static tunnels apply them; empty where the platform takes no packet-filter rules.
     from_each_store: list[Acl] = field(default_factory=list)
+    # The names of the filters of the fleet's decommissioned stores, each kept as
+    # one `deny ip any any` where the platform needs it (`PlatformProfile.hub_retired_store_filters`):
+    # a link of the store still up applies its filter by name, and a filter the router does not
+    # hold filters nothing. Empty elsewhere.
+    retired_store_filters: list[str] = field(default_factory=list)
 
     @property
     def ike_domain(self) -> str:
