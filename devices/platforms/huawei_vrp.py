@@ -436,10 +436,20 @@ DELETED_FORMS = (
 # `asn.dc_core`, `asn.hq` on the stores, a store's `asn` on the hubs) is deleted so and made
 # again whole: `peer X as-number B`, then every intended line naming it. Whether `peer X
 # as-number B` would change an existing peer's AS in place is not documented: it is never sent
-# so.
+# so. A peer's group line goes the same way: "The undo peer group command deletes a peer from a
+# peer group and all configurations of the peer" and "has the same function with the undo peer
+# command" (NetEngine 8000 F1A, "peer group"), so a hub's store peer that moves to another group
+# (its store moved to another platform, a link of another kind: another BFD profile, STORES-<name>)
+# is deleted by `undo peer X group OLD` and made again whole, where only its group line was sent
+# and the hub kept the peer without its AS number, description and import route-policy. A peer
+# removed or remade is deleted by one line only, its first making line's (`as-number` first):
+# after it the AR holds no peer X for a second one.
 BGP_PEERS_REMOVED_WHOLE = RemovedWhole(
     section=r"^bgp \d+$",
-    made_by=(r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) as-number \S+$",),
+    made_by=(
+        r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) as-number \S+$",
+        r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) group \S+$",
+    ),
     names=r"^peer {name} ",
 )
 

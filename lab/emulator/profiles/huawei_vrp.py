@@ -30,8 +30,10 @@ VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
 # `undo peer X` in the BGP view (Huawei command reference "peer as-number": `undo peer
 # ipv4-address`; "If you run the undo peer ipv4-address command, all configurations related to
 # the peer are deleted"). The line negated whole (`undo peer X as-number N`) is taken the same
-# way: what the AR answers to it is not documented.
-_PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+)?$")
+# way: what the AR answers to it is not documented. `undo peer X group G` likewise: it "deletes
+# a peer from a peer group and all configurations of the peer" and "has the same function with
+# the undo peer command" (Huawei NetEngine 8000 F1A command reference, "peer group").
+_PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+| group \S+)?$")
 
 # A secret typed after `cipher` or `irreversible-cipher` in the statements that carry one
 # (devices/platforms/huawei_vrp.py `secret_patterns`; not `ssh server cipher`, which lists
