@@ -1146,11 +1146,23 @@ def _flow_acl_numbers(view: StoreApplianceView) -> dict[str, int]:
     }
 
 
+# A zone's priority gives an interzone filter its direction (outbound: from the higher), and
+# "Each zone has a globally unique security priority" (AR100-AR3600 V200R010 CLI-based
+# Configuration Guide - Security, "Security Zone and Interzone", EDOC1100034077). Each segment
+# zone takes its kind's priority, whatever other segments the store has (90, 80, ... in the
+# segment kinds' order), so a segment added to a store or removed from it never moves another
+# zone's priority: numbered by their place among the store's own segments, a CCTV segment added
+# beside POS, OFFICE and IOT took the priority IOT held, which the AR refuses.
+TRANSPORT_ZONE_PRIORITIES = {"OVERLAY": 10, "INTERNET": 5}
+
+
 def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
-    """A zone's priority gives an interzone filter its direction (outbound: from the higher):
-    the segments 90, 80, ... in order, OVERLAY 10, INTERNET 5."""
-    special = {"OVERLAY": 10, "INTERNET": 5}
-    return {zone: special.get(zone, 90 - 10 * index) for index, zone in enumerate(zones)}
+    """Each of `zones`' priority: a segment zone its kind's (90, 80, ... in the segment kinds'
+    order), OVERLAY 10, INTERNET 5."""
+    from storestack.devices.views.builder import SEGMENT_TAGS  # the views import the platforms
+
+    fixed = {tag: 90 - 10 * index for index, tag in enumerate(SEGMENT_TAGS.values())}
+    return {zone: TRANSPORT_ZONE_PRIORITIES.get(zone) or fixed[zone] for zone in zones}
 
 
 def flow_acls(view: StoreApplianceView) -> list[str]:

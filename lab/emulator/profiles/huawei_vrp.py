@@ -341,6 +341,28 @@ def address_conflict(config: LineConfig, context: list[ConfigNode], line: str) -
     return False
 
 
+# "Each zone has a globally unique security priority" (AR100-AR3600 V200R010 CLI-based
+# Configuration Guide - Security, "Security Zone and Interzone", EDOC1100034077): a zone's
+# `priority N` while another zone holds N is refused. The guide gives the rule, not the AR's
+# message: this text is the emulator's own.
+ZONE_PRIORITY_TAKEN = "Error: The priority has been used by another security zone."
+_ZONE_PRIORITY = re.compile(r"^\s*priority (\d+)$")
+
+
+def zone_priority_taken(config: LineConfig, context: list[ConfigNode], line: str) -> bool:
+    """Whether `line`, typed in a security zone's view, gives it a priority another zone holds."""
+    found = _ZONE_PRIORITY.match(line)
+    if found is None or not context or not context[-1].text.startswith("firewall zone "):
+        return False
+    here = context[-1]
+    return any(
+        node is not here and node.text.startswith("firewall zone ") and any(
+            (held := _ZONE_PRIORITY.match(child.text)) is not None and held[1] == found[1] for child in node.children
+        )
+        for node in config.root.children
+    )
+
+
 # An NQA test instance runs from its `start` line on, and the parameters of a running one
 # cannot be changed ("The ToS value of a running test instance cannot be changed", likewise its
 # frequency: Huawei NQA command reference, `tos`, `frequency`); `undo start` stops it. The
@@ -559,6 +581,8 @@ class VrpSession(CliSession):
                 return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
             if address_conflict(candidate, self.context, line):
                 return ADDRESS_CONFLICT + "\n"
+            if zone_priority_taken(candidate, self.context, line):
+                return ZONE_PRIORITY_TAKEN + "\n"
             at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
