@@ -419,8 +419,14 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # by its direction alone: `undo traffic-filter { inbound | outbound } [ ipv6 acl ]` (AR command
 # reference EDOC1100064351, "traffic-filter (Interface view)"; never the ACL it binds), sent only
 # where the interface binds no other filter in that direction (`rebound_in_place` keeps a new
-# binding from being undone: there is one ACL per direction, and this form names none).
+# binding from being undone: there is one ACL per direction, and this form names none). A named
+# ACL by its name alone: `undo acl name acl-name` (AR command reference "acl name",
+# EDOC1100064351; the campus S1720-S6720 V200R011C10 command reference, EDOC1000178165, gives
+# `undo acl ipv6 name acl6-name` alike), never its header negated whole with the number after
+# the name: a segment removed from a store, or a flow, took its flow ACL and renumbered the flows
+# after it, each deleted as `undo acl name NAME NUMBER`.
 DELETED_FORMS = (
+    DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
     DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
     # A BGP peer by its address alone (BGP_PEERS_REMOVED_WHOLE).

@@ -261,6 +261,9 @@ REFUSED_IN_VIEW: tuple[tuple[str, re.Pattern[str]], ...] = (
 UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*undo\s+route-policy\s+\S+\s+(permit|deny)\b"),
     re.compile(r"^\s*undo\s+traffic-filter\s+(?:inbound|outbound)\s+(?:ipv6\s+acl\s+(\S+)|(?!ipv6\s+acl\s*$)(\S+))"),
+    # A named ACL by its name alone: `undo acl name acl-name` (AR command reference "acl name",
+    # EDOC1100064351), never the number its header gives after the name.
+    re.compile(r"^\s*undo\s+acl\s+name\s+\S+\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
