@@ -23,6 +23,18 @@ def _made(block: list[str], kind: RemovedWhole) -> set[str]:
     return found
 
 
+def _removing(deleted: list[str], kind: RemovedWhole, name: str) -> str | None:
+    """The one of the lines `deleted` (without their negation) whose deletion removes entry
+    `name`: the first of `kind.made_by` that matches one of them (an entry made by more than one
+    line, VRP's `peer X as-number N` and `peer X group G`, is gone after the first: the device
+    holds no entry for the second)."""
+    for pattern in kind.made_by:
+        for text in deleted:
+            if (match := re.match(pattern, text)) is not None and match.group("name") == name:
+                return text
+    return None
+
+
 def _removed(section: str, deleted: list[str], after: HConfig, kind: RemovedWhole) -> set[str]:
     """The names of the entries of the block `section` whose making line is among `deleted` and
     which the intended block (`after`) makes no more."""
@@ -73,9 +85,7 @@ def without_lines_of_removed(
             return False
         text = text.removeprefix(negation)
         for kind, name, with_group in names.get(path[0], []):
-            making = len(path) == 2 and any(
-                (match := re.match(pattern, text)) is not None and match.group("name") == name for pattern in kind.made_by
-            )
+            making = len(path) == 2 and text == _removing(deleted[path[0]], kind, name)
             if (with_group or not making) and re.match(kind.names.format(name=re.escape(name)), text) is not None:
                 return True
         return False
@@ -172,13 +182,19 @@ def _resend(
     def naming(text: str) -> bool:
         return any(names.match(text) is not None for names in patterns)
 
+    deleted = [child.text.removeprefix(negation) for child in node.children if child.text.startswith(negation)]
+    removing = {_removing(deleted, kind, name) for kind, name in first}
+
     def making_deletion(text: str) -> bool:
         return text.startswith(negation) and any(
             name in _made([text.removeprefix(negation)], kind) for kind, name in first
         )
 
+    def removing_deletion(text: str) -> bool:
+        return text.startswith(negation) and text.removeprefix(negation) in removing
+
     for child in node.children:
-        if making_deletion(child.text):
+        if removing_deletion(child.text):
             block.add_deep_copy_of(child)
     resent = [child for child in new.children if not child.children and naming(child.text)]
     for child in node.children:

@@ -54,8 +54,9 @@ def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilter
     a hub's FROM-STORE-<id> filters are: a store decommissioned moves every later one) stays at
     the held number: defined again under the new one, it was deleted while bound ("the services
     may be interrupted", AR command reference "acl name"). A filter not held that way whose
-    intended number another keeps takes a free one; a number an ACL named by number takes (one
-    not bound by name) is never kept for another."""
+    intended number another keeps, or another rebuilt under its other name holds until it is
+    deleted last, takes a free one; a number an ACL named by number takes (one not bound by name)
+    is never kept for another."""
     if kind is None:
         return intended
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
@@ -84,8 +85,10 @@ def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilter
         elif (free_number := next(free, None)) is not None:
             slots[name] = (other, free_number)
     # A filter kept at its held number never shares it: one the device does not hold under that
-    # number and whose intended number is kept by another takes a free number.
+    # number and whose intended number is kept by another takes a free number; so does one whose
+    # intended number a filter rebuilt under its other name holds until it is deleted, last.
     kept = {slot[1] for name, slot in slots.items() if slot[1] != wanted[name][0]}
+    kept |= {held[name][0] for name, slot in slots.items() if slot[0] != name and name in held}
     for name, (number, _) in sorted(wanted.items()):
         if name in bound and name not in slots and number in kept and (free_number := next(free, None)) is not None:
             slots[name] = (name, free_number)

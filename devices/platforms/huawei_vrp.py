@@ -419,8 +419,14 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # by its direction alone: `undo traffic-filter { inbound | outbound } [ ipv6 acl ]` (AR command
 # reference EDOC1100064351, "traffic-filter (Interface view)"; never the ACL it binds), sent only
 # where the interface binds no other filter in that direction (`rebound_in_place` keeps a new
-# binding from being undone: there is one ACL per direction, and this form names none).
+# binding from being undone: there is one ACL per direction, and this form names none). A named
+# ACL by its name alone: `undo acl name acl-name` (AR command reference "acl name",
+# EDOC1100064351; the campus S1720-S6720 V200R011C10 command reference, EDOC1000178165, gives
+# `undo acl ipv6 name acl6-name` alike), never its header negated whole with the number after
+# the name: a segment removed from a store, or a flow, took its flow ACL and renumbered the flows
+# after it, each deleted as `undo acl name NAME NUMBER`.
 DELETED_FORMS = (
+    DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
     DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
     # A BGP peer by its address alone (BGP_PEERS_REMOVED_WHOLE).
@@ -436,10 +442,20 @@ DELETED_FORMS = (
 # `asn.dc_core`, `asn.hq` on the stores, a store's `asn` on the hubs) is deleted so and made
 # again whole: `peer X as-number B`, then every intended line naming it. Whether `peer X
 # as-number B` would change an existing peer's AS in place is not documented: it is never sent
-# so.
+# so. A peer's group line goes the same way: "The undo peer group command deletes a peer from a
+# peer group and all configurations of the peer" and "has the same function with the undo peer
+# command" (NetEngine 8000 F1A, "peer group"), so a hub's store peer that moves to another group
+# (its store moved to another platform, a link of another kind: another BFD profile, STORES-<name>)
+# is deleted by `undo peer X group OLD` and made again whole, where only its group line was sent
+# and the hub kept the peer without its AS number, description and import route-policy. A peer
+# removed or remade is deleted by one line only, its first making line's (`as-number` first):
+# after it the AR holds no peer X for a second one.
 BGP_PEERS_REMOVED_WHOLE = RemovedWhole(
     section=r"^bgp \d+$",
-    made_by=(r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) as-number \S+$",),
+    made_by=(
+        r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) as-number \S+$",
+        r"^peer (?P<name>\d+\.\d+\.\d+\.\d+) group \S+$",
+    ),
     names=r"^peer {name} ",
 )
 
@@ -1136,11 +1152,23 @@ def _flow_acl_numbers(view: StoreApplianceView) -> dict[str, int]:
     }
 
 
+# A zone's priority gives an interzone filter its direction (outbound: from the higher), and
+# "Each zone has a globally unique security priority" (AR100-AR3600 V200R010 CLI-based
+# Configuration Guide - Security, "Security Zone and Interzone", EDOC1100034077). Each segment
+# zone takes its kind's priority, whatever other segments the store has (90, 80, ... in the
+# segment kinds' order), so a segment added to a store or removed from it never moves another
+# zone's priority: numbered by their place among the store's own segments, a CCTV segment added
+# beside POS, OFFICE and IOT took the priority IOT held, which the AR refuses.
+TRANSPORT_ZONE_PRIORITIES = {"OVERLAY": 10, "INTERNET": 5}
+
+
 def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
-    """A zone's priority gives an interzone filter its direction (outbound: from the higher):
-    the segments 90, 80, ... in order, OVERLAY 10, INTERNET 5."""
-    special = {"OVERLAY": 10, "INTERNET": 5}
-    return {zone: special.get(zone, 90 - 10 * index) for index, zone in enumerate(zones)}
+    """Each of `zones`' priority: a segment zone its kind's (90, 80, ... in the segment kinds'
+    order), OVERLAY 10, INTERNET 5."""
+    from storestack.devices.views.builder import SEGMENT_TAGS  # the views import the platforms
+
+    fixed = {tag: 90 - 10 * index for index, tag in enumerate(SEGMENT_TAGS.values())}
+    return {zone: TRANSPORT_ZONE_PRIORITIES.get(zone) or fixed[zone] for zone in zones}
 
 
 def flow_acls(view: StoreApplianceView) -> list[str]:

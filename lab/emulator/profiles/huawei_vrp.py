@@ -30,8 +30,10 @@ VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
 # `undo peer X` in the BGP view (Huawei command reference "peer as-number": `undo peer
 # ipv4-address`; "If you run the undo peer ipv4-address command, all configurations related to
 # the peer are deleted"). The line negated whole (`undo peer X as-number N`) is taken the same
-# way: what the AR answers to it is not documented.
-_PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+)?$")
+# way: what the AR answers to it is not documented. `undo peer X group G` likewise: it "deletes
+# a peer from a peer group and all configurations of the peer" and "has the same function with
+# the undo peer command" (Huawei NetEngine 8000 F1A command reference, "peer group").
+_PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+| group \S+)?$")
 
 # A secret typed after `cipher` or `irreversible-cipher` in the statements that carry one
 # (devices/platforms/huawei_vrp.py `secret_patterns`; not `ssh server cipher`, which lists
@@ -259,6 +261,9 @@ REFUSED_IN_VIEW: tuple[tuple[str, re.Pattern[str]], ...] = (
 UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*undo\s+route-policy\s+\S+\s+(permit|deny)\b"),
     re.compile(r"^\s*undo\s+traffic-filter\s+(?:inbound|outbound)\s+(?:ipv6\s+acl\s+(\S+)|(?!ipv6\s+acl\s*$)(\S+))"),
+    # A named ACL by its name alone: `undo acl name acl-name` (AR command reference "acl name",
+    # EDOC1100064351), never the number its header gives after the name.
+    re.compile(r"^\s*undo\s+acl\s+name\s+\S+\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
@@ -337,6 +342,28 @@ def address_conflict(config: LineConfig, context: list[ConfigNode], line: str) -
             if held and ipaddress.IPv4Interface(f"{held[1]}/{held[2]}").network == network:
                 return True
     return False
+
+
+# "Each zone has a globally unique security priority" (AR100-AR3600 V200R010 CLI-based
+# Configuration Guide - Security, "Security Zone and Interzone", EDOC1100034077): a zone's
+# `priority N` while another zone holds N is refused. The guide gives the rule, not the AR's
+# message: this text is the emulator's own.
+ZONE_PRIORITY_TAKEN = "Error: The priority has been used by another security zone."
+_ZONE_PRIORITY = re.compile(r"^\s*priority (\d+)$")
+
+
+def zone_priority_taken(config: LineConfig, context: list[ConfigNode], line: str) -> bool:
+    """Whether `line`, typed in a security zone's view, gives it a priority another zone holds."""
+    found = _ZONE_PRIORITY.match(line)
+    if found is None or not context or not context[-1].text.startswith("firewall zone "):
+        return False
+    here = context[-1]
+    return any(
+        node is not here and node.text.startswith("firewall zone ") and any(
+            (held := _ZONE_PRIORITY.match(child.text)) is not None and held[1] == found[1] for child in node.children
+        )
+        for node in config.root.children
+    )
 
 
 # An NQA test instance runs from its `start` line on, and the parameters of a running one
@@ -557,6 +584,8 @@ class VrpSession(CliSession):
                 return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
             if address_conflict(candidate, self.context, line):
                 return ADDRESS_CONFLICT + "\n"
+            if zone_priority_taken(candidate, self.context, line):
+                return ZONE_PRIORITY_TAKEN + "\n"
             at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
