@@ -1,10 +1,12 @@
 """Root of the test tree: makes `testsupport` (helpers shared across test folders) importable,
-registers the fixtures shared across test folders (the one demo run, `testsupport.demo`), and
-refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
+registers the fixtures shared across test folders (the one demo run, `testsupport.demo`),
+refuses a run whose `--dist loadgroup` would split an `xdist_group`, and on a pytest-xdist worker
+gives the lab tests' processes the CPU before the other tests' (`testsupport.priority`)."""
 
 from __future__ import annotations
 
 import pytest
+from testsupport.priority import take_priority
 
 pytest_plugins = ["testsupport.demo"]
 
@@ -43,6 +45,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--dist loadgroup cannot keep {split[0]} with its xdist_group under pytest {pytest.__version__}: "
             "install the pytest the project pins (pyproject.toml, `make setup`)"
         )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the test's fixtures start anything: a lab test at the normal CPU priority, any other
+    yielding to it (`testsupport.priority`)."""
+    take_priority(item)
 
 
 def lab_modules_first(items: list[pytest.Item]) -> None:
