@@ -58,9 +58,11 @@ def lab_modules_first(items: list[pytest.Item]) -> None:
     """Order the modules so that the longest work is handed out first: the modules with an
     `xdist_group` (each runs a lab of its own, or the demo, for minutes), then the other modules
     with a `lab` test, then the rest, each kind in collection order. pytest-xdist hands out the
-    work in collection order, so a lab group collected late could run alone on one worker while
-    the other worker, done with everything else, waits; the short tests at the end fill in
-    instead. Whole modules move, so a module's fixtures are still set up once."""
+    work in that order (but for the groups, which its `--loadscope-reorder`, on by default, hands
+    out first anyway, those of the most tests first), so a lab test collected late could run
+    alone on one worker while the others, done with everything else, wait; the short tests at the
+    end fill in instead. Whole modules move, so a module's fixtures are still set up once per
+    worker that runs its tests."""
 
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("xdist_group"):
