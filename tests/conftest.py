@@ -1,10 +1,12 @@
 """Root of the test tree: makes `testsupport` (helpers shared across test folders) importable,
-registers the fixtures shared across test folders (the one demo run, `testsupport.demo`), and
-refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
+registers the fixtures shared across test folders (the one demo run, `testsupport.demo`),
+refuses a run whose `--dist loadgroup` would split an `xdist_group`, and on a pytest-xdist worker
+gives the lab tests' processes the CPU before the other tests' (`testsupport.priority`)."""
 
 from __future__ import annotations
 
 import pytest
+from testsupport.priority import take_priority
 
 pytest_plugins = ["testsupport.demo"]
 
@@ -45,13 +47,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the test's fixtures start anything: a lab test at the normal CPU priority, any other
+    yielding to it (`testsupport.priority`)."""
+    take_priority(item)
+
+
 def lab_modules_first(items: list[pytest.Item]) -> None:
     """Order the modules so that the longest work is handed out first: the modules with an
     `xdist_group` (each runs a lab of its own, or the demo, for minutes), then the other modules
     with a `lab` test, then the rest, each kind in collection order. pytest-xdist hands out the
-    work in collection order, so a lab group collected late could run alone on one worker while
-    the other worker, done with everything else, waits; the short tests at the end fill in
-    instead. Whole modules move, so a module's fixtures are still set up once."""
+    work in that order (but for the groups, which its `--loadscope-reorder`, on by default, hands
+    out first anyway, those of the most tests first), so a lab test collected late could run
+    alone on one worker while the others, done with everything else, wait; the short tests at the
+    end fill in instead. Whole modules move, so a module's fixtures are still set up once per
+    worker that runs its tests."""
 
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("xdist_group"):

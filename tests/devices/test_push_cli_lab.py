@@ -21,7 +21,7 @@ from testsupport.frr_lab_configs import (
 from storestack import lab
 from storestack.cli.main import cli
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("push-cli-lab")]
 
 TOPOLOGY = lab.synthetic_topology(1)  # hub-1, hub-2, store-0001-edge
 EDGE = "store-0001-edge"

@@ -33,7 +33,7 @@ from storestack.devices.targets import ApplianceTarget
 from storestack.lab import frr_lab
 from storestack.lab.sshd import confirm_dir
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("push-frr-lab")]
 
 TOPOLOGY = lab.synthetic_topology(2)
 EDGE1, EDGE2 = "store-0001-edge", "store-0002-edge"

@@ -21,7 +21,7 @@ from storestack.cli.main import cli
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.lab.fleet import topology_from_fleet
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("push-sample-chain")]
 
 # Rendering with secrets needs them set, as a real push would.
 SECRETS = {

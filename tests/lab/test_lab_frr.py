@@ -27,7 +27,7 @@ from storestack.lab import frr_lab
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.state import lab_prefix
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-frr")]
 
 # The sample chain: two FRR hubs, five FRR stores and three vendor stores (run in the emulator).
 TOPOLOGY = topology_from_fleet(load_fleet(sample_chain_path()))
