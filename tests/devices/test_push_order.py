@@ -247,6 +247,12 @@ def test_cli_push_names_the_hub_to_retire_after_it(monkeypatch: pytest.MonkeyPat
     assert json.loads(result.stdout)["retire_after"] == ["hq-hub2"]
     text = _cli_push(monkeypatch, tmp_path, before, after)
     assert "hq-hub2: no longer in the fleet: keep it in service until a push of this change finished ok" in text.stdout
+    # One row per push: the kept hubs' first (failed: no first config in --intended's
+    # held-over/) and last (not started).
+    rows = [" ".join(line.split()[:3]) for line in text.stdout.splitlines() if "(union)" in line or "(final)" in line]
+    assert rows == [
+        "hq-hub1 (union) 1", "hq-hub3 (union) 1", "hq-hub1 (final) 3", "hq-hub3 (final) 3"
+    ], text.stdout
 
 
 def test_cli_push_refuses_a_fleet_before_that_is_not_there(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
