@@ -38,9 +38,15 @@ class IntendedConfig:
     # (devices/configdiff/moved_ports.py). None: not known (a config read from a file), every
     # move refused.
     stated_ports: frozenset[str] | None = None
+    # In a dry run, the config the appliance holds when this push starts where an earlier push of
+    # the same run puts it there (a hub's first config of two in a fleet change, `RunOptions.held_over`):
+    # the plan is made from it rather than from the running config the dry run reads.
+    planned_over: str | None = field(default=None, repr=False)
 
     def with_secrets(self, secrets: Iterable[str]) -> IntendedConfig:
-        return IntendedConfig(self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports)
+        return IntendedConfig(
+            self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports, self.planned_over
+        )
 
 
 @runtime_checkable

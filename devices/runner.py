@@ -7,6 +7,7 @@ safe cycle (push.py) over one session, with only the remediation lines sent.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import zlib
 from collections import deque
@@ -264,6 +265,9 @@ def run_push(
             source = options.held_over
         try:
             config = source.intended_config(target)
+            if result.step == "final" and options.push.dry_run and options.held_over is not None:
+                # Planned from the first config the run's first push of it would leave.
+                config = dataclasses.replace(config, planned_over=options.held_over.intended_config(target).text)
         except Exception as exc:
             message = exc.message if isinstance(exc, PushError) else f"{type(exc).__name__}: {exc}"
             return result.model_copy(

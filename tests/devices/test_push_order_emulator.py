@@ -228,10 +228,17 @@ def test_a_hub_added_gives_the_hub_pushed_last_its_union_first(tmp_path: Path, m
             "devices", "push", "--fleet", str(after), "--fleet-before", str(before), "--targets", str(emulator.inventory_path),
             "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--conn-timeout", "3", "--health-timeout", "2", "--json",
         ]
+        # The dry run plans hq-hub1's last push from its first config, as the push makes it.
+        plan = runner.invoke(cli, [*args, "--dry-run"])
+        assert plan.exit_code == 0, plan.output
+        planned = {d["step"]: d["remediation"] for d in json.loads(plan.stdout)["devices"] if d["name"] == "hq-hub1"}
+        assert any("neighbor 10.0.0.5 remote-as 65000" in line for line in planned["union"])
+        assert planned["final"] and not any("neighbor 10.0.0.5 remote-as" in line for line in planned["final"])
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
         payload = json.loads(result.stdout)
         assert payload["wave_labels"] == ["hubs", "hubs-last"]
+        assert [d["remediation"] for d in payload["devices"] if d["name"] == "hq-hub1"] == [planned["union"], planned["final"]]
         assert payload["waves"] == [["hq-hub1", "hq-hub2", "hq-hub3"], ["hq-hub1"]]
         union, final = (d for d in payload["devices"] if d["name"] == "hq-hub1")
         assert (union["step"], union["outcome"], final["step"], final["outcome"]) == ("union", "changed", "final", "changed")
