@@ -41,9 +41,11 @@ from storestack.devices.backups import BackupStore
 from storestack.devices.errors import PushConfigError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
+    HELD_OVER_DIR,
     IntendedConfigDirectory,
     IntendedConfigs,
     IntendedConfigSource,
+    rendered_held_over_configs,
     rendered_intended_configs,
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, pushed_in_change, unfinished_names
@@ -143,14 +145,34 @@ def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
         raise PushConfigError(f"cannot read the inventory at {path}: {exc}") from None
 
 
-def _change_order(before_path: Path, fleet: Fleet | None) -> FleetChangeOrder:
-    """The make-before-break order of the change from the fleet at `before_path` to `fleet`."""
+def _change_order(before_path: Path, fleet: Fleet | None) -> tuple[Fleet, FleetChangeOrder]:
+    """The fleet at `before_path` and the make-before-break order of the change from it to `fleet`."""
     assert fleet is not None, "the fleet is needed with --fleet-before"
     try:
         before = load_fleet(before_path)
     except OSError as exc:
         raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}", field="--fleet-before") from None
-    return fleet_change_order(before, fleet)
+    with for_option("--fleet-before"):
+        return before, fleet_change_order(before, fleet)
+
+
+def _held_over_source(
+    intended_dir: Path | None,
+    before: Fleet,
+    fleet: Fleet | None,
+    hubs: list[str],
+    outputs_path: Path | None,
+    secrets: set[str],
+) -> IntendedConfigSource | None:
+    """The first configs of the hubs a fleet change pushes twice: from `--intended DIR`'s
+    `HELD_OVER_DIR` folder, or rendered from the two fleets."""
+    if not hubs:
+        return None
+    if intended_dir is not None:
+        return IntendedConfigDirectory(intended_dir / HELD_OVER_DIR, secrets=secrets)
+    assert fleet is not None
+    outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
+    return rendered_held_over_configs(before, fleet, hubs, outputs=outputs, secrets=secrets)
 
 
 # The option a refused fleet-change selection names: the first of the selection's that was given.
@@ -260,7 +282,7 @@ def push(
         fleet_path,
         needed=targets_file is None or region is not None or intended_dir is None or before_path is not None,
     )
-    change = None if before_path is None else _change_order(before_path, fleet)
+    before, change = (None, None) if before_path is None else _change_order(before_path, fleet)
     targets = _load_targets(targets_file, fleet)
     every_target = targets
     selection: dict[str, str | list[str] | None] = {
@@ -300,11 +322,18 @@ def push(
         raise PushConfigError("no appliance matches the selection")
     if change is not None:
         given = next((flag for key, flag in _SELECTION_OPTIONS.items() if selection[key]), "--fleet-before")
+        done = pushed_in_change(runs_dir, change.change_id)
         with for_option(given):
-            check_selection(change, every_target, targets.names, pushed_in_change(runs_dir, change.change_id))
+            check_selection(change, every_target, targets.names, done)
+        change = change.without_union_of(done)
     secrets = fleet_secret_values(fleet) if fleet is not None else set()
     intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
+    held_over = None
+    if before is not None and change is not None:
+        twice = [name for name in change.held_over if name in targets.names]
+        held_over = _held_over_source(intended_dir, before, fleet, twice, outputs_path, secrets)
     options = RunOptions(
+        held_over=held_over,
         concurrency=concurrency,
         canary=canary,
         max_failures=max_failures,
@@ -518,9 +547,9 @@ def _print_plans(report: RunReport) -> None:
             continue
         files = [item for item in device.companions if item.status == "planned"]
         if not device.remediation and not files:
-            console.print(markup("[dim]{}: in sync, nothing to send[/]", device.name))
+            console.print(markup("[dim]{}: in sync, nothing to send[/]", _pushed(device)))
             continue
-        console.rule(markup("{} ({})", device.name, device.platform))
+        console.rule(markup("{} ({})", _pushed(device), device.platform))
         if device.remediation:
             _print_diff(device.diff or "")
             console.print(Text(f"remediation ({device.change_lines} change(s)):", style="bold"))
@@ -531,6 +560,11 @@ def _print_plans(report: RunReport) -> None:
             _print_diff(item.diff or "")
             if item.ends_sessions:
                 console.print(Text(f"  ends the live sessions of: {', '.join(item.ends_sessions)}", style="yellow"))
+
+
+def _pushed(device: DeviceResult) -> str:
+    """The appliance a result is of, with which of its two pushes in a fleet change it is."""
+    return f"{device.name} ({device.step})" if device.step else device.name
 
 
 def _print_diff(diff: str) -> None:
@@ -581,7 +615,7 @@ def _print_table(report: RunReport) -> None:
             )
         else:
             detail = Text(device.error or "")
-        row: list[str | Text] = [device.name]
+        row: list[str | Text] = [_pushed(device)]
         if len(report.waves) > 1:
             row.append(str(device.wave))
         row += [

@@ -38,9 +38,15 @@ class IntendedConfig:
     # (devices/configdiff/moved_ports.py). None: not known (a config read from a file), every
     # move refused.
     stated_ports: frozenset[str] | None = None
+    # In a dry run, the config the appliance holds when this push starts where an earlier push of
+    # the same run puts it there (a hub's first config of two in a fleet change, `RunOptions.held_over`):
+    # the plan is made from it rather than from the running config the dry run reads.
+    planned_over: str | None = field(default=None, repr=False)
 
     def with_secrets(self, secrets: Iterable[str]) -> IntendedConfig:
-        return IntendedConfig(self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports)
+        return IntendedConfig(
+            self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports, self.planned_over
+        )
 
 
 @runtime_checkable
@@ -149,6 +155,36 @@ def _companions_beside(config: Path, target: ApplianceTarget) -> tuple[tuple[str
         if path.is_file():
             found.append((name, path.read_text(encoding="utf-8")))
     return tuple(found)
+
+
+# The folder under an intended configs folder holding the first config of each hub a fleet change
+# pushes twice (`devices/push_order.py` `FleetChangeOrder.held_over`), laid out as its parent.
+HELD_OVER_DIR = "held-over"
+
+
+def rendered_held_over_configs(
+    before: Fleet,
+    after: Fleet,
+    hubs: Iterable[str],
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    secrets: Iterable[str] = (),
+) -> IntendedConfigs:
+    """The first config of each of `hubs` in the change from `before` to `after`, what it holds
+    in both (`devices/render.py` `render_change_hubs`), rendered as `rendered_intended_configs`."""
+    from storestack.devices.errors import IntendedRenderError, RenderError
+    from storestack.devices.render import render_change_hubs
+    from storestack.network.errors import NetworkError
+    from storestack.network.outputs import psk_values
+
+    try:
+        rendered: dict[str, str | IntendedConfig] = {
+            config.name: IntendedConfig(config.text, companions=config.companions, stated_ports=config.stated_ports)
+            for config in render_change_hubs(before, after, sorted(hubs), outputs=outputs, reveal_secrets=True)
+        }
+    except (RenderError, NetworkError) as exc:
+        raise IntendedRenderError(f"cannot render the hubs' first configs of the change: {exc}", getattr(exc, "issues", ())) from None
+    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})
 
 
 def rendered_intended_configs(

@@ -86,16 +86,18 @@ def last_push_run(runs_dir: Path = DEFAULT_RUNS_DIR, *, dry_run: bool | None = N
 
 
 def pushed_in_change(runs_dir: Path, change: str) -> set[str]:
-    """Appliances an earlier push (not a dry run) of the fleet change `change` left ok."""
+    """Appliances an earlier push (not a dry run) of the fleet change `change` left ok in their
+    config after the change (a hub's first push of two, `step` "union", is not that)."""
     return {
         device.name
         for report in _push_runs(runs_dir)
         if report.change == change and not report.dry_run
         for device in report.devices
-        if device.outcome in DONE_OUTCOMES
+        if device.outcome in DONE_OUTCOMES and device.step != "union"
     }
 
 
 def unfinished_names(report: RunReport) -> list[str]:
-    """Appliances of a run that did not reach a good end: failed, never started, or cut off mid-push."""
-    return [device.name for device in report.devices if device.outcome not in DONE_OUTCOMES]
+    """Appliances of a run that did not reach a good end: failed, never started, or cut off
+    mid-push (a hub pushed twice in a fleet change, once, whichever of its pushes it was)."""
+    return list(dict.fromkeys(device.name for device in report.devices if device.outcome not in DONE_OUTCOMES))

@@ -358,7 +358,8 @@ class _Run:
             assert self.context.ledger is not None
             held = self.context.ledger.held(self.target.name).listing(self.listed)
             self._refuse_moved_ports(running)
-            diff = compute_diff(running, self.intended.text, self.target.platform, held=held)
+            planned_over = self.intended.planned_over if self.options.dry_run else None
+            diff = compute_diff(planned_over or running, self.intended.text, self.target.platform, held=held)
             self._refuse_unsendable(diff)
             self.diff = diff
             result.remediation = self.redactor.redact_lines(diff.remediation)

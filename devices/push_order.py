@@ -8,10 +8,17 @@ new ones: until its own push the store has one hub left on each transport, and n
 primary hub is the one retired.
 
 From the network intents of the fleet before and after the change, `make_before_break` sorts
-the hubs: those that keep every store tunnel they hold (a new hub, a hub that only gains
-stores) go first, the stores next (each moves from its old hubs to its new ones, the new ends
-already there), then the hubs that drop or change a store tunnel, once no store uses their old
-end; a hub only the fleet before has is retired after the push.
+the hubs: those that keep every store tunnel and hub-hub session they hold (a new hub, a hub that
+only gains stores) go first, the stores next (each moves from its old hubs to its new ones, the
+new ends already there), then the hubs that drop or change a store tunnel or a hub-hub session,
+once no store uses their old end; a hub only the fleet before has is retired after the push. A
+hub that drops something and gains something too (`held_over`: on removing hq-hub2 of three,
+hq-hub3 gains the backup tunnels of hq-hub1's stores) is pushed twice: first, with the hubs,
+what it holds before and after the change together (`network/transition.py` `held_over`), so the
+stores moving to it find their new end there; its own config last. A kept hub whose own
+addresses the change moves (its DC core LAN address is positional unless the inventory states
+it: removing a hub gives the next one its address) is refused: the hub that goes keeps that
+address until the push is done, and the DC core's and the other hubs' sessions name the old one.
 
 A push of part of the fleet (`--store`, `--appliance`, `--region`, `--shard`) keeps that order
 only if it holds both ends of every tunnel it moves: `selection_gaps` names the appliances a
@@ -23,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from typing import TypeAlias
 
@@ -65,13 +72,22 @@ class FleetChangeOrder:
     """Hubs pushed after the stores: they drop or change a store tunnel a store uses until its push."""
     retired: tuple[str, ...]
     """Hubs only the fleet before the change has: to decommission after the push, not before."""
+    held_over: tuple[str, ...] = ()
+    """Hubs of `after_stores` that also gain a store tunnel or a hub-hub session: pushed first
+    with the hubs too, holding what they hold before and after the change (`held_over`)."""
     store_needs: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
     """Store id -> the hubs of the fleet after the change that gain or change a tunnel of the
     store: its move is made only once they are pushed too (with it, or in an earlier run)."""
     hub_needs: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
-    """Hub pushed after the stores -> the stores whose tunnel it drops or changes: they move first."""
+    """Hub pushed after the stores -> the stores whose tunnel it drops or changes, and the stores
+    of a hub it drops its hub-hub session with: they move first."""
     change_id: str = field(default="", compare=False)
     """The same for every push of the same change (the run journal's `change`)."""
+
+    def without_union_of(self, done: Collection[str]) -> FleetChangeOrder:
+        """The order with no first push for the hubs an earlier run of the change left in their
+        config after it (`done`): their first config would only add back what they dropped."""
+        return replace(self, held_over=tuple(hub for hub in self.held_over if hub not in done))
 
 
 def make_before_break(before: NetworkIntent, after: NetworkIntent) -> FleetChangeOrder:
@@ -81,28 +97,71 @@ def make_before_break(before: NetworkIntent, after: NetworkIntent) -> FleetChang
     store_needs: dict[str, set[str]] = {}
     hub_needs: dict[str, frozenset[str]] = {}
     digest = hashlib.sha256()
+    union: list[str] = []
+    _refuse_moved_addresses(before, after)
     for hub in after.fleet.hubs:
-        held = _store_tunnels(before, hub) if hub in before.fleet.hubs else {}
+        kept = hub in before.fleet.hubs
+        held = _store_tunnels(before, hub) if kept else {}
         holds = _store_tunnels(after, hub)
         moved = held.keys() ^ holds.keys()
         for key in moved:
             store_needs.setdefault((held | holds)[key], set()).add(hub)
-        if held.keys() <= holds.keys():
+        peers, was = _hub_peers(after, hub), _hub_peers(before, hub) if kept else frozenset()
+        if held.keys() <= holds.keys() and was <= peers:
             first.append(hub)
         else:
             last.append(hub)
-            hub_needs[hub] = frozenset(held[key] for key in held.keys() - holds.keys())
-        digest.update(repr((hub, sorted(map(repr, held)), sorted(map(repr, holds)))).encode())
+            # The stores whose tunnel it drops or changes, and those still using a hub it drops
+            # its session with (one the fleet after has not: their cloud flows and return
+            # traffic cross that session until they have moved off it).
+            hub_needs[hub] = frozenset(held[key] for key in held.keys() - holds.keys()) | frozenset(
+                store.id for peer in was - peers for store in before.served_stores(peer)
+            )
+            if {key[0] for key in holds} - {key[0] for key in held} or peers - was:
+                union.append(hub)
+        digest.update(repr((hub, sorted(map(repr, held)), sorted(map(repr, holds)), sorted(was), sorted(peers))).encode())
     retired = [hub for hub in before.fleet.hubs if hub not in after.fleet.hubs]
     digest.update(repr(retired).encode())
     return FleetChangeOrder(
         tuple(first),
         tuple(last),
         tuple(retired),
+        held_over=tuple(union),
         store_needs={store: frozenset(hubs) for store, hubs in store_needs.items()},
         hub_needs=hub_needs,
         change_id=digest.hexdigest()[:16],
     )
+
+
+def _hub_peers(intent: NetworkIntent, hub: str) -> frozenset[str]:
+    """The hubs `hub` holds a hub-hub session with in `intent`."""
+    return frozenset(s.peer for s in intent.hub(hub).sessions if s.kind == "hub-hub")
+
+
+def _refuse_moved_addresses(before: NetworkIntent, after: NetworkIntent) -> None:
+    """Refuse (PushConfigError) a change that moves a kept hub's own address: no push order
+    keeps its sessions (and the address the hub that goes still holds) whole."""
+    moved = []
+    for name, hub in after.fleet.hubs.items():
+        old = before.fleet.hubs.get(name)
+        if old is None:
+            continue
+        for label, was, now in (
+            ("dc_address", old.dc_address, hub.dc_address),
+            ("loopback", old.loopback, hub.loopback),
+            ("public_address", old.public_address, hub.public_address),
+        ):
+            if was != now:
+                taken = [other for other, o in before.fleet.hubs.items() if other != name and now in (o.dc_address, o.loopback)]
+                held = f", which {taken[0]} holds until it is retired" if taken else ""
+                hint = f" (state `{label}: {was}` for it in fleet.yaml)" if label != "loopback" else ""
+                moved.append(f"{name} {label} {was} -> {now}{held}{hint}")
+    if moved:
+        raise PushConfigError(
+            "the change moves the own addresses of hubs it keeps, which no push order makes before it "
+            "breaks (their DC core and hub-hub sessions name them): " + "; ".join(moved),
+            field="--fleet-before",
+        )
 
 
 def _store_tunnels(intent: NetworkIntent, hub: str) -> dict[TunnelKey, str]:

@@ -624,6 +624,35 @@ def render_hub(
     return config
 
 
+def render_change_hubs(
+    before: Fleet,
+    after: Fleet,
+    hubs: Sequence[str],
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    reveal_secrets: bool = False,
+) -> list[RenderedConfig]:
+    """The first config of each of `hubs` in a change from `before` to `after`: its intent after
+    the change with what it held before kept (`network/transition.py` `held_over`), rendered by
+    its platform's one template. `outputs` of stores in one fleet only are used where they are."""
+    from storestack.network.transition import ChangeIntent
+
+    for hub in hubs:
+        if hub not in after.hubs or hub not in before.hubs:
+            raise RenderError(f"hub {hub!r} is not in both fleets of the change: it has no config held over")
+    live = dict(outputs or {})
+    intent = ChangeIntent(
+        NetworkIntent(before, {k: v for k, v in live.items() if k in before.stores}, reveal_secrets=reveal_secrets),
+        after,
+        live,
+        reveal_secrets=reveal_secrets,
+    )
+    builder = ViewBuilder(after, live, reveal_secrets=reveal_secrets, intent=intent)
+    renderer = Renderer(reveal_secrets=reveal_secrets)
+    with without_cyclic_gc():
+        return [renderer.render_hub_view(builder.hub_view(hub)) for hub in hubs]
+
+
 @dataclass
 class WriteReport:
     written: list[str] = field(default_factory=list)

@@ -94,6 +94,12 @@ class DeviceResult(BaseModel):
     host: str
     port: int
     wave: int = 0
+    step: Literal["union", "final"] | None = Field(
+        default=None,
+        description="a hub pushed twice in a fleet change (--fleet-before): 'union', its first push with the hubs, "
+        "holding its store tunnels and hub sessions before and after the change; 'final', its own config after "
+        "the stores. None: the appliance's one push",
+    )
     outcome: Outcome = "pending"
     changed: bool | None = Field(
         default=False,
@@ -187,17 +193,20 @@ class RunReport(BaseModel):
     def ok(self) -> bool:
         return self.status == "finished" and all(d.outcome in DONE_OUTCOMES for d in self.devices)
 
-    # name -> position in `devices`, rebuilt when it is stale (runs record results thousands of
-    # times; a scan per result would be quadratic).
-    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+    # (name, wave) -> position in `devices`, rebuilt when it is stale (runs record results
+    # thousands of times; a scan per result would be quadratic). A hub of a fleet change can be
+    # pushed in two waves (`DeviceResult.step`): one result per push.
+    _positions: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
 
     def put_devices(self, devices: list[DeviceResult]) -> None:
-        """Put appliances' new results in place of their old ones (unknown names are ignored)."""
+        """Put pushes' new results in place of their old ones, by appliance and wave (unknown
+        ones are ignored)."""
         for device in devices:
-            index = self._positions.get(device.name)
-            if index is None or index >= len(self.devices) or self.devices[index].name != device.name:
-                self._positions = {known.name: position for position, known in enumerate(self.devices)}
-                index = self._positions.get(device.name)
+            key = (device.name, device.wave)
+            index = self._positions.get(key)
+            if index is None or index >= len(self.devices) or (self.devices[index].name, self.devices[index].wave) != key:
+                self._positions = {(known.name, known.wave): position for position, known in enumerate(self.devices)}
+                index = self._positions.get(key)
             if index is not None:
                 self.devices[index] = device
 
@@ -208,12 +217,12 @@ class RunReport(BaseModel):
         raise KeyError(name)
 
     def names(self, *outcomes: str) -> list[str]:
-        return [d.name for d in self.devices if d.outcome in outcomes]
+        return list(dict.fromkeys(d.name for d in self.devices if d.outcome in outcomes))
 
     @property
     def changed_devices(self) -> list[str]:
         """Appliances whose config is different now (or unknown, after a failed rollback)."""
-        return [d.name for d in self.devices if d.changed is not False]
+        return list(dict.fromkeys(d.name for d in self.devices if d.changed is not False))
 
     def summarise(self) -> RunSummary:
         summary = RunSummary(total=len(self.devices))

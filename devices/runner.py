@@ -7,6 +7,7 @@ safe cycle (push.py) over one session, with only the remediation lines sent.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import zlib
 from collections import deque
@@ -131,6 +132,8 @@ class RunOptions:
     change: FleetChangeOrder | None = None
     """A fleet change's make-before-break order (`devices/push_order.py`): hubs, stores, then the hubs
     that drop store tunnels, each a wave of its own."""
+    held_over: IntendedConfigSource | None = None
+    """With `change`: the first config of its `held_over` hubs, pushed with the hubs (`step` "union")."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -154,7 +157,8 @@ def plan_waves(
     fleet change (`change`, make before break): the hubs that keep their store tunnels in a wave
     of their own, the store appliances (split by the canary as above), then the hubs that drop
     or change a store tunnel ("hubs-last"), so that no store loses the old end of a tunnel before
-    it has the new one; `run_push` starts no wave after one where an appliance failed.
+    it has the new one; a hub that also gains one is in the first wave too, its first push of two
+    (`step_of`); `run_push` starts no wave after one where an appliance failed.
     """
     ordered = targets.ordered()
     if not len(ordered):
@@ -163,7 +167,10 @@ def plan_waves(
     if canary is None and change is None and len(roles) == 1:
         return [ordered.names], ["all"]
     last = set(change.after_stores) if change is not None else set()
-    hubs = [t.name for t in ordered if t.role == "hub" and t.name not in last]
+    # A hub that gains and drops (`FleetChangeOrder.held_over`) is in the first wave too, with
+    # what it holds before and after the change (`step_of`: "union").
+    union = set(change.held_over) if change is not None else set()
+    hubs = [t.name for t in ordered if t.role == "hub" and (t.name not in last or t.name in union)]
     stores = [t.name for t in ordered if t.role != "hub"]
     store_waves = [(stores, "stores")] if canary is None else [(stores[:canary], "canary"), (stores[canary:], "rest")]
     hubs_last = [t.name for t in ordered if t.role == "hub" and t.name in last]
@@ -174,6 +181,15 @@ def plan_waves(
             waves.append(names)
             labels.append(label)
     return waves, labels
+
+
+def step_of(change: FleetChangeOrder | None, name: str, wave: int, waves: Sequence[Sequence[str]]) -> str | None:
+    """Which push of a hub of a fleet change the one in wave `wave` (1-based) of `waves` is: the
+    first ("union") or the last ("final") of a `held_over` hub pushed in two waves; None for an
+    appliance's one push."""
+    if change is None or name not in change.held_over or sum(name in names for names in waves) < 2:
+        return None
+    return "union" if wave == next(i for i, names in enumerate(waves, start=1) if name in names) else "final"
 
 
 def run_push(
@@ -201,6 +217,10 @@ def run_push(
     context.credentials.check(targets)
     by_name = {t.name: t for t in targets}
     waves, labels = plan_waves(targets, options.canary, options.change)
+    if options.held_over is None and any(
+        step_of(options.change, name, index, waves) for index, wave in enumerate(waves, start=1) for name in wave
+    ):
+        raise PushConfigError("the change pushes hubs twice, and no first config of theirs was given (RunOptions.held_over)")
     report = RunReport(
         run_id=new_run_id("push"),
         dry_run=options.push.dry_run,
@@ -215,11 +235,13 @@ def run_push(
         retire_after=list(options.change.retired) if options.change is not None else [],
         change=options.change.change_id if options.change is not None else None,
     )
-    results: dict[str, DeviceResult] = {}
+    # One result per push, by (wave, appliance): a hub of a fleet change may be pushed twice.
+    results: dict[tuple[int, str], DeviceResult] = {}
     for wave_index, wave in enumerate(report.waves, start=1):
         for name in wave:
-            results[name] = DeviceResult.for_target(by_name[name], wave=wave_index)
-    report.devices = [results[name] for wave in report.waves for name in wave]
+            step = step_of(options.change, name, wave_index, report.waves)
+            results[(wave_index, name)] = DeviceResult.for_target(by_name[name], wave=wave_index, step=step)
+    report.devices = list(results.values())
     journal = push_journal(options.runs_dir, report)
     journal.save()
     observer.on_run_start(report)
@@ -236,11 +258,19 @@ def run_push(
         return options.change is not None and failures > 0
 
     def work(target: ApplianceTarget, wave_index: int) -> DeviceResult:
+        result = results[(wave_index, target.name)]
+        source = intended
+        if result.step == "union":
+            assert options.held_over is not None  # checked before the run
+            source = options.held_over
         try:
-            config = intended.intended_config(target)
+            config = source.intended_config(target)
+            if result.step == "final" and options.push.dry_run and options.held_over is not None:
+                # Planned from the first config the run's first push of it would leave.
+                config = dataclasses.replace(config, planned_over=options.held_over.intended_config(target).text)
         except Exception as exc:
             message = exc.message if isinstance(exc, PushError) else f"{type(exc).__name__}: {exc}"
-            return results[target.name].model_copy(
+            return result.model_copy(
                 update={
                     "outcome": "failed",
                     "changed": False,
@@ -249,7 +279,8 @@ def run_push(
                     "error_type": type(exc).__name__,
                 }
             )
-        return push_appliance(target, config, context=context, on_stage=observer.on_stage, wave=wave_index)
+        pushed = push_appliance(target, config, context=context, on_stage=observer.on_stage, wave=wave_index)
+        return pushed.model_copy(update={"step": result.step}) if result.step else pushed
 
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="push") as pool:
         for wave_index, wave in enumerate(report.waves, start=1):
@@ -268,12 +299,13 @@ def run_push(
                     and not too_many_failures()
                 ):
                     name = pending.popleft()
-                    results[name].outcome = "running"
-                    results[name].changed = None  # unknown until it finishes: the truth if we are killed now
+                    results[(wave_index, name)].outcome = "running"
+                    # unknown until it finishes: the truth if we are killed now
+                    results[(wave_index, name)].changed = None
                     starting.append(name)
                 # Durable before any of them touches its appliance, with the results that just
                 # came in: one flush to disk for both.
-                record_devices(journal, [*finished, *(results[name] for name in starting)])
+                record_devices(journal, [*finished, *(results[(wave_index, name)] for name in starting)])
                 for result in finished:
                     observer.on_device_done(result)
                 finished = []
@@ -292,7 +324,7 @@ def run_push(
                 for future in done:
                     name = running.pop(future)
                     result = future.result()
-                    results[name] = result
+                    results[(wave_index, name)] = result
                     if result.failed:
                         failures += 1
                     finished.append(result)
@@ -313,7 +345,7 @@ def run_push(
             result.outcome = "skipped"
             result.changed = False
             result.error = f"not started ({reason})" if reason else "not started"
-    report.devices = [results[n] for w in report.waves for n in w]
+    report.devices = list(results.values())
     report.status = "interrupted" if interrupted or stop.is_set() else ("stopped" if reason else "finished")
     report.stop_reason = reason
     report.finished_at = datetime.now(UTC)

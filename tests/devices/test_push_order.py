@@ -22,6 +22,7 @@ from testsupport.cli import cli_runner
 from testsupport.rendering import hub_removed_chain, three_hub_chain
 
 from storestack.cli.main import cli
+from storestack.devices.errors import PushConfigError
 from storestack.devices.fleet_targets import targets_from_fleet
 from storestack.devices.push_order import (
     FleetChangeOrder,
@@ -32,9 +33,10 @@ from storestack.devices.push_order import (
     store_appliances,
     store_end_key,
 )
-from storestack.devices.runner import PushTargets, plan_waves
+from storestack.devices.runner import PushTargets, plan_waves, step_of
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
+from storestack.network.transition import ChangeIntent
 
 Counts = dict[tuple[str, str], int]
 
@@ -58,17 +60,20 @@ def _up(intent_of: dict[str, NetworkIntent], in_service: set[str]) -> Counts:
 
 
 def _steps(before: NetworkIntent, after: NetworkIntent, waves: list[list[str]], order: FleetChangeOrder) -> Iterator[tuple[str, Counts]]:
-    """Each step of the push (after which appliance), with the tunnels up then."""
+    """Each step of the push (after which appliance), with the tunnels up then. A hub's first push
+    of two (`step_of`: "union") gives it the intent of the fleet during the change."""
     targets = {t.name: t for t in targets_from_fleet(after.fleet).appliances}
     intent_of = {hub: before for hub in before.fleet.hubs} | {store: before for store in before.fleet.stores}
+    during = ChangeIntent(before, after.fleet)
     in_service = set(before.fleet.hubs)
     yield "start", _up(intent_of, in_service)
-    for wave in waves:
+    for index, wave in enumerate(waves, start=1):
         for name in wave:
             target = targets[name]
-            intent_of[target.store_id if target.role != "hub" else name] = after
+            step = step_of(order, name, index, waves)
+            intent_of[target.store_id if target.role != "hub" else name] = during if step == "union" else after
             in_service |= {name} if target.role == "hub" else set()
-            yield name, _up(intent_of, in_service)
+            yield f"{name} ({step})" if step else name, _up(intent_of, in_service)
     for hub in order.retired:
         in_service.discard(hub)
         yield f"{hub} retired", _up(intent_of, in_service)
@@ -84,7 +89,9 @@ def _walk(before_path: Path, after_path: Path) -> tuple[FleetChangeOrder, list[t
 
 def test_adding_a_hub_keeps_every_store_on_two_hubs(tmp_path: Path) -> None:
     order, steps, start, end = _walk(sample_chain_path(), three_hub_chain(tmp_path))
-    assert order == FleetChangeOrder(before_stores=("hq-hub2", "hq-hub3"), after_stores=("hq-hub1",), retired=())
+    assert order == FleetChangeOrder(
+        before_stores=("hq-hub2", "hq-hub3"), after_stores=("hq-hub1",), retired=(), held_over=("hq-hub1",)
+    )
     assert set(start.values()) == set(end.values()) == {2}
     short = [(step, link, count) for step, counts in steps for link, count in counts.items() if count < 2]
     assert short == [], "a store lost its backup hub during the push"
@@ -98,6 +105,71 @@ def test_removing_a_hub_retires_it_after_its_stores_moved(tmp_path: Path) -> Non
     assert cut == [], "a store lost every hub on a transport during the push"
     (_, last_push), (retired, gone) = steps[-2:]
     assert retired == "hq-hub2 retired" and gone == last_push, "a store still used the retired hub"
+
+
+def _short(steps: list[tuple[str, Counts]], start: Counts) -> list[tuple[str, tuple[str, str], int]]:
+    """Every step at which a store has fewer tunnels up to hubs in service on a transport than
+    before the change."""
+    return [(step, link, count) for step, counts in steps for link, count in counts.items() if count < start[link]]
+
+
+def test_removing_a_hub_keeps_the_stores_it_did_not_serve_on_as_many_hubs(tmp_path: Path) -> None:
+    # Removing hq-hub2: hq-hub1's stores move their backup from hq-hub2 to hq-hub3, which also
+    # changes the tunnels of the stores moved to it off hq-hub2 and so is pushed last. Pushed once,
+    # last, hq-hub3 gave hq-hub1's stores their new backup end only then: from each one's own push
+    # to hq-hub3's, one hub on each transport. Pushed twice (with the hubs, holding its old and
+    # new tunnels; last, its own), they keep two at every step.
+    before, after = three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after")
+    order, steps, start, _ = _walk(before, after)
+    assert order.held_over == ("hq-hub1", "hq-hub3")
+    rehomed = {
+        store.id for store in load_fleet(before).stores.values() if store.primary_hub == "hq-hub2"
+    }
+    assert rehomed and len(rehomed) < len(load_fleet(before).stores)
+    assert [s for s in _short(steps, start) if s[1][0] not in rehomed] == []
+
+
+def test_a_rehomed_store_keeps_one_hub_per_transport_only_between_its_push_and_its_new_primary(tmp_path: Path) -> None:
+    # A store whose primary hub is removed: its tunnel to its backup hub becomes its primary one,
+    # with the link's own transit /31 (the backup's is mirrored from the top of the pool), the same
+    # tunnel with other addresses on both ends, which no hub can hold twice. So it is down from the
+    # store's push to its new primary's last push, and the store holds its other hub meanwhile:
+    # one per transport, never none and never longer.
+    before, after = three_hub_chain(tmp_path), hub_removed_chain(tmp_path / "after")
+    _, steps, start, _ = _walk(before, after)
+    names = [step for step, _ in steps]
+    rehomed = {store.id for store in load_fleet(before).stores.values() if store.primary_hub == "hq-hub2"}
+    for step, (store, transport), count in _short(steps, start):
+        assert store in rehomed and count == 1, (step, store, transport)
+        position = names.index(step)
+        assert names.index(f"{store}-edge1") <= position < names.index("hq-hub3 (final)"), (step, store)
+
+
+def test_adding_a_hub_gives_the_hub_pushed_last_its_session_with_the_new_hub_first(tmp_path: Path) -> None:
+    # hq-hub1 drops the backup tunnels of hq-hub2's stores (last) and gains its iBGP session with
+    # hq-hub3 (first): pushed once, last, it had no session with hq-hub3 while the stores moved
+    # their backup to hq-hub3, whose cloud routes come from hq-hub1 (rank 0) over that session.
+    before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
+    order = make_before_break(before, after)
+    waves, labels = plan_waves(PushTargets.from_inventory(targets_from_fleet(after.fleet)), None, order)
+    assert order.held_over == ("hq-hub1",) and labels[0] == "hubs" and "hq-hub1" in waves[0]
+    union = ChangeIntent(before, after.fleet).hub("hq-hub1")
+    assert {s.peer for s in union.sessions if s.kind == "hub-hub"} == {"hq-hub2", "hq-hub3"}
+    assert hub_store_tunnels(ChangeIntent(before, after.fleet), "hq-hub1") == hub_store_tunnels(before, "hq-hub1")
+    assert step_of(order, "hq-hub1", 1, waves) == "union" and step_of(order, "hq-hub1", len(waves), waves) == "final"
+
+
+def test_a_change_that_moves_a_kept_hubs_dc_address_is_refused(tmp_path: Path) -> None:
+    # Without a stated address, removing hq-hub2 gives hq-hub3 hq-hub2's DC core LAN address
+    # (the next free one), which hq-hub2 holds until it is retired: two hubs on one address.
+    after = hub_removed_chain(tmp_path / "after")
+    fleet = after / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("        dc_address: 10.0.0.5\n", ""))
+    before_intent = NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
+    with pytest.raises(PushConfigError) as refused:
+        make_before_break(before_intent, NetworkIntent(load_fleet(after)))
+    assert "hq-hub3 dc_address 10.0.0.5 -> 10.0.0.4, which hq-hub2 holds" in refused.value.message
+    assert refused.value.field == "--fleet-before"
 
 
 def test_a_store_pushed_alone_takes_the_hubs_of_its_move_and_keeps_two_hubs(tmp_path: Path) -> None:
@@ -129,7 +201,8 @@ def test_change_waves_put_hubs_that_drop_store_tunnels_last(tmp_path: Path, cana
     before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
     targets = PushTargets.from_inventory(targets_from_fleet(after.fleet))
     waves, labels = plan_waves(targets, canary, make_before_break(before, after))
-    assert waves[0] == ["hq-hub2", "hq-hub3"] and waves[-1] == ["hq-hub1"]
+    # hq-hub1 twice: first with what it holds before and after (its session with hq-hub3 gained).
+    assert waves[0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and waves[-1] == ["hq-hub1"]
     assert labels == (["hubs", "stores", "hubs-last"] if canary is None else ["hubs", "canary", "rest", "hubs-last"])
     assert sorted(name for wave in waves[1:-1] for name in wave) == sorted(t.name for t in targets if t.role != "hub")
 
@@ -157,11 +230,15 @@ def test_cli_push_with_the_fleet_before_runs_the_change_waves(monkeypatch: pytes
     assert result.exit_code == 1, result.output
     payload = json.loads(result.stdout)
     assert payload["wave_labels"] == ["hubs", "stores", "hubs-last"]
-    assert payload["waves"][0] == ["hq-hub2", "hq-hub3"] and payload["waves"][-1] == ["hq-hub1"]
+    assert payload["waves"][0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and payload["waves"][-1] == ["hq-hub1"]
     assert payload["retire_after"] == []
-    first = set(payload["waves"][0])
-    assert {d["stage"] for d in payload["devices"] if d["name"] in first} == {"intended"}, "nothing was reached"
-    assert {d["outcome"] for d in payload["devices"] if d["name"] not in first} == {"skipped"}, "a failed wave stops the change"
+    assert [(d["name"], d["wave"], d["step"]) for d in payload["devices"] if d["name"] == "hq-hub1"] == [
+        ("hq-hub1", 1, "union"),
+        ("hq-hub1", 3, "final"),
+    ]
+    first = [d for d in payload["devices"] if d["wave"] == 1]
+    assert {d["stage"] for d in first} == {"intended"}, "nothing was reached"
+    assert {d["outcome"] for d in payload["devices"] if d["wave"] > 1} == {"skipped"}, "a failed wave stops the change"
 
 
 def test_cli_push_names_the_hub_to_retire_after_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -170,6 +247,12 @@ def test_cli_push_names_the_hub_to_retire_after_it(monkeypatch: pytest.MonkeyPat
     assert json.loads(result.stdout)["retire_after"] == ["hq-hub2"]
     text = _cli_push(monkeypatch, tmp_path, before, after)
     assert "hq-hub2: no longer in the fleet: keep it in service until a push of this change finished ok" in text.stdout
+    # One row per push: the kept hubs' first (failed: no first config in --intended's
+    # held-over/) and last (not started).
+    rows = [" ".join(line.split()[:3]) for line in text.stdout.splitlines() if "(union)" in line or "(final)" in line]
+    assert rows == [
+        "hq-hub1 (union) 1", "hq-hub3 (union) 1", "hq-hub1 (final) 3", "hq-hub3 (final) 3"
+    ], text.stdout
 
 
 def test_cli_push_refuses_a_fleet_before_that_is_not_there(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
