@@ -478,10 +478,14 @@ def _resolved_store(
         }
     ordered = sorted(store.wan, key=lambda link: (link.priority, link.name))
     ports = {link.name: port for link, port in zip(store.wan, wan_link_ports(store.wan), strict=True)}
-    all_cellular = all(link.cellular for link in ordered)
     wan: list[dict[str, Any]] = []
     for index, link in enumerate(ordered):
-        to_primary = (index == 0) if all_cellular else not link.cellular
+        # A link's home hub (the one its pinned transit /31 and its first tunnel number serve)
+        # depends on the link alone: wired links home on the primary hub, cellular ones on the
+        # backup. Were it to depend on the store's other links, a store losing its fibre would
+        # move its LTE link's tunnels between the hubs (addresses and numbers swapped on both
+        # ends), and nothing could push that without cutting the store's only link.
+        to_primary = not link.cellular
         hub_side = int(alloc.transit[link.name].network_address)
         transport = sla.transports.get(link.kind, _NO_COST)
         wan.append(

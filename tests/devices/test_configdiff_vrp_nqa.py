@@ -53,7 +53,7 @@ def test_a_new_tos_stops_the_test_and_starts_it_again() -> None:
     assert sent == [
         line
         for test, tos in (("SLA_BUSINESS", 72), ("SLA_STRICT", 104))
-        for line in (f"nqa test-instance {test} tun1", "undo start", f"tos {tos}", "start now", "quit")
+        for line in (f"nqa test-instance {test} tun3", "undo start", f"tos {tos}", "start now", "quit")
     ]
     # Never deleted: what tracks the tests keeps naming them.
     assert not any(line.startswith(("undo nqa", "redirect", "traffic")) for line in sent)
@@ -63,7 +63,7 @@ def test_a_new_frequency_stops_the_test_and_starts_it_again() -> None:
     intended, slower = _configs()["intended"], _configs()["slower"]
     assert slower != intended
     sent = _sent(intended, slower)
-    assert sent[:2] == ["nqa test-instance SLA_STRICT tun1", "undo start"]
+    assert sent[:2] == ["nqa test-instance SLA_STRICT tun3", "undo start"]
     assert "frequency 12" in sent and sent[-2:] == ["start now", "quit"]
     # Undone the same way.
     rollback = [line.strip() for line in compute_diff(intended, slower, "huawei_vrp").rollback]
@@ -73,7 +73,7 @@ def test_a_new_frequency_stops_the_test_and_starts_it_again() -> None:
 def test_a_new_test_is_defined_without_stopping() -> None:
     """A test the store did not have runs from its own `start now`: nothing to stop."""
     intended = _configs()["intended"]
-    without = re.sub(r"(?ms)^nqa test-instance SLA_STRICT tun1\n.*?^#\n", "", intended, count=1)
+    without = re.sub(r"(?ms)^nqa test-instance SLA_STRICT tun3\n.*?^#\n", "", intended, count=1)
     assert without != intended
     sent = _sent(without, intended)
     assert "undo start" not in sent and sent.count("start now") == 1

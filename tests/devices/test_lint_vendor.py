@@ -143,7 +143,7 @@ def _store(fleet: Fleet, platform: Platform, shape: str, hubs: Platform | None =
 
 def _steered(fleet: Fleet) -> ConfigFile:
     """The VRP store that steers (`steered_off_bgp`: pos and back-office redirected onto lte1,
-    tracked by NQA tests SLA_STRICT tun1 and SLA_BUSINESS tun1), its hubs on VRP."""
+    tracked by NQA tests SLA_STRICT tun3 and SLA_BUSINESS tun3), its hubs on VRP."""
     return _store(steered_off_bgp(fleet), "huawei_vrp", "lte-only")
 
 
@@ -625,7 +625,7 @@ def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None
     config = _steered(fleet)
     # The strict class's test with a period of exactly interval x probe-count: never completes.
     test = re.search(
-        r"SLA_STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        r"SLA_STRICT tun3\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
         config.text,
     )
     assert test is not None
@@ -1357,8 +1357,8 @@ def test_inert_steering_policy_is_found(fleet: Fleet) -> None:
     routed = _bgp_best_peer(config.text)
     inert = _broken(
         config,
-        " redirect ip-nexthop 100.64.0.26 track-nqa SLA_STRICT tun1\n",
-        f" redirect ip-nexthop {routed} track-nqa SLA_STRICT tun1\n",
+        " redirect ip-nexthop 100.64.255.228 track-nqa SLA_STRICT tun3\n",
+        f" redirect ip-nexthop {routed} track-nqa SLA_STRICT tun3\n",
     )
     found = [f for f in _steering(steered_off_bgp(fleet), inert) if f.rule == "sla-steering-inert"]
     assert len(found) == 1 and found[0].message.startswith(f"pos is steered over {routed} only")
@@ -1426,7 +1426,7 @@ def _voice_in_back_office(config: ConfigFile) -> ConfigFile:
         old,
         "traffic behavior APP-BACK-OFFICE-2\n",
         "traffic behavior APP-BACK-OFFICE-1\n remark dscp ef\n"
-        " redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1\n"
+        " redirect ip-nexthop 100.64.255.228 track-nqa SLA_BUSINESS tun3\n"
         "traffic behavior APP-BACK-OFFICE-2\n",
     )
 
@@ -1446,18 +1446,18 @@ def test_vrp_voice_follows_bgp_before_a_steered_catch_all(fleet: Fleet) -> None:
         assert _first_behavior(config, "LAN-IN-OFFICE", Packet("udp", host, hq, port)) == ["remark dscp ef"]
     assert _first_behavior(config, "LAN-IN-OFFICE", Packet("tcp", host, hq, 443)) == [
         "remark dscp af21",
-        "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+        "redirect ip-nexthop 100.64.255.228 track-nqa SLA_BUSINESS tun3",
     ]
     assert _steering(steered, config) == []
     old = _voice_in_back_office(config)
     assert _first_behavior(old, "LAN-IN-OFFICE", Packet("udp", host, hq, 5060)) == [
         "remark dscp ef",
-        "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+        "redirect ip-nexthop 100.64.255.228 track-nqa SLA_BUSINESS tun3",
     ]
     found = [f for f in _steering(steered, old) if f.rule == "sla-steered-as-another"]
     assert len(found) == 1, found
     assert found[0].message.startswith("voice: its udp port 5060 traffic from 10.64.12.65 ")
-    assert "steered as back-office (over 100.64.0.26, by SLA class business)" in found[0].message
+    assert "steered as back-office (over 100.64.255.228, by SLA class business)" in found[0].message
     assert old.text.splitlines()[found[0].line - 1] == " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1"
     # Voice's own classifier left out: back-office's steered catch-all takes its packets.
     bare = _broken(config, " classifier ROUTED-VOICE-1 behavior MARK-VOICE\n", "")
@@ -1471,7 +1471,7 @@ def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
     probe name (SLA-STRICT) is never created, and every policy route tracking it fails."""
     config = _steered(fleet)
     assert "vrp-nqa-name" not in _rules(_lint(config))
-    broken = _broken(config, "SLA_STRICT tun1", "SLA-STRICT tun1", count=-1)
+    broken = _broken(config, "SLA_STRICT tun3", "SLA-STRICT tun3", count=-1)
     found = [f for f in _lint(broken) if f.rule == "vrp-nqa-name"]
     assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "redirect"}
     assert all("SLA-STRICT" in f.message for f in found)
@@ -1915,8 +1915,8 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
         f.rule == "sla-application-unsteered" and f.message.startswith("pos:")
         for f in _steering(fleet, unapplied)
     )
-    unused = _broken(config, " redirect ip-nexthop 100.64.0.26 track-nqa SLA_STRICT tun1\n", "")
-    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun1" in f.message for f in _lint(unused))
+    unused = _broken(config, " redirect ip-nexthop 100.64.255.228 track-nqa SLA_STRICT tun3\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun3" in f.message for f in _lint(unused))
     many = _broken_re(
         config,
         r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
@@ -1929,8 +1929,8 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     )
     lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
-    office = " redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1\n"
-    elsewhere = _broken(config, office, " redirect ip-nexthop 192.0.2.1 track-nqa SLA_BUSINESS tun1\n")
+    office = " redirect ip-nexthop 100.64.255.228 track-nqa SLA_BUSINESS tun3\n"
+    elsewhere = _broken(config, office, " redirect ip-nexthop 192.0.2.1 track-nqa SLA_BUSINESS tun3\n")
     assert any(
         f.rule == "sla-path-not-allowed" and "back-office" in f.message and "not one of its paths" in f.message
         for f in _steering(fleet, elsewhere)
@@ -1938,7 +1938,7 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
 
 
 @pytest.mark.parametrize(("platform", "shape", "test", "message"), [
-    ("huawei_vrp", "lte-only", r"(nqa test-instance SLA_STRICT tun1\n(?: .*\n)*?) tos 104\n",
+    ("huawei_vrp", "lte-only", r"(nqa test-instance SLA_STRICT tun3\n(?: .*\n)*?) tos 104\n",
      "(strict): ToS 0, but the class's traffic is DSCP 26 (ToS 104)"),
     ("cisco_xe", "dual-wan", r"(ip sla 13\n(?: .*\n)*?) tos 184\n",
      "(realtime): ToS 0, but the class's traffic is DSCP 46 (ToS 184)"),

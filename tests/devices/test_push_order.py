@@ -19,7 +19,7 @@ import pytest
 import yaml
 from click.testing import Result
 from testsupport.cli import cli_runner
-from testsupport.rendering import hub_removed_chain, three_hub_chain
+from testsupport.rendering import hub_removed_chain, lte_only_chain, three_hub_chain
 
 from storestack.cli.main import cli
 from storestack.devices.errors import PushConfigError
@@ -143,6 +143,21 @@ def test_a_rehomed_store_keeps_one_hub_per_transport_only_between_its_push_and_i
         assert store in rehomed and count == 1, (step, store, transport)
         position = names.index(step)
         assert names.index(f"{store}-edge1") <= position < names.index("hq-hub3 (final)"), (step, store)
+
+
+def test_a_store_going_lte_only_keeps_both_hubs_on_its_lte_link_at_every_step(tmp_path: Path) -> None:
+    # nw-0002 loses its fibre link, its LTE link cabled where it was (`port: 1`). The LTE link's
+    # tunnels are the same tunnels before and after, each on the same hub with the same
+    # addresses: no step of the push cuts them. When an all-cellular store's first link took the
+    # primary hub as its home, both tunnels swapped addresses and numbers between the hubs, and
+    # the store had no hub at all from its own push to the hubs' (its management path too).
+    order, steps, start, end = _walk(sample_chain_path(), lte_only_chain(tmp_path, port=1))
+    assert start[("nw-0002", "lte1")] == end[("nw-0002", "lte1")] == 2
+    assert _short(steps, start) == []
+    before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(lte_only_chain(tmp_path / "again", port=1)))
+    for hub in after.fleet.hubs:
+        lte = [key for key in hub_store_tunnels(before, hub) ^ hub_store_tunnels(after, hub) if "lte1" in key[0]]
+        assert lte == [], f"{hub} changed the LTE link's tunnel"
 
 
 def test_adding_a_hub_gives_the_hub_pushed_last_its_session_with_the_new_hub_first(tmp_path: Path) -> None:

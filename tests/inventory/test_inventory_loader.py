@@ -64,9 +64,11 @@ def test_resolved_store_has_every_number_filled_in(sample: Fleet) -> None:
     assert (backup.name, backup.hub, backup.cellular) == ("lte1", "hq-hub2", True)
     assert str(primary.overlay) == "100.64.0.1/31" and str(primary.overlay_peer) == "100.64.0.0"
     assert store.appliances[0].management_address == store.appliances[0].loopback
-    # The LTE-only store still reaches its nearest hub first.
+    # A cellular link's home hub is the backup, on an LTE-only store too: whether the store has
+    # a wired link beside it does not move its tunnels (`test_push_order.py`).
     lte_only = sample.store("nw-0007")
-    assert [link.hub for link in lte_only.wan] == ["hq-hub1", "hq-hub2"]
+    assert lte_only.primary_hub == "hq-hub1"
+    assert [link.hub for link in lte_only.wan] == ["hq-hub2", "hq-hub2"]
 
 
 def test_resolved_models_equal_what_validation_would_build(sample: Fleet) -> None:
