@@ -66,6 +66,27 @@ class SendStage(BaseModel):
 
     section: str
     entries: str | None = None
+    # The stage of the entries of `section` emptied of what the push made
+    # (`PlatformDriver.emptied_entries`): sent after every deletion, once nothing the push removes
+    # names them any more, each entry's settings unset last-set first (a setting offered only
+    # while another holds, FortiOS `mtu` under `mtu-override`, before that one).
+    emptied: bool = False
+
+
+class EmptiedEntry(BaseModel):
+    """An entry of a kept section (`PlatformDriver.keep_entries`, one the device never deletes:
+    a FortiOS port) that the push configured and the intended config no longer names: emptied
+    rather than kept as it is. `entry` matches its entry line, `made` one of its setting lines
+    where the push configured it (a WAN port's description naming its link); every setting but
+    those matching `kept` is unset. An entry `made` matches none of the lines of (a port the
+    unit was shipped with, or set up by hand) is kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entry: str
+    made: str
+    kept: str
 
 
 class NamedObjects(BaseModel):
@@ -458,6 +479,9 @@ class PlatformDriver(BaseModel):
     # Entries of those sections that are storestack's all the same (a pattern of the entry line):
     # deleted when the intended config no longer names them.
     owned_entries: str | None = None
+    # Entries of those sections the push configured and then no longer names (FortiOS: a WAN
+    # port whose link the inventory removed): emptied instead of kept (`EmptiedEntry`).
+    emptied_entries: tuple[EmptiedEntry, ...] = ()
     # Entries the device is shipped with that the intended config amends without owning them
     # (a pattern of the entry line) and, for each, the settings the device keeps as it shows
     # them (a pattern of the setting line): amended only where the device still has the entry,

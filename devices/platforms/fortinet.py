@@ -16,6 +16,7 @@ from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
     CommitConfirm,
     DeletedWith,
+    EmptiedEntry,
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
@@ -150,6 +151,31 @@ SEND_ORDER = (
     SendStage(section="config user tacacs+"),
     SendStage(section="config user group"),
     SendStage(section="config system admin"),
+    # A WAN port whose link is gone (`EMPTIED_PORTS`), last: after its tunnels' phase 1s, the
+    # routes over it and its DoS policy are deleted or moved to another port.
+    SendStage(section="config system interface", emptied=True),
+)
+
+# A WAN port's entry, and the description the templates give it, its link's name first
+# (`PlatformProfile.port_description`, `EMPTIED_PORTS`).
+WAN_PORT_ENTRY = r'edit "(?P<port>wan\d+|port\d+)"'
+WAN_PORT_DESCRIPTION = r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"'
+
+# A WAN port the push configured for a link (its description names the link) that the intended
+# config no longer names (the link removed from the inventory, or moved to another port by a
+# stated `port`): FortiOS never deletes a port, and kept as it was (`keep_entries`) it went on
+# holding the cancelled circuit's public address, `role wan` and `allowaccess ping`, answering
+# ping. Emptied: every setting but its VDOM unset, `unset` resetting a field to its default value
+# and clearing a list such as `allowaccess` (Fortinet Community, "Technical Tip: Useful
+# multi-option values CLI commands", ta-p/197205: "unset to delete (or reset to default value)",
+# "clear ... It's same as unset (reset the list to default value)", shown on an interface's
+# `allowaccess`). A port the templates never described (shipped with the unit, or set up by
+# hand) is left alone.
+EMPTIED_PORTS = EmptiedEntry(
+    section="config system interface",
+    entry=f"^{WAN_PORT_ENTRY}$",
+    made=f"^{WAN_PORT_DESCRIPTION}$",
+    kept=r"^set vdom ",
 )
 
 # How long an SSH connection to the unit may stay unauthenticated, hub and store alike (`config
@@ -311,6 +337,7 @@ DRIVER = PlatformDriver(
     # end's outside address), and a hub's per-store source group and its members (`hub_store_zones`:
     # SOURCES-<store>, SRC-<prefix>): a store's, gone with it.
     owned_entries=r'^edit "(?:[^"]+-(?:NEAR|FAR|GW)|SOURCES-[^"]+|SRC-[^"]+)"$',
+    emptied_entries=(EMPTIED_PORTS,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
     factory_entries=((r'^edit "admin"$', r"^set password "),),
@@ -1388,11 +1415,7 @@ PLATFORM = FortinetPlatform(
     comment="#",
     loopback="lo0",
     lan_trunk="internal",
-    port_description=(
-        r"config system interface",
-        r'edit "(?P<port>wan\d+|port\d+)"',
-        r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"',
-    ),
+    port_description=(r"config system interface", WAN_PORT_ENTRY, WAN_PORT_DESCRIPTION),
     ifname_limit=15,
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,
