@@ -374,7 +374,9 @@ class RefusedChange(BaseModel):
     `line`: a pattern of a remediation line as sent (stripped); `why`: what the line does and why
     no push can send it; `remedy`: what the operator does instead; `causes`: by appliance role
     ("hub", "edge"), the inventory field whose change leads to the line (the error's `field`)
-    and that change as the error names it."""
+    and that change as the error names it; `held`: where set, the line is refused only on an
+    appliance whose running config holds a line it matches (stripped), the setting the line
+    would change (FortiOS `set as N`: a unit without BGP takes its first AS)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -382,10 +384,21 @@ class RefusedChange(BaseModel):
     why: str
     remedy: str
     causes: Mapping[str, tuple[str | None, str]]
+    held: str | None = None
 
-    def first_in(self, lines: Sequence[str]) -> str | None:
-        """The first of `lines` this refuses, stripped; None when there is none."""
+    def first_in(self, lines: Sequence[str], running: Sequence[str] = ()) -> str | None:
+        """The first of `lines` this refuses, stripped, on an appliance running `running`; None
+        when there is none."""
+        if self.held is not None and not any(re.fullmatch(self.held, line.strip()) for line in running):
+            return None
         return next((line.strip() for line in lines if re.fullmatch(self.line, line.strip())), None)
+
+
+# What an appliance's own BGP AS comes from, by role, as a `RefusedChange` of it names it.
+OWN_AS_CAUSES: Mapping[str, tuple[str | None, str]] = {
+    "hub": ("asn.hq", "its own BGP AS changed, fleet.yaml `asn.hq`"),
+    "edge": ("asn", "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)"),
+}
 
 
 class PrefixLists(BaseModel):

@@ -14,6 +14,7 @@ from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
+    OWN_AS_CAUSES,
     CommitConfirm,
     DeletedWith,
     EmptiedEntry,
@@ -21,6 +22,7 @@ from storestack.devices.platforms.base import (
     PlatformProfile,
     PolicyRefresh,
     RecreatedEntries,
+    RefusedChange,
     SendStage,
     snmp_keywords,
 )
@@ -176,6 +178,31 @@ EMPTIED_PORTS = EmptiedEntry(
     entry=f"^{WAN_PORT_ENTRY}$",
     made=f"^{WAN_PORT_DESCRIPTION}$",
     kept=r"^set vdom ",
+)
+
+# The unit's own BGP AS changed (`config router bgp`, `set as N` over the AS it runs): the CLI
+# reference documents the setting only as "Router AS number, valid from 1 to 4294967295, 0 to
+# disable BGP" (FortiOS CLI reference, "router bgp",
+# https://docs.fortinet.com/document/fortigate/6.0.6/cli-reference/722994/router-bgp), and no
+# Fortinet document found says what a running unit does with its sessions, its networks and the
+# routes it learned when its AS changes in place (nor whether the change applies before a BGP
+# restart). A store's AS is also what its hubs' neighbours expect (`remote-as`): pushed alone, its
+# sessions would be refused until the hubs change too, the unit unreachable through them. So the
+# line is never sent over a held AS: refused at the diff, before any line. A unit without BGP
+# (no `set as`, or `set as 0`) takes its first AS as any other line.
+AS_CHANGED = RefusedChange(
+    line=r"set as \d+",
+    held=r"set as [1-9]\d*",
+    why=(
+        "FortiOS documents `set as` only as the router's AS number (CLI reference, \"router bgp\"), and no "
+        "Fortinet document found says whether a running FortiGate changes its AS in place, nor what happens "
+        "to its BGP sessions and routes meanwhile; its hubs' neighbours expect the old AS until they change"
+    ),
+    remedy=(
+        "Change the FortiGate's BGP AS by hand in a maintenance window, with its peers' `remote-as` (or keep "
+        "the old AS in the inventory), then push again"
+    ),
+    causes=OWN_AS_CAUSES,
 )
 
 # How long an SSH connection to the unit may stay unauthenticated, hub and store alike (`config
@@ -338,6 +365,7 @@ DRIVER = PlatformDriver(
     # SOURCES-<store>, SRC-<prefix>): a store's, gone with it.
     owned_entries=r'^edit "(?:[^"]+-(?:NEAR|FAR|GW)|SOURCES-[^"]+|SRC-[^"]+)"$',
     emptied_entries=(EMPTIED_PORTS,),
+    refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
     factory_entries=((r'^edit "admin"$', r"^set password "),),
