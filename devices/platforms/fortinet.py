@@ -162,8 +162,12 @@ SEND_ORDER = (
 # (`PlatformProfile.port_description`, `EMPTIED_PORTS`).
 WAN_PORT_ENTRY = r'edit "(?P<port>wan\d+|port\d+)"'
 WAN_PORT_DESCRIPTION = r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"'
+# A store's WAN link as its port's description spells it in full (`WanLinkView.description`,
+# devices/views/builder.py: name, kind, ISP, bandwidth, role), which no hub port's description
+# ("dc core lan", "out-of-band management") is.
+WAN_LINK_DESCRIPTION = r'set description "[^\s"]+ [^"]* \d+M (?:primary|secondary|backup)"'
 
-# A WAN port the push configured for a link (its description names the link) that the intended
+# A WAN port the push configured for a store's link (its description is the link's) that the intended
 # config no longer names (the link removed from the inventory, or moved to another port by a
 # stated `port`): FortiOS never deletes a port, and kept as it was (`keep_entries`) it went on
 # holding the cancelled circuit's public address, `role wan` and `allowaccess ping`, answering
@@ -171,12 +175,12 @@ WAN_PORT_DESCRIPTION = r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"'
 # and clearing a list such as `allowaccess` (Fortinet Community, "Technical Tip: Useful
 # multi-option values CLI commands", ta-p/197205: "unset to delete (or reset to default value)",
 # "clear ... It's same as unset (reset the list to default value)", shown on an interface's
-# `allowaccess`). A port the templates never described (shipped with the unit, or set up by
-# hand) is left alone.
+# `allowaccess`). A port the templates never described for a link (shipped with the unit, set up
+# by hand, a hub's management port the inventory moved: the push's own path) is left alone.
 EMPTIED_PORTS = EmptiedEntry(
     section="config system interface",
     entry=f"^{WAN_PORT_ENTRY}$",
-    made=f"^{WAN_PORT_DESCRIPTION}$",
+    made=f"^{WAN_LINK_DESCRIPTION}$",
     kept=r"^set vdom ",
 )
 

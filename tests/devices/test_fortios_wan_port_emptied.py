@@ -15,10 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from testsupport.emulator_push import fortios_holding, send_to_fortios
-from testsupport.rendering import lte_only_configs
+from testsupport.rendering import lte_only_configs, on_platform
 
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_hub
 from storestack.devices.secret_ledger import HELD_AS_SENT
+from storestack.inventory import Fleet
 
 
 def _entry(config: str, name: str) -> list[str]:
@@ -120,3 +122,20 @@ def test_a_dhcp_port_left_by_a_moved_link_unsets_each_setting_before_the_one_it_
     assert [line for line in _entry(running, "wan2") if not line.startswith("set snmp-index")] == ['set vdom "root"']
     assert 'set description "lte1 lte KPN Mobile 100M primary"' in _entry(running, "wan1")
     assert compute_diff(running, after, "fortinet", held=HELD_AS_SENT).remediation == ()
+
+
+def test_a_hub_port_the_inventory_moved_its_management_to_is_not_emptied(fleet: Fleet) -> None:
+    """A hub's out-of-band management port is where the push connects: one the inventory no
+    longer names (its `management_port` moved from port3 to port4) is left as it is, never
+    emptied under the push's own session."""
+    hub = render_hub(on_platform(fleet, "fortinet"), "hq-hub1").text
+    assert '    edit "mgmt"\n' in hub
+    running, intended = hub.replace('edit "mgmt"', 'edit "port3"'), hub.replace('edit "mgmt"', 'edit "port4"')
+    remediation = compute_diff(running, intended, "fortinet").remediation
+    table, port3 = "", []
+    for line in remediation:
+        if not line.startswith(" "):
+            table = line
+        elif table == "config system interface" and line.strip() == 'edit "port3"':
+            port3.append(line)
+    assert port3 == []
