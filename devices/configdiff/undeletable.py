@@ -104,7 +104,10 @@ def keep_undeletable_sections(
         if running_section is None or intended_section is None:
             continue
         for entry in running_section.children:
-            owned = driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)
+            owned = (driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)) or (
+                driver.owned_settings is not None
+                and any(re.match(driver.owned_settings, child.text) for child in entry.children)
+            )
             gone = gone_with_owner(section_text, entry.text, running, intended, driver.deleted_with)
             if owned or gone or intended_section.get_child(equals=entry.text) is not None:
                 continue

@@ -492,6 +492,9 @@ class PlatformDriver(BaseModel):
     # Entries of those sections that are storestack's all the same (a pattern of the entry line):
     # deleted when the intended config no longer names them.
     owned_entries: str | None = None
+    # And those holding a setting line (a pattern of it) that says the push made them (FortiOS: a
+    # segment's VLAN interface, `<kind> segment vlan N`): deleted the same way.
+    owned_settings: str | None = None
     # Entries of those sections the push configured and then no longer names (FortiOS: a WAN
     # port whose link the inventory removed): emptied instead of kept (`EmptiedEntry`).
     emptied_entries: tuple[EmptiedEntry, ...] = ()

@@ -368,6 +368,15 @@ DRIVER = PlatformDriver(
     # end's outside address), and a hub's per-store source group and its members (`hub_store_zones`:
     # SOURCES-<store>, SRC-<prefix>): a store's, gone with it.
     owned_entries=r'^edit "(?:[^"]+-(?:NEAR|FAR|GW)|SOURCES-[^"]+|SRC-[^"]+)"$',
+    # A segment's VLAN interface (`segment_interfaces`, described `<kind> segment vlan N` by
+    # `SegmentView.description`): kept once its segment is gone, it held the VLAN ID on the LAN
+    # trunk and its gateway address, and FortiOS takes no second VLAN interface of one VLAN ID on
+    # one physical interface, nor overlapping addresses on two interfaces, VLAN interfaces
+    # included (FortiGate Version 4.0 Administration Guide, 01-400-89802-20090424, "VLANs in
+    # NAT/Route mode": "Rules for VLAN IDs", "Rules for VLAN IP addresses"; no page of a current
+    # release found). Deleted, after the DHCP server, DNS service and policies naming it
+    # (`SEND_ORDER`, deletions in reverse).
+    owned_settings=r'^set description "[^\s"]+ segment vlan \d+"$',
     emptied_entries=(EMPTIED_PORTS,),
     refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
