@@ -493,7 +493,7 @@ class _Run:
         (`PlatformDriver.refused_changes`) is refused, naming the line, the inventory field
         behind it, why, and what to do instead."""
         for refused in self.driver.refused_changes:
-            line = refused.first_in(diff.remediation)
+            line = refused.first_in(diff.remediation, diff.running)
             if line is None:
                 continue
             field, cause = refused.causes[self.target.role]

@@ -19,6 +19,7 @@ from storestack.devices.configdiff.prefix_lists import prefix_lists_kept
 from storestack.devices.configdiff.removed_whole import remade_sent_whole, without_lines_of_removed
 from storestack.devices.configdiff.slotted_filters import rebound_in_place
 from storestack.devices.configdiff.stopped import stopped_while_changed
+from storestack.devices.configdiff.undeletable import emptied_rule
 from storestack.devices.configdiff.wiped import wiped_sent_again
 from storestack.devices.drivers import PlatformDriver
 from storestack.devices.platforms.base import DeletedForm
@@ -65,7 +66,8 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
     receive them (`PlatformDriver.send_order`): the staged sections stage by stage (a section's
     entries may be split over stages), then the sections no stage names as they are (what may
     refer to anything), then the staged sections' entry deletions in reverse stage order, when
-    nothing sent any more refers to what they delete. A platform without a send order whose
+    nothing sent any more refers to what they delete, then the entries emptied of what the push
+    made (`SendStage.emptied`), once nothing names them any more. A platform without a send order whose
     lines name objects by number (`PlatformDriver.named_objects`) gets hier_config's order with
     those objects' definitions and deletions moved around the lines that name them
     (`around_named_objects`)."""
@@ -113,17 +115,22 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
     def stage_of(child: HConfigChild, section: str, config: HConfig) -> int:
         """The index of the stage `child` (a line of `section`) is sent in."""
         candidates = candidates_of[section]
-        default = next((i for i in candidates if stages[i].entries is None), candidates[0])
+        default = next((i for i in candidates if stages[i].entries is None and not stages[i].emptied), candidates[0])
         name = child.text.removeprefix(deletion)
         if child.text.startswith(deletion):
             name = entry_word + name
         elif not child.text.startswith(entry_word):
             return default
+        emptied = next((i for i in candidates if stages[i].emptied), None)
+        if emptied is not None and config is after and _emptied(section, name, before, after, driver):
+            return emptied
         block = config.get_child(equals=section)
         entry = block.get_child(equals=name) if block is not None else None
         lines = [line.text for line in entry.all_children()] if entry is not None else []
         lines += [line.text for line in child.all_children()]
         for i in candidates:
+            if stages[i].emptied:
+                continue
             pattern = stages[i].entries
             if pattern is not None and any(re.search(pattern, line) for line in lines):
                 return i
@@ -142,14 +149,43 @@ def _in_send_order(delta: HConfig, before: HConfig, after: HConfig, driver: Plat
             root = get_hconfig(delta.driver)
             block = root.add_child(stages[i].section)
             for child in chosen:
-                block.add_deep_copy_of(child)
+                if stages[i].emptied:
+                    _add_emptied(block, child, delta.driver.negation_prefix)
+                else:
+                    block.add_deep_copy_of(child)
             lines += root.lines(sectional_exiting=True)
         return lines
 
-    lines = emit(additions, range(len(stages)), after)
+    emptied_stages = [i for i, stage in enumerate(stages) if stage.emptied]
+    lines = emit(additions, [i for i in range(len(stages)) if i not in emptied_stages], after)
     for section in unstaged:
         root = get_hconfig(delta.driver)
         root.add_deep_copy_of(section)
         lines += root.lines(sectional_exiting=True)
     lines += emit(removals, reversed(range(len(stages))), before)
+    lines += emit(additions, emptied_stages, after)
     return tuple(lines)
+
+
+def _emptied(section: str, name: str, before: HConfig, after: HConfig, driver: PlatformDriver) -> bool:
+    """Whether entry `name` of `section` is one the change empties of what the push made: one
+    `before` holds as made by it (`PlatformDriver.emptied_entries`) and `after` holds without a
+    line saying so."""
+    held = before.get_child(equals=section)
+    kept = after.get_child(equals=section)
+    entry = held.get_child(equals=name) if held is not None else None
+    emptied = kept.get_child(equals=name) if kept is not None else None
+    if entry is None or emptied is None:
+        return False
+    rule = emptied_rule(section, entry, driver.emptied_entries)
+    return rule is not None and emptied_rule(section, emptied, (rule,)) is None
+
+
+def _add_emptied(block: HConfigChild, entry: HConfigChild, negation: str) -> None:
+    """`entry` (its delta) added to `block` with its negations last-held first: a setting the
+    device offers only while another holds is unset before it."""
+    copy = block.add_child(entry.text)
+    settings = [child for child in entry.children if not child.text.startswith(negation)]
+    negations = [child for child in entry.children if child.text.startswith(negation)]
+    for child in [*settings, *reversed(negations)]:
+        copy.add_deep_copy_of(child)

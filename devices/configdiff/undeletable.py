@@ -9,6 +9,7 @@ from hier_config.child import HConfigChild
 
 from storestack.devices.configdiff.deleted_with import gone_with_owner
 from storestack.devices.drivers import PlatformDriver
+from storestack.devices.platforms.base import EmptiedEntry
 
 
 def _mirror_blocks(one: HConfigChild, other: HConfigChild) -> None:
@@ -39,6 +40,28 @@ def _factory_entries_as_shipped(amended: HConfig, shipped: HConfig, entry_patter
                     entry.add_deep_copy_of(setting)
 
 
+def emptied_rule(section: str, entry: HConfigChild, rules: tuple[EmptiedEntry, ...]) -> EmptiedEntry | None:
+    """The rule of `rules` (`PlatformDriver.emptied_entries`) that empties `entry`, an entry of
+    `section` as the device holds it, where the intended config no longer names it: one whose
+    entry pattern it matches and one of whose settings says the push configured it."""
+    for rule in rules:
+        if (
+            rule.section == section
+            and re.match(rule.entry, entry.text)
+            and any(re.match(rule.made, child.text) for child in entry.children)
+        ):
+            return rule
+    return None
+
+
+def _emptied_copy(intended_section: HConfigChild, entry: HConfigChild, rule: EmptiedEntry) -> None:
+    """`entry` added to `intended_section` with only the settings `rule` keeps."""
+    emptied = intended_section.add_child(entry.text)
+    for child in entry.children:
+        if re.match(rule.kept, child.text):
+            emptied.add_deep_copy_of(child)
+
+
 def keep_undeletable_sections(
     running: HConfig, intended: HConfig, driver: PlatformDriver, *, to_backup: bool = False
 ) -> None:
@@ -48,7 +71,8 @@ def keep_undeletable_sections(
     section's children one by one, which every platform accepts. A factory entry the intended
     config amends (`factory_entries`) is amended only where the device still has it, its kept
     settings read as intended. An entry of a kept section (`keep_entries`) the intended
-    config lacks is kept, unless `to_backup`: the intended config is then a backup.
+    config lacks is kept, emptied where the push made it (`emptied_entries`: a FortiOS WAN port
+    whose link is gone), unless `to_backup`: the intended config is then a backup.
     """
     for section in running.children:
         if not driver.keep_sections:
@@ -80,7 +104,15 @@ def keep_undeletable_sections(
         if running_section is None or intended_section is None:
             continue
         for entry in running_section.children:
-            owned = driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)
+            owned = (driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)) or (
+                driver.owned_settings is not None
+                and any(re.match(driver.owned_settings, child.text) for child in entry.children)
+            )
             gone = gone_with_owner(section_text, entry.text, running, intended, driver.deleted_with)
-            if not owned and not gone and intended_section.get_child(equals=entry.text) is None:
+            if owned or gone or intended_section.get_child(equals=entry.text) is not None:
+                continue
+            rule = emptied_rule(section_text, entry, driver.emptied_entries)
+            if rule is not None:
+                _emptied_copy(intended_section, entry, rule)
+            else:
                 intended_section.add_deep_copy_of(entry)

@@ -66,6 +66,27 @@ class SendStage(BaseModel):
 
     section: str
     entries: str | None = None
+    # The stage of the entries of `section` emptied of what the push made
+    # (`PlatformDriver.emptied_entries`): sent after every deletion, once nothing the push removes
+    # names them any more, each entry's settings unset last-set first (a setting offered only
+    # while another holds, FortiOS `mtu` under `mtu-override`, before that one).
+    emptied: bool = False
+
+
+class EmptiedEntry(BaseModel):
+    """An entry of a kept section (`PlatformDriver.keep_entries`, one the device never deletes:
+    a FortiOS port) that the push configured and the intended config no longer names: emptied
+    rather than kept as it is. `entry` matches its entry line, `made` one of its setting lines
+    where the push configured it (a WAN port's description naming its link); every setting but
+    those matching `kept` is unset. An entry `made` matches none of the lines of (a port the
+    unit was shipped with, or set up by hand) is kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entry: str
+    made: str
+    kept: str
 
 
 class NamedObjects(BaseModel):
@@ -353,7 +374,9 @@ class RefusedChange(BaseModel):
     `line`: a pattern of a remediation line as sent (stripped); `why`: what the line does and why
     no push can send it; `remedy`: what the operator does instead; `causes`: by appliance role
     ("hub", "edge"), the inventory field whose change leads to the line (the error's `field`)
-    and that change as the error names it."""
+    and that change as the error names it; `held`: where set, the line is refused only on an
+    appliance whose running config holds a line it matches (stripped), the setting the line
+    would change (FortiOS `set as N`: a unit without BGP takes its first AS)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -361,10 +384,21 @@ class RefusedChange(BaseModel):
     why: str
     remedy: str
     causes: Mapping[str, tuple[str | None, str]]
+    held: str | None = None
 
-    def first_in(self, lines: Sequence[str]) -> str | None:
-        """The first of `lines` this refuses, stripped; None when there is none."""
+    def first_in(self, lines: Sequence[str], running: Sequence[str] = ()) -> str | None:
+        """The first of `lines` this refuses, stripped, on an appliance running `running`; None
+        when there is none."""
+        if self.held is not None and not any(re.fullmatch(self.held, line.strip()) for line in running):
+            return None
         return next((line.strip() for line in lines if re.fullmatch(self.line, line.strip())), None)
+
+
+# What an appliance's own BGP AS comes from, by role, as a `RefusedChange` of it names it.
+OWN_AS_CAUSES: Mapping[str, tuple[str | None, str]] = {
+    "hub": ("asn.hq", "its own BGP AS changed, fleet.yaml `asn.hq`"),
+    "edge": ("asn", "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)"),
+}
 
 
 class PrefixLists(BaseModel):
@@ -458,6 +492,12 @@ class PlatformDriver(BaseModel):
     # Entries of those sections that are storestack's all the same (a pattern of the entry line):
     # deleted when the intended config no longer names them.
     owned_entries: str | None = None
+    # And those holding a setting line (a pattern of it) that says the push made them (FortiOS: a
+    # segment's VLAN interface, `<kind> segment vlan N`): deleted the same way.
+    owned_settings: str | None = None
+    # Entries of those sections the push configured and then no longer names (FortiOS: a WAN
+    # port whose link the inventory removed): emptied instead of kept (`EmptiedEntry`).
+    emptied_entries: tuple[EmptiedEntry, ...] = ()
     # Entries the device is shipped with that the intended config amends without owning them
     # (a pattern of the entry line) and, for each, the settings the device keeps as it shows
     # them (a pattern of the setting line): amended only where the device still has the entry,

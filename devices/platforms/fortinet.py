@@ -14,12 +14,15 @@ from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
+    OWN_AS_CAUSES,
     CommitConfirm,
     DeletedWith,
+    EmptiedEntry,
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
     RecreatedEntries,
+    RefusedChange,
     SendStage,
     snmp_keywords,
 )
@@ -150,6 +153,60 @@ SEND_ORDER = (
     SendStage(section="config user tacacs+"),
     SendStage(section="config user group"),
     SendStage(section="config system admin"),
+    # A WAN port whose link is gone (`EMPTIED_PORTS`), last: after its tunnels' phase 1s, the
+    # routes over it and its DoS policy are deleted or moved to another port.
+    SendStage(section="config system interface", emptied=True),
+)
+
+# A WAN port's entry, and the description the templates give it, its link's name first
+# (`PlatformProfile.port_description`, `EMPTIED_PORTS`).
+WAN_PORT_ENTRY = r'edit "(?P<port>wan\d+|port\d+)"'
+WAN_PORT_DESCRIPTION = r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"'
+# A store's WAN link as its port's description spells it in full (`WanLinkView.description`,
+# devices/views/builder.py: name, kind, ISP, bandwidth, role), which no hub port's description
+# ("dc core lan", "out-of-band management") is.
+WAN_LINK_DESCRIPTION = r'set description "[^\s"]+ [^"]* \d+M (?:primary|secondary|backup)"'
+
+# A WAN port the push configured for a store's link (its description is the link's) that the intended
+# config no longer names (the link removed from the inventory, or moved to another port by a
+# stated `port`): FortiOS never deletes a port, and kept as it was (`keep_entries`) it went on
+# holding the cancelled circuit's public address, `role wan` and `allowaccess ping`, answering
+# ping. Emptied: every setting but its VDOM unset, `unset` resetting a field to its default value
+# and clearing a list such as `allowaccess` (Fortinet Community, "Technical Tip: Useful
+# multi-option values CLI commands", ta-p/197205: "unset to delete (or reset to default value)",
+# "clear ... It's same as unset (reset the list to default value)", shown on an interface's
+# `allowaccess`). A port the templates never described for a link (shipped with the unit, set up
+# by hand, a hub's management port the inventory moved: the push's own path) is left alone.
+EMPTIED_PORTS = EmptiedEntry(
+    section="config system interface",
+    entry=f"^{WAN_PORT_ENTRY}$",
+    made=f"^{WAN_LINK_DESCRIPTION}$",
+    kept=r"^set vdom ",
+)
+
+# The unit's own BGP AS changed (`config router bgp`, `set as N` over the AS it runs): the CLI
+# reference documents the setting only as "Router AS number, valid from 1 to 4294967295, 0 to
+# disable BGP" (FortiOS CLI reference, "router bgp",
+# https://docs.fortinet.com/document/fortigate/6.0.6/cli-reference/722994/router-bgp), and no
+# Fortinet document found says what a running unit does with its sessions, its networks and the
+# routes it learned when its AS changes in place (nor whether the change applies before a BGP
+# restart). A store's AS is also what its hubs' neighbours expect (`remote-as`): pushed alone, its
+# sessions would be refused until the hubs change too, the unit unreachable through them. So the
+# line is never sent over a held AS: refused at the diff, before any line. A unit without BGP
+# (no `set as`, or `set as 0`) takes its first AS as any other line.
+AS_CHANGED = RefusedChange(
+    line=r"set as \d+",
+    held=r"set as [1-9]\d*",
+    why=(
+        "FortiOS documents `set as` only as the router's AS number (CLI reference, \"router bgp\"), and no "
+        "Fortinet document found says whether a running FortiGate changes its AS in place, nor what happens "
+        "to its BGP sessions and routes meanwhile; its hubs' neighbours expect the old AS until they change"
+    ),
+    remedy=(
+        "Change the FortiGate's BGP AS by hand in a maintenance window, with its peers' `remote-as` (or keep "
+        "the old AS in the inventory), then push again"
+    ),
+    causes=OWN_AS_CAUSES,
 )
 
 # How long an SSH connection to the unit may stay unauthenticated, hub and store alike (`config
@@ -311,6 +368,17 @@ DRIVER = PlatformDriver(
     # end's outside address), and a hub's per-store source group and its members (`hub_store_zones`:
     # SOURCES-<store>, SRC-<prefix>): a store's, gone with it.
     owned_entries=r'^edit "(?:[^"]+-(?:NEAR|FAR|GW)|SOURCES-[^"]+|SRC-[^"]+)"$',
+    # A segment's VLAN interface (`segment_interfaces`, described `<kind> segment vlan N` by
+    # `SegmentView.description`): kept once its segment is gone, it held the VLAN ID on the LAN
+    # trunk and its gateway address, and FortiOS takes no second VLAN interface of one VLAN ID on
+    # one physical interface, nor overlapping addresses on two interfaces, VLAN interfaces
+    # included (FortiGate Version 4.0 Administration Guide, 01-400-89802-20090424, "VLANs in
+    # NAT/Route mode": "Rules for VLAN IDs", "Rules for VLAN IP addresses"; no page of a current
+    # release found). Deleted, after the DHCP server, DNS service and policies naming it
+    # (`SEND_ORDER`, deletions in reverse).
+    owned_settings=r'^set description "[^\s"]+ segment vlan \d+"$',
+    emptied_entries=(EMPTIED_PORTS,),
+    refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
     factory_entries=((r'^edit "admin"$', r"^set password "),),
@@ -1388,11 +1456,7 @@ PLATFORM = FortinetPlatform(
     comment="#",
     loopback="lo0",
     lan_trunk="internal",
-    port_description=(
-        r"config system interface",
-        r'edit "(?P<port>wan\d+|port\d+)"',
-        r'set description "(?P<link>[^\s"]+)(?: [^"]*)?"',
-    ),
+    port_description=(r"config system interface", WAN_PORT_ENTRY, WAN_PORT_DESCRIPTION),
     ifname_limit=15,
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,

@@ -13,6 +13,7 @@ from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
     ACL_BLOCK,
+    OWN_AS_CAUSES,
     AclRole,
     CommitConfirm,
     DeletedForm,
@@ -478,10 +479,7 @@ BGP_REBUILT = RefusedChange(
         "Change the AR's BGP AS by hand in a maintenance window (or keep the old AS in the "
         "inventory), then push again"
     ),
-    causes={
-        "hub": ("asn.hq", "its own BGP AS changed, fleet.yaml `asn.hq`"),
-        "edge": ("asn", "its own BGP AS changed, the store's `asn` (its stores/<id>.yaml, else allocations.yaml)"),
-    },
+    causes=OWN_AS_CAUSES,
 )
 
 # A store's underlay VPN instance takes its route distinguisher from the appliance's loopback and

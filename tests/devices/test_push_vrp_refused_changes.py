@@ -22,12 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testsupport.emulator_push import emulator_run_options
+from testsupport.emulator_push import push_emulated
 
-from storestack.devices.intended import IntendedConfigs
-from storestack.devices.push import PushOptions
 from storestack.devices.report import DeviceResult
-from storestack.devices.runner import PushTargets, RunOptions, run_push
 from storestack.lab.emulator import EmulatedDevice, Emulator, EmulatorThread
 
 HUB = "hq-hub9"
@@ -59,14 +56,7 @@ def holding_bgp(emulator: Emulator) -> Iterator[dict[str, str]]:
 
 
 def push(emulator: Emulator, name: str, intended: str, state: Path, *, dry_run: bool = False) -> DeviceResult:
-    targets = PushTargets.from_inventory(emulator.inventory()).filter(names=[name])
-    options = emulator_run_options(state)
-    if dry_run:
-        options = RunOptions(
-            runs_dir=state / "runs",
-            push=PushOptions(dry_run=True, backup_root=state / "backups", known_hosts=state / "known_hosts.json"),
-        )
-    return run_push(targets, IntendedConfigs({name: intended}), options=options).device(name)
+    return push_emulated(emulator, name, intended, state, dry_run=dry_run)
 
 
 @pytest.mark.parametrize(("name", "field"), [(HUB, "asn.hq"), (STORE, "`asn`")])

@@ -1,6 +1,7 @@
 """The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
 session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
-timer, which the emulator runs in fast time; lines sent straight to an emulated FortiOS
+timer, which the emulator runs in fast time; one appliance of a running emulator pushed (or its
+push planned, a dry run); lines sent straight to an emulated FortiOS
 session, each refused line a failure, and a unit a push put a config on; lines typed in an emulated
 AR's system view, each refused line a failure; an emulated AR in immediate validation loaded
 with a config typed line by line; and lines typed at an emulated AR or IOS-XE router in immediate
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.intended import IntendedConfigs
 from storestack.devices.push import PushOptions
-from storestack.devices.runner import RunOptions
+from storestack.devices.report import DeviceResult
+from storestack.devices.runner import PushTargets, RunOptions, run_push
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.session import SessionOptions
+from storestack.lab.emulator import Emulator
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.cisco_xe import IosSession
@@ -41,6 +45,21 @@ def emulator_run_options(state: Path, *, confirm_timeout: int = 60, force: bool 
             force=force,
         ),
     )
+
+
+def push_emulated(
+    emulator: Emulator, name: str, intended: str, state: Path, *, dry_run: bool = False, confirm_timeout: int = 60
+) -> DeviceResult:
+    """`intended` pushed to the emulated appliance `name` (its run's files under `state`), or
+    planned (`dry_run`): the appliance's result."""
+    targets = PushTargets.from_inventory(emulator.inventory()).filter(names=[name])
+    options = emulator_run_options(state, confirm_timeout=confirm_timeout)
+    if dry_run:
+        options = RunOptions(
+            runs_dir=state / "runs",
+            push=PushOptions(dry_run=True, backup_root=state / "backups", known_hosts=state / "known_hosts.json"),
+        )
+    return run_push(targets, IntendedConfigs({name: intended}), options=options).device(name)
 
 
 def send_to_fortios(session: FortiSession, lines: Sequence[str]) -> None:
