@@ -15,6 +15,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
+    PrefixLists,
     RemovedWhole,
 )
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
@@ -189,6 +190,25 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
     member_of=r"^neighbor (?P<name>\S+) peer-group (?P<group>\S+)$",
 )
 
+# An FRR prefix list takes no entry whose match another of its entries holds at another sequence
+# number, and says nothing: "Backward compatibility: don't complain about duplicated values, just
+# silently accept" (lib/filter_cli.c `ip_prefix_list`, `plist_is_dup`; frr-8.4.4, Debian 12's).
+# An entry dropped from the middle of a list (a hub's HUB-STORES or a store's HUB-ROUTES when a
+# third hub takes over some backups) moves every later entry down a number: the line putting one
+# at its new number came while its old one still held it and was dropped, then the line for that
+# old number replaced it, and the list lost it. Such entries are deleted first
+# (`PrefixLists.unique_matches`, `no ip prefix-list NAME seq N`, filter_cli.c
+# `no_ip_prefix_list_seq`); a list they alone make is held meanwhile by `deny any`, which lets no
+# route through (a missing list matches no route either: bgp_routemap.c
+# `route_match_address_prefix_list`), and bgpd applies the changed lists only when its
+# route-map delay timer runs out, after the push's lines (BGP_POLICY_APPLIED).
+PREFIX_LISTS = PrefixLists(
+    entry=r"^ip prefix-list (\S+) seq (\d+) ",
+    deleted_as="ip prefix-list {name} seq {number}",
+    placeholder="ip prefix-list {name} seq {number} deny any",
+    unique_matches=True,
+)
+
 DRIVER = PlatformDriver(
     name="frr",
     netmiko_device_type="cisco_ios",
@@ -221,6 +241,7 @@ DRIVER = PlatformDriver(
     health_checks=("bgp_sessions", "interfaces_up", "bfd_registrations"),
     policy_refresh=BGP_POLICY_APPLIED,
     removed_whole=(BGP_NEIGHBORS_REMOVED_WHOLE,),
+    prefix_lists=PREFIX_LISTS,
     secret_patterns=(
         # swanctl's `secret = "PSK"` first, whole: the IOS `secret X` shape below would take the
         # `=` for the value and leave the key in sight

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from frr_instance import FrrInstance, frr_available
+from frr_instance import assert_remediation_converges, frr_available
 from testsupport.rendering import on_platform, three_hub_chain
 
 from storestack.devices.configdiff.diff import compute_diff
@@ -106,27 +104,8 @@ def test_the_remediation_sends_no_line_for_a_neighbour_it_deleted(fleet: Fleet, 
         assert sorted(remade) == sorted(made), f"{case}: {neighbor} is not made again whole"
 
 
-@pytest.mark.parametrize("case", ["stores-to-vendors", "stores-to-frr"])
+@pytest.mark.parametrize("case", ["stores-to-vendors", "stores-to-frr", "hub-added"])
 def test_a_hub_takes_the_remediation_and_converges(fleet: Fleet, tmp_path: Path, case: str) -> None:
     _require()
     before, after = _cases(fleet, tmp_path)[case]
-    with FrrInstance(HUB, prefix="ssnbr") as frr:
-        ports = [name for name in re.findall(r"^interface (\S+)$", before, re.MULTILINE) if name != "lo"]
-        for index, name in enumerate(ports):
-            far = f"far{index}"
-            subprocess.run(["ip", "-n", frr.name, "link", "add", name, "type", "veth", "peer", "name", far], check=True)
-            for end in (name, far):
-                subprocess.run(["ip", "-n", frr.name, "link", "set", end, "up"], check=True)
-        (tmp_path / "before.conf").write_text(before)
-        loaded = frr.apply_file(tmp_path / "before.conf")
-        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-        time.sleep(1)
-        remediation = compute_diff(frr.running_config(), after, "frr").remediation
-        assert remediation, f"{case}: nothing to remediate: the test checks nothing"
-        (tmp_path / "remediation.conf").write_text("".join(f"{line}\n" for line in remediation))
-        applied = frr.apply_file(tmp_path / "remediation.conf")
-        output = applied.stdout + applied.stderr
-        assert applied.returncode == 0 and "%" not in output, f"{case}: vtysh refused:\n{output}"
-        time.sleep(1)
-        left = compute_diff(frr.running_config(), after, "frr").remediation
-        assert not left, f"{case}: still to remediate after the push:\n" + "\n".join(left)
+    assert_remediation_converges(HUB, before, after, tmp_path, case)
