@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 FRR_INIT = Path("/usr/lib/frr/frrinit.sh")
 VTYSH = shutil.which("vtysh") or "/usr/bin/vtysh"
 _counter = itertools.count()
@@ -56,6 +58,17 @@ def frr_available() -> str | None:
     if shutil.which("ip") is None:
         return "iproute2 is not installed"
     return None
+
+
+def require_frr() -> None:
+    """Skip the test where a real FRR instance cannot be started here; under CI (env CI set),
+    fail it instead: never a silent skip."""
+    reason = frr_available()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
 
 
 def normalise(text: str) -> list[str]:
