@@ -185,13 +185,22 @@ def _resend(
     deleted = [child.text.removeprefix(negation) for child in node.children if child.text.startswith(negation)]
     removing = {_removing(deleted, kind, name) for kind, name in first}
 
+    def with_its_group(text: str) -> bool:
+        """A member's deletion of its membership of a group the delta removes: the group's
+        removal takes the member (and the line) with it."""
+        for kind, _name in first:
+            match = re.match(kind.member_of, text) if kind.member_of is not None else None
+            if match is not None and (kind, match.group("group")) in first:
+                return True
+        return False
+
     def making_deletion(text: str) -> bool:
-        return text.startswith(negation) and any(
-            name in _made([text.removeprefix(negation)], kind) for kind, name in first
-        )
+        if not text.startswith(negation) or with_its_group(text.removeprefix(negation)):
+            return False
+        return any(name in _made([text.removeprefix(negation)], kind) for kind, name in first)
 
     def removing_deletion(text: str) -> bool:
-        return text.startswith(negation) and text.removeprefix(negation) in removing
+        return making_deletion(text) and text.removeprefix(negation) in removing
 
     for child in node.children:
         if removing_deletion(child.text):

@@ -422,6 +422,11 @@ class PrefixLists(BaseModel):
     entry: str
     deleted_as: str
     placeholder: str
+    # The device takes no entry whose match (what follows the number) another entry of the list
+    # holds at another number (FRR, silently): each held entry that changes or goes and whose
+    # match the intended list holds elsewhere is deleted first, from the highest number down
+    # (the list held meanwhile by `placeholder` where that would empty it).
+    unique_matches: bool = False
 
 
 class UnshownListing(BaseModel):

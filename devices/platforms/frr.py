@@ -15,6 +15,8 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
+    PrefixLists,
+    RemovedWhole,
 )
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
 
@@ -166,6 +168,47 @@ BGP_POLICY_APPLIED = PolicyRefresh(
     members=r"^router bgp \d+ / neighbor (?P<neighbor>\S+) peer-group (?P<group>\S+)$",
 )
 
+# A BGP neighbour goes whole, with every setting it holds in `router bgp` and its address
+# families, with the line that made it or with its peer group: FRR 8.4's bgpd deletes the peer
+# (`peer_delete`) for `no neighbor X remote-as N` (bgpd/bgp_vty.c `no_neighbor`), for `no neighbor
+# X peer-group G`, which leaves no member unbound (`no_neighbor_set_peer_group`), and for each
+# member of a group `no neighbor G peer-group` deletes (bgpd.c `peer_group_delete`); tags
+# frr-8.4.4 and debian/frr-8.4.4-1, Debian 12's. A later `no neighbor X ...` is refused ("% Specify
+# remote-as or peer-group commands first", bgp_vty.c `peer_and_group_lookup_vty`), and a
+# neighbour that stays, bound to another group (a store link whose BFD profile changes with its
+# store's platform), comes back bare from `neighbor X peer-group NEW`, without its AS or its
+# inbound route-map: all its intended lines are sent again after the deletion
+# (devices/configdiff/removed_whole.py).
+BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
+    section=r"^router bgp \d+$",
+    made_by=(
+        r"^neighbor (?P<name>\S+) remote-as \S+$",
+        r"^neighbor (?P<name>\S+) peer-group$",
+        r"^neighbor (?P<name>\d+\.\d+\.\d+\.\d+) peer-group \S+$",
+    ),
+    names=r"^neighbor {name} ",
+    member_of=r"^neighbor (?P<name>\S+) peer-group (?P<group>\S+)$",
+)
+
+# An FRR prefix list takes no entry whose match another of its entries holds at another sequence
+# number, and says nothing: "Backward compatibility: don't complain about duplicated values, just
+# silently accept" (lib/filter_cli.c `ip_prefix_list`, `plist_is_dup`; frr-8.4.4, Debian 12's).
+# An entry dropped from the middle of a list (a hub's HUB-STORES or a store's HUB-ROUTES when a
+# third hub takes over some backups) moves every later entry down a number: the line putting one
+# at its new number came while its old one still held it and was dropped, then the line for that
+# old number replaced it, and the list lost it. Such entries are deleted first
+# (`PrefixLists.unique_matches`, `no ip prefix-list NAME seq N`, filter_cli.c
+# `no_ip_prefix_list_seq`); a list they alone make is held meanwhile by `deny any`, which lets no
+# route through (a missing list matches no route either: bgp_routemap.c
+# `route_match_address_prefix_list`), and bgpd applies the changed lists only when its
+# route-map delay timer runs out, after the push's lines (BGP_POLICY_APPLIED).
+PREFIX_LISTS = PrefixLists(
+    entry=r"^ip prefix-list (\S+) seq (\d+) ",
+    deleted_as="ip prefix-list {name} seq {number}",
+    placeholder="ip prefix-list {name} seq {number} deny any",
+    unique_matches=True,
+)
+
 DRIVER = PlatformDriver(
     name="frr",
     netmiko_device_type="cisco_ios",
@@ -197,6 +240,8 @@ DRIVER = PlatformDriver(
     # session down (devices/health.py `unregistered_bfd`)
     health_checks=("bgp_sessions", "interfaces_up", "bfd_registrations"),
     policy_refresh=BGP_POLICY_APPLIED,
+    removed_whole=(BGP_NEIGHBORS_REMOVED_WHOLE,),
+    prefix_lists=PREFIX_LISTS,
     secret_patterns=(
         # swanctl's `secret = "PSK"` first, whole: the IOS `secret X` shape below would take the
         # `=` for the value and leave the key in sight

@@ -9,11 +9,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 FRR_INIT = Path("/usr/lib/frr/frrinit.sh")
 VTYSH = shutil.which("vtysh") or "/usr/bin/vtysh"
@@ -55,6 +58,17 @@ def frr_available() -> str | None:
     if shutil.which("ip") is None:
         return "iproute2 is not installed"
     return None
+
+
+def require_frr() -> None:
+    """Skip the test where a real FRR instance cannot be started here; under CI (env CI set),
+    fail it instead: never a silent skip."""
+    reason = frr_available()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
 
 
 def normalise(text: str) -> list[str]:
@@ -167,3 +181,31 @@ def _alive(pidfile: Path) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def assert_remediation_converges(hostname: str, before: str, after: str, tmp: Path, case: str = "") -> None:
+    """Load `before` into a fresh FRR instance (each interface it names a veth device that stays
+    up throughout), apply the push's remediation to `after` as vtysh takes it, and require no
+    line refused and nothing left to remediate."""
+    from storestack.devices.configdiff.diff import compute_diff
+
+    with FrrInstance(hostname, prefix="ssrem") as frr:
+        ports = [name for name in re.findall(r"^interface (\S+)$", before, re.MULTILINE) if name != "lo"]
+        for index, name in enumerate(ports):
+            far = f"far{index}"
+            subprocess.run(["ip", "-n", frr.name, "link", "add", name, "type", "veth", "peer", "name", far], check=True)
+            for end in (name, far):
+                subprocess.run(["ip", "-n", frr.name, "link", "set", end, "up"], check=True)
+        (tmp / "before.conf").write_text(before)
+        loaded = frr.apply_file(tmp / "before.conf")
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        time.sleep(1)
+        remediation = compute_diff(frr.running_config(), after, "frr").remediation
+        assert remediation, f"{case}: nothing to remediate: the test checks nothing"
+        (tmp / "remediation.conf").write_text("".join(f"{line}\n" for line in remediation))
+        applied = frr.apply_file(tmp / "remediation.conf")
+        output = applied.stdout + applied.stderr
+        assert applied.returncode == 0 and "%" not in output, f"{case}: vtysh refused:\n{output}"
+        time.sleep(1)
+        left = compute_diff(frr.running_config(), after, "frr").remediation
+        assert not left, f"{case}: still to remediate after the push:\n" + "\n".join(left)
