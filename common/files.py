@@ -23,7 +23,7 @@ class FileWriteError(CommonFamily, UsageError, OSError):
     file (or folder) it could not write, for a --json error's `file`."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}")
+        super().__init__(f"cannot write {path}: {reason}", file=str(path))
         self.path = str(path)
         self.reason = reason
 

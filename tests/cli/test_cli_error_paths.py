@@ -521,3 +521,18 @@ def test_a_bad_shard_or_hub_names_its_option_in_json(
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
     assert not any(tmp_path.iterdir()), "nothing is written"
+
+
+@pytest.mark.parametrize("operation", ["preview", "up", "refresh", "destroy", "outputs"])
+def test_an_engine_operation_on_a_stack_not_rendered_names_the_missing_config_file_in_json(
+    runner: CliRunner, tmp_path: Path, operation: str
+) -> None:
+    """A CI job annotating errors by file gets the stack config that is not there, as the
+    message names it, and exit 2 before the engine or any cloud is reached."""
+    out = tmp_path / "stacks-out"
+    result = runner.invoke(cli, [operation, "--stack", "store-nw-0001", "--out", str(out), *FLEET, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    missing = out / "store" / "Pulumi.store-nw-0001.yaml"
+    assert entry["file"] == str(missing), entry
+    assert str(missing) in entry["message"] and "stacks render" in entry["message"]
