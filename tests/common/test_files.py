@@ -36,19 +36,24 @@ def test_failed_write_leaves_previous_file_and_no_temporaries(
     assert [p.name for p in tmp_path.iterdir()] == ["edge.cfg"]
 
 
-def test_staged_writes_of_two_threads_into_one_folder_both_land(tmp_path: Path) -> None:
-    """A rollout saves each store's plan from its own thread into one folder: one thread's staging
-    (alive, of this process) is not taken for another run's."""
+@pytest.mark.parametrize("there", [True, False], ids=["folder-there", "new-folder"])
+def test_staged_writes_of_two_threads_into_one_folder_both_land(tmp_path: Path, there: bool) -> None:
+    """A rollout saves each store's plan and stack files from its own thread into one folder,
+    which may not be there yet: one thread's staging (alive, of this process) is not taken for
+    another run's, and neither run fails where the other made the folder first."""
     import threading
 
     from storestack.common.files import staged_directory
 
+    folder = tmp_path / "plans"
+    if there:
+        folder.mkdir()
     inside = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def write(name: str) -> None:
         try:
-            with staged_directory(tmp_path) as staging:
+            with staged_directory(folder) as staging:
                 (staging / name).write_text(name)
                 inside.wait(timeout=10)  # both stagings exist before either ends
         except BaseException as exc:
@@ -60,7 +65,8 @@ def test_staged_writes_of_two_threads_into_one_folder_both_land(tmp_path: Path) 
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.json", "b.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plans"]
 
 
 # A real run of `staged_directory` in its own process, held still inside its block (its staging
@@ -114,31 +120,3 @@ def test_a_killed_runs_staging_whose_pid_now_runs_another_process_is_recovered_a
         other.wait(timeout=30)
     assert sorted(p.name for p in out.iterdir()) == ["new.cfg", "old.cfg"], "the dead run's staging stayed"
     assert (out / "new.cfg").read_text() == "newer"
-
-
-def test_the_first_staged_writes_of_two_threads_to_a_new_folder_both_land(tmp_path: Path) -> None:
-    """Stores rolled out in parallel save their plans and stack files, each from its own thread,
-    into one folder that may not be there yet: both made it, and neither run fails."""
-    import threading
-
-    from storestack.common.files import staged_directory
-
-    inside = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def write(name: str) -> None:
-        try:
-            with staged_directory(tmp_path / "plans") as staging:
-                (staging / name).write_text(name)
-                inside.wait(timeout=10)  # both stagings exist before either ends
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=write, args=(name,)) for name in ("a.json", "b.json")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json", "b.json"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plans"]

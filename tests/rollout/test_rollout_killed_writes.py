@@ -11,35 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
+from testsupport.killed import RUN_CLI, killed_when_held
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, new_store_file
 
 from storestack.inventory import sample_chain_path
 
 STORE = "nw-0201"
-STORE_FILE = f"""\
-id: {STORE}
-name: Northwind Delft 1
-city: Delft
-format: convenience
-region: randstad
-hub: hq-hub1
-state: planned
-wan:
-  - {{name: wan1, kind: broadband, isp: Ziggo Zakelijk, bandwidth_mbps: 200, monthly_cost: 60, priority: 10}}
-  - {{name: lte1, kind: lte, isp: KPN Mobile, bandwidth_mbps: 100, monthly_cost: 40, priority: 50}}
-lan:
-  pos: {{vlan: 10}}
-  office: {{vlan: 20}}
-appliances:
-  - {{hostname: {STORE}-edge1, platform: frr, serial: NW-EDGE-20201}}
-"""
 # Port 9 on the loopback: nothing listens, every connection is refused at once.
 TARGETS = f"""\
 source: lab:killed
@@ -50,29 +32,21 @@ appliances:
 """
 STACK_FILES = sorted(["Pulumi.yaml", f"Pulumi.store-{STORE}.yaml", "__main__.py"])
 
-# A real `storestack rollout` in its own process, held still after `count` files written by one
-# module (`stacks.render`: the stack folder; `devices.render`: the push files) so that it can be
-# killed there. The hold is the only change to the command.
-_HELD_RUN = """
-import os, sys, time
-from pathlib import Path
+# Held after `count` files written by one module (`stacks.render`: the stack folder;
+# `devices.render`: the push files).
+_HOLD = """
 import importlib
-mark, module, count = Path(sys.argv[1]), importlib.import_module(sys.argv[2]), int(sys.argv[3])
-calls = {"n": 0}
+module = importlib.import_module({module!r})
+calls = {{"n": 0}}
 real_write = module.atomic_write_text
 def write(path, text, **options):
     calls["n"] += 1
-    if calls["n"] == count + 1:
-        mark.write_text(str(os.getpid()))
-        time.sleep(600)
+    if calls["n"] == {count} + 1:
+        hold()
     return real_write(path, text, **options)
 module.atomic_write_text = write
-from storestack.cli.main import cli
-cli.main(sys.argv[4:], prog_name="storestack")
 """
 
-
-_RUN = "import sys; from storestack.cli.main import cli; cli.main(sys.argv[1:], prog_name='storestack')"
 
 
 def _env() -> dict[str, str]:
@@ -91,7 +65,7 @@ def work(tmp_path: Path) -> Path:
     shutil.copytree(sample_chain_path(), fleet)
     for path in (fleet / "stores").glob("*.yaml"):
         path.unlink()
-    (fleet / "stores" / f"{STORE}.yaml").write_text(STORE_FILE)
+    (fleet / "stores" / f"{STORE}.yaml").write_text(new_store_file(STORE, 1))
     (tmp_path / "targets.yaml").write_text(TARGETS)
     return tmp_path
 
@@ -104,22 +78,12 @@ def _rollout(work: Path, *args: str) -> list[str]:
 
 
 def _killed_at(work: Path, module: str, count: int) -> None:
-    mark = work / "held"
-    process = subprocess.Popen(
-        [sys.executable, "-c", _HELD_RUN, str(mark), module, str(count),
-         *_rollout(work, STORE, "--fleet", str(work / "fleet"))],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    killed_when_held(
+        _HOLD.format(module=module, count=count),
+        _rollout(work, STORE, "--fleet", str(work / "fleet")),
+        work / "held",
+        _env(),
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not mark.exists():
-            assert process.poll() is None, "the held run ended before it was held"
-            assert time.monotonic() < deadline, "the held run never reached its hold"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    mark.unlink()
 
 
 def _visible(folder: Path) -> list[str]:
@@ -162,7 +126,7 @@ def test_a_rollout_killed_while_writing_leaves_each_folder_whole_or_absent_and_r
     assert all(path.startswith(f"state/rollout/{run_id}/") for path in secrets), secrets
 
     resumed = subprocess.run(
-        [sys.executable, "-c", _RUN, *_rollout(work, "--resume", run_id)],
+        [sys.executable, "-c", RUN_CLI, *_rollout(work, "--resume", run_id)],
         env=_env(), capture_output=True, text=True, timeout=300, cwd=work,
     )
     summary = json.loads(resumed.stdout)

@@ -8,34 +8,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from testsupport.killed import RUN_CLI, killed_when_held
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 from storestack.inventory import sample_chain_path
 
-# A real `storestack stacks plan` in its own process, held still just before it moves the gone
-# stack's saved plan out of the folder, so that it can be killed there.
-_HELD_RUN = """
-import os, sys, time
-from pathlib import Path
+# Held just before the plan moves the gone stack's saved plan out of the folder.
+_HOLD = """
 from storestack.common import files
-mark, gone = Path(sys.argv[1]), sys.argv[2]
 real_rename = files.os.rename
 def rename(source, target):
-    if Path(source).name == gone and Path(target).parent.name.startswith(".replaced-"):
-        mark.write_text(str(os.getpid()))
-        time.sleep(600)
+    if Path(source).name == "store-nw-0002.json" and Path(target).parent.name.startswith(".replaced-"):
+        hold()
     return real_rename(source, target)
 files.os.rename = rename
-from storestack.cli.main import cli
-cli.main(sys.argv[3:], prog_name="storestack")
 """
-_RUN = "import sys; from storestack.cli.main import cli; cli.main(sys.argv[1:], prog_name='storestack')"
 
 
 def _env() -> dict[str, str]:
@@ -44,7 +35,7 @@ def _env() -> dict[str, str]:
 
 def _plan(tmp_path: Path, *args: str) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-c", _RUN, "plan", "--fleet", str(tmp_path / "fleet"),
+        [sys.executable, "-c", RUN_CLI, "plan", "--fleet", str(tmp_path / "fleet"),
          "--plans-dir", str(tmp_path / "plans"), "--workers", "1", "--json", *args],
         env=_env(), capture_output=True, text=True, timeout=300,
     )
@@ -64,21 +55,12 @@ def test_a_plan_after_one_killed_deleting_a_gone_stacks_plan_finishes_the_deleti
     assert (plans / "store-nw-0002.json").exists()
     (fleet / "stores" / "nw-0002.yaml").unlink()
 
-    mark = tmp_path / "held"
-    process = subprocess.Popen(
-        [sys.executable, "-c", _HELD_RUN, str(mark), "store-nw-0002.json", "plan", "--fleet", str(fleet),
-         "--plans-dir", str(plans), "--workers", "1", "--allow-destroy", "1", "--json"],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    killed_when_held(
+        _HOLD,
+        ["plan", "--fleet", str(fleet), "--plans-dir", str(plans), "--workers", "1", "--allow-destroy", "1", "--json"],
+        tmp_path / "held",
+        _env(),
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not mark.exists():
-            assert process.poll() is None, "the held run ended before it was held"
-            assert time.monotonic() < deadline, "the held run never reached its hold"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
 
     one = _plan(tmp_path, "--store", "nw-0001")
     assert one["removed_stacks"] == []
