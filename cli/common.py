@@ -40,7 +40,6 @@ from storestack.common.errors import (
     StorestackError,
     UsageError,
 )
-from storestack.common.files import FileWriteError
 from storestack.inventory import sample_chain_path
 from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
 
@@ -194,13 +193,11 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
         summary = error.one_line() if isinstance(error, InventoryError) else message
         emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
         sys.exit(exit_code_for(error))
-    if as_json and error.field is not None:
-        # A bad value of one option, argument or field (`StorestackError.field`), named in the entry.
-        emit_json(json_errors([json_error_entry(message, field=error.field)], f"{message}{context}"))
-        sys.exit(exit_code_for(error))
-    if as_json and isinstance(error, FileWriteError):
-        # The file that could not be written, in the entry's `file` as in its message.
-        emit_json(json_errors([json_error_entry(message, file=error.path)], f"{message}{context}"))
+    if as_json and (error.field is not None or error.file is not None):
+        # A bad value of one option, argument or field, or a file (one missing, one that could not
+        # be written) as its message names it (`StorestackError.field`, `.file`), in the entry.
+        entry = json_error_entry(message, file=error.file, field=error.field)
+        emit_json(json_errors([entry], f"{message}{context}"))
         sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 

@@ -275,7 +275,19 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    report = lint_fleet(fleet, _load_outputs(outputs_path), _load_core_outputs(core_outputs_path))
+    outputs, core = _load_outputs(outputs_path), _load_core_outputs(core_outputs_path)
+    # On stderr, for the person at a terminal (a large fleet lints for minutes): stdout holds the report.
+    if not as_json and err_console.is_terminal:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("rendering", total=None)
+
+            def advance(phase: str, done: int, total: int) -> None:
+                progress.update(task, description=phase, completed=done, total=total)
+
+            report = lint_fleet(fleet, outputs, core, on_progress=advance)
+    else:
+        report = lint_fleet(fleet, outputs, core)
     if as_json:
         emit_json(
             {

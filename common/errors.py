@@ -27,14 +27,18 @@ class StorestackError(Exception):
     """Root of every error storestack raises on purpose.
 
     `field`: the option, argument or input field whose value is wrong, where the error is about
-    one (`--store` for an unknown store of that option); the CLI's --json error names it."""
+    one (`--store` for an unknown store of that option); `file`: the file it is about (one not
+    there, one that cannot be written); the CLI's --json error names both."""
 
     field: str | None = None
+    file: str | None = None
 
-    def __init__(self, *args: object, field: str | None = None) -> None:
+    def __init__(self, *args: object, field: str | None = None, file: str | None = None) -> None:
         super().__init__(*args)
         if field is not None:
             self.field = field
+        if file is not None:
+            self.file = file
 
 
 class UsageError(StorestackError):

@@ -23,7 +23,7 @@ class FileWriteError(CommonFamily, UsageError, OSError):
     file (or folder) it could not write, for a --json error's `file`."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}")
+        super().__init__(f"cannot write {path}: {reason}", file=str(path))
         self.path = str(path)
         self.reason = reason
 
@@ -88,13 +88,35 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
     return True
 
 
-# The folders `staged_directory` stages in, named after the process that owns them: inside a
-# folder already there `.staged-PID-TOKEN` (and `.replaced-PID-TOKEN`, the entries it replaced,
-# made once the block is over), beside a new one `.NAME.staged-PID-TOKEN`.
-_STAGED = re.compile(r"\.(staged|replaced)-(\d+)-([0-9a-f]{16})")
-# A staging folder nobody holds locked whose owner's pid is running again (another process by
-# now) is left for this long, so one just made, not locked yet, is never taken for a dead run's.
+# The folders `staged_directory` stages in, named after the process that owns them (its pid and,
+# where the system tells it, its start time: `_owner`): inside a folder already there
+# `.staged-OWNER-TOKEN` (and `.replaced-OWNER-TOKEN`, the entries it replaced, made once the block
+# is over), beside a new one `.NAME.staged-OWNER-TOKEN`. A name without the start time is of an
+# older run, whose pid alone is known.
+_STAGED = re.compile(r"\.(staged|replaced)-((\d+)-(?:(\d+)-)?[0-9a-f]{16})")
+# In a staging folder, the names of the entries its block removes (`remove`), written before the
+# entries begin to take their places, so that a run killed outright meanwhile is finished whole.
+_REMOVALS = ".staged-removals"
+# A staging folder nobody holds locked whose owner runs (the same process: its pid, and its start
+# time where known) is left for this long, so one just made, not locked yet, is never taken for a
+# dead run's.
 _UNLOCKED_GRACE_S = 60.0
+
+
+def _started(pid: int) -> int | None:
+    """When process `pid` started (clock ticks after boot, `/proc/PID/stat` field 22, proc(5)):
+    with the pid, what tells it from a later process given the same pid; None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return int(stat.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _owner() -> str:
+    """This process, as staging folders name their owner: its pid, and its start time if known."""
+    started = _started(os.getpid())
+    return f"{os.getpid()}" if started is None else f"{os.getpid()}-{started}"
 
 
 def would_change(path: Path, text: str, mode: int = 0o644) -> bool:
@@ -125,7 +147,7 @@ def linked_copy(source: Path, target: Path) -> None:
 
 
 @contextmanager
-def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path]:
+def staged_directory(path: Path, *, remove: Iterable[str] = (), private: bool = False) -> Iterator[Path]:
     """A folder whose new content appears whole or not at all.
 
     The block fills the empty folder this yields. When the block ends, what it holds takes its
@@ -139,11 +161,18 @@ def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path
     The staging folder is locked while its run lives. A run killed outright (SIGKILL) cleans up
     nothing; the next one finishes it (`recover_staged`): a dead run's staging is removed, or,
     killed while its entries took their places, the rest of them put in place. A run of another
-    process still writing `path` is refused (`FileWriteError` naming its pid).
+    process still writing `path` is refused (`FileWriteError` naming its pid). A dead run is told
+    from a live one by its pid and its start time, so a pid the system has since given to another
+    process is no reason to wait. Two runs making the same new `path` at once (the threads of a
+    rollout's stores) both land: the later one's entries take their places in the folder the
+    first one made.
+
+    `private` (a folder of secret files): the staging, and a `path` made by it, are 0700 from
+    the start.
     """
     path = Path(path)
     recover_staged(path)
-    token = f"{os.getpid()}-{secrets.token_hex(8)}"
+    token = f"{_owner()}-{secrets.token_hex(8)}"
     existing = path.is_dir()
     # Named before it is created, so a Ctrl-C the moment it is made still finds it to remove.
     staging = path / f".staged-{token}" if existing else path.parent / f".{path.name}.staged-{token}"
@@ -151,7 +180,7 @@ def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path
     try:
         if not existing:
             path.parent.mkdir(parents=True, exist_ok=True)
-        staging.mkdir()
+        staging.mkdir(mode=0o700 if private else 0o777)
         lock = _locked(staging)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -164,7 +193,17 @@ def staged_directory(path: Path, *, remove: Iterable[str] = ()) -> Iterator[Path
             if existing:
                 _replace_entries(staging, path, path / f".replaced-{token}", sorted(set(remove)))
             else:
-                os.rename(staging, path)
+                try:
+                    os.rename(staging, path)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or path.is_symlink() or not path.is_dir():
+                        raise
+                    # Made meanwhile by another run: staged inside it, as in a folder already there
+                    # (the lock moves with the folder), so that a kill from here on is finished too.
+                    inside = path / f".staged-{token}"
+                    os.rename(staging, inside)
+                    staging = inside
+                    _replace_entries(staging, path, path / f".replaced-{token}", sorted(set(remove)))
         except OSError as exc:
             raise FileWriteError(path, str(exc.strerror or exc)) from exc
     finally:
@@ -193,24 +232,28 @@ def recover_staged(path: Path) -> None:
     except OSError:
         beside = []  # a parent not there yet, or one that may be written but not listed: nothing left
     # This process's own are of its other threads' runs, alive (a rollout saves each store's plan).
-    owners = sorted(
-        {
-            match.group(2, 3)
-            for entry in inside
-            if (match := _STAGED.fullmatch(entry.name)) and int(match.group(2)) != os.getpid()
-        }
-    )
-    for pid, token in owners:
-        staging, aside = path / f".staged-{pid}-{token}", path / f".replaced-{pid}-{token}"
-        _recover(path, staging if staging.is_dir() else aside, int(pid), partial(_finish, staging, path, aside))
+    owners = {match.group(2): match for entry in inside if (match := _STAGED.fullmatch(entry.name)) and not _own(match)}
+    for owner, match in sorted(owners.items()):
+        staging, aside = path / f".staged-{owner}", path / f".replaced-{owner}"
+        _recover(path, staging if staging.is_dir() else aside, match, partial(_finish, staging, path, aside))
     for staging in beside:
         match = _STAGED.fullmatch(staging.name[len(path.name) + 1 :])
-        if match and int(match.group(2)) != os.getpid():
-            _recover(path, staging, int(match.group(2)))
+        if match and not _own(match):
+            _recover(path, staging, match)
 
 
-def _recover(path: Path, held: Path, pid: int, finish: Callable[[], None] | None = None) -> None:
-    """Run `finish` and remove `held` (a staging folder) unless its run is alive."""
+def _own(name: re.Match[str]) -> bool:
+    """Whether a staging folder's name (`_STAGED`) is of this process (where the name has its
+    start time, a dead process's that had the same pid is not)."""
+    if int(name.group(3)) != os.getpid():
+        return False
+    return name.group(4) is None or _started(os.getpid()) == int(name.group(4))
+
+
+def _recover(path: Path, held: Path, name: re.Match[str], finish: Callable[[], None] | None = None) -> None:
+    """Run `finish` and remove `held` (a staging folder, `name` its owner's) unless its run is alive."""
+    pid = int(name.group(3))
+    started = int(name.group(4)) if name.group(4) is not None else None
     try:
         lock = _locked(held)
     except FileNotFoundError:
@@ -220,7 +263,7 @@ def _recover(path: Path, held: Path, pid: int, finish: Callable[[], None] | None
     except OSError as exc:
         raise FileWriteError(path, str(exc.strerror or exc)) from exc
     try:
-        if _alive(pid) and time.time() - held.stat().st_mtime < _UNLOCKED_GRACE_S:
+        if _alive(pid, started) and time.time() - held.stat().st_mtime < _UNLOCKED_GRACE_S:
             raise FileWriteError(path, f"another run (pid {pid}) is writing it; try again once it has ended")
         try:
             if finish is not None:
@@ -234,12 +277,16 @@ def _recover(path: Path, held: Path, pid: int, finish: Callable[[], None] | None
 
 def _finish(staging: Path, path: Path, aside: Path) -> None:
     """A killed run's replacement finished: with `aside` there its block had ended (the staging
-    whole), so its staged entries still waiting take their places; without, it had not."""
+    whole), so its staged entries still waiting take their places and the entries it removes
+    go; without, it had not."""
     if aside.is_dir() and staging.is_dir():
-        for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name)):
-            if os.path.lexists(path / entry.name) and not os.path.lexists(aside / entry.name):
-                os.rename(path / entry.name, aside / entry.name)
-            os.rename(entry, path / entry.name)
+        for name in _staged_names(staging):
+            if os.path.lexists(path / name) and not os.path.lexists(aside / name):
+                os.rename(path / name, aside / name)
+            os.rename(staging / name, path / name)
+        for name in _removals(staging):
+            if os.path.lexists(path / name):
+                os.rename(path / name, aside / name)
     shutil.rmtree(aside, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
 
@@ -256,8 +303,13 @@ def _locked(folder: Path) -> int:
     return fd
 
 
-def _alive(pid: int) -> bool:
-    """Whether process `pid` runs (a zombie, killed and not yet reaped, does not)."""
+def _alive(pid: int, started: int | None = None) -> bool:
+    """Whether process `pid` runs (a zombie, killed and not yet reaped, does not); with `started`,
+    the one that started then (another process given the pid since does not count)."""
+    if started is not None:
+        now = _started(pid)
+        if now is not None and now != started:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -275,8 +327,10 @@ def _replace_entries(staging: Path, path: Path, aside: Path, removed: list[str])
     """Each entry of `staging` in place of `path`'s entry of its name (moved to `aside`, removed
     at the end), folders first, then `removed` moved aside; interrupted or refused, every entry
     replaced or removed so far goes back."""
-    names = [entry.name for entry in sorted(staging.iterdir(), key=lambda e: (not e.is_dir(), e.name))]
+    names = _staged_names(staging)
     gone = [name for name in removed if name not in names and os.path.lexists(path / name)]
+    if gone:  # before `aside` is made: a run killed from then on is finished by the next (`_finish`)
+        atomic_write_text(staging / _REMOVALS, "".join(f"{name}\n" for name in gone), mode=0o600, durable=False)
     aside.mkdir()
     try:
         for name in names:
@@ -298,3 +352,18 @@ def _replace_entries(staging: Path, path: Path, aside: Path, removed: list[str])
         shutil.rmtree(aside, ignore_errors=True)
         raise
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def _staged_names(staging: Path) -> list[str]:
+    """The entries of `staging` that take their places, folders first."""
+    entries = [entry for entry in staging.iterdir() if entry.name != _REMOVALS]
+    return [entry.name for entry in sorted(entries, key=lambda e: (not e.is_dir(), e.name))]
+
+
+def _removals(staging: Path) -> list[str]:
+    """The entries a staging's block removes (`_REMOVALS`), each a plain name."""
+    try:
+        lines = (staging / _REMOVALS).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [name for name in lines if name not in ("", ".", "..") and "/" not in name]

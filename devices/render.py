@@ -674,7 +674,7 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
     Beside them goes each appliance's stated WAN ports (`STATED_PORTS_FILE`, which a push from
     the folder reads), those of appliances not rendered now kept, in the mode of the configs
     (a push folder holds 0600 files only); an appliance whose stated ports changed is written,
-    whether or not its config text did.
+    whether or not its config text did. A push folder is 0700 from the moment it is there.
     """
     report = WriteReport()
     changes: list[tuple[str, str, int]] = []
@@ -699,7 +699,7 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
     if would_change(Path(out_dir) / STATED_PORTS_FILE, sidecar, sidecar_mode):
         changes.append((STATED_PORTS_FILE, sidecar, sidecar_mode))
     if changes and not check:
-        with staged_directory(Path(out_dir)) as staging:
+        with staged_directory(Path(out_dir), private=sidecar_mode == PUSH_FILE_MODE) as staging:
             for filename, text, mode in changes:
                 atomic_write_text(staging / filename, text, mode=mode, durable=False)
     return report

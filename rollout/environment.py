@@ -289,6 +289,10 @@ def _check_device_secrets(fleet: Fleet, stores: Sequence[str]) -> None:
         return
 
 
+# The rollout command's argument naming its stores, as its usage spells it (`storestack rollout --help`).
+STORES_ARGUMENT = "STORES"
+
+
 def prepare(
     fleet_path: Path,
     stores: list[str],
@@ -306,14 +310,17 @@ def prepare(
     connection = connection or ConnectionOptions()
     fleet, provisional = load_fleet_checked(fleet_path)
     for store_id in stores:
+        # A store the run cannot take is a bad value of the command's STORES argument.
         try:
             store = fleet.store(store_id)
         except UnknownStoreError as exc:
-            raise RolloutConfigError(str(exc)) from None
+            raise RolloutConfigError(str(exc), field=STORES_ARGUMENT) from None
         if store.state == "decommissioned":
-            raise RolloutConfigError(f"store {store_id} is decommissioned; a rollout cannot bring it live")
+            raise RolloutConfigError(
+                f"store {store_id} is decommissioned; a rollout cannot bring it live", field=STORES_ARGUMENT
+            )
         if not store.appliances:
-            raise RolloutConfigError(f"store {store_id} has no appliance to configure")
+            raise RolloutConfigError(f"store {store_id} has no appliance to configure", field=STORES_ARGUMENT)
     no_data_plane: frozenset[str] = frozenset()
     links: LabLinks | None = None
     if lab_state_dir is not None:
@@ -336,7 +343,9 @@ def prepare(
         hint = (
             f"; start it with `storestack lab up --stores {','.join(stores)}`" if lab_state_dir is not None else ""
         )
-        raise RolloutConfigError(f"{where} has no appliance {', '.join(missing)}{hint}")
+        raise RolloutConfigError(
+            f"{where} has no appliance {', '.join(missing)}{hint}", field="--targets" if targets else "--lab"
+        )
     push_options = PushOptions(
         dry_run=dry_run,
         health_timeout=connection.health_timeout,

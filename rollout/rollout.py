@@ -338,8 +338,8 @@ def step_render(run: StoreRun) -> StepOutcome:
             for config in configs
         )
     else:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # With each appliance's stated WAN ports, for the push step (a resumed run too).
+        # With each appliance's stated WAN ports, for the push step (a resumed run too); the
+        # folder (0700) whole or not there, even if the run is killed outright meanwhile.
         write_configs(configs, directory)
     planned = run.store_id not in outputs or outputs[run.store_id].planned
     return StepOutcome(

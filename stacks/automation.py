@@ -111,7 +111,7 @@ def run_operation(
     folder = out_dir / kind
     config_file = folder / f"Pulumi.{stack}.yaml"
     if not config_file.is_file():
-        raise StackConfigError(f"{config_file} does not exist; run `storestack stacks render` first")
+        raise StackConfigError(f"{config_file} does not exist; run `storestack stacks render` first", file=str(config_file))
     require_pulumi()
     if not os.environ.get(PASSPHRASE_ENV) and not os.environ.get(f"{PASSPHRASE_ENV}_FILE"):
         raise PassphraseMissingError(PASSPHRASE_ENV)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from storestack.common.files import atomic_write_text, staged_directory, would_change
+from storestack.common.files import atomic_write_text, recover_staged, staged_directory, would_change
 from storestack.components import ApplianceConfigRenderer
 from storestack.inventory import Fleet
 from storestack.stacks.checks import CheckContext, Finding, redact, resource_summary, run_checks
@@ -480,8 +480,12 @@ def compare_and_save(
     """Changes against the saved plans; then save the new ones (secrets were redacted already).
 
     With `complete` (the whole fleet was planned), saved stacks that are gone are reported removed
-    and their saved plans deleted.
+    and their saved plans deleted. What a run killed outright left of the folder is finished
+    first (`recover_staged`), so the saved plans read are whole and a gone stack's plan it was
+    deleting is gone.
     """
+    if save:
+        recover_staged(plans_dir)
     changes = [diff_plans(plan.stack, load_saved(plans_dir, plan.stack), plan) for plan in plans]
     gone = gone_stacks(plans, plans_dir) if complete else []
     if gone:

@@ -269,7 +269,9 @@ def render_store_stack(
 ) -> tuple[StackEntry, StoreStackConfig, RenderResult]:
     """Write one store's stack config (and the store project files) without rendering the fleet.
 
-    What a rollout of one store needs: the same files `render_stacks` writes for that store.
+    What a rollout of one store needs: the same files `render_stacks` writes for that store, the
+    changed ones taking their places together (`staged_directory`): a run stopped part-way, even
+    killed outright, leaves no project folder holding part of them.
     """
     store = fleet.store(store_id)
     name = store_stack_name(store.id)
@@ -285,12 +287,18 @@ def render_store_stack(
         tuple(config.notes),
     )
     result = RenderResult(out_dir=out_dir, stacks=[entry])
-    for path, text in (
+    files = (
         (folder / "Pulumi.yaml", project_file("store")),
         (folder / "__main__.py", _SHIM.format(kind="store")),
         (entry.config_file, config_document(config)),
-    ):
-        (result.written if atomic_write_text(path, text) else result.unchanged).append(path)
+    )
+    changed = [(path, text) for path, text in files if would_change(path, text)]
+    result.unchanged += [path for path, text in files if (path, text) not in changed]
+    if changed:
+        with staged_directory(folder) as staging:
+            for path, text in changed:
+                atomic_write_text(staging / path.name, text, durable=False)
+                result.written.append(path)
     return entry, config, result
 
 

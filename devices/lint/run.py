@@ -3,7 +3,7 @@ and the cross-file checks against the network intent."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, run_platform_rules
@@ -16,6 +16,14 @@ from storestack.devices.render import render_fleet
 from storestack.inventory.fleet import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
+
+# What a lint reports as it goes, for a display: its phase ("rendering" the configs, "checking"
+# each file with its platform's rules), and how many of the phase's items are done of how many.
+LintProgress = Callable[[str, int, int], None]
+
+
+def _quiet(phase: str, done: int, total: int) -> None:
+    """No display."""
 
 
 @dataclass
@@ -31,10 +39,16 @@ class LintReport:
 
 
 def config_files(
-    fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None, core: CoreCloudOutputs | None = None
+    fleet: Fleet,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    core: CoreCloudOutputs | None = None,
+    on_progress: LintProgress = _quiet,
 ) -> list[ConfigFile]:
     files = []
-    for config in render_fleet(fleet, outputs=outputs, secrets="slots", core=core):
+    # Every hub, and every appliance of a store that is not decommissioned: what render_fleet renders.
+    total = len(fleet.hubs) + sum(len(store.appliances) for store in fleet if store.state != "decommissioned")
+    for done, config in enumerate(render_fleet(fleet, outputs=outputs, secrets="slots", core=core), start=1):
+        on_progress("rendering", done, total)
         companions = {"": config.text, **dict(config.companions)}
         files.append(
             ConfigFile(
@@ -64,9 +78,12 @@ def config_files(
     return files
 
 
-def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent) -> LintReport:
-    findings = [
-        *run_platform_rules(files),
+def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent, on_progress: LintProgress = _quiet) -> LintReport:
+    findings: list[Finding] = []
+    for done, config in enumerate(files, start=1):  # most of a lint's time
+        findings += run_platform_rules([config])
+        on_progress("checking", done, len(files))
+    findings += [
         *cross_check(files, intent),
         *steering_check(files, intent),
         *frr_sla_check(files, intent),
@@ -78,6 +95,11 @@ def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent) -> LintRepo
 
 
 def lint_fleet(
-    fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None, core: CoreCloudOutputs | None = None
+    fleet: Fleet,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    core: CoreCloudOutputs | None = None,
+    on_progress: LintProgress = _quiet,
 ) -> LintReport:
-    return lint_configs(config_files(fleet, outputs, core), NetworkIntent(fleet, outputs, core=core))
+    """Lint every config of `fleet`; `on_progress` hears of each config rendered and file checked."""
+    files = config_files(fleet, outputs, core, on_progress)
+    return lint_configs(files, NetworkIntent(fleet, outputs, core=core), on_progress)

@@ -356,18 +356,18 @@ def test_an_unreadable_outputs_file_names_its_line_in_json(runner: CliRunner, tm
     assert entry["file"] == str(outputs) and entry["line"] is not None
 
 
-def _render_with_a_terminal_on(stream: str, tmp_path: Path) -> tuple[bytes, bytes]:
-    """`devices render` of 60 stores with a terminal on `stream` (stdout or stderr) and a file on
-    the other: (stdout, stderr) as each received them."""
+def _render_with_a_terminal_on(stream: str, tmp_path: Path, command: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+    """`devices render` (or `command`) of 60 stores with a terminal on `stream` (stdout or
+    stderr) and a file on the other: (stdout, stderr) as each received them."""
     import pty
 
     fleet = tmp_path / "fleet"
     write_fleet(generate_fleet(60, seed=1), fleet)
     leader, follower = pty.openpty()
+    command = command or ("devices", "render", "--out", str(tmp_path / "out"), "--workers", "1")
     with (tmp_path / "other").open("w+b") as other:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("storestack")), "devices", "render", "--fleet", str(fleet),
-             "--out", str(tmp_path / "out"), "--workers", "1"],
+            [str(Path(sys.executable).with_name("storestack")), *command, "--fleet", str(fleet)],
             stdout=follower if stream == "stdout" else other,
             stderr=follower if stream == "stderr" else other,
             env={**os.environ, **SECRETS, "COLUMNS": "100", "TERM": "xterm"},
@@ -387,6 +387,17 @@ def _render_with_a_terminal_on(stream: str, tmp_path: Path) -> tuple[bytes, byte
         other.seek(0)
         elsewhere = other.read()
     return (on_terminal, elsewhere) if stream == "stdout" else (elsewhere, on_terminal)
+
+
+def test_lint_shows_its_progress_on_a_terminal_and_only_there(tmp_path: Path) -> None:
+    """`devices lint` of a large fleet works for minutes (every config rendered, then checked):
+    it said nothing until the end, so a person at a terminal could not tell it from a hang. Its
+    progress goes to stderr when that is a terminal, never into the report on stdout."""
+    stdout, stderr = _render_with_a_terminal_on("stderr", tmp_path / "a", ("devices", "lint"))
+    assert b"checking" in stderr and b"rendering" in stderr
+    assert b"0 finding(s)" in stdout and b"checking" not in stdout
+    stdout, stderr = _render_with_a_terminal_on("stdout", tmp_path / "b", ("devices", "lint"))
+    assert b"checking" not in stdout and b"\x1b[?25l" not in stdout and b"checking" not in stderr
 
 
 def test_render_progress_goes_to_stderr_and_only_when_it_is_a_terminal(tmp_path: Path) -> None:
@@ -521,3 +532,18 @@ def test_a_bad_shard_or_hub_names_its_option_in_json(
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == field, entry
     assert not any(tmp_path.iterdir()), "nothing is written"
+
+
+@pytest.mark.parametrize("operation", ["preview", "up", "refresh", "destroy", "outputs"])
+def test_an_engine_operation_on_a_stack_not_rendered_names_the_missing_config_file_in_json(
+    runner: CliRunner, tmp_path: Path, operation: str
+) -> None:
+    """A CI job annotating errors by file gets the stack config that is not there, as the
+    message names it, and exit 2 before the engine or any cloud is reached."""
+    out = tmp_path / "stacks-out"
+    result = runner.invoke(cli, [operation, "--stack", "store-nw-0001", "--out", str(out), *FLEET, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    missing = out / "store" / "Pulumi.store-nw-0001.yaml"
+    assert entry["file"] == str(missing), entry
+    assert str(missing) in entry["message"] and "stacks render" in entry["message"]

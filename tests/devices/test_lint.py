@@ -117,9 +117,9 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
 
     real = run.lint_configs
 
-    def with_a_defect(files: list[ConfigFile], intent: NetworkIntent) -> run.LintReport:
+    def with_a_defect(files: list[ConfigFile], intent: NetworkIntent, on_progress: run.LintProgress) -> run.LintReport:
         broken = broken_files(files, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"))
-        return real(broken, intent)
+        return real(broken, intent, on_progress)
 
     monkeypatch.setattr(run, "lint_configs", with_a_defect)
     result = CliRunner().invoke(cli, ["devices", "lint"])

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from testsupport.lab import require_frr_lab
-from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, new_store_file
 
 from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
@@ -31,23 +31,6 @@ from storestack.lab.fleet import topology_from_fleet
 pytestmark = pytest.mark.lab
 
 STORES = ("nw-0201", "nw-0202")
-STORE_FILE = """\
-id: {id}
-name: Northwind Delft {n}
-city: Delft
-format: convenience
-region: randstad
-hub: hq-hub{hub}
-state: planned
-wan:
-  - {{name: wan1, kind: broadband, isp: Ziggo Zakelijk, bandwidth_mbps: 200, monthly_cost: 60, priority: 10}}
-  - {{name: lte1, kind: lte, isp: KPN Mobile, bandwidth_mbps: 100, monthly_cost: 40, priority: 50}}
-lan:
-  pos: {{vlan: 10}}
-  office: {{vlan: 20}}
-appliances:
-  - {{hostname: {id}-edge1, platform: frr, serial: NW-EDGE-{serial}}}
-"""
 
 
 @pytest.fixture
@@ -59,7 +42,7 @@ def chain(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         path.unlink()
     for number, store_id in enumerate(STORES, start=1):
         (fleet / "stores" / f"{store_id}.yaml").write_text(
-            STORE_FILE.format(id=store_id, n=number, hub=number, serial=f"2020{number}")
+            new_store_file(store_id, number)
         )
     lab_dir = tmp_path / "lab"
     try:

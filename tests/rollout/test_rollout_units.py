@@ -3,6 +3,7 @@ templates, and the CLI's refusals (nothing changes, exit 2)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Sequence
@@ -161,6 +162,33 @@ def test_rollout_refuses_to_start_with_exit_2_and_changes_nothing(
     assert "nothing was changed" in result.output
     assert (fleet_copy / "allocations.yaml").read_text() == lock
     assert not (tmp_path / "state" / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("store", "field"),
+    [("nw-9999", "STORES"), ("nw-0001", "--targets")],
+    ids=["unknown-store", "store-missing-from-targets"],
+)
+def test_a_refused_rollout_names_the_argument_or_option_in_its_json_error(
+    fleet_copy: Path, tmp_path: Path, store: str, field: str
+) -> None:
+    """A CI job reading the --json error learns which input to fix: the STORES argument (as
+    `devices show` and `inventory show` name theirs) or the --targets file lacking an appliance."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:test\nappliances:\n"
+        + "".join(f"  - {{name: {hub}, role: hub, platform: frr, host: 127.0.0.1, port: 9}}\n"
+                  for hub in ("hq-hub1", "hq-hub2"))
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["rollout", store, "--fleet", str(fleet_copy), "--state-dir", str(tmp_path / "state"),
+         "--targets", str(targets), "--json"],
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == field, entry
+    assert store in entry["message"] and not (tmp_path / "state" / "runs").exists()
 
 
 def test_an_invalid_inventory_lists_its_issues_and_exits_1(fleet_copy: Path, tmp_path: Path) -> None:

@@ -64,6 +64,33 @@ def secrets_carried_by(platform: Platform, secrets: dict[str, str]) -> dict[str,
 HASHED_SECRETS = frozenset({("cisco_xe", "STORESTACK_LOCAL_ADMIN_PASSWORD")})
 
 
+# A new store of the sample chain (state planned, one FRR edge, a broadband and an LTE link),
+# for the rollouts of stores not rolled out yet: `new_store_file`.
+_NEW_STORE_FILE = """\
+id: {id}
+name: Northwind Delft {n}
+city: Delft
+format: convenience
+region: randstad
+hub: hq-hub{hub}
+state: planned
+wan:
+  - {{name: wan1, kind: broadband, isp: Ziggo Zakelijk, bandwidth_mbps: 200, monthly_cost: 60, priority: 10}}
+  - {{name: lte1, kind: lte, isp: KPN Mobile, bandwidth_mbps: 100, monthly_cost: 40, priority: 50}}
+lan:
+  pos: {{vlan: 10}}
+  office: {{vlan: 20}}
+appliances:
+  - {{hostname: {id}-edge1, platform: frr, serial: NW-EDGE-{serial}}}
+"""
+
+
+def new_store_file(store_id: str, number: int) -> str:
+    """The store file of a new store `store_id` of the sample chain, the `number`th (1 or 2: its
+    primary hub, hq-hub1 or hq-hub2)."""
+    return _NEW_STORE_FILE.format(id=store_id, n=number, hub=number, serial=f"2020{number}")
+
+
 # The fleet secret planned tunnel PSKs derive from (HMAC per tunnel id): it never appears itself.
 TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
 

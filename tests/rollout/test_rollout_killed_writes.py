@@ -1,0 +1,146 @@
+"""A new-store rollout killed outright (SIGKILL: the OOM killer, a CI job's timeout) while it
+writes the store's stack folder or its push files. What it leaves is whole or absent, never a
+folder holding part of them; the push files (secrets) are 0600 and no secret is anywhere else on
+disk; and `--resume` finishes the run's folders, leaving no staging behind.
+
+No lab: the appliances are 127.0.0.1 ports nothing listens on, so the run (killed before its
+push step, resumed up to it) never reaches an appliance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from testsupport.killed import RUN_CLI, killed_when_held
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, new_store_file
+
+from storestack.inventory import sample_chain_path
+
+STORE = "nw-0201"
+# Port 9 on the loopback: nothing listens, every connection is refused at once.
+TARGETS = f"""\
+source: lab:killed
+appliances:
+  - {{name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 9}}
+  - {{name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 9}}
+  - {{name: {STORE}-edge1, role: edge, store_id: {STORE}, platform: frr, host: 127.0.0.1, port: 9}}
+"""
+STACK_FILES = sorted(["Pulumi.yaml", f"Pulumi.store-{STORE}.yaml", "__main__.py"])
+
+# Held after `count` files written by one module (`stacks.render`: the stack folder;
+# `devices.render`: the push files).
+_HOLD = """
+import importlib
+module = importlib.import_module({module!r})
+calls = {{"n": 0}}
+real_write = module.atomic_write_text
+def write(path, text, **options):
+    calls["n"] += 1
+    if calls["n"] == {count} + 1:
+        hold()
+    return real_write(path, text, **options)
+module.atomic_write_text = write
+"""
+
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        **TEST_SECRETS,
+        TEST_IPSEC_PSK_SEED[0]: TEST_IPSEC_PSK_SEED[1],
+        "STORESTACK_DEVICE_USERNAME": "admin",
+        "STORESTACK_DEVICE_PASSWORD": "Device.Login_Pw9",
+    }
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    for path in (fleet / "stores").glob("*.yaml"):
+        path.unlink()
+    (fleet / "stores" / f"{STORE}.yaml").write_text(new_store_file(STORE, 1))
+    (tmp_path / "targets.yaml").write_text(TARGETS)
+    return tmp_path
+
+
+def _rollout(work: Path, *args: str) -> list[str]:
+    return [
+        "rollout", *args, "--targets", str(work / "targets.yaml"), "--state-dir", str(work / "state"),
+        "--stacks-out", str(work / "stacks"), "--json",
+    ]
+
+
+def _killed_at(work: Path, module: str, count: int) -> None:
+    killed_when_held(
+        _HOLD.format(module=module, count=count),
+        _rollout(work, STORE, "--fleet", str(work / "fleet")),
+        work / "held",
+        _env(),
+    )
+
+
+def _visible(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _run_dir(work: Path) -> tuple[str, Path]:
+    (journal,) = (work / "state" / "runs").glob("rollout-*.json")
+    return journal.stem, work / "state" / "rollout" / journal.stem
+
+
+def _secrets_on_disk(work: Path) -> dict[str, int]:
+    """Every file under `work` holding a lab secret, with its mode."""
+    values = [value.encode() for value in TEST_SECRETS.values()] + [b"Device.Login_Pw9"]
+    return {
+        path.relative_to(work).as_posix(): path.stat().st_mode & 0o777
+        for path in sorted(work.rglob("*"))
+        if path.is_file() and any(value in path.read_bytes() for value in values)
+    }
+
+
+@pytest.mark.parametrize(
+    ("module", "count"),
+    [("storestack.stacks.render", 1), ("storestack.devices.render", 3)],
+    ids=["stack-folder", "push-files"],
+)
+def test_a_rollout_killed_while_writing_leaves_each_folder_whole_or_absent_and_resume_finishes(
+    work: Path, module: str, count: int
+) -> None:
+    _killed_at(work, module, count)
+    run_id, run_dir = _run_dir(work)
+    store_stack = work / "stacks" / "store"
+    if store_stack.exists():
+        assert _visible(store_stack) == STACK_FILES, "the store's stack folder is half-written"
+    push_files = run_dir / STORE
+    killed_push_files = _visible(push_files) if push_files.exists() else None
+    assert killed_push_files != [], "the store's push folder is there without its files"
+    secrets = _secrets_on_disk(work)
+    assert all(mode == 0o600 for mode in secrets.values()), secrets
+    assert all(path.startswith(f"state/rollout/{run_id}/") for path in secrets), secrets
+
+    resumed = subprocess.run(
+        [sys.executable, "-c", RUN_CLI, *_rollout(work, "--resume", run_id)],
+        env=_env(), capture_output=True, text=True, timeout=300, cwd=work,
+    )
+    summary = json.loads(resumed.stdout)
+    (store,) = summary["stores"]
+    assert store["failed_step"] == "push", resumed.stdout  # nothing listens on the targets' port
+    assert [s["status"] for s in store["steps"][:4]] == ["done"] * 4
+    assert _visible(store_stack) == STACK_FILES
+    assert sorted(p.name for p in (work / "stacks").iterdir()) == ["store"], "a staging folder was left"
+    assert sorted(p.name for p in run_dir.iterdir()) == [STORE], "a staging folder was left"
+    whole = _visible(push_files)
+    assert f"{STORE}-edge1.cfg" in whole and len(whole) > 5
+    assert killed_push_files in (None, whole), "the killed run left part of the push files"
+    assert [p.name for p in push_files.iterdir() if p.name.startswith(".")] == []
+    assert (push_files.stat().st_mode & 0o777) == 0o700
+    secrets = _secrets_on_disk(work)
+    assert secrets and set(secrets.values()) == {0o600}, secrets
+    assert all(path.startswith(f"state/rollout/{run_id}/{STORE}/") for path in secrets), secrets
