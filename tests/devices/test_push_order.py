@@ -151,7 +151,7 @@ def test_a_store_going_lte_only_keeps_both_hubs_on_its_lte_link_at_every_step(tm
     # addresses: no step of the push cuts them. When an all-cellular store's first link took the
     # primary hub as its home, both tunnels swapped addresses and numbers between the hubs, and
     # the store had no hub at all from its own push to the hubs' (its management path too).
-    order, steps, start, end = _walk(sample_chain_path(), lte_only_chain(tmp_path, port=1))
+    _, steps, start, end = _walk(sample_chain_path(), lte_only_chain(tmp_path, port=1))
     assert start[("nw-0002", "lte1")] == end[("nw-0002", "lte1")] == 2
     assert _short(steps, start) == []
     before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(lte_only_chain(tmp_path / "again", port=1)))
