@@ -10,11 +10,10 @@ taken whole on the emulator in immediate validation."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
-from testsupport.rendering import on_platform
+from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_store
@@ -26,13 +25,8 @@ STORE = "nw-0002"  # POS, OFFICE, CCTV and IOT
 
 def _stores(tmp_path: Path) -> tuple[str, str]:
     """STORE's VRP config as it is and with its CCTV segment removed."""
-    root = tmp_path / "chain"
-    shutil.copytree(sample_chain_path(), root)
-    before = render_store(on_platform(load_fleet(root), "huawei_vrp"), STORE)[0].text
-    path = root / "stores" / f"{STORE}.yaml"
-    text = path.read_text()
-    assert "  cctv: {vlan: 30}\n" in text
-    path.write_text(text.replace("  cctv: {vlan: 30}\n", ""))
+    before = render_store(on_platform(load_fleet(sample_chain_path()), "huawei_vrp"), STORE)[0].text
+    root = edited_sample_chain(tmp_path, "  cctv: {vlan: 30}\n", "", f"stores/{STORE}.yaml")
     after = render_store(on_platform(load_fleet(root), "huawei_vrp"), STORE)[0].text
     return before, after
 
