@@ -432,25 +432,6 @@ def test_one_drop_of_the_lte_tunnel_while_the_fibre_flaps_is_no_hub_outage(sla_l
     _off_the_fibre(sla_lab, flapping)
 
 
-def settled_on(sla_lab: SlaLab, transport: str, seconds: float, timeout: float) -> None:
-    """Wait until POS has stayed on `transport` for `seconds` on end: with `seconds` the class's
-    detection time, the drops an earlier test caused no longer count for its links
-    (storestack-steer), so what follows starts from a settled store; fails after `timeout`."""
-    start = time.monotonic()
-    since: float | None = None
-    while True:
-        now = time.monotonic()
-        if pos_transport(sla_lab) == transport:
-            since = now if since is None else since
-            if now - since >= seconds:
-                return
-        else:
-            since = None
-        if now - start > timeout:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for POS to stay on {transport} for {seconds:g} s")
-        time.sleep(0.3)
-
-
 def test_light_intermittent_loss_below_the_threshold_does_not_move_pos(sla_lab: SlaLab) -> None:
     till = sla_lab.namespaces[f"{STORE}/pos"]
     detection, _, recovery = strict_sla(sla_lab)
