@@ -29,7 +29,14 @@ from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
 from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
-from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
+from storestack.devices.intended import HELD_OVER_DIR
+from storestack.devices.render import (
+    RenderedConfig,
+    render_fleet,
+    render_held_over,
+    stale_files,
+    write_configs,
+)
 from storestack.inventory import Fleet
 from storestack.network.outputs import (
     CoreCloudOutputs,
@@ -122,6 +129,14 @@ def devices() -> None:
     show_default="CPU count",
     help="Processes to render large fleets with.",
 )
+@click.option(
+    "--fleet-before",
+    "before_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The inventory before a change: also write, in --out's held-over/, the first config of each "
+    "selected hub the change pushes twice (what `devices push --intended --fleet-before` reads).",
+)
 @outputs_option
 @core_outputs_option
 @fleet_option
@@ -133,6 +148,7 @@ def render(
     check: bool,
     with_secrets: bool,
     workers: int,
+    before_path: Path | None,
     outputs_path: Path | None,
     core_outputs_path: Path | None,
     fleet_path: Path | None,
@@ -144,6 +160,7 @@ def render(
     redacted (secrets shown as <redacted>) unless --with-secrets is given.
     """
     fleet = load_or_exit(fleet_path, as_json=as_json)
+    before = None if before_path is None else load_or_exit(before_path, as_json=as_json)
     # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
     # rendering creates millions of short-lived objects on large fleets.
     gc.freeze()
@@ -162,6 +179,13 @@ def render(
         raise UsageError(
             f"no hub {unknown_hubs[0]!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})", field="--hub"
         )
+    core = _load_core_outputs(core_outputs_path)
+    held_over: list[RenderedConfig] | None = None
+    if before is not None:
+        # (a change the push refuses, a hub moving its addresses, is refused here as a bad --fleet-before)
+        held_over = render_held_over(
+            before, fleet, hubs=selected_hubs, outputs=outputs, reveal_secrets=with_secrets, core=core
+        )
     total = sum(
         len(fleet.store(store_id).appliances)
         for store_id in selected_stores
@@ -174,7 +198,7 @@ def render(
         hubs=selected_hubs,
         reveal_secrets=with_secrets,
         workers=workers,
-        core=_load_core_outputs(core_outputs_path),
+        core=core,
     )
     # On stderr, for the person at a terminal: stdout holds the report, which may be kept.
     show_progress = not as_json and err_console.is_terminal and total > 50
@@ -182,10 +206,10 @@ def render(
     rendered = list(_with_progress(configs, total, show_progress))
     if with_secrets and not check:
         private_directory(out_dir)
-    report = write_configs(rendered, out_dir, check=check)
+    report = write_configs(rendered, out_dir, check=check, held_over=held_over or ())
     changed = report.written
     # Only a render of the whole fleet knows which files no appliance has any more.
-    stale = stale_files(rendered, out_dir) if not (store_ids or hub_names) else []
+    stale = stale_files(rendered, out_dir, held_over=held_over) if not (store_ids or hub_names) else []
     if as_json:
         emit_json(
             {
@@ -197,6 +221,9 @@ def render(
                 "unchanged": report.unchanged,
                 "planned": report.planned,
                 "stale": stale,
+                "held_over": [
+                    f"{HELD_OVER_DIR}/{filename}" for config in held_over or () for filename, _ in config.files()
+                ],
             }
         )
     else:
@@ -207,6 +234,8 @@ def render(
                 verb, len(changed), len(report.unchanged), len(changed) + len(report.unchanged), out_dir,
             )
         )
+        if held_over is not None:
+            console.print(markup("held over: {} first config(s) of hubs pushed twice", len(held_over)))
         if report.planned:
             console.print(
                 f"[yellow]note[/] {len(report.planned)} config(s) use PLANNED values (no live stack outputs)"

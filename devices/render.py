@@ -18,7 +18,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -27,12 +27,12 @@ from typing import Any, Literal
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from storestack.common.files import atomic_write_text, staged_directory, would_change
+from storestack.common.files import atomic_write_text, linked_copy, staged_directory, would_change
 from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError
-from storestack.devices.intended import STATED_PORTS_FILE, read_stated_ports, stated_ports_text
+from storestack.devices.intended import HELD_OVER_DIR, STATED_PORTS_FILE, read_stated_ports, stated_ports_text
 from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
@@ -631,10 +631,12 @@ def render_change_hubs(
     *,
     outputs: Mapping[str, StoreCloudOutputs] | None = None,
     reveal_secrets: bool = False,
+    core: CoreCloudOutputs | None = None,
 ) -> list[RenderedConfig]:
     """The first config of each of `hubs` in a change from `before` to `after`: its intent after
     the change with what it held before kept (`network/transition.py` `held_over`), rendered by
-    its platform's one template. `outputs` of stores in one fleet only are used where they are."""
+    its platform's one template. `outputs` of stores in one fleet only are used where they are;
+    `core` as in `render_fleet`."""
     from storestack.network.transition import ChangeIntent
 
     for hub in hubs:
@@ -642,15 +644,36 @@ def render_change_hubs(
             raise RenderError(f"hub {hub!r} is not in both fleets of the change: it has no config held over")
     live = dict(outputs or {})
     intent = ChangeIntent(
-        NetworkIntent(before, {k: v for k, v in live.items() if k in before.stores}, reveal_secrets=reveal_secrets),
+        NetworkIntent(
+            before, {k: v for k, v in live.items() if k in before.stores}, core=core, reveal_secrets=reveal_secrets
+        ),
         after,
         live,
+        core=core,
         reveal_secrets=reveal_secrets,
     )
     builder = ViewBuilder(after, live, reveal_secrets=reveal_secrets, intent=intent)
     renderer = Renderer(reveal_secrets=reveal_secrets)
     with without_cyclic_gc():
         return [renderer.render_hub_view(builder.hub_view(hub)) for hub in hubs]
+
+
+def render_held_over(
+    before: Fleet,
+    after: Fleet,
+    *,
+    hubs: Collection[str] | None = None,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    reveal_secrets: bool = False,
+    core: CoreCloudOutputs | None = None,
+) -> list[RenderedConfig]:
+    """The first configs of the hubs a change from `before` to `after` pushes twice
+    (`devices/push_order.py` `FleetChangeOrder.held_over`), of those in `hubs` (None: all), as a
+    push of the change renders them (`render_change_hubs`)."""
+    from storestack.devices.push_order import fleet_change_order
+
+    twice = [hub for hub in fleet_change_order(before, after).held_over if hubs is None or hub in hubs]
+    return render_change_hubs(before, after, twice, outputs=outputs, reveal_secrets=reveal_secrets, core=core)
 
 
 @dataclass
@@ -664,7 +687,13 @@ class WriteReport:
         return bool(self.written)
 
 
-def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bool = False) -> WriteReport:
+def write_configs(
+    configs: Iterable[RenderedConfig],
+    out_dir: Path,
+    *,
+    check: bool = False,
+    held_over: Iterable[RenderedConfig] = (),
+) -> WriteReport:
     """Write one file per appliance, rewriting only changed files, the folder whole or as it was.
 
     The changed files are staged and take their places together (`staged_directory`): a run
@@ -675,42 +704,76 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
     the folder reads), those of appliances not rendered now kept, in the mode of the configs
     (a push folder holds 0600 files only); an appliance whose stated ports changed is written,
     whether or not its config text did. A push folder is 0700 from the moment it is there.
+
+    `held_over` (`render_held_over`: the first configs of the hubs a fleet change pushes twice)
+    go in `HELD_OVER_DIR` under `out_dir`, laid out as it, in the same one step; the report
+    names them `held-over/<hub>`.
     """
     report = WriteReport()
+    out = Path(out_dir)
+    changes = _folder_changes(configs, out, report)
+    held_changes = _folder_changes(held_over, out / HELD_OVER_DIR, report, prefix=f"{HELD_OVER_DIR}/")
+    private = any(mode == PUSH_FILE_MODE for _, _, mode in (*changes, *held_changes))
+    if (changes or held_changes) and not check:
+        with staged_directory(out, private=private) as staging:
+            for filename, text, mode in changes:
+                atomic_write_text(staging / filename, text, mode=mode, durable=False)
+            if held_changes:
+                held = staging / HELD_OVER_DIR
+                # The folder is staged whole (it replaces the one there): its files kept, then the changed ones.
+                if (out / HELD_OVER_DIR).is_dir():
+                    linked_copy(out / HELD_OVER_DIR, held)
+                else:
+                    held.mkdir(mode=0o700 if private else 0o777)
+                for filename, text, mode in held_changes:
+                    atomic_write_text(held / filename, text, mode=mode, durable=False)
+    return report
+
+
+def _folder_changes(
+    configs: Iterable[RenderedConfig], folder: Path, report: WriteReport, *, prefix: str = ""
+) -> list[tuple[str, str, int]]:
+    """The files (name, text, mode) of `configs` and their stated ports sidecar that writing them
+    to `folder` changes; each config named (`prefix` + its name) in `report`."""
     changes: list[tuple[str, str, int]] = []
-    held = read_stated_ports(Path(out_dir))
+    held = read_stated_ports(folder)
     stated = dict(held or {})
     sidecar_mode = DISPLAY_FILE_MODE
+    rendered = False
     for config in configs:
+        rendered = True
         if config.with_secrets:
             sidecar_mode = PUSH_FILE_MODE
         if config.planned:
-            report.planned.append(config.name)
+            report.planned.append(prefix + config.name)
         changed = [
             (filename, text, config.file_mode)
             for filename, text in config.files()
-            if would_change(Path(out_dir) / filename, text, config.file_mode)
+            if would_change(folder / filename, text, config.file_mode)
         ]
         changes += changed
         ports_changed = held is None or held.get(config.name) != config.stated_ports
         stated[config.name] = config.stated_ports
-        (report.written if changed or ports_changed else report.unchanged).append(config.name)
+        (report.written if changed or ports_changed else report.unchanged).append(prefix + config.name)
     sidecar = stated_ports_text(stated)
-    if would_change(Path(out_dir) / STATED_PORTS_FILE, sidecar, sidecar_mode):
+    if (rendered or not prefix) and would_change(folder / STATED_PORTS_FILE, sidecar, sidecar_mode):
         changes.append((STATED_PORTS_FILE, sidecar, sidecar_mode))
-    if changes and not check:
-        with staged_directory(Path(out_dir), private=sidecar_mode == PUSH_FILE_MODE) as staging:
-            for filename, text, mode in changes:
-                atomic_write_text(staging / filename, text, mode=mode, durable=False)
-    return report
+    return changes
 
 
-def stale_files(configs: Iterable[RenderedConfig], out_dir: Path) -> list[str]:
+def stale_files(
+    configs: Iterable[RenderedConfig], out_dir: Path, *, held_over: Iterable[RenderedConfig] | None = None
+) -> list[str]:
     """Files in `out_dir` that rendering `configs` (the whole fleet) does not produce: configs of
-    removed stores or appliances, left behind. Hidden files are not counted."""
+    removed stores or appliances, left behind. Hidden files are not counted. With `held_over`
+    (all of a change's, `render_held_over`), those in its `HELD_OVER_DIR` it does not produce
+    too, named `held-over/<file>`."""
     expected = {STATED_PORTS_FILE, *(filename for config in configs for filename, _ in config.files())}
     try:
         names = sorted(entry.name for entry in os.scandir(out_dir) if entry.is_file(follow_symlinks=False))
     except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [name for name in names if name not in expected and not name.startswith(".")]
+        names = []
+    stale = [name for name in names if name not in expected and not name.startswith(".")]
+    if held_over is not None:
+        stale += [f"{HELD_OVER_DIR}/{name}" for name in stale_files(held_over, Path(out_dir) / HELD_OVER_DIR)]
+    return stale

@@ -168,3 +168,43 @@ def test_a_render_task_leaves_no_cyclic_garbage() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_held_over_configs_are_written_with_the_folder_in_one_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--fleet-before`: hq-hub1, pushed twice when hq-hub3 is added, gets its first config in
+    held-over/; a render stopped part-way leaves the folder as it was, held-over/ included; a
+    render of one hub keeps the other files of held-over/, a whole-fleet one names them stale."""
+    from testsupport.rendering import edited_sample_chain, three_hub_chain
+
+    from storestack.devices import render
+
+    before = edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2")
+    args = ["devices", "render", "--fleet", str(three_hub_chain(tmp_path / "after")), "--fleet-before", str(before)]
+    out = tmp_path / "configs"
+    real = render.atomic_write_text
+
+    def failing(path: Path, text: str, **kwargs: object) -> bool:
+        if path.parent.name == "held-over":
+            raise OSError(28, "No space left on device")
+        return real(path, text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "atomic_write_text", failing)
+    assert CliRunner().invoke(cli, [*args, "--out", str(out)]).exit_code != 0
+    assert not out.exists()
+    monkeypatch.setattr(render, "atomic_write_text", real)
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert "held-over/hq-hub1" in payload["written"] and "hq-hub1" in payload["written"]
+    held = out / "held-over" / "hq-hub1.cfg"
+    assert held.read_text() != (out / "hq-hub1.cfg").read_text()
+    (out / "held-over" / "hq-hub9.cfg").write_text("hostname hq-hub9\n")
+    held.write_text("hostname hq-hub1\n")
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--hub", "hq-hub1", "--json"])
+    assert json.loads(result.stdout)["written"] == ["held-over/hq-hub1"]
+    assert (out / "held-over" / "hq-hub9.cfg").read_text() == "hostname hq-hub9\n"
+    assert held.read_text() != "hostname hq-hub1\n"
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--check", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["stale"] == ["held-over/hq-hub9.cfg"]

@@ -259,3 +259,48 @@ def test_a_hub_added_gives_the_hub_pushed_last_its_union_first(tmp_path: Path, m
         assert {(d["name"], d["step"], d["outcome"]) for d in again["devices"]} == {
             ("hq-hub1", None, "unchanged"), ("hq-hub2", None, "unchanged"), ("hq-hub3", None, "unchanged")
         }
+
+
+def test_held_over_configs_rendered_beforehand_plan_the_push_as_rendered_at_push_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI renders the change's configs (`devices render --fleet-before`) and the push reads them
+    # (`--intended`): hq-hub1, pushed twice, gets from the folder the same first config the push
+    # renders itself, so the dry run plans the same two pushes.
+    runner = cli_runner(monkeypatch, tmp_path)
+    before = _ios_hubs(edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2"), 2)
+    after = _ios_hubs(three_hub_chain(tmp_path / "after"), 3)
+    old, new = load_fleet(before), load_fleet(after)
+    running = {hub: render_hub(old, hub, reveal_secrets=True).text for hub in old.hubs}
+    running["hq-hub3"] = render_hub(new, "hq-hub3", reveal_secrets=True).text
+    out = tmp_path / "rendered"
+    render_args = ["devices", "render", "--fleet", str(after), "--fleet-before", str(before), "--out", str(out)]
+    rendered = runner.invoke(cli, [*render_args, "--with-secrets", "--json"])
+    assert rendered.exit_code == 0, rendered.output
+    assert json.loads(rendered.stdout)["held_over"] == [f"{HELD_OVER_DIR}/hq-hub1.cfg"]
+    assert (out / HELD_OVER_DIR / "hq-hub1.cfg").stat().st_mode & 0o777 == 0o600
+    # Rendered again, nothing changes, the held-over configs compared too.
+    check = runner.invoke(cli, [*render_args, "--with-secrets", "--check", "--json"])
+    assert check.exit_code == 0, check.output
+    assert f"{HELD_OVER_DIR}/hq-hub1" in json.loads(check.stdout)["unchanged"]
+    devices = [EmulatedDevice(name=hub, platform="cisco_xe", role="hub", running_config=text) for hub, text in running.items()]
+    with EmulatorThread(Emulator(devices, state_dir=tmp_path / "emulator")) as emulator:
+        args = [
+            "devices", "push", "--fleet", str(after), "--fleet-before", str(before), "--targets", str(emulator.inventory_path),
+            "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--conn-timeout", "3", "--dry-run", "--json",
+        ]
+
+        def plans(*extra: str) -> dict[tuple[str, str | None], list[str]]:
+            result = runner.invoke(cli, [*args, *extra])
+            assert result.exit_code == 0, result.output
+            return {(d["name"], d["step"]): d["remediation"] for d in json.loads(result.stdout)["devices"]}
+
+        rendered_now = plans()
+        assert any("neighbor 10.0.0.5 remote-as 65000" in line for line in rendered_now[("hq-hub1", "union")])
+        assert plans("--intended", str(out)) == rendered_now
+    # A first config edited in the folder is one --check reports.
+    (out / HELD_OVER_DIR / "hq-hub1.cfg").write_text("hostname hq-hub1\n")
+    (out / HELD_OVER_DIR / "hq-hub1.cfg").chmod(0o600)
+    stale = runner.invoke(cli, [*render_args, "--with-secrets", "--check", "--json"])
+    assert stale.exit_code == 1, stale.output
+    assert json.loads(stale.stdout)["would_change"] == [f"{HELD_OVER_DIR}/hq-hub1"]
