@@ -12,11 +12,13 @@ from storestack.devices.configdiff.lines import indent_width
 from storestack.devices.platforms.base import ExclusiveAddresses
 
 
-def _blocks(lines: tuple[str, ...]) -> list[list[str]]:
-    """`lines` cut into top-level blocks: each top-level line with the indented lines after it."""
+def _blocks(lines: list[str] | tuple[str, ...]) -> list[list[str]]:
+    """`lines` cut into blocks: each line at the indentation of the first with the more indented
+    lines after it."""
     blocks: list[list[str]] = []
+    depth = indent_width(lines[0]) if lines else 0
     for line in lines:
-        if indent_width(line) == 0 or not blocks:
+        if indent_width(line) <= depth or not blocks:
             blocks.append([line])
         else:
             blocks[-1].append(line)
@@ -34,11 +36,14 @@ def _network(text: str, address: re.Pattern[str]) -> ipaddress.IPv4Network | Non
         return None
 
 
-def _held(config: HConfig, block: re.Pattern[str], address: re.Pattern[str]) -> dict[str, list[str]]:
-    """Each interface of `config` (its top-level line) with the address lines it holds."""
+def _held(config: HConfig, kind: ExclusiveAddresses, address: re.Pattern[str]) -> dict[str, list[str]]:
+    """Each interface of `config` (its line: top-level, or in `kind.section`) with the address
+    lines it holds."""
+    block = re.compile(kind.block)
+    section = config.get_child(equals=kind.section) if kind.section is not None else config
     return {
         child.text: [line.text for line in child.children if _network(line.text, address) is not None]
-        for child in config.children
+        for child in (section.children if section is not None else ())
         if block.fullmatch(child.text)
     }
 
@@ -51,30 +56,49 @@ def addresses_freed_first(
     deletion and `exit`), ahead of the block of another interface that takes its subnet, so
     the device never holds two interfaces' addresses in one subnet. The address is given up
     by its deletion, by another address that replaces it or with the interface itself: its
-    deletion later in the push, if any, is dropped. Other lines as they are."""
+    deletion later in the push, if any, is dropped. Other lines as they are. Where the
+    interfaces are entries of `kind.section`, each of its entries is such a block."""
     block = re.compile(kind.block)
     address = re.compile(kind.address)
-    held = _held(before, block, address)
-    kept = _held(after, block, address)
-    blocks = _blocks(lines)
+    held = _held(before, kind, address)
+    kept = _held(after, kind, address)
+
+    def freeing(line: str) -> str:
+        return kind.freed_as if kind.freed_as is not None else negation + line
+
+    def removal(interface: str) -> str:
+        if kind.removed is None:
+            return negation + interface
+        return kind.removed.format(name=interface.split(" ", 1)[-1])
+
+    blocks: list[list[str]] = []
+    for top in _blocks(lines):
+        if kind.section is not None and top[0] == kind.section:
+            blocks += [[top[0]], *_blocks(top[1:])]
+        else:
+            blocks.append(top)
     sent: list[str] = []
     for i, current in enumerate(blocks):
-        head = current[0]
+        head = current[0].strip()
+        margin = current[0][: indent_width(current[0])]
         if block.fullmatch(head):
             taken = {n for line in current[1:] if (n := _network(line.strip(), address)) is not None}
-            indent = next((line[: indent_width(line)] for line in current[1:]), " ")
+            indent = next((line[: indent_width(line)] for line in current[1:]), margin + " ")
             for other, addresses in held.items():
                 freed = [a for a in addresses if _network(a, address) in taken and a not in kept.get(other, [])]
                 if other == head or not freed:
                     continue
-                deletions = {negation + a for a in freed}
+                deletions = list(dict.fromkeys(freeing(a) for a in freed))
                 for later in blocks[i + 1 :]:
-                    if later[0] == other:
+                    if later[0].strip() == other:
                         later[1:] = [line for line in later[1:] if line.strip() not in deletions]
-                sent += [other, *(indent + negation + a for a in freed), indent + kind.exit]
+                sent += [margin + other, *(indent + d for d in deletions), indent + kind.exit]
                 held[other] = [a for a in addresses if a not in freed]
         sent += current
-        if block.fullmatch(head) or block.fullmatch(head.removeprefix(negation)):
-            name = head.removeprefix(negation)
-            held[name] = kept.get(name, []) if head == name else []
+        if block.fullmatch(head):
+            held[head] = kept.get(head, [])
+        else:
+            for name in [*held, *kept]:
+                if head == removal(name):
+                    held[name] = []
     return tuple(sent)

@@ -148,13 +148,21 @@ class ExclusiveAddresses(BaseModel):
     `address` and `mask`) in a subnet another interface holds and gives up later in the push
     (by deleting it, by another address replacing it, or with the interface), that address is
     deleted first, in a block of its own closed by `exit`
-    (devices/configdiff/freed_addresses.py `addresses_freed_first`)."""
+    (devices/configdiff/freed_addresses.py `addresses_freed_first`). Where the interfaces are
+    entries of one top-level block (`section`: FortiOS `config system interface`), the block of
+    its own is an entry of that section where it is sent; `freed_as` is the line that gives an
+    address up where that is not the address line negated (FortiOS `unset ip`), and `removed`
+    the line that removes an interface where that is not its line negated (`{name}`: the
+    interface's line without the word before its name, FortiOS `delete {name}`)."""
 
     model_config = ConfigDict(frozen=True)
 
     block: str
     address: str
     exit: str
+    section: str | None = None
+    freed_as: str | None = None
+    removed: str | None = None
 
 
 class RemovedWhole(BaseModel):

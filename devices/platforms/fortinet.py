@@ -18,6 +18,7 @@ from storestack.devices.platforms.base import (
     CommitConfirm,
     DeletedWith,
     EmptiedEntry,
+    ExclusiveAddresses,
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
@@ -296,6 +297,25 @@ BGP_POLICY_REFRESH = PolicyRefresh(
     ),
 )
 
+# No two interfaces hold addresses in one subnet, tunnel interfaces included, unless
+# `config system settings` `set allow-subnet-overlap enable` (default disable: FortiOS 7.2 CLI
+# Reference, "config system settings"): "IP addresses of all FortiGate interfaces cannot
+# overlap" (FortiGate Version 4.0 Administration Guide, "Rules for VLAN IP addresses"), and two
+# IPsec tunnel interfaces holding one address need `allow-subnet-overlap` (Fortinet's Azure
+# solutions, 40net-cloud/fortinet-azure-solutions, FortiGate/SD-WAN/docs/
+# config-sdwan-encrypted-expressroute.md, "BGP Configuration"). A store whose hubs change gives the
+# new hub's tunnel the inside address its tunnel to the hub it leaves holds until that tunnel goes
+# with its phase 1 later in the push (a hub added, `three_hub_chain`): the old tunnel gives the
+# address up first, `unset ip` resetting it to its default 0.0.0.0 0.0.0.0 (`EMPTIED_PORTS`).
+EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
+    section="config system interface",
+    block=r'edit "[^"]+"',
+    address=r"set ip (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)",
+    exit="next",
+    freed_as="unset ip",
+    removed="delete {name}",
+)
+
 DRIVER = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
@@ -378,6 +398,7 @@ DRIVER = PlatformDriver(
     # (`SEND_ORDER`, deletions in reverse).
     owned_settings=r'^set description "[^\s"]+ segment vlan \d+"$',
     emptied_entries=(EMPTIED_PORTS,),
+    exclusive_addresses=EXCLUSIVE_ADDRESSES,
     refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.

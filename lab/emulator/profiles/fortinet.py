@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from storestack.lab.emulator.cli import (
@@ -46,6 +47,11 @@ FORTI_IN_USE = "The entry is used by other {count} entries\nCommand fail. Return
 # changed after it is configured ... a new interface must be configured": Administration Guide
 # 7.4, "Phase 1 configuration"); the refusal's wording is the emulator's.
 FORTI_PHASE1_TYPE_FIXED = "phase1 type cannot be changed once configured\nCommand fail. Return code -1"
+# An interface address whose subnet another interface's address overlaps, tunnel interfaces
+# included, unless `config system settings` `set allow-subnet-overlap enable` (devices/platforms/
+# fortinet.py EXCLUSIVE_ADDRESSES); the first line as a FortiGate printed it in
+# fortinet-ansible-dev/ansible-galaxy-fortios-collection issue #274, the return code the emulator's.
+FORTI_SUBNET_OVERLAP = "Subnets overlap between '{name}' with primary IP of '{other}'\nCommand fail. Return code -54"
 # The tables FortiOS evaluates in order, the only ones `move <id> before|after <id>` works in
 # (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4, traffic
 # shaping, local-in and SD-WAN policy list", ta-p/197353).
@@ -293,6 +299,15 @@ def defined_names(config: FortiConfig, kind: str) -> set[str]:
     return names
 
 
+def _ip_network(value: str) -> ipaddress.IPv4Network | None:
+    """The subnet of an interface's `ip` value (`A M` or `A/len`), None for none (0.0.0.0)."""
+    try:
+        interface = ipaddress.IPv4Interface("/".join(value.split()[:2]))
+    except ValueError:
+        return None
+    return None if interface.ip == ipaddress.IPv4Address(0) else interface.network
+
+
 def _values(value: str) -> list[str]:
     return [unquote(word) for word in split_words(value)]
 
@@ -453,7 +468,7 @@ class FortiSession(CliSession):
             return FORTI_PHASE1_TYPE_FIXED + "\n"
         if verb == "set" and len(words) >= 3:
             value = " ".join(words[2:])
-            refused = self.refused_reference(path, words[1], value)
+            refused = self.refused_reference(path, words[1], value) or self.overlapping(path, words[1], value)
             if refused:
                 return refused
             scope.attributes[words[1]] = stored_secret(path, words[1], value)
@@ -533,6 +548,24 @@ class FortiSession(CliSession):
         for name in _values(value):
             if name not in defined:
                 return FORTI_NOT_FOUND.format(token=name) + "\n"
+        return ""
+
+    def overlapping(self, path: tuple[str, ...], key: str, value: str) -> str:
+        """FortiOS's answer to an interface address whose subnet another interface's address
+        overlaps ("" if none, or where `allow-subnet-overlap` is enabled)."""
+        if self.staged is None or path != ("system interface",) or key != "ip":
+            return ""
+        settings = self.staged.root.blocks.get("system settings", FortiBlock())
+        if unquote(settings.attributes.get("allow-subnet-overlap", "disable")) == "enable":
+            return ""
+        network = _ip_network(value)
+        if network is None:
+            return ""
+        name = self.labels[-1]
+        for other, entry in self.staged.root.blocks.get("system interface", FortiBlock()).entries.items():
+            held = _ip_network(entry.attributes.get("ip", ""))
+            if other != name and held is not None and held.overlaps(network):
+                return FORTI_SUBNET_OVERLAP.format(name=name, other=other) + "\n"
         return ""
 
     def users_of(self, path: tuple[str, ...], name: str) -> int:
