@@ -298,9 +298,10 @@ BGP_POLICY_REFRESH = PolicyRefresh(
 )
 
 # No two interfaces hold addresses in one subnet, tunnel interfaces included, unless
-# `config system settings` `set allow-subnet-overlap enable` (default disable: FortiOS 7.2 CLI
-# Reference, "config system settings"): "IP addresses of all FortiGate interfaces cannot
-# overlap" (FortiGate Version 4.0 Administration Guide, "Rules for VLAN IP addresses"), and two
+# `config system settings` `set allow-subnet-overlap enable` (FortiOS 7.2 CLI Reference, "config
+# system settings"; off unless enabled: the 7.2 Administration Guide's "GRE over IPsec" example
+# enables it as its first step, before two interfaces share a subnet): "IP addresses of all
+# FortiGate interfaces cannot overlap" (FortiGate Version 4.0 Administration Guide, "Rules for VLAN IP addresses"), and two
 # IPsec tunnel interfaces holding one address need `allow-subnet-overlap` (Fortinet's Azure
 # solutions, 40net-cloud/fortinet-azure-solutions, FortiGate/SD-WAN/docs/
 # config-sdwan-encrypted-expressroute.md, "BGP Configuration"). A store whose hubs change gives the
