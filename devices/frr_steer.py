@@ -27,14 +27,10 @@ What it does, and nothing more:
   its own: a drop of any of them counts as the link's, so a path that went down is left after
   the hold-down if the link's tunnels dropped twice within the detection time. While a path the
   class left is in its recovery, or went down within the detection time, the class's other paths
-  over that link come after its usable paths over other links. A path the class did not leave
-  (it was not on it when it went down: another hub's, which BGP has it pass over, or one further
-  down its order) makes that link suspect only for choosing another path, never moves the class
-  off one it is on: a class moves when its own paths do. The tunnels to one hub share its
+  over that link come after its usable paths over other links. The tunnels to one hub share its
   outages: a drop the hub's tunnel over another link shares (within the detection time) is the
   hub's, not the link's, and a hub failing on every link makes none of them suspect. A hub
-  fails on a link when its tunnel there has been down for the class's hold-down (one back
-  sooner is a drop the class ignores), went down with the other's (within the longer
+  fails on a link when its tunnel there is down, went down with the other's (within the longer
   of their detection times and a poll, `hub_outage_spread`: an outage takes them all down within
   that), or keeps going down (twice within the detection time: a brownout of the hub); one drop it came back from, at a moment of its own,
   is no hub's outage (a BFD session starved of CPU for a moment drops like that).
@@ -234,10 +230,6 @@ class PathState:
     downs: int = 0  # times it went down since `breach_since`
     up_since: float | None = None  # not usable, up since then: the recovery runs
     last_down: float | None = None  # when it last went down
-    # The class was on it when it went down since it was last usable: a path the class left,
-    # not one it passed over (another hub's, while BGP routes elsewhere; one further down its
-    # order). Only a path the class left makes its link suspect (`Steering._suspect_links`).
-    ridden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,16 +267,13 @@ class Steering:
     WAN link share its loss: their drops count together (`_link_drops`), and a left path in
     its recovery, or down within the detection time of its drop, makes its link suspect
     (`_suspect_links`): the class's other paths over that link come after its usable paths
-    over other links; the path the class is on, only where the left path is one the class was
-    on when it went down (`PathState.ridden`): a class moves when its own paths do, not when a
-    path it passes over fails. The tunnels to one hub share its outages: what the hub's tunnels over
+    over other links. The tunnels to one hub share its outages: what the hub's tunnels over
     several links go through together (drops within `hub_outage_spread`, or a hub's tunnels
     dropping repeatedly) is the hub's, not the links'; one drop of one of them at a moment of
     its own is not (`_hub_failing`)."""
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
-    chosen: dict[str, str | None] = field(default_factory=dict)  # per class, at the last observation
     was_up: dict[str, bool] = field(default_factory=dict)  # per path, at the last observation
     drops: list[tuple[float, str]] = field(default_factory=list)  # (when, path) each went down
     last_drop: dict[str, float] = field(default_factory=dict)  # per path, when it last went down
@@ -333,10 +322,9 @@ class Steering:
             # better than any single path; the probes still keep each path's state.
             split = unrouted >= set(steered.paths)
             states = {ifname: self.states.setdefault((steered.name, ifname), PathState()) for ifname in steered.paths}
-            riding = self.chosen.get(steered.name)
             for ifname, state in states.items():
                 link_drops = self._link_drops(ifname, now, steered.detection)
-                self._step(state, path_up.get(ifname, False), now, steered, link_drops, riding == ifname)
+                self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_links(steered, states, path_up, now)
             usable = first_usable = None
             recovering: list[tuple[bool, float, int, str]] = []  # up, in its recovery
@@ -346,17 +334,13 @@ class Steering:
                 if ifname in unrouted:
                     elsewhere = elsewhere or up
                     continue
-                # The path the class is on comes after others only for a path it left over the
-                # same link: it moves when its own paths do, not when one it passes over fails.
-                link = self.links[ifname]
-                demoted = link in suspect and (ifname != riding or suspect[link])
                 if state.usable:
-                    if not demoted:
+                    if self.links[ifname] not in suspect:
                         usable = usable or ifname
                     first_usable = first_usable or ifname
                 if up:
                     since = now if state.up_since is None else state.up_since
-                    recovering.append((demoted, since, position, ifname))
+                    recovering.append((self.links[ifname] in suspect, since, position, ifname))
             usable = usable or first_usable
             # None has passed its recovery: the one nearest to passing it (up the longest), one
             # over a link not suspect first. It is the first to pass its recovery, so the class
@@ -369,12 +353,11 @@ class Steering:
             # rather than an unreachable route or the other hub.
             fallback = UNSTEERED if elsewhere else None
             chosen[steered.name] = UNSTEERED if split else (usable or up_now or fallback)
-        self.chosen = dict(chosen)
         return chosen
 
     def _suspect_links(
         self, steered: SteeredClass, states: dict[str, PathState], path_up: dict[str, bool], now: float
-    ) -> dict[str, bool]:
+    ) -> set[str]:
         """The WAN links one of the class's paths was left on and is not trusted again yet:
         it is in its recovery, or went down within the class's detection time. Its tunnels to
         the other hubs ride the same link and lose what it loses; under a brownout their own
@@ -382,47 +365,34 @@ class Steering:
         time the left tunnel drops BGP (and with it the class) moves to the other hub, over the
         same lossy link. A usable path over another link comes first. Not where its hub failed
         on its other links too (`_hub_failing`: a hub's outage is not its links'), and a tunnel
-        that stays down (its own IPsec SA) clears its link after the detection time.
-
-        Per suspect link: whether a path the class left makes it so (`PathState.ridden`: the
-        class was on it when it went down), not only one it passed over. Only that moves the
-        class off a path it is on over the link (`observe`)."""
-        suspect: dict[str, bool] = {}
+        that stays down (its own IPsec SA) clears its link after the detection time."""
+        suspect = set()
         for ifname, state in states.items():
             if state.usable or not state.seen_up:
                 continue
             recent = state.last_down is not None and now - state.last_down < steered.detection
             if (path_up.get(ifname, False) or recent) and not self._hub_failing(ifname, states, path_up, now, steered):
-                link = self.links[ifname]
-                suspect[link] = suspect.get(link, False) or state.ridden
+                suspect.add(self.links[ifname])
         return suspect
 
     def _hub_failing(
         self, ifname: str, states: dict[str, PathState], path_up: dict[str, bool], now: float, steered: SteeredClass
     ) -> bool:
         """Whether `ifname`'s hub fails on its other links too: each of its tunnels over another
-        link has been down for the class's hold-down, went down with `ifname`'s last drop
-        (`hub_outage_spread`), or went down twice within the class's detection time (a hub's
-        brownout). One drop of a tunnel over another link at a moment of its own is not the hub
-        failing, even where it left that tunnel (a BFD session that timed out once, BGP
-        reconnecting past the hold-down): it would release the link `ifname` was left on while
-        `ifname` still flaps. Nor is such a drop while it lasts, if it ends within the hold-down
-        (as a drop the class ignores on its own path): it would move the class onto that link
-        and back within a second. False where the hub has no tunnel over another link: nothing
-        tells a hub's outage from the link's there."""
+        link is down, went down with `ifname`'s last drop (`hub_outage_spread`), or went down
+        twice within the class's detection time (a hub's brownout). One drop of a tunnel over
+        another link at a moment of its own is not the hub failing, even where it left that
+        tunnel (a BFD session that timed out once, BGP reconnecting past the hold-down): it
+        would release the link `ifname` was left on while `ifname` still flaps. False where the
+        hub has no tunnel over another link: nothing tells a hub's outage from the link's there."""
         others = self.elsewhere[ifname]
         last = states[ifname].last_down
         return bool(others) and all(
-            self._down_for(other, path_up, now, steered.hold_down)
+            not path_up.get(other, False)
             or (last is not None and self._dropped_within(other, last, hub_outage_spread(self.config, ifname, other)))
             or self._drops_of(other, now, steered.detection) > 1
             for other in others
         )
-
-    def _down_for(self, ifname: str, path_up: dict[str, bool], now: float, seconds: float) -> bool:
-        """Whether `ifname` is down and has been for `seconds` (or was never seen up)."""
-        since = self.last_drop.get(ifname)
-        return not path_up.get(ifname, False) and (since is None or now - since >= seconds)
 
     def _dropped_within(self, ifname: str, at: float, spread: float) -> bool:
         """Whether `ifname` last went down within `spread` of `at`."""
@@ -468,18 +438,14 @@ class Steering:
         return count
 
     @staticmethod
-    def _step(
-        state: PathState, up: bool, now: float, steered: SteeredClass, link_drops: int = 0, riding: bool = False
-    ) -> None:
+    def _step(state: PathState, up: bool, now: float, steered: SteeredClass, link_drops: int = 0) -> None:
         """`link_drops`: drops of the tunnels over this path's link within the detection time,
         its own included: under a brownout the link's tunnels drop at moments of their own, so
-        two of them dropping once each is the second drop that leaves a path that dropped.
-        `riding`: the class was on this path at the last observation."""
+        two of them dropping once each is the second drop that leaves a path that dropped."""
         went_down = state.was_up and not up
         state.was_up = up
         if went_down:
             state.last_down = now
-            state.ridden = state.ridden or riding
         if not state.seen_up:
             # A first start: taken as soon as it is up, no recovery (nothing failed yet).
             state.seen_up = state.usable = up
@@ -496,15 +462,14 @@ class Steering:
                 state.usable, state.up_since = False, (now if up else None)
                 state.breach_since, state.downs = None, 0
             elif held >= max(steered.hold_down, steered.detection):
-                # One drop, not repeated: forgotten.
-                state.breach_since, state.downs, state.ridden = None, 0, False
+                state.breach_since, state.downs = None, 0  # one drop, not repeated: forgotten
             return
         if not up:
             state.up_since = None
         elif state.up_since is None:
             state.up_since = now
         if state.up_since is not None and now - state.up_since >= steered.recovery:
-            state.usable, state.up_since, state.ridden = True, None, False
+            state.usable, state.up_since = True, None
 
 
 class FrrSource:
