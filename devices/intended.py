@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -44,9 +44,8 @@ class IntendedConfig:
     planned_over: str | None = field(default=None, repr=False)
 
     def with_secrets(self, secrets: Iterable[str]) -> IntendedConfig:
-        return IntendedConfig(
-            self.text, self.secrets | frozenset(secrets), self.companions, self.stated_ports, self.planned_over
-        )
+        # Every other field as it is: a copy that named them each dropped a field added later.
+        return replace(self, secrets=self.secrets | frozenset(secrets))
 
 
 @runtime_checkable
