@@ -36,7 +36,9 @@ _T = TypeVar("_T")
 def held_over(before: HubIntent, after: HubIntent) -> HubIntent:
     """`before` with what `after` adds: the store tunnels and the hub-hub sessions only `after`
     holds, with their BGP sessions, their place in what the hub takes in from the stores
-    (`StoreForwarding.control` and `own`) and their return partners. Nothing `before` holds is
+    (`StoreForwarding.control` and `own`) and their return partners, and the loopbacks of the
+    stores it gains among the routes it passes to the other hubs only while it holds the DC core
+    (`HubBeacon.stores`, appended: no entry it holds is renumbered). Nothing `before` holds is
     dropped or changed, and it keeps its order, so no filter, partner table or session the hub
     holds is renumbered by the first push: a store tunnel `after` holds with other addresses (a
     store re-homed to the hub) stays as the store uses it until its own push, and the cloud
@@ -60,6 +62,11 @@ def held_over(before: HubIntent, after: HubIntent) -> HubIntent:
             own=_store_kept(held.own, forwarding.own, lambda o: o.store),
         ),
         return_partners=_partners(before.return_partners, after.return_partners),
+        beacon=(
+            before.beacon
+            if before.beacon is None or after.beacon is None
+            else dataclasses.replace(before.beacon, stores=tuple(dict.fromkeys((*before.beacon.stores, *after.beacon.stores))))
+        ),
     )
 
 
