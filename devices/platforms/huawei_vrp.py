@@ -425,13 +425,25 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # EDOC1100064351; the campus S1720-S6720 V200R011C10 command reference, EDOC1000178165, gives
 # `undo acl ipv6 name acl6-name` alike), never its header negated whole with the number after
 # the name: a segment removed from a store, or a flow, took its flow ACL and renumbered the flows
-# after it, each deleted as `undo acl name NAME NUMBER`.
+# after it, each deleted as `undo acl name NAME NUMBER`. A route-policy node's `apply` clause
+# by its keyword alone, never with the value it sets: `undo apply as-path` (AR V300R021 command
+# reference EDOC1100203224, "apply as-path"), `undo apply local-preference` and `undo apply
+# preferred-value` (campus V200R022C10 command reference EDOC1100325914, "apply
+# local-preference"; "apply preferred-value" likewise), sent where a store's prepend or a
+# link's local preference changes or goes. A traffic behavior's DSCP re-mark as `undo remark
+# dscp` (command reference "remark dscp", traffic behavior view), never the `undo remark`
+# hier_config's VRP driver makes of any remark line: every re-mark these configs hold is `remark
+# dscp` (`qos_marks`, the LAN-IN and APP behaviors), sent where a class's or application's DSCP
+# changes.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
     DeletedForm(line=r"^(traffic-filter (?:inbound|outbound))(?: acl|( ipv6 acl)) \S+(?: \S+)?$", deleted_as=r"\1\2"),
     # A BGP peer by its address alone (BGP_PEERS_REMOVED_WHOLE).
     DeletedForm(line=r"^(peer \d+\.\d+\.\d+\.\d+) as-number \S+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(apply (?:as-path|local-preference|preferred-value)) .+$", deleted_as=r"\1"),
+    # hier_config's VRP driver negates `remark dscp X` as `undo remark` (its ACL-remark rule).
+    DeletedForm(line=r"^(remark)(?: dscp \S+)?$", deleted_as=r"\1 dscp"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

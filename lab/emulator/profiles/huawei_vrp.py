@@ -264,6 +264,13 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     # A named ACL by its name alone: `undo acl name acl-name` (AR command reference "acl name",
     # EDOC1100064351), never the number its header gives after the name.
     re.compile(r"^\s*undo\s+acl\s+name\s+\S+\s+(\S+)"),
+    # A route-policy node's `apply` clause by its keyword alone, never the value it sets (AR
+    # V300R021 command reference EDOC1100203224, "apply as-path": `undo apply as-path`; campus
+    # V200R022C10 command reference EDOC1100325914, "apply local-preference", "apply
+    # preferred-value" alike), and a traffic behavior's re-mark with the field it re-marks
+    # ("remark dscp", traffic behavior view: `undo remark dscp`).
+    re.compile(r"^\s*undo\s+apply\s+(?:as-path|local-preference|preferred-value)\s+(\S+)"),
+    re.compile(r"^\s*undo\s+remark\s*()$"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")

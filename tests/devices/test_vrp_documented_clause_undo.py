@@ -1,0 +1,82 @@
+"""A push (and its rollback) that drops or changes a traffic behavior's DSCP re-mark or a
+route-policy node's `apply` clause deletes it in the form Huawei documents, the keyword alone,
+never the line negated whole with its value, nor (a re-mark) without the `dscp` it deletes.
+
+AR V300R021 command reference (EDOC1100203224), "apply as-path": `undo apply as-path`. Huawei
+campus V200R022C10 command reference (EDOC1100325914), "apply local-preference": `undo apply
+local-preference`; "apply preferred-value": `undo apply preferred-value`; "remark dscp" (traffic
+behavior view): `undo remark dscp`. The emulated AR takes them and then holds what was intended."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.secret_ledger import HELD_AS_SENT
+
+GOLDEN = Path(__file__).parent / "golden" / "huawei_vrp"
+DOCUMENTED = {"undo remark dscp", "undo apply as-path", "undo apply local-preference", "undo apply preferred-value"}
+CLAUSE_UNDO = re.compile(r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value))\b")
+
+
+def _changed(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def _clause_undos(lines: tuple[str, ...]) -> set[str]:
+    return {text for line in lines if CLAUSE_UNDO.match(text := line.strip())}
+
+
+def test_a_hubs_changed_apply_clauses_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "hub.cfg").read_text()
+    intended = _changed(before, " apply preferred-value 32769\n", "")
+    intended = _changed(intended, " if-match ip-prefix STORE-nw-0001\n apply local-preference 200\n", " if-match ip-prefix STORE-nw-0001\n")
+    device, session = vrp_immediate_with(before, "hq-hub1")
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo apply preferred-value", "undo apply local-preference"}
+    send_to_vrp(session, diff.remediation)
+    assert compute_diff(device.running_text(), intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_a_stores_changed_remark_and_as_path_are_deleted_in_their_documented_form() -> None:
+    before = (GOLDEN / "mall-guest.cfg").read_text()
+    intended = _changed(before, "traffic behavior MARK-POS\n remark dscp af31\n", "traffic behavior MARK-POS\n remark dscp cs3\n")
+    intended = _changed(intended, " apply as-path 4200000002 4200000002 additive\n", " apply as-path 4200000002 additive\n")
+    intended = _changed(intended, " if-match ip-prefix STORE-PREFIXES\n apply as-path 4200000002 additive\n", " if-match ip-prefix STORE-PREFIXES\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo remark dscp", "undo apply as-path"}
+    assert _clause_undos(diff.rollback) <= DOCUMENTED
+    send_to_vrp(session, diff.remediation)
+    assert compute_diff(device.running_text(), intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+@pytest.mark.parametrize(
+    ("view", "line", "column"),
+    [
+        ("route-policy HUB-OUT-wan2-hq-hub2 permit node 10", "undo apply as-path 4200000002 4200000002 additive", 19),
+        ("route-policy HUB-IN-wan1-hq-hub1 permit node 10", "undo apply local-preference 200", 28),
+        ("traffic behavior MARK-POS", "undo remark", 11),
+    ],
+)
+def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:
+    device, session = vrp_immediate_with((GOLDEN / "mall-guest.cfg").read_text())
+    session.handle("system-view")
+    session.handle(view)
+    held = device.running_text()
+    prompt = session.prompt
+    output = session.handle(line).output
+    assert output.endswith("Error: Unrecognized command found at '^' position.\n")
+    assert output.index("^") - len(prompt) == column
+    assert device.running_text() == held
