@@ -2020,6 +2020,67 @@ def _wan_ike(
                 break
 
 
+# What a host of a segment with a breakout may not reach at an address of the unit other than its
+# gateway (pings, IKE, SSH, SNMP, DNS, HTTPS), and at its gateway (IKE, which FortiOS's own rules
+# take from anyone).
+_BREAKOUT_REFUSED = (("icmp", None), ("udp", 500), ("udp", 4500), ("tcp", 22), ("udp", 161), ("udp", 53), ("tcp", 443))
+
+
+@register_rule(PLATFORM)
+def guest_router(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: a segment that breaks out locally (guest Wi-Fi: a firewall policy from it to a
+    WAN port) reaches the unit only for DHCP and pings at its own gateway, as on every platform
+    (`fortios-guest-router`). Its breakout policy also takes a packet to the WAN port's own
+    address (FortiOS judges a packet for another interface's address by the firewall policy
+    between the two interfaces: Fortinet KB 369268), which arrives on the segment, so the port's
+    local-in policies never see it: a local-in policy on the segment (or its zone, or `any`)
+    must refuse every address of the unit but the gateway (a DHCP-leased WAN address included),
+    and IKE at the gateway."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    interfaces = {entry.name: entry for entry in _entries(parsed, "system interface")}
+    wan = {name for name, entry in interfaces.items() if entry.first("role") == "wan"}
+    breakout = {
+        name
+        for policy in _entries(parsed, "firewall policy")
+        if policy.first("action") == "accept" and wan & set(policy.get("dstintf"))
+        for name in policy.get("srcintf")
+        if name in interfaces and name not in wan
+    }
+    if not breakout:
+        return
+    verdict = local_in(parsed)
+    own = set(_own_addresses(parsed))
+    if any(len(interfaces[name].get("ip")) != 2 for name in wan):
+        own.add(_LEASE)
+    zones = _entries(parsed, "system zone")
+    for name in sorted(breakout):
+        segment = interfaces[name]
+        ip = segment.get("ip")
+        if len(ip) != 2:
+            continue
+        address = ipaddress.IPv4Interface("/".join(ip))
+        host = next(h for h in address.network.hosts() if h not in own)
+        arrival = {name, "any", *(z.name for z in zones if name in z.get("interface"))}
+        reached = [
+            f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
+            for destination in sorted(own)
+            for protocol, port in _BREAKOUT_REFUSED
+            if destination != address.ip or (protocol, port) in _IKE
+            if verdict(arrival, Packet(protocol, host, destination, port)).forwarded
+        ]
+        if reached:
+            more = f" and {len(reached) - 4} more" if len(reached) > 4 else ""
+            yield config.finding(
+                segment.line,
+                "fortios-guest-router",
+                f"{name}: a host of the segment, which breaks out locally, reaches the unit itself "
+                f"({', '.join(reached[:4])}{more}); its local-in policies must refuse every address "
+                f"of the unit but its gateway {address.ip}, and IKE there",
+            )
+
+
 def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
     """(source network, tunnel) for what a store sends over each of its tunnels: the tunnel's far
     inside address (its `remote-ip`), and the prefixes the hub accepts from the BGP neighbour

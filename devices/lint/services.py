@@ -1224,7 +1224,11 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                 + (" (guests never choose their queue)" if kind == "guest-wifi" else ""),
             )
     for zone in store.zones:
-        if zone.name not in marked:
+        # A zone whose traffic leaves nowhere (guest Wi-Fi on a store with no wired link to break
+        # out through: `guest_breakout` None) has nothing to re-mark; FortiOS, which marks by the
+        # shaping policy towards a way out, then has none to mark it by.
+        stays = zone.name == "guest-wifi" and store.guest_breakout is None
+        if zone.name not in marked and not stays:
             yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
     yield from _queue_findings(queues_where, facts, store.qos)
 

@@ -665,12 +665,26 @@ def hub_store_zones(view: HubView) -> list[HubStoreZone]:
 def firewall_addresses(view: StoreApplianceView) -> list[str]:
     """The entries of `config firewall address`: the segments (`<SEG>-NET`), the corporate
     ranges the hubs announce (`CORP-`), every destination a flow names (`NET-`), the HQ
-    management ranges (`MGMT-`) and the loopback."""
+    management ranges (`MGMT-`), the loopback and each guest segment's gateway
+    (`<SEG>-GATEWAY`, for its local-in policies: `guest_segments`)."""
     lines: list[str] = []
     for name, net in _named_addresses(view):
         lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
     lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
+    for segment in guest_segments(view):
+        lines += [f'    edit "{segment.tag}-GATEWAY"', f"        set subnet {segment.gateway.ip} 255.255.255.255", "    next"]
     return lines
+
+
+def guest_segments(view: StoreApplianceView) -> list[SegmentView]:
+    """The segments that never enter the overlay (guest Wi-Fi), whose hosts reach the unit only
+    for DHCP and pings at their own gateway. Their breakout policy (the segment to the breakout
+    port, any destination) also takes a packet to the breakout port's own address, FortiOS
+    judging one for another interface's address by the firewall policy between the two
+    interfaces (Fortinet KB 369268, "Accessing the FortiGate administrative GUI/CLI from
+    different interfaces"), and the port's local-in policies, bound to the port, never see it:
+    it arrives on the segment. So each gets local-in policies of its own (store.j2)."""
+    return [segment for segment in view.segments if not segment.overlay]
 
 
 def _named_addresses(view: StoreApplianceView) -> list[tuple[str, Net]]:
@@ -703,7 +717,8 @@ def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
 def firewall_policies(view: StoreApplianceView) -> list[str]:
     """The entries of `config firewall policy`, numbered from 1: per allowed flow one policy per
     group of its rules (`policy_groups`, first match wins), each accepted one re-marking DSCP to
-    the segment's class; then management from HQ to the loopback."""
+    the segment's class (none for a flow to the internet on a store without a guest breakout);
+    then management from HQ to the loopback."""
     lines: list[str] = []
     number = 0
     for flow in view.flows:
@@ -711,8 +726,13 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
         assert segment is not None, f"flow {flow.name} has no source segment"
         if flow.destination == "OVERLAY":
             destination = _overlay_interfaces(view, cellular=segment.cellular_allowed)
+        elif view.breakout is None:
+            # Guest Wi-Fi breaks out through the store's first wired link; a store on cellular
+            # links only has none (`guest_breakout_index`) and the intent never sends guest
+            # Wi-Fi over LTE/5G: no policy, so FortiOS's implicit deny drops it, as FRR's and
+            # VRP's filters do. Its hosts keep DHCP and pings at their gateway.
+            continue
         else:
-            assert view.breakout is not None, f"flow {flow.name} leaves by a breakout the store lacks"
             destination = quote(view.breakout.ifname)
         for index, (action, protocol, port, cidrs) in enumerate(policy_groups(flow.rules), 1):
             number += 1
@@ -1518,6 +1538,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_firewall_policies", firewall_policies),
         ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_unsteered_members", unsteered_members),
+        ("fortios_guest_segments", guest_segments),
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_dos_policies", dos_policies),
         ("fortios_segment_marks", segment_marks),

@@ -106,3 +106,35 @@ def test_a_fortios_store_takes_ike_and_esp_on_a_wan_port_only_from_that_ports_tu
         for source in {internet} | (every_peer - peers):
             for packet in (Packet("udp", source, address, 500), Packet("udp", source, address, 4500), Packet("esp", source, address)):
                 assert not verdict(arrival, packet).forwarded, (link.ifname, packet)
+
+
+def test_guest_wifi_reaches_a_fortios_store_only_for_dhcp_and_pings_at_its_gateway(fleet: Fleet) -> None:
+    """Guest Wi-Fi's breakout policy (guest-wifi to the breakout port, any destination) also
+    takes a guest's packets to the breakout port's own address: FortiOS needs a firewall policy
+    from the interface a packet arrives on to the interface whose address it is for, and this
+    one is it (Fortinet KB 369268, "Accessing the FortiGate administrative GUI/CLI from
+    different interfaces"). The port's IKE refusals (`intf` the port) never see those packets,
+    which arrive on guest-wifi. So guest Wi-Fi's own local-in policies refuse every address of
+    the unit but the guest gateway, and IKE at the gateway: only pings and DHCP there (broadcast
+    DHCP never meets a local-in policy, KB 412712), as on every platform."""
+    (config,) = render_store(on_platform(fleet, "fortinet"), SHAPES["mall-guest"])
+    parsed = parse(config.text)
+    verdict = local_in(parsed)
+    interfaces = {e.name: e for e in parsed["system interface"].entries}
+    guest = interfaces["guest-wifi"]
+    gateway = ipaddress.IPv4Address(guest.get("ip")[0])
+    host = gateway + 9
+    own = {ipaddress.IPv4Address(ip) for e in interfaces.values() if (ip := e.first("ip"))}
+    arrival = {"guest-wifi", "any"}
+    services = [("icmp", None), ("udp", 500), ("udp", 4500), ("tcp", 22), ("udp", 161), ("udp", 53), ("tcp", 443)]
+    reached = [
+        (str(address), protocol, port)
+        for address in sorted(own - {gateway})
+        for protocol, port in services
+        if verdict(arrival, Packet(protocol, host, address, port)).forwarded
+    ]
+    assert reached == []
+    for port in (500, 4500):
+        assert not verdict(arrival, Packet("udp", host, gateway, port)).forwarded
+    assert verdict(arrival, Packet("icmp", host, gateway)).forwarded
+    assert verdict(arrival, Packet("udp", host, gateway, 67)).forwarded

@@ -129,6 +129,7 @@ RULES = {
         fortinet.local_out_backup,
         fortinet.local_out_rule,
         fortinet.control_outside_tunnels,
+        fortinet.guest_router,
         fortinet.hub_cloud_filter,
     ),
 }
@@ -1599,6 +1600,26 @@ def test_fortios_store_taking_bgp_and_bfd_outside_its_tunnels(fleet: Fleet) -> N
     on_wan = _broken(config, 'set intf "any"', 'set intf "wan1"')
     assert "wan1" not in {f.message.split(":")[0] for f in _lint(on_wan) if f.rule == "fortios-control-outside-tunnels"}
     assert any(f.message.startswith("guest-wifi: ") for f in _lint(on_wan))
+
+
+def test_fortios_guest_wifi_reaching_the_store_beyond_its_gateway(fleet: Fleet) -> None:
+    """Guest Wi-Fi's breakout policy also takes a guest's packets to the breakout port's own
+    address, where the port's local-in policies (bound to the port) never see them: without the
+    segment's own local-in policies a guest pings the WAN address and sends it IKE; without the
+    second, IKE reaches the guest gateway. Pings and DHCP at the gateway stay open."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    assert not [f for f in _lint(config) if f.rule == "fortios-guest-router"]
+    guest = r'    edit \d+\n        set intf "guest-wifi"\n(?:        [^\n]*\n)*?    next\n'
+    open_unit = _broken_re(config, guest, "")
+    (found,) = [f.message for f in _lint(open_unit) if f.rule == "fortios-guest-router"]
+    assert found.startswith("guest-wifi: a host of the segment, which breaks out locally, reaches the unit itself (ping to 10.64.4.1, ")
+    assert found.endswith("its local-in policies must refuse every address of the unit but its gateway 10.64.5.1, and IKE there")
+    ike = guest.replace(r"\n(?:", r'\n        set srcaddr "all"\n        set dstaddr "all"\n(?:', 1)
+    open_gateway = _broken_re(config, ike, "")
+    (found,) = [f.message for f in _lint(open_gateway) if f.rule == "fortios-guest-router"]
+    assert "(udp/500 to 10.64.5.1, udp/4500 to 10.64.5.1)" in found
+    # No other segment breaks out: none is held to this.
+    assert all(f.message.startswith("guest-wifi: ") for f in _lint(open_gateway) if f.rule == "fortios-guest-router")
 
 
 def test_fortios_store_taking_ike_from_others_than_its_tunnel_peers(fleet: Fleet) -> None:
