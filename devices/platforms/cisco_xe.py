@@ -1379,11 +1379,10 @@ def self_to_overlay(view: StoreApplianceView) -> list[str]:
 # The routers' own control traffic, the network-control DSCPs (network/model.py
 # NETWORK_CONTROL_DSCPS: BGP, BFD; inside the tunnels, copied into the ESP header), in a class of
 # its own in every queue policy, guaranteed the fleet's share (inventory/models.py
-# NETWORK_CONTROL_PERCENT): BGP gets
-# no PAK_priority, so without it the keepalives queued in class-default with the bulk their
-# tunnel carries (one ESP flow to `fair-queue`) and a busy link dropped the sessions. Not a
-# `QOS-` name, which the inventory's classes take. One `match dscp` line lists both (any
-# matches), as DC-TRUST's does.
+# NETWORK_CONTROL_PERCENT, which says why): BGP gets no PAK_priority, so without it the
+# keepalives queued in class-default with the bulk their tunnel carries (one ESP flow to
+# `fair-queue`) and a busy link dropped the sessions. Not a `QOS-` name, which the inventory's
+# classes take. One `match dscp` line lists both (any matches), as DC-TRUST's does.
 CONTROL_CLASS = "NETWORK-CONTROL"
 
 
