@@ -1397,16 +1397,18 @@ def qos_class_maps(qos: Sequence[QosClassView]) -> list[str]:
 def queue_policies(
     name: str, qos: Sequence[QosClassView], shape_kbps: int, parent_class: str = "class-default"
 ) -> list[str]:
-    """A link's queues, `QUEUE-<name>` under the parent shaper `SHAPE-<name>`: the routers' own
-    control traffic guaranteed its share (`CONTROL_CLASS`), the priority class held to its share
-    (an implicit policer under congestion), the others guaranteed theirs, a shaped class capped at
-    its share, the rest fair-queued; the parent shapes to `shape_kbps` (the intent's shaped rate
-    of the link) in `parent_class` (a hub's: only its tunnels' packets) so the queues build here.
-    Every share is of `shape_kbps`: `priority percent` and `bandwidth percent` are of the parent
-    shaper's rate, and the shaped class's `shape average` is computed from it."""
+    """A link's queues, `QUEUE-<name>` under the parent shaper `SHAPE-<name>`: the priority class
+    held to its share (an implicit policer under congestion), the others guaranteed theirs, a
+    shaped class capped at its share, the routers' own control traffic guaranteed its share
+    (`CONTROL_CLASS`, after the fleet's: the classes' DSCPs are disjoint, so their order decides
+    nothing, and the diff compares a policy's classes in any order), the rest fair-queued; the
+    parent shapes to `shape_kbps` (the intent's shaped rate of the link) in `parent_class` (a
+    hub's: only its tunnels' packets) so the queues build here. Every share is of `shape_kbps`:
+    `priority percent` and `bandwidth percent` are of the parent shaper's rate, and the shaped
+    class's `shape average` is computed from it."""
     from storestack.devices.views.model import shaped_kbps  # the views import the platforms
 
-    lines = [f"policy-map QUEUE-{name}", f" class {CONTROL_CLASS}", f"  bandwidth percent {NETWORK_CONTROL_PERCENT}"]
+    lines = [f"policy-map QUEUE-{name}"]
     for cls in qos:
         if cls.best_effort:
             continue
@@ -1417,6 +1419,7 @@ def queue_policies(
             lines.append(f"  bandwidth percent {cls.bandwidth_percent}")
         if cls.shape_percent:
             lines.append(f"  shape average {min(shape_kbps, shaped_kbps(shape_kbps, cls.shape_percent)) * 1000}")
+    lines += [f" class {CONTROL_CLASS}", f"  bandwidth percent {NETWORK_CONTROL_PERCENT}"]
     lines += [" class class-default", "  fair-queue", "!"]
     lines += [f"policy-map SHAPE-{name}", f" class {parent_class}", f"  shape average {shape_kbps * 1000}"]
     lines += [f"   service-policy QUEUE-{name}", "!"]
