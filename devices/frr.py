@@ -77,6 +77,7 @@ from storestack.devices.views import (
     WanLinkView,
 )
 from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
+from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLimit, Service, share_kbps
 from storestack.network.secrets import Secret
@@ -286,12 +287,12 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
 # of its inventory rate, network/model.py): it counts the IP packet and the Ethernet header only,
 # never the carrier's framing (PPPoE, DOCSIS, ATM cells).
 # The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
-# vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
-# else a saturated link starves BFD, the path is declared down and storestack-steer moves every
-# class off a link that is merely busy. The class matches the intent's network-control DSCPs,
-# which a hub re-marks to default when they come from the DC (`hub_dc_trust_rules`), so only the
-# hub's own routing traffic reaches this class on its uplink.
-CONTROL_PERCENT = 2
+# it needs a class (as on IOS-XE, whose BGP gets no PAK_priority: inventory/models.py
+# NETWORK_CONTROL_PERCENT), else a saturated link starves BFD, the path is declared down and
+# storestack-steer moves every class off a link that is merely busy. The class matches the
+# intent's network-control DSCPs, which a hub re-marks to default when they come from the DC
+# (`hub_dc_trust_rules`), so only the hub's own routing traffic reaches this class on its uplink.
+CONTROL_PERCENT = NETWORK_CONTROL_PERCENT
 CONTROL_DSCPS = NETWORK_CONTROL_DSCPS
 # A leaf holds at most this much of its ceiling (in bytes): the kernel has no fq_codel, cake or
 # sfq, so each class's queue is a byte-limited FIFO (bfifo), short enough to bound the delay

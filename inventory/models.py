@@ -486,6 +486,20 @@ class ApplicationClass(Strict):
         return self
 
 
+# The routers' own control class's guaranteed share of each link's shaped rate, beside the QoS
+# classes (which together guarantee at most what it leaves, `QosPolicy`), for the network-control
+# DSCPs (network/model.py NETWORK_CONTROL_DSCPS). BGP needs it on a vendor router too: "although
+# exterior gateway protocol (EGP) traffic, such as Border Gateway Protocol (BGP) traffic, is
+# marked by default to DSCP CS6, it does not receive such PAK_priority preferential treatment and
+# might need to be protected explicitly to maintain peering sessions"; "Exterior gateway
+# protocols, such as BGP, are recommended to have an explicit class for IP routing with a minimal
+# bandwidth guarantee" (Szigeti, Hattingh, End-to-End QoS Network Design, Cisco Press, "QoS
+# Requirements of the Control Plane"; likewise Cisco, "Understanding How Routing Updates and
+# Layer 2 Control Packets Are Queued on an Interface with a QoS Service Policy", document 18664:
+# BGP "does not set pak_priority").
+NETWORK_CONTROL_PERCENT = 2
+
+
 class QosClassSpec(Strict):
     """One class of the store's WAN queues: the DSCP it is marked with at the trust boundary,
     its share of each link's shaped rate in congestion (what the appliance shapes the link to,
@@ -539,9 +553,14 @@ class QosPolicy(Strict):
             raise ValueError("two classes share one DSCP")
         if "default" not in dscps:
             raise ValueError("no best-effort class (dscp default): unmarked traffic would have no queue")
+        # Each link's queues guarantee the routers' own control traffic its share beside them.
+        room = 100 - NETWORK_CONTROL_PERCENT
         total = sum(spec.bandwidth_percent for spec in self.classes.values())
-        if total > 100:
-            raise ValueError(f"the classes guarantee {total}% of a transport (at most 100)")
+        if total > room:
+            raise ValueError(
+                f"the classes guarantee {total}% of a transport (at most {room}: "
+                f"{NETWORK_CONTROL_PERCENT}% is the routers' own BGP and BFD)"
+            )
         owners: dict[str, str] = {}
         for name, spec in self.classes.items():
             for segment in spec.segments:

@@ -875,9 +875,11 @@ def _cisco_qos(config: ConfigFile) -> QosFacts:
     for _, _, body in _blocks(lines, re.compile(r"policy-map QUEUE-\S+$")):
         tag = None
         for inner in body:
-            if opened := re.match(r" class QOS-(\S+)$", inner):
-                tag = opened.group(1)
-                facts.queues.append((0, tag, matched.get(tag), False, 0))
+            if opened := re.match(r" class (\S+)$", inner):
+                # a class of the fleet's (QOS-<tag>), or another (NETWORK-CONTROL, class-default)
+                tag = opened.group(1).removeprefix("QOS-") if opened.group(1).startswith("QOS-") else None
+                if tag:
+                    facts.queues.append((0, tag, matched.get(tag), False, 0))
             elif tag and (share := re.match(r"  (priority|bandwidth) percent (\d+)$", inner)):
                 facts.queues[-1] = (0, tag, matched.get(tag), share.group(1) == "priority", int(share.group(2)))
     return facts

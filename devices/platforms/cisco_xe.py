@@ -33,8 +33,9 @@ from storestack.devices.platforms.base import (
     snmp_keywords,
 )
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
+from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
-from storestack.network.model import PrefixLimit
+from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit
 from storestack.network.secrets import Secret
 
 if TYPE_CHECKING:
@@ -1375,10 +1376,22 @@ def self_to_overlay(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(rules))
 
 
+# The routers' own control traffic, the network-control DSCPs (network/model.py
+# NETWORK_CONTROL_DSCPS: BGP, BFD; inside the tunnels, copied into the ESP header), in a class of
+# its own in every queue policy, guaranteed the fleet's share (inventory/models.py
+# NETWORK_CONTROL_PERCENT, which says why): BGP gets no PAK_priority, so without it the
+# keepalives queued in class-default with the bulk their tunnel carries (one ESP flow to
+# `fair-queue`) and a busy link dropped the sessions. Not a `QOS-` name, which the inventory's
+# classes take. One `match dscp` line lists both (any matches), as DC-TRUST's does.
+CONTROL_CLASS = "NETWORK-CONTROL"
+
+
 def qos_class_maps(qos: Sequence[QosClassView]) -> list[str]:
-    """The intent's QoS classes, one class-map per DSCP (`QOS-<tag>`); best effort is class-default."""
+    """The intent's QoS classes, one class-map per DSCP (`QOS-<tag>`; best effort is
+    class-default), and the routers' own control traffic's (`CONTROL_CLASS`)."""
     lines = [line for cls in qos if not cls.best_effort for line in (f"class-map match-any QOS-{cls.tag}", f" match dscp {cls.dscp_name}")]
-    return [*lines, "!"]
+    control = " ".join(name for name, _ in NETWORK_CONTROL_DSCPS)
+    return [*lines, f"class-map match-any {CONTROL_CLASS}", f" match dscp {control}", "!"]
 
 
 def queue_policies(
@@ -1386,12 +1399,13 @@ def queue_policies(
 ) -> list[str]:
     """A link's queues, `QUEUE-<name>` under the parent shaper `SHAPE-<name>`: the priority class
     held to its share (an implicit policer under congestion), the others guaranteed theirs, a
-    shaped class capped at its share, the rest fair-queued; the parent shapes to `shape_kbps` (the
-    intent's shaped rate of the link) in `parent_class` (a hub's: only its tunnels' packets) so
-    the queues build here. Every share is of `shape_kbps`: `priority percent` and `bandwidth
-    percent` are of the parent shaper's rate, and the shaped class's `shape average` is computed
-    from it. IOS-XE keeps its own control traffic (IKE, BGP, BFD) out of these queues
-    (PAK_priority)."""
+    shaped class capped at its share, the routers' own control traffic guaranteed its share
+    (`CONTROL_CLASS`, after the fleet's: the classes' DSCPs are disjoint, so their order decides
+    nothing, and the diff compares a policy's classes in any order), the rest fair-queued; the
+    parent shapes to `shape_kbps` (the intent's shaped rate of the link) in `parent_class` (a
+    hub's: only its tunnels' packets) so the queues build here. Every share is of `shape_kbps`:
+    `priority percent` and `bandwidth percent` are of the parent shaper's rate, and the shaped
+    class's `shape average` is computed from it."""
     from storestack.devices.views.model import shaped_kbps  # the views import the platforms
 
     lines = [f"policy-map QUEUE-{name}"]
@@ -1405,6 +1419,7 @@ def queue_policies(
             lines.append(f"  bandwidth percent {cls.bandwidth_percent}")
         if cls.shape_percent:
             lines.append(f"  shape average {min(shape_kbps, shaped_kbps(shape_kbps, cls.shape_percent)) * 1000}")
+    lines += [f" class {CONTROL_CLASS}", f"  bandwidth percent {NETWORK_CONTROL_PERCENT}"]
     lines += [" class class-default", "  fair-queue", "!"]
     lines += [f"policy-map SHAPE-{name}", f" class {parent_class}", f"  shape average {shape_kbps * 1000}"]
     lines += [f"   service-policy QUEUE-{name}", "!"]

@@ -679,14 +679,19 @@ def test_frr_hub_dc_trust_defects_caught(fleet: Fleet, old: str, new: str, why: 
     assert any(why in f.message and f.file == "hq-hub1.nftables.conf" for f in findings), findings
 
 
+_DC_CLASS = "class-map match-all DC-NETWORK-CONTROL\n match access-group name DC-TRANSIT\n"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "why"),
     [
         (" service-policy input DC-TRUST\n", "", "the hub trusts cs6 from the DC core LAN (GigabitEthernet0/0/0)"),
-        (" match dscp cs6 cs7\n", " match dscp cs6\n", "the hub trusts cs7 from the DC core LAN (GigabitEthernet0/0/0)"),
+        # the trust class's DSCPs (the queues' NETWORK-CONTROL class matches the same ones)
+        (_DC_CLASS + " match dscp cs6 cs7\n", _DC_CLASS + " match dscp cs6\n",
+         "the hub trusts cs7 from the DC core LAN (GigabitEthernet0/0/0)"),
         ("  set dscp default\n", "  set dscp cs5\n",
          "the hub re-marks cs6 from the DC core LAN (GigabitEthernet0/0/0) to cs5, not to default"),
-        (" match dscp cs6 cs7\n", " match dscp cs6 cs7 ef\n",
+        (_DC_CLASS + " match dscp cs6 cs7\n", _DC_CLASS + " match dscp cs6 cs7 ef\n",
          "the hub re-marks ef from the DC core LAN (GigabitEthernet0/0/0) to default: ef is a class of the fleet"),
         # class-default: every DSCP, the fleet's classes' too
         (" class DC-NETWORK-CONTROL\n  set dscp default\n", " class class-default\n  set dscp default\n",

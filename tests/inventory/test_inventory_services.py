@@ -178,7 +178,7 @@ def test_application_dscp_errors_name_file_line_and_field(
             "qos:\n  classes:\n    voice: {dscp: ef, priority: true, bandwidth_percent: 60, segments: [office]}\n"
             "    pos: {dscp: af31, bandwidth_percent: 50, segments: [pos, cctv, iot]}\n"
             "    rest: {dscp: default, segments: [guest-wifi]}\n",
-            "the classes guarantee 110% of a transport (at most 100)",
+            "the classes guarantee 110% of a transport (at most 98: 2% is the routers' own BGP and BFD)",
         ),
         (
             "qos:\n  classes:\n    voice: {dscp: ef, priority: true, bandwidth_percent: 10, segments: [guest-wifi]}\n"
