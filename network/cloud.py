@@ -10,6 +10,12 @@
   OpenStack gateways' pool and the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in
   its region, and distinct fleet-wide until the space is used up. An OpenStack site gateway's
   tunnels to each region take theirs from `OPENSTACK_AWS_INSIDE_POOL` (`openstack_aws_inside`).
+- Slots: a hub's, an AWS region's and an OpenStack site's place in the rules above is a slot IPAM
+  pins in the lock file (`inventory/ipam.py`, `hubs.<name>.slot`, `aws_regions`, `openstack_sites`),
+  as it pins the store links' /29s; so is each OpenStack gateway's /29 towards each region
+  (`openstack_aws_block`). Adding or removing a hub, a region or a site moves no kept tunnel: in
+  AWS a new `TunnelInsideCidr` replaces the VPN connection. A slot is first the place the fleet
+  order gave (what a fleet deployed before slots were pinned holds), else the lowest free one.
 - Planned outside addresses: until a stack is live, AWS's end of a tunnel is `planned_aws_outside`
   of its inside /30, and an OpenStack gateway's `planned_openstack_gateway`. The network intent
   plans with them and the Pulumi mocks answer with them, so an offline plan (and the lab's cloud
@@ -36,6 +42,11 @@ AWS_RESERVED_INSIDE = frozenset(
 # Inside /30s of the hub tunnels to AWS: 256 /30s, two per hub and region (see `hub_aws_inside`).
 HUB_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.248.0/22")
 HUB_AWS_REGIONS = 16  # regions per hub in the pool's layout
+# The slots IPAM hands out (`inventory/ipam.py`): a hub's (its OpenStack /30 and its AWS /30s, eight
+# hubs in both pools), an AWS region's, an OpenStack site's (HUB_INSIDE_POOL: eight hubs each).
+HUB_SLOTS = min(HUBS_PER_SITE, HUB_AWS_INSIDE_POOL.num_addresses // 4 // (2 * HUB_AWS_REGIONS))
+AWS_REGION_SLOTS = HUB_AWS_REGIONS
+OPENSTACK_SITE_SLOTS = HUB_INSIDE_POOL.num_addresses // 4 // HUBS_PER_SITE
 # Inside /30s of the OpenStack site gateways' tunnels to AWS: two per site and region (see
 # `openstack_aws_inside`). Left to AWS, each is a random /30 of 169.254.0.0/16 ("Default: a size
 # /30 CIDR block from the 169.254.0.0/16 range", VpnTunnelOptionsSpecification), which may be a
@@ -153,6 +164,12 @@ def openstack_aws_inside(site_index: int, region_index: int, number: int) -> ipa
         raise ValueError(f"AWS tunnel {number}: a VPN connection has tunnels 1 and 2")
     slot = (site_index * HUB_AWS_REGIONS + region_index) * 2 + number - 1
     return ipaddress.IPv4Network((int(OPENSTACK_AWS_INSIDE_POOL.network_address) + 4 * slot, 30))
+
+
+def openstack_aws_block(site_slot: int, region_index: int) -> ipaddress.IPv4Network:
+    """The /29 holding both inside /30s of `openstack_aws_inside(site_slot, region_index, n)`: what a
+    site's VPN connection to a region took before IPAM pinned it, and what it takes first."""
+    return openstack_aws_inside(site_slot, region_index, 1).supernet(new_prefix=STORE_AWS_INSIDE_PREFIX)
 
 
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
