@@ -405,7 +405,7 @@ class OpenStackSite(pulumi.ComponentResource):
             )
             self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
 
-    def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
+    def add_hub(self, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
         """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key).
 
         Its id, inside /30 and key are the network intent's (`hub.cloud_tunnels`): the hub's
@@ -414,7 +414,9 @@ class OpenStackSite(pulumi.ComponentResource):
         network = planned.inside_cidr
         hub_inside, gateway_inside = network[1], ipaddress.IPv4Interface((network[2], network.prefixlen))
         psk = self._keys.psk(planned.tunnel_id)
-        name = f"hub{hub_index + 1}"
+        # Named by the hub's slot (what its place in the fleet gave before IPAM pinned it): a hub
+        # removed renames no other hub's security group rules (a renamed resource is replaced).
+        name = f"hub{hub.slot + 1}"
         self._peers.append(
             _PendingPeer(
                 name=name,

@@ -166,6 +166,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 desktops_cidr=_slot(plan.desktops, slot_of[f"openstack:{site.name}"], site.name),
                 dns_nameservers=spec.management.dns_forwarders,
                 bgp_asn=spec.asn.openstack,
+                slot=fleet.openstack_site_slot(site.name),
+                aws_inside={region: fleet.openstack_aws_block(site.name, region) for region in account.regions},
             )
             for site in sites.openstack
         ]
@@ -182,6 +184,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                     bgp_asn=hub.asn,
                     prefixes=plan.hq,
                     cloud_tunnels=hub_cloud_tunnels(intent, hub.hostname),
+                    slot=fleet.hub_slot(hub.hostname),
                 )
                 for hub in fleet.hubs.values()
             ],
