@@ -64,6 +64,7 @@ from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
 from storestack.network.cloud import (
     AWS_REGION_SLOTS,
+    CLOUD_SITE_SLOTS,
     HUB_SLOTS,
     HUBS_PER_SITE,
     LINK_LOCAL,
@@ -636,6 +637,15 @@ def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
     ]
     pinned += [
         ("OpenStack site", OPENSTACK_SITE_SLOTS, alloc.slot, ("openstack_sites", name, "slot"))
+        for name, alloc in lock.table.openstack_sites.items()
+    ]
+    # One share of the cloud and desktop ranges per region or site, regions and sites alike.
+    pinned += [
+        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, ("aws_regions", name, "ranges"))
+        for name, alloc in lock.table.aws_regions.items()
+    ]
+    pinned += [
+        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, ("openstack_sites", name, "ranges"))
         for name, alloc in lock.table.openstack_sites.items()
     ]
     seen: dict[tuple[str, int], Loc] = {}

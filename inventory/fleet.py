@@ -27,7 +27,7 @@ from storestack.inventory.models import (
 )
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.types import describe
-from storestack.network.cloud import openstack_aws_block
+from storestack.network.cloud import cloud_site_keys, openstack_aws_block
 
 
 class Resolved(BaseModel):
@@ -155,6 +155,8 @@ class CloudSlots(BaseModel):
     aws_regions: dict[str, int] = {}
     openstack_sites: dict[str, int] = {}
     openstack_aws_inside: dict[str, dict[str, ipaddress.IPv4Network]] = {}
+    # Each cloud site's share of the cloud and desktop ranges, by `cloud_site_keys` key.
+    ranges: dict[str, int] = {}
 
 
 class Fleet:
@@ -256,6 +258,16 @@ class Fleet:
         """OpenStack site `site`'s slot (`hub_openstack_inside`, `planned_openstack_gateway`)."""
         slot = self.cloud_slots.openstack_sites.get(site)
         return [s.name for s in self.spec.sites.openstack].index(site) if slot is None else slot
+
+    def cloud_range_slot(self, key: str) -> int:
+        """Cloud site `key`'s (`aws:<region>`, `openstack:<name>`) share of the cloud and desktop
+        ranges (`network/cloud.py` `cloud_slot`): where the core stack builds its networks."""
+        slot = self.cloud_slots.ranges.get(key)
+        if slot is None:
+            sites = self.spec.sites
+            keys = cloud_site_keys((r for account in sites.aws for r in account.regions), (s.name for s in sites.openstack))
+            return keys.index(key)
+        return slot
 
     def openstack_aws_block(self, site: str, region: str) -> ipaddress.IPv4Network:
         """The /29 of OpenStack site `site`'s gateway's two AWS tunnels to `region` (tunnel 1 the

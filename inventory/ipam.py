@@ -26,6 +26,7 @@ from storestack.inventory.source import Loc, SourceDocument, decode, parse_text,
 from storestack.inventory.validate import validate_document
 from storestack.network.cloud import (
     AWS_REGION_SLOTS,
+    CLOUD_SITE_SLOTS,
     HUB_SLOTS,
     LINK_LOCAL,
     OPENSTACK_AWS_INSIDE_POOL,
@@ -74,11 +75,14 @@ class HubAllocation(BaseModel):
 
 
 class AwsRegionAllocation(BaseModel):
-    """An AWS region's slot among the hubs' AWS tunnels (`hub_aws_inside`)."""
+    """An AWS region's slot among the hubs' AWS tunnels (`hub_aws_inside`), and its share of
+    `ip_plan.cloud` and `ip_plan.desktops` (`ranges`, `network/cloud.py` `cloud_slot`: its VPCs'
+    CIDRs). None in a lock written before range slots: its `cloud_site_keys` place, if free."""
 
     model_config = ConfigDict(extra="forbid")
 
     slot: int
+    ranges: int | None = None
 
 
 class OpenStackSiteAllocation(BaseModel):
@@ -88,6 +92,7 @@ class OpenStackSiteAllocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slot: int
+    ranges: int | None = None  # its share of the cloud and desktop ranges, as a region's
     aws_inside: dict[str, ipaddress.IPv4Network] = {}
 
 
@@ -134,13 +139,16 @@ class AllocationTable(BaseModel):
         if self.aws_regions:
             out.append("aws_regions:\n")
             for region in sorted(self.aws_regions):
-                out.append(f"  {_key(region)}: {{slot: {self.aws_regions[region].slot}}}\n")
+                entry = self.aws_regions[region]
+                ranges = f", ranges: {entry.ranges}" if entry.ranges is not None else ""
+                out.append(f"  {_key(region)}: {{slot: {entry.slot}{ranges}}}\n")
         if self.openstack_sites:
             out.append("openstack_sites:\n")
             for name in sorted(self.openstack_sites):
                 site = self.openstack_sites[name]
+                ranges = f", ranges: {site.ranges}" if site.ranges is not None else ""
                 inside = f", aws_inside: {_flow(dict(sorted(site.aws_inside.items())))}" if site.aws_inside else ""
-                out.append(f"  {_key(name)}: {{slot: {site.slot}{inside}}}\n")
+                out.append(f"  {_key(name)}: {{slot: {site.slot}{ranges}{inside}}}\n")
         out.append("stores:\n" if self.stores else "stores: {}\n")
         for store_id in sorted(self.stores):
             alloc = self.stores[store_id]
@@ -213,15 +221,18 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
         )
     regions: dict[str, AwsRegionAllocation] = {}
     for region, entry in (data.get("aws_regions") or {}).items():
-        if set(entry) != {"slot"}:
+        if not {"slot"} <= set(entry) <= {"slot", "ranges"}:
             raise ValueError(region)
-        regions[region] = AwsRegionAllocation.model_construct(slot=_slot(entry["slot"]))
+        regions[region] = AwsRegionAllocation.model_construct(
+            slot=_slot(entry["slot"]), ranges=None if entry.get("ranges") is None else _slot(entry["ranges"])
+        )
     sites: dict[str, OpenStackSiteAllocation] = {}
     for name, entry in (data.get("openstack_sites") or {}).items():
-        if not {"slot"} <= set(entry) <= {"slot", "aws_inside"}:
+        if not {"slot"} <= set(entry) <= {"slot", "ranges", "aws_inside"}:
             raise ValueError(name)
         sites[name] = OpenStackSiteAllocation.model_construct(
             slot=_slot(entry["slot"]),
+            ranges=None if entry.get("ranges") is None else _slot(entry["ranges"]),
             aws_inside={region: _network(value) for region, value in (entry.get("aws_inside") or {}).items()},
         )
     stores: dict[str, StoreAllocation] = {}
@@ -569,7 +580,7 @@ def _allocate_cloud_slots(
     # gateways in the account's order (`HybridCloud`): the first place of each.
     account_regions = list(dict.fromkeys(region for account in sites.aws for region in account.regions))
     regions = sorted(account_regions)
-    table.aws_regions = dict(previous.aws_regions)
+    table.aws_regions = {name: alloc.model_copy() for name, alloc in previous.aws_regions.items()}
     table.openstack_sites = {
         name: alloc.model_copy(update={"aws_inside": dict(alloc.aws_inside)})
         for name, alloc in previous.openstack_sites.items()
@@ -633,6 +644,33 @@ def _allocate_cloud_slots(
             blocks.add(block)
             allocated.aws_inside[region] = block
     table.openstack_sites = dict(sorted(table.openstack_sites.items()))
+    _allocate_range_slots(spec, fleet_doc, previous, table)
+
+
+def _allocate_range_slots(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each cloud site's share of `ip_plan.cloud` and `ip_plan.desktops` (`cloud_slot`), where the
+    core stack builds its VPCs and networks: kept once pinned (a region or site that leaves keeps
+    its share while its networks may still be up), a new one at its `cloud_site_keys` place if
+    free (what a fleet deployed before range slots holds), else the lowest free share."""
+    held = [alloc.ranges for alloc in previous.aws_regions.values()]
+    held += [alloc.ranges for alloc in previous.openstack_sites.values()]
+    taken = {ranges for ranges in held if ranges is not None}
+    regions = [region for account in spec.sites.aws for region in account.regions]
+    places: list[tuple[AwsRegionAllocation | OpenStackSiteAllocation, Loc]] = [
+        *((table.aws_regions[region], _region_loc(spec, region)) for region in regions),
+        *((table.openstack_sites[site.name], ("sites", "openstack", index)) for index, site in enumerate(spec.sites.openstack)),
+    ]
+    for position, (alloc, loc) in enumerate(places):
+        if alloc.ranges is None:
+            ranges = _free_slot(position, taken, CLOUD_SITE_SLOTS)
+            if ranges is None:
+                holders = [f"aws_regions.{name}" for name, a in previous.aws_regions.items() if a.ranges is not None]
+                holders += [f"openstack_sites.{name}" for name, a in previous.openstack_sites.items() if a.ranges is not None]
+                raise _slot_exhausted(fleet_doc, loc, "cloud range (ip_plan.cloud, ip_plan.desktops)", CLOUD_SITE_SLOTS, holders)
+            alloc.ranges = ranges
+            taken.add(ranges)
 
 
 def _region_loc(spec: FleetSpec, region: str) -> Loc:

@@ -401,6 +401,10 @@ def _load(
         aws_regions={region: alloc.slot for region, alloc in table.aws_regions.items()},
         openstack_sites={name: alloc.slot for name, alloc in table.openstack_sites.items()},
         openstack_aws_inside={name: dict(alloc.aws_inside) for name, alloc in table.openstack_sites.items()},
+        ranges={
+            **{f"aws:{region}": alloc.ranges for region, alloc in table.aws_regions.items() if alloc.ranges is not None},
+            **{f"openstack:{name}": alloc.ranges for name, alloc in table.openstack_sites.items() if alloc.ranges is not None},
+        },
     )
     fleet_value = Fleet(
         fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display, cloud_slots=slots

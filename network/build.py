@@ -828,7 +828,8 @@ class NetworkIntent:
             (site.name for site in spec.sites.openstack),
         )
         ranges: dict[str, tuple[IPv4Network, ...]] = {}
-        for index, key in enumerate(keys):
+        for key in keys:
+            index = self.fleet.cloud_range_slot(key)  # pinned (IPAM): a site added or removed moves none
             slots = (cloud_slot(plan.cloud, index), cloud_slot(plan.desktops, index))
             if slots[0] is None or slots[1] is None:
                 # The inventory refuses more sites than slots (MAX_CLOUD_SITES); a fleet built in code meets it here.

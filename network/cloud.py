@@ -201,11 +201,12 @@ def planned_openstack_gateway(site_index: int) -> ipaddress.IPv4Address:
 
 
 # Cloud sites' address ranges: each AWS region or OpenStack site takes one slot, a 1/2**CLOUD_SLOT_BITS
-# share of `ip_plan.cloud` (its workloads) and of `ip_plan.desktops` (its desktops), in
-# `cloud_site_keys` order. The core stack builds each site's networks in its slot
+# share of `ip_plan.cloud` (its workloads) and of `ip_plan.desktops` (its desktops), which IPAM pins
+# (`ranges` in the lock file; first its `cloud_site_keys` place). The core stack builds each site's networks in its slot
 # (`stacks/mapping.py`), and the network intent takes from each site's BGP sessions only that
 # site's slots (`BgpSession.accepts` of hub-aws / hub-openstack sessions).
 CLOUD_SLOT_BITS = 4
+CLOUD_SITE_SLOTS = 2**CLOUD_SLOT_BITS  # the shares IPAM hands the sites (`inventory/ipam.py`)
 
 
 def cloud_site_keys(aws_regions: Iterable[str], openstack_sites: Iterable[str]) -> list[str]:

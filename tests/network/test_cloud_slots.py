@@ -136,8 +136,10 @@ def test_the_lock_file_pins_the_slots_and_reads_back_as_written(tmp_path: Path) 
     lock = yaml.safe_load(text)
     # A fleet committed before slots keeps what its fleet order gave: what it has deployed.
     assert [lock["hubs"][hub]["slot"] for hub in ("hq-hub1", "hq-hub2", "hq-hub3")] == [0, 1, 2]
-    assert lock["aws_regions"] == {"eu-west-1": {"slot": 0}}
-    assert lock["openstack_sites"] == {"ams-private": {"slot": 0, "aws_inside": {"eu-west-1": "169.254.244.0/29"}}}
+    assert lock["aws_regions"] == {"eu-west-1": {"slot": 0, "ranges": 0}}
+    assert lock["openstack_sites"] == {
+        "ams-private": {"slot": 0, "ranges": 1, "aws_inside": {"eu-west-1": "169.254.244.0/29"}}
+    }
     table, _ = parse_allocations(text, LOCK_FILE_NAME)
     assert table.render() == text
     assert read_allocations(root / LOCK_FILE_NAME) == table
@@ -201,3 +203,19 @@ def test_a_change_that_moves_a_kept_hubs_cloud_tunnel_is_refused(tmp_path: Path)
     assert "hq-hub3 cloud tunnel hq-hub3-eu-west-1-aws1 inside" in refused.value.message
     assert "hq-hub1 cloud tunnel" not in refused.value.message
     assert refused.value.field == "--fleet-before"
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_a_region_added_or_removed_moves_no_other_sites_ranges(tmp_path: Path, change: str) -> None:
+    """Each cloud site's share of ip_plan.cloud and ip_plan.desktops is where the core stack builds
+    its VPCs and networks (a new CIDR replaces them). Numbered by place, AWS regions first, a
+    region added moved the OpenStack site's networks, one removed moved every site after it."""
+    one, two = "regions: [eu-west-1]", "regions: [eu-central-1, eu-west-1]"
+    before = _committed(edited_sample_chain(tmp_path / "before", one, two if change == "removed" else one))
+    after = _with_lock_of(edited_sample_chain(tmp_path / "after", one, two if change == "added" else one), before)
+    was = NetworkIntent(load_fleet(before)).cloud_site_ranges
+    now = NetworkIntent(load_fleet(after)).cloud_site_ranges
+    kept = {key: ranges for key, ranges in was.items() if key != "aws:eu-central-1"}
+    assert {key: now[key] for key in kept} == kept
+    every = [net for ranges in now.values() for net in ranges]
+    assert len(set(every)) == len(every), "two sites given one range"

@@ -66,3 +66,17 @@ def test_removing_an_aws_region_leaves_the_other_regions_vpn_connections(tmp_pat
     changes = _core_changes(before, after, tmp_path / "plans")
     kept = [c for c in changes if f"{VPN}::" in c.urn and "eu-west-1" in c.urn]
     assert kept == [], [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in kept]
+
+
+def test_adding_an_aws_region_leaves_the_openstack_sites_networks(tmp_path: Path) -> None:
+    """The region's VPCs take a share of the cloud ranges no other site holds: the OpenStack
+    site's networks (listed after the regions) keep theirs, no subnet replaced."""
+    before = edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-west-1]")
+    after = edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-west-1, eu-central-1]")
+    changes = _core_changes(before, after, tmp_path / "plans")
+    networks = ("openstack:networking/subnet:Subnet::", "openstack:networking/network:Network::")
+    touched = [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in changes if any(t in c.urn for t in networks)]
+    assert touched == []
+    # The gateway forwards the new region's ranges too: its port's allowed pairs grow, in place.
+    gateway = [(c.action, c.keys) for c in changes if c.urn.endswith("::ams-private-vpn-gateway")]
+    assert gateway == [("change", ["allowedAddressPairs"])]
