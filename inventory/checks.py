@@ -46,7 +46,12 @@ from storestack.common.snmp import snmp_pair_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
-from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
+from storestack.inventory.ipam import (
+    LOCK_FILE_NAME,
+    AllocationTable,
+    AwsRegionAllocation,
+    OpenStackSiteAllocation,
+)
 from storestack.inventory.models import (
     CELLULAR_KINDS,
     ApplicationClass,
@@ -640,13 +645,14 @@ def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
         for name, alloc in lock.table.openstack_sites.items()
     ]
     # One share of the cloud and desktop ranges per region or site, regions and sites alike.
+    sites: dict[str, dict[str, AwsRegionAllocation] | dict[str, OpenStackSiteAllocation]] = {
+        "aws_regions": lock.table.aws_regions,
+        "openstack_sites": lock.table.openstack_sites,
+    }
     pinned += [
-        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, ("aws_regions", name, "ranges"))
-        for name, alloc in lock.table.aws_regions.items()
-    ]
-    pinned += [
-        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, ("openstack_sites", name, "ranges"))
-        for name, alloc in lock.table.openstack_sites.items()
+        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, (section, name, "ranges"))
+        for section, entries in sites.items()
+        for name, alloc in entries.items()
     ]
     seen: dict[tuple[str, int], Loc] = {}
     for what, size, slot, loc in pinned:
