@@ -86,7 +86,7 @@ class HybridCloud(pulumi.ComponentResource):
             for hub in args.hubs:
                 key = f"{s}/{hub.name}"
                 openstack_hub_tunnels[key], openstack_psks[key] = site.add_hub(hub)
-            for region_index, region_args in enumerate(args.aws_regions):
+            for region_args in args.aws_regions:
                 r = region_args.region
                 # AWS starts IKE towards the gateway's address only once it is bound to the gateway.
                 vpn, psks = regions[r].openstack_vpn(
@@ -97,9 +97,7 @@ class HybridCloud(pulumi.ComponentResource):
                     # Pinned per site and region (IPAM), clear of the gateway's other tunnels.
                     inside_cidrs=[store_aws_inside(site_args.aws_inside[r], n) for n in (1, 2)],
                 )
-                site.add_aws_tunnels(
-                    region_index, r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr]
-                )
+                site.add_aws_tunnels(r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr])
                 openstack_psks[f"{s}/{r}"] = pulumi.Output.secret(list(psks))
             site.finish()
         self.openstack_sites = {key: site.outputs for key, site in sites.items()}

@@ -172,6 +172,20 @@ def openstack_aws_block(site_slot: int, region_index: int) -> ipaddress.IPv4Netw
     return openstack_aws_inside(site_slot, region_index, 1).supernet(new_prefix=STORE_AWS_INSIDE_PREFIX)
 
 
+def openstack_aws_peer(site_slot: int, block: ipaddress.IPv4Network) -> str:
+    """The name of an OpenStack gateway's peer for its VPN connection to a region pinned to
+    `block` (its interfaces and security group rules are named after it): `aws<r>`, the region's
+    place in the layout `openstack_aws_block` gave before IPAM pinned the blocks (the name a
+    gateway built then has, kept), else `awsb<k>`, the block's place in the pool. Never the
+    region's place in the fleet: a region removed renames no other's (a rule named anew is made
+    before the old one is deleted, and Neutron refuses a rule the group already has)."""
+    k = (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+    r = k - site_slot * HUB_AWS_REGIONS
+    if site_slot < OPENSTACK_AWS_SITES and 0 <= r < HUB_AWS_REGIONS:
+        return f"aws{r}"
+    return f"awsb{k}"
+
+
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
     """AWS's outside address of the tunnel with inside /30 `inside`, until the stack is live.
 

@@ -219,3 +219,15 @@ def test_a_region_added_or_removed_moves_no_other_sites_ranges(tmp_path: Path, c
     assert {key: now[key] for key in kept} == kept
     every = [net for ranges in now.values() for net in ranges]
     assert len(set(every)) == len(every), "two sites given one range"
+
+
+def test_an_openstack_gateways_aws_peers_are_named_by_their_pinned_block() -> None:
+    """A gateway built before the blocks were pinned keeps its peers' names (`aws<place>`); a block
+    taken elsewhere is named by its place in the pool, never by the region's place in the fleet."""
+    from ipaddress import IPv4Network
+
+    from storestack.network.cloud import openstack_aws_block, openstack_aws_peer
+
+    assert [openstack_aws_peer(1, openstack_aws_block(1, region)) for region in (0, 1)] == ["aws0", "aws1"]
+    names = {openstack_aws_peer(1, IPv4Network(f"169.254.244.{8 * k}/29")) for k in range(32)}
+    assert len(names) == 32 and "awsb0" in names and "aws0" in names

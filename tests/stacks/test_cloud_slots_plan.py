@@ -66,6 +66,11 @@ def test_removing_an_aws_region_leaves_the_other_regions_vpn_connections(tmp_pat
     changes = _core_changes(before, after, tmp_path / "plans")
     kept = [c for c in changes if f"{VPN}::" in c.urn and "eu-west-1" in c.urn]
     assert kept == [], [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in kept]
+    # Nor the OpenStack gateway's rules for eu-west-1's tunnels: renamed, each would be made anew
+    # beside the old one before that was deleted, and Neutron refuses a rule its group has
+    # (SecurityGroupRuleExists, 409).
+    rules = [(c.action, c.urn.rsplit("::", 1)[-1]) for c in changes if "vpn-gateway-aws" in c.urn and "eu-west-1" in c.urn]
+    assert rules == []
 
 
 def test_adding_an_aws_region_leaves_the_openstack_sites_networks(tmp_path: Path) -> None:
