@@ -134,6 +134,18 @@ def targets_option(default: str) -> Callable[[F], F]:
     return decorate
 
 
+def core_outputs_option(func: F) -> F:
+    """`--core-outputs FILE`: what every command rendering hubs takes the hubs' live cloud ends from."""
+    return click.option(
+        "--core-outputs",
+        "core_outputs_path",
+        type=InputFile(),
+        default=None,
+        help="The core stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600): the "
+        "cloud ends of the hub tunnels. Without them, the hubs' cloud peers are planned values.",
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, callback=_remember_json, help="Machine-readable output for CI."

@@ -18,6 +18,7 @@ from storestack.cli.common import (
     EXIT_FAILED,
     InputFile,
     console,
+    core_outputs_option,
     emit_json,
     err_console,
     fleet_option,
@@ -26,7 +27,7 @@ from storestack.cli.common import (
     markup,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.cli.push import push, restore
+from storestack.cli.push import load_core_outputs_file, push, restore
 from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
 from storestack.devices.intended import HELD_OVER_DIR
@@ -39,11 +40,9 @@ from storestack.devices.render import (
 )
 from storestack.inventory import Fleet
 from storestack.network.outputs import (
-    CoreCloudOutputs,
     StoreCloudOutputs,
     load_stack_outputs,
 )
-from storestack.stacks.device_bridge import load_core_outputs
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -58,23 +57,8 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
-def core_outputs_option(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--core-outputs",
-        "core_outputs_path",
-        type=InputFile(),
-        default=None,
-        help="The core stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600): the "
-        "cloud ends of the hub tunnels. Without them, the hubs' cloud peers are planned values.",
-    )(func)
-
-
 def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
     return None if path is None else load_stack_outputs(path)
-
-
-def _load_core_outputs(path: Path | None) -> CoreCloudOutputs | None:
-    return None if path is None else load_core_outputs(path)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:
@@ -179,7 +163,7 @@ def render(
         raise UsageError(
             f"no hub {unknown_hubs[0]!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})", field="--hub"
         )
-    core = _load_core_outputs(core_outputs_path)
+    core = load_core_outputs_file(core_outputs_path)
     held_over: list[RenderedConfig] | None = None
     if before is not None:
         # (a change the push refuses, a hub moving its addresses, is refused here as a bad --fleet-before)
@@ -271,7 +255,7 @@ def show(
             store_ids=[] if is_hub else [name],
             hubs=[name] if is_hub else [],
             reveal_secrets=False,
-            core=_load_core_outputs(core_outputs_path),
+            core=load_core_outputs_file(core_outputs_path),
         )
     )
     if as_json:
@@ -304,7 +288,7 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs, core = _load_outputs(outputs_path), _load_core_outputs(core_outputs_path)
+    outputs, core = _load_outputs(outputs_path), load_core_outputs_file(core_outputs_path)
     # On stderr, for the person at a terminal (a large fleet lints for minutes): stdout holds the report.
     if not as_json and err_console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

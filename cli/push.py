@@ -26,6 +26,7 @@ from storestack.cli.common import (
     TextTable,
     commit_confirm_options,
     console,
+    core_outputs_option,
     default_fleet_path,
     emit_json,
     err_console,
@@ -63,7 +64,8 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.outputs import load_stack_outputs
+from storestack.network.outputs import CoreCloudOutputs, load_stack_outputs
+from storestack.stacks.device_bridge import load_core_outputs
 
 _OUTCOME_STYLE = {
     "changed": "green",
@@ -156,6 +158,11 @@ def _change_order(before_path: Path, fleet: Fleet | None) -> tuple[Fleet, FleetC
         return before, fleet_change_order(before, fleet)
 
 
+def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
+    """The core stack's outputs `--core-outputs` names, if any."""
+    return None if path is None else load_core_outputs(path)
+
+
 def _held_over_source(
     intended_dir: Path | None,
     before: Fleet,
@@ -163,6 +170,7 @@ def _held_over_source(
     hubs: list[str],
     outputs_path: Path | None,
     secrets: set[str],
+    core: CoreCloudOutputs | None,
 ) -> IntendedConfigSource | None:
     """The first configs of the hubs a fleet change pushes twice: from `--intended DIR`'s
     `HELD_OVER_DIR` folder, or rendered from the two fleets."""
@@ -172,7 +180,7 @@ def _held_over_source(
         return IntendedConfigDirectory(intended_dir / HELD_OVER_DIR, secrets=secrets)
     assert fleet is not None
     outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
-    return rendered_held_over_configs(before, fleet, hubs, outputs=outputs, secrets=secrets)
+    return rendered_held_over_configs(before, fleet, hubs, outputs=outputs, secrets=secrets, core=core)
 
 
 # The option a refused fleet-change selection names: the first of the selection's that was given.
@@ -188,6 +196,7 @@ def _intended_source(
     targets: PushTargets,
     outputs_path: Path | None,
     secrets: set[str],
+    core: CoreCloudOutputs | None,
 ) -> IntendedConfigSource:
     if intended_dir is not None:
         if not intended_dir.is_dir():
@@ -199,7 +208,7 @@ def _intended_source(
     outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
     # Without outputs (a lab included) the network intent's planned values are rendered: the
     # same ones `rollout --lab` and `drift` use, so the three agree.
-    return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
+    return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets, core=core)
 
 
 @click.command("push")
@@ -211,6 +220,7 @@ def _intended_source(
                    "`devices render --out` writes beside them. Default: rendered from the fleet.")
 @click.option("--outputs", "outputs_path", type=InputFile(), default=None,
               help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
+@core_outputs_option
 @click.option("--fleet-before", "before_path", type=click.Path(path_type=Path), default=None,
               help="The fleet directory before this change (a hub added or removed): push make before break, "
               "hubs gaining store tunnels, then the stores, then hubs dropping them.")
@@ -244,6 +254,7 @@ def push(
     targets_file: Path | None,
     intended_dir: Path | None,
     outputs_path: Path | None,
+    core_outputs_path: Path | None,
     before_path: Path | None,
     stores: tuple[str, ...],
     appliances: tuple[str, ...],
@@ -327,11 +338,14 @@ def push(
             check_selection(change, every_target, targets.names, done)
         change = change.without_union_of(done)
     secrets = fleet_secret_values(fleet) if fleet is not None else set()
-    intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
+    # The hubs' cloud ends as `devices render --core-outputs` renders them: without the file, the
+    # planned ones, which a live hub's cloud tunnels would be pushed over.
+    core = load_core_outputs_file(core_outputs_path) if intended_dir is None else None
+    intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets, core)
     held_over = None
     if before is not None and change is not None:
         twice = [name for name in change.held_over if name in targets.names]
-        held_over = _held_over_source(intended_dir, before, fleet, twice, outputs_path, secrets)
+        held_over = _held_over_source(intended_dir, before, fleet, twice, outputs_path, secrets, core)
     options = RunOptions(
         held_over=held_over,
         concurrency=concurrency,

@@ -23,7 +23,14 @@ from storestack.components.common import (
     PublicAddress,
     Slug,
 )
-from storestack.network.cloud import HUB_AWS_REGIONS, OPENSTACK_AWS_INSIDE_POOL, OPENSTACK_AWS_SITES
+from storestack.network.cloud import (
+    HUB_AWS_REGIONS,
+    HUB_SLOTS,
+    OPENSTACK_AWS_INSIDE_POOL,
+    OPENSTACK_AWS_SITES,
+    OPENSTACK_SITE_SLOTS,
+    STORE_AWS_INSIDE_PREFIX,
+)
 
 # AZ IDs WorkSpaces Personal runs in, per region (AZ names map to different IDs in each account).
 # https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html
@@ -70,6 +77,9 @@ class HqHubArgs(FrozenModel):
     cloud_tunnels: list[HubCloudTunnelArgs] = Field(
         default_factory=list, description="two per AWS region, one per OpenStack site (network intent)"
     )
+    # What names its peer on each OpenStack gateway (`hub<slot + 1>`): the slot IPAM pins, so a
+    # hub removed renames no other hub's peer or security group rules.
+    slot: int = Field(ge=0, lt=HUB_SLOTS, description="its cloud tunnels' slot (IPAM lock file)")
 
     def cloud_tunnel(self, cloud: str, site: str, number: int = 1) -> HubCloudTunnelArgs:
         for tunnel in self.cloud_tunnels:
@@ -113,11 +123,21 @@ class OpenStackSiteArgs(FrozenModel):
     bgp_asn: int = Field(default=64513, ge=ASN_FIRST, le=ASN_LAST, description="the site VPN gateway's ASN (asn.openstack)")
     gateway_image: str = Field(default="debian-12", pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
     gateway_flavor: str = Field(default="m1.small", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    # The slot IPAM pins (its gateway's planned address until the stack binds it) and, per AWS
+    # region, the /29 of its gateway's two AWS tunnels (tunnel 1 the lower /30): pinned, so a
+    # region or site added or removed replaces no other's VPN connection.
+    slot: int = Field(ge=0, lt=OPENSTACK_SITE_SLOTS, description="the site's slot (IPAM lock file)")
+    aws_inside: dict[str, ipaddress.IPv4Network] = Field(
+        default_factory=dict, description="AWS region -> the /29 of the gateway's two tunnels there (IPAM lock file)"
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> OpenStackSiteArgs:
         if self.workloads_cidr.overlaps(self.desktops_cidr):
             raise ValueError(f"workloads {self.workloads_cidr} overlaps desktops {self.desktops_cidr}")
+        for region, block in self.aws_inside.items():
+            if block.prefixlen != STORE_AWS_INSIDE_PREFIX or not block.subnet_of(OPENSTACK_AWS_INSIDE_POOL):
+                raise ValueError(f"{region}: {block} is not a /{STORE_AWS_INSIDE_PREFIX} of {OPENSTACK_AWS_INSIDE_POOL}")
         return self
 
 
@@ -263,6 +283,13 @@ class HybridCloudArgs(FrozenModel):
         _unique("hub", [h.name for h in self.hubs])
         _unique("staff role", [r.name for r in self.staff_roles])
         _unique("hub address", [str(h.public_address) for h in self.hubs])
+        _unique("hub slot", [str(h.slot) for h in self.hubs])
+        _unique("OpenStack site slot", [str(s.slot) for s in self.openstack_sites])
+        _unique("OpenStack gateway AWS inside /29", [str(b) for s in self.openstack_sites for b in s.aws_inside.values()])
+        regions = sorted(r.region for r in self.aws_regions)
+        for site in self.openstack_sites:
+            if sorted(site.aws_inside) != regions:
+                raise ValueError(f"OpenStack site {site.name}: aws_inside must give one /29 per AWS region ({', '.join(regions)})")
         ranges: list[tuple[str, ipaddress.IPv4Network]] = [("stores", self.store_supernet)]
         for region in self.aws_regions:
             ranges += [

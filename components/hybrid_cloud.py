@@ -25,7 +25,7 @@ from storestack.components.cloud_args import (
 )
 from storestack.components.common import TunnelKeys, component_tags
 from storestack.components.openstack_site import OpenStackSite, OpenStackSiteOutputs
-from storestack.network.cloud import openstack_aws_inside
+from storestack.network.cloud import store_aws_inside
 
 COMPONENT = "hybrid-cloud"
 
@@ -80,13 +80,13 @@ class HybridCloud(pulumi.ComponentResource):
             for index, site in enumerate(args.openstack_sites)
         }
         openstack_hub_tunnels: dict[str, Any] = {}
-        for site_index, site_args in enumerate(args.openstack_sites):
+        for site_args in args.openstack_sites:
             site = sites[site_args.name]
             s = site_args.name
-            for hub_index, hub in enumerate(args.hubs):
+            for hub in args.hubs:
                 key = f"{s}/{hub.name}"
-                openstack_hub_tunnels[key], openstack_psks[key] = site.add_hub(hub_index, hub)
-            for region_index, region_args in enumerate(args.aws_regions):
+                openstack_hub_tunnels[key], openstack_psks[key] = site.add_hub(hub)
+            for region_args in args.aws_regions:
                 r = region_args.region
                 # AWS starts IKE towards the gateway's address only once it is bound to the gateway.
                 vpn, psks = regions[r].openstack_vpn(
@@ -94,11 +94,10 @@ class HybridCloud(pulumi.ComponentResource):
                     site_args.bgp_asn,
                     site.gateway_address,
                     depends_on=[site.gateway_association],
-                    inside_cidrs=[openstack_aws_inside(site_index, region_index, n) for n in (1, 2)],
+                    # Pinned per site and region (IPAM), clear of the gateway's other tunnels.
+                    inside_cidrs=[store_aws_inside(site_args.aws_inside[r], n) for n in (1, 2)],
                 )
-                site.add_aws_tunnels(
-                    region_index, r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr]
-                )
+                site.add_aws_tunnels(r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr])
                 openstack_psks[f"{s}/{r}"] = pulumi.Output.secret(list(psks))
             site.finish()
         self.openstack_sites = {key: site.outputs for key, site in sites.items()}

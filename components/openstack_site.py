@@ -21,6 +21,7 @@ from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenSta
 from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
+from storestack.network.cloud import openstack_aws_peer
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
@@ -385,12 +386,14 @@ class OpenStackSite(pulumi.ComponentResource):
             )
 
     def add_aws_tunnels(
-        self, region_index: int, region: str, vpn: TransitVpn, psks: Sequence[pulumi.Output[str]], accepts: Sequence[ipaddress.IPv4Network]
+        self, region: str, vpn: TransitVpn, psks: Sequence[pulumi.Output[str]], accepts: Sequence[ipaddress.IPv4Network]
     ) -> None:
-        """Both tunnels of one AWS VPN connection, each with its own key and BGP session."""
+        """Both tunnels of one AWS VPN connection, each with its own key and BGP session, named
+        after the connection's pinned /29 (`openstack_aws_peer`)."""
+        peer = openstack_aws_peer(self._site.slot, self._site.aws_inside[region])
         for number in (1, 2):
             tunnel = vpn.tunnel(number)
-            name = f"aws{region_index}t{number}"
+            name = f"{peer}t{number}"
             prefix = tunnel["inside_cidr"].apply(lambda cidr: str(cidr).rsplit("/", 1)[1])
             self._peers.append(
                 _PendingPeer(
@@ -405,7 +408,7 @@ class OpenStackSite(pulumi.ComponentResource):
             )
             self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
 
-    def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
+    def add_hub(self, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
         """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key).
 
         Its id, inside /30 and key are the network intent's (`hub.cloud_tunnels`): the hub's
@@ -414,7 +417,9 @@ class OpenStackSite(pulumi.ComponentResource):
         network = planned.inside_cidr
         hub_inside, gateway_inside = network[1], ipaddress.IPv4Interface((network[2], network.prefixlen))
         psk = self._keys.psk(planned.tunnel_id)
-        name = f"hub{hub_index + 1}"
+        # Named by the hub's slot (what its place in the fleet gave before IPAM pinned it): a hub
+        # removed renames no other hub's security group rules (a renamed resource is replaced).
+        name = f"hub{hub.slot + 1}"
         self._peers.append(
             _PendingPeer(
                 name=name,

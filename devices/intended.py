@@ -17,7 +17,7 @@ from storestack.devices.targets import ApplianceTarget
 
 if TYPE_CHECKING:
     from storestack.inventory import Fleet
-    from storestack.network.outputs import StoreCloudOutputs
+    from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ def rendered_held_over_configs(
     *,
     outputs: Mapping[str, StoreCloudOutputs] | None = None,
     secrets: Iterable[str] = (),
+    core: CoreCloudOutputs | None = None,
 ) -> IntendedConfigs:
     """The first config of each of `hubs` in the change from `before` to `after`, what it holds
     in both (`devices/render.py` `render_change_hubs`), rendered as `rendered_intended_configs`."""
@@ -179,11 +180,13 @@ def rendered_held_over_configs(
     try:
         rendered: dict[str, str | IntendedConfig] = {
             config.name: IntendedConfig(config.text, companions=config.companions, stated_ports=config.stated_ports)
-            for config in render_change_hubs(before, after, sorted(hubs), outputs=outputs, reveal_secrets=True)
+            for config in render_change_hubs(
+                before, after, sorted(hubs), outputs=outputs, reveal_secrets=True, core=core
+            )
         }
     except (RenderError, NetworkError) as exc:
         raise IntendedRenderError(f"cannot render the hubs' first configs of the change: {exc}", getattr(exc, "issues", ())) from None
-    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})
+    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values(), core)})
 
 
 def rendered_intended_configs(
@@ -192,8 +195,11 @@ def rendered_intended_configs(
     *,
     outputs: Mapping[str, StoreCloudOutputs] | None = None,
     secrets: Iterable[str] = (),
+    core: CoreCloudOutputs | None = None,
 ) -> IntendedConfigs:
     """Render the targets' intended configs from the fleet, secrets filled in (push files, in memory).
+    `core`, the core stack's outputs, gives the hubs' cloud ends (`render_fleet`), as
+    `devices render --core-outputs` does; without it they are planned.
 
     Every secret value that went into them (device secrets from the environment, PSKs from the
     stack outputs, plus `secrets`) is known to the redactor. Render errors (a missing secret,
@@ -216,8 +222,10 @@ def rendered_intended_configs(
     try:
         rendered: dict[str, str | IntendedConfig] = {
             config.name: IntendedConfig(config.text, companions=config.companions, stated_ports=config.stated_ports)
-            for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
+            for config in render_fleet(
+                fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True, core=core
+            )
         }
     except (RenderError, NetworkError) as exc:
         raise IntendedRenderError(f"cannot render intended configs: {exc}", getattr(exc, "issues", ())) from None
-    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})
+    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values(), core)})

@@ -156,12 +156,28 @@ def _refuse_moved_addresses(before: NetworkIntent, after: NetworkIntent) -> None
                 held = f", which {taken[0]} holds until it is retired" if taken else ""
                 hint = f" (state `{label}: {was}` for it in fleet.yaml)" if label != "loopback" else ""
                 moved.append(f"{name} {label} {was} -> {now}{held}{hint}")
+        moved += _moved_cloud_tunnels(before, after, name)
     if moved:
         raise PushConfigError(
             "the change moves the own addresses of hubs it keeps, which no push order makes before it "
             "breaks (their DC core and hub-hub sessions name them): " + "; ".join(moved),
             field="--fleet-before",
         )
+
+
+def _moved_cloud_tunnels(before: NetworkIntent, after: NetworkIntent, hub: str) -> list[str]:
+    """A kept hub's cloud tunnels whose inside /30 the change moves: the cloud stack replaces
+    their VPN connection (a new TunnelInsideCidr), which no hub push makes before it breaks. IPAM
+    pins the slots they are numbered by; only a lock not carried from the fleet before (or one
+    written before slots) lets them move."""
+    was = {t.id: t.local_inside for t in before.hub_cloud_tunnels(hub)}
+    return [
+        f"{hub} cloud tunnel {t.id} inside {was[t.id]} -> {t.local_inside} (commit the fleet before's "
+        "allocations.yaml, written with `inventory validate --write-lock`, with the change: it pins "
+        "the hubs' cloud slots)"
+        for t in after.hub_cloud_tunnels(hub)
+        if t.id in was and was[t.id] != t.local_inside
+    ]
 
 
 def _store_tunnels(intent: NetworkIntent, hub: str) -> dict[TunnelKey, str]:

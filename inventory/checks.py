@@ -46,7 +46,12 @@ from storestack.common.snmp import snmp_pair_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
-from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
+from storestack.inventory.ipam import (
+    LOCK_FILE_NAME,
+    AllocationTable,
+    AwsRegionAllocation,
+    OpenStackSiteAllocation,
+)
 from storestack.inventory.models import (
     CELLULAR_KINDS,
     ApplicationClass,
@@ -63,8 +68,13 @@ from storestack.inventory.models import (
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
 from storestack.network.cloud import (
+    AWS_REGION_SLOTS,
+    CLOUD_SITE_SLOTS,
+    HUB_SLOTS,
     HUBS_PER_SITE,
     LINK_LOCAL,
+    OPENSTACK_AWS_INSIDE_POOL,
+    OPENSTACK_SITE_SLOTS,
     STORE_AWS_INSIDE_PREFIX,
     aws_inside_usable,
 )
@@ -606,6 +616,7 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
                 issues.append(doc.issue(loc, f"{net} is already allocated to {dotted(taken)} in {alloc.aws_region}"))
             if alloc.aws_region is not None:
                 aws_insides.setdefault((alloc.aws_region, net), loc)
+    issues.extend(_slot_issues(lock))
     blocks.sort(key=lambda item: (item[0], -item[1]))
     widest_last, widest = -1, None
     for first, last, net, loc in blocks:
@@ -613,6 +624,56 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
             issues.append(doc.issue(loc, f"{net} overlaps {dotted(widest[1])} {widest[0]}"))
         if last > widest_last:
             widest_last, widest = last, (net, loc)
+    return issues
+
+
+def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
+    """Cloud tunnel slots out of their pool or given twice, and OpenStack gateways' AWS /29s
+    outside theirs or given twice (`network/cloud.py`): never used, as a store's numbers aren't."""
+    doc = lock.document
+    hint = "; delete the entry to re-allocate (its cloud tunnels will be renumbered)"
+    issues: list[InventoryIssue] = []
+    pinned: list[tuple[str, int, int | None, Loc]] = [
+        ("hub", HUB_SLOTS, alloc.slot, ("hubs", name, "slot")) for name, alloc in lock.table.hubs.items()
+    ]
+    pinned += [
+        ("AWS region", AWS_REGION_SLOTS, alloc.slot, ("aws_regions", name, "slot"))
+        for name, alloc in lock.table.aws_regions.items()
+    ]
+    pinned += [
+        ("OpenStack site", OPENSTACK_SITE_SLOTS, alloc.slot, ("openstack_sites", name, "slot"))
+        for name, alloc in lock.table.openstack_sites.items()
+    ]
+    # One share of the cloud and desktop ranges per region or site, regions and sites alike.
+    sites: dict[str, dict[str, AwsRegionAllocation] | dict[str, OpenStackSiteAllocation]] = {
+        "aws_regions": lock.table.aws_regions,
+        "openstack_sites": lock.table.openstack_sites,
+    }
+    pinned += [
+        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, (section, name, "ranges"))
+        for section, entries in sites.items()
+        for name, alloc in entries.items()
+    ]
+    seen: dict[tuple[str, int], Loc] = {}
+    for what, size, slot, loc in pinned:
+        if slot is None:
+            continue
+        if not 0 <= slot < size:
+            issues.append(doc.issue(loc, f"{what} slot {slot} is not one of 0-{size - 1}{hint}"))
+        elif (what, slot) in seen:
+            issues.append(doc.issue(loc, f"{what} slot {slot} is already allocated to {dotted(seen[(what, slot)])}"))
+        seen.setdefault((what, slot), loc)
+    blocks: dict[ipaddress.IPv4Network, Loc] = {}
+    for name, site in lock.table.openstack_sites.items():
+        for region, block in site.aws_inside.items():
+            loc = ("openstack_sites", name, "aws_inside", region)
+            if block.prefixlen != STORE_AWS_INSIDE_PREFIX or not block.subnet_of(OPENSTACK_AWS_INSIDE_POOL):
+                issues.append(
+                    doc.issue(loc, f"{block} is not a /{STORE_AWS_INSIDE_PREFIX} of {OPENSTACK_AWS_INSIDE_POOL}{hint}")
+                )
+            elif block in blocks:
+                issues.append(doc.issue(loc, f"{block} is already allocated to {dotted(blocks[block])}"))
+            blocks.setdefault(block, loc)
     return issues
 
 

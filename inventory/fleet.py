@@ -27,6 +27,7 @@ from storestack.inventory.models import (
 )
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.types import describe
+from storestack.network.cloud import cloud_site_keys, openstack_aws_block
 
 
 class Resolved(BaseModel):
@@ -142,6 +143,22 @@ class ResolvedStore(Resolved):
 StoreFilter = Callable[[ResolvedStore], bool]
 
 
+class CloudSlots(BaseModel):
+    """The cloud tunnels' slots IPAM pinned in the lock file (`inventory/ipam.py`, rules in
+    `network/cloud.py`): each hub's, AWS region's and OpenStack site's, and each site gateway's
+    /29 towards each region. A fleet built in code without them (`Fleet(...)` in tests) takes the
+    fleet order's, as a lock written before slots does for the entries it lacks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hubs: dict[str, int] = {}
+    aws_regions: dict[str, int] = {}
+    openstack_sites: dict[str, int] = {}
+    openstack_aws_inside: dict[str, dict[str, ipaddress.IPv4Network]] = {}
+    # Each cloud site's share of the cloud and desktop ranges, by `cloud_site_keys` key.
+    ranges: dict[str, int] = {}
+
+
 class Fleet:
     """A validated fleet. `filter()` returns a copy, as Nornir's inventory does."""
 
@@ -155,8 +172,10 @@ class Fleet:
         *,
         secret_lines: Mapping[str, int] | None = None,
         spec_file: str = FLEET_FILE,
+        cloud_slots: CloudSlots | None = None,
     ) -> None:
         self.spec = spec
+        self.cloud_slots = cloud_slots or CloudSlots()
         self.hubs = hubs
         self.stores = dict(sorted(stores.items()))
         self.root = root
@@ -220,7 +239,44 @@ class Fleet:
             self.removed if unfiltered else (),
             secret_lines=self.secret_lines,
             spec_file=self.spec_file,
+            cloud_slots=self.cloud_slots,
         )
+
+    def hub_slot(self, hub: str) -> int:
+        """Hub `hub`'s cloud tunnel slot (`network/cloud.py` `hub_aws_inside`, `hub_openstack_inside`)."""
+        slot = self.cloud_slots.hubs.get(hub)
+        return list(self.hubs).index(hub) if slot is None else slot
+
+    def aws_region_slot(self, region: str) -> int:
+        """AWS region `region`'s slot among a hub's AWS tunnels (`hub_aws_inside`)."""
+        slot = self.cloud_slots.aws_regions.get(region)
+        if slot is None:
+            return sorted({r for account in self.spec.sites.aws for r in account.regions}).index(region)
+        return slot
+
+    def openstack_site_slot(self, site: str) -> int:
+        """OpenStack site `site`'s slot (`hub_openstack_inside`, `planned_openstack_gateway`)."""
+        slot = self.cloud_slots.openstack_sites.get(site)
+        return [s.name for s in self.spec.sites.openstack].index(site) if slot is None else slot
+
+    def cloud_range_slot(self, key: str) -> int:
+        """Cloud site `key`'s (`aws:<region>`, `openstack:<name>`) share of the cloud and desktop
+        ranges (`network/cloud.py` `cloud_slot`): where the core stack builds its networks."""
+        slot = self.cloud_slots.ranges.get(key)
+        if slot is None:
+            sites = self.spec.sites
+            keys = cloud_site_keys((r for account in sites.aws for r in account.regions), (s.name for s in sites.openstack))
+            return keys.index(key)
+        return slot
+
+    def openstack_aws_block(self, site: str, region: str) -> ipaddress.IPv4Network:
+        """The /29 of OpenStack site `site`'s gateway's two AWS tunnels to `region` (tunnel 1 the
+        lower /30, `network/cloud.py` `store_aws_inside`)."""
+        block = self.cloud_slots.openstack_aws_inside.get(site, {}).get(region)
+        if block is None:
+            regions = list(dict.fromkeys(r for account in self.spec.sites.aws for r in account.regions))
+            return openstack_aws_block(self.openstack_site_slot(site), regions.index(region))
+        return block
 
     @property
     def provisional_stores(self) -> list[str]:

@@ -2,6 +2,9 @@
 
 A store keeps whatever the lock file says it has. New stores are served in id order from the
 lowest free block, so adding, removing or reordering stores never renumbers an existing one.
+Likewise the cloud tunnels' slots (`network/cloud.py`): each hub's, AWS region's and OpenStack
+site's, and each OpenStack gateway's /29 towards each region, so adding or removing a hub, region
+or site never renumbers a kept tunnel.
 """
 
 from __future__ import annotations
@@ -22,10 +25,16 @@ from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
 from storestack.inventory.source import Loc, SourceDocument, decode, parse_text, read_bytes
 from storestack.inventory.validate import validate_document
 from storestack.network.cloud import (
+    AWS_REGION_SLOTS,
+    CLOUD_SITE_SLOTS,
+    HUB_SLOTS,
     LINK_LOCAL,
+    OPENSTACK_AWS_INSIDE_POOL,
+    OPENSTACK_SITE_SLOTS,
     STORE_AWS_INSIDE_PREFIX,
     STORE_AWS_INSIDE_RESERVED,
     STORE_AWS_LINKS_PER_REGION,
+    openstack_aws_block,
 )
 
 LOCK_FILE_NAME = "allocations.yaml"
@@ -60,6 +69,31 @@ class HubAllocation(BaseModel):
     # intent's `HubBeacon`), from ip_plan.loopbacks like the loopback. None in a lock written
     # before beacons: allocated at the next load.
     beacon: ipaddress.IPv4Address | None = None
+    # Its cloud tunnels' slot (`network/cloud.py` `hub_aws_inside`, `hub_openstack_inside`), in a
+    # fleet with cloud sites. None in a lock written before slots: its fleet position, if free.
+    slot: int | None = None
+
+
+class AwsRegionAllocation(BaseModel):
+    """An AWS region's slot among the hubs' AWS tunnels (`hub_aws_inside`), and its share of
+    `ip_plan.cloud` and `ip_plan.desktops` (`ranges`, `network/cloud.py` `cloud_slot`: its VPCs'
+    CIDRs). None in a lock written before range slots: its `cloud_site_keys` place, if free."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot: int
+    ranges: int | None = None
+
+
+class OpenStackSiteAllocation(BaseModel):
+    """An OpenStack site's slot (its hub tunnels' /30s, `hub_openstack_inside`; its gateway's
+    planned address) and, per AWS region, the /29 of its gateway's two AWS tunnels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot: int
+    ranges: int | None = None  # its share of the cloud and desktop ranges, as a region's
+    aws_inside: dict[str, ipaddress.IPv4Network] = {}
 
 
 def _key(name: str) -> str:
@@ -75,6 +109,8 @@ class AllocationTable(BaseModel):
 
     version: int = LOCK_VERSION
     hubs: dict[str, HubAllocation] = Field(default_factory=dict)
+    aws_regions: dict[str, AwsRegionAllocation] = Field(default_factory=dict)
+    openstack_sites: dict[str, OpenStackSiteAllocation] = Field(default_factory=dict)
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
 
     @field_validator("version")
@@ -97,7 +133,22 @@ class AllocationTable(BaseModel):
         for name in sorted(self.hubs):
             hub = self.hubs[name]
             beacon = f", beacon: {hub.beacon}" if hub.beacon is not None else ""
-            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}}}\n")
+            slot = f", slot: {hub.slot}" if hub.slot is not None else ""
+            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}{slot}}}\n")
+        # Written only for a fleet with cloud sites: a lock without them reads as before.
+        if self.aws_regions:
+            out.append("aws_regions:\n")
+            for region in sorted(self.aws_regions):
+                entry = self.aws_regions[region]
+                ranges = f", ranges: {entry.ranges}" if entry.ranges is not None else ""
+                out.append(f"  {_key(region)}: {{slot: {entry.slot}{ranges}}}\n")
+        if self.openstack_sites:
+            out.append("openstack_sites:\n")
+            for name in sorted(self.openstack_sites):
+                site = self.openstack_sites[name]
+                ranges = f", ranges: {site.ranges}" if site.ranges is not None else ""
+                inside = f", aws_inside: {_flow(dict(sorted(site.aws_inside.items())))}" if site.aws_inside else ""
+                out.append(f"  {_key(name)}: {{slot: {site.slot}{ranges}{inside}}}\n")
         out.append("stores:\n" if self.stores else "stores: {}\n")
         for store_id in sorted(self.stores):
             alloc = self.stores[store_id]
@@ -155,15 +206,34 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
     would give.
     """
     version = data.get("version", LOCK_VERSION)
-    if set(data) - {"version", "hubs", "stores"} or type(version) is not int or version != LOCK_VERSION:
+    sections = {"version", "hubs", "aws_regions", "openstack_sites", "stores"}
+    if set(data) - sections or type(version) is not int or version != LOCK_VERSION:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
-        if set(hub) not in ({"loopback"}, {"loopback", "beacon"}):
+        if "loopback" not in set(hub) or not set(hub) <= {"loopback", "beacon", "slot"}:
             raise ValueError(name)
         beacon = hub.get("beacon")
         hubs[name] = HubAllocation.model_construct(
-            loopback=_address(hub["loopback"]), beacon=None if beacon is None else _address(beacon)
+            loopback=_address(hub["loopback"]),
+            beacon=None if beacon is None else _address(beacon),
+            slot=None if hub.get("slot") is None else _slot(hub["slot"]),
+        )
+    regions: dict[str, AwsRegionAllocation] = {}
+    for region, entry in (data.get("aws_regions") or {}).items():
+        if not {"slot"} <= set(entry) <= {"slot", "ranges"}:
+            raise ValueError(region)
+        regions[region] = AwsRegionAllocation.model_construct(
+            slot=_slot(entry["slot"]), ranges=None if entry.get("ranges") is None else _slot(entry["ranges"])
+        )
+    sites: dict[str, OpenStackSiteAllocation] = {}
+    for name, entry in (data.get("openstack_sites") or {}).items():
+        if not {"slot"} <= set(entry) <= {"slot", "ranges", "aws_inside"}:
+            raise ValueError(name)
+        sites[name] = OpenStackSiteAllocation.model_construct(
+            slot=_slot(entry["slot"]),
+            ranges=None if entry.get("ranges") is None else _slot(entry["ranges"]),
+            aws_inside={region: _network(value) for region, value in (entry.get("aws_inside") or {}).items()},
         )
     stores: dict[str, StoreAllocation] = {}
     for store_id, entry in (data.get("stores") or {}).items():
@@ -181,7 +251,15 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             aws_region=aws_region,
             aws_inside={name: _network(value) for name, value in (entry.get("aws_inside") or {}).items()},
         )
-    return AllocationTable.model_construct(version=version, hubs=hubs, stores=stores)
+    return AllocationTable.model_construct(
+        version=version, hubs=hubs, aws_regions=regions, openstack_sites=sites, stores=stores
+    )
+
+
+def _slot(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(value)
+    return value
 
 
 def _address(value: object) -> ipaddress.IPv4Address:
@@ -357,15 +435,10 @@ def _kept_aws_inside(store: StoreSpec, pinned: StoreAllocation | None) -> dict[s
 
 
 def _aws_exhausted(spec: FleetSpec, fleet_doc: SourceDocument, region: str, owner: str) -> IpamExhaustedError:
-    loc: Loc = ("sites", "aws")
-    for account_index, account in enumerate(spec.sites.aws):
-        if region in account.regions:
-            loc = ("sites", "aws", account_index, "regions", account.regions.index(region))
-            break
     return IpamExhaustedError(
         [
             fleet_doc.issue(
-                loc,
+                _region_loc(spec, region),
                 f"IPAM exhausted: AWS region {region} holds at most {STORE_AWS_LINKS_PER_REGION} AWS-attached "
                 f"store WAN links (a /{STORE_AWS_INSIDE_PREFIX} of {LINK_LOCAL} each for its two tunnels' "
                 "inside /30s, unique per transit gateway, without AWS's reserved /30s and the hub and "
@@ -439,7 +512,7 @@ def allocate_fleet(
         except PoolExhausted as exc:
             raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
         table.hubs[hub.hostname] = HubAllocation.model_construct(
-            loopback=loopback, beacon=pinned.beacon if pinned else None
+            loopback=loopback, beacon=pinned.beacon if pinned else None, slot=pinned.slot if pinned else None
         )
     for store in sorted(stores, key=lambda store: store.id):
         pinned_store = previous.stores.get(store.id)
@@ -461,6 +534,7 @@ def allocate_fleet(
                 allocation.aws_region = region
                 allocation.aws_inside = aws_inside
         table.stores[store.id] = allocation
+    _allocate_cloud_slots(spec, fleet_doc, previous, table)
     # Beacons after the stores, so a fleet without them in its lock keeps every store's numbers.
     for hub in spec.sites.hq.hubs:
         allocated = table.hubs[hub.hostname]
@@ -471,6 +545,139 @@ def allocate_fleet(
                 raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r} beacon") from None
     table.stores = dict(sorted(table.stores.items()))
     return table
+
+
+def _free_slot(first: int | None, taken: set[int], size: int) -> int | None:
+    """`first` if it is a free slot below `size`, else the lowest free one; None when all are taken."""
+    if first is not None and 0 <= first < size and first not in taken:
+        return first
+    return next((slot for slot in range(size) if slot not in taken), None)
+
+
+def _slot_exhausted(fleet_doc: SourceDocument, loc: Loc, what: str, size: int, holders: list[str]) -> IpamExhaustedError:
+    return IpamExhaustedError(
+        [
+            fleet_doc.issue(
+                loc,
+                f"IPAM exhausted: no free {what} slot left for this entry ({size} in all, pinned in "
+                f"{LOCK_FILE_NAME} to {', '.join(holders)}); an entry no longer in the inventory keeps its "
+                f"slot until its line is deleted from {LOCK_FILE_NAME}, once its tunnels are gone",
+            )
+        ]
+    )
+
+
+def _allocate_cloud_slots(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """The cloud tunnels' slots (`network/cloud.py`): each hub's, AWS region's and OpenStack site's,
+    and each site gateway's /29 towards each region. Pinned ones are kept, those of hubs, regions
+    and sites no longer in the inventory too (their tunnels may still be up); a new one takes the
+    place the fleet order gives it if free (what a fleet deployed before slots were pinned holds),
+    else the lowest free. None in a fleet without cloud sites. Raises IpamExhaustedError."""
+    sites = spec.sites
+    # The hubs' AWS tunnels number the regions in name order, the core stack's OpenStack
+    # gateways in the account's order (`HybridCloud`): the first place of each.
+    account_regions = list(dict.fromkeys(region for account in sites.aws for region in account.regions))
+    regions = sorted(account_regions)
+    table.aws_regions = {name: alloc.model_copy() for name, alloc in previous.aws_regions.items()}
+    table.openstack_sites = {
+        name: alloc.model_copy(update={"aws_inside": dict(alloc.aws_inside)})
+        for name, alloc in previous.openstack_sites.items()
+    }
+    if not regions and not sites.openstack:
+        return
+    hubs = spec.sites.hq.hubs
+    taken = {alloc.slot for alloc in previous.hubs.values() if alloc.slot is not None}
+    for position, hub in enumerate(hubs):
+        hub_alloc = table.hubs[hub.hostname]
+        if hub_alloc.slot is None:
+            slot = _free_slot(position, taken, HUB_SLOTS)
+            if slot is None:
+                holders = [f"hubs.{name}" for name, alloc in previous.hubs.items() if alloc.slot is not None]
+                raise _slot_exhausted(fleet_doc, ("sites", "hq", "hubs", position), "hub", HUB_SLOTS, holders)
+            hub_alloc.slot = slot
+            taken.add(slot)
+    taken = {alloc.slot for alloc in previous.aws_regions.values()}
+    for position, region in enumerate(regions):
+        if region not in table.aws_regions:
+            slot = _free_slot(position, taken, AWS_REGION_SLOTS)
+            if slot is None:
+                holders = [f"aws_regions.{name}" for name in previous.aws_regions]
+                raise _slot_exhausted(fleet_doc, _region_loc(spec, region), "AWS region", AWS_REGION_SLOTS, holders)
+            table.aws_regions[region] = AwsRegionAllocation.model_construct(slot=slot)
+            taken.add(slot)
+    table.aws_regions = dict(sorted(table.aws_regions.items()))
+    taken = {alloc.slot for alloc in previous.openstack_sites.values()}
+    blocks = {net for alloc in previous.openstack_sites.values() for net in alloc.aws_inside.values()}
+    pool = NetworkPool(f"{LOCK_FILE_NAME} openstack_sites aws_inside", OPENSTACK_AWS_INSIDE_POOL, STORE_AWS_INSIDE_PREFIX)
+    for net in blocks:
+        pool.reserve(net)
+    for position, site in enumerate(sites.openstack):
+        loc: Loc = ("sites", "openstack", position)
+        allocated: OpenStackSiteAllocation | None = table.openstack_sites.get(site.name)
+        if allocated is None:
+            slot = _free_slot(position, taken, OPENSTACK_SITE_SLOTS)
+            if slot is None:
+                holders = [f"openstack_sites.{name}" for name in previous.openstack_sites]
+                raise _slot_exhausted(fleet_doc, loc, "OpenStack site", OPENSTACK_SITE_SLOTS, holders)
+            allocated = table.openstack_sites[site.name] = OpenStackSiteAllocation.model_construct(slot=slot, aws_inside={})
+            taken.add(slot)
+        for region_index, region in enumerate(account_regions):
+            if region in allocated.aws_inside:
+                continue
+            try:
+                first = openstack_aws_block(allocated.slot, region_index)
+            except ValueError:
+                first = None  # past the layout the fleet order used: any free /29
+            block: ipaddress.IPv4Network
+            if first is not None and first not in blocks:
+                block = first
+                pool.reserve(block)
+            else:
+                try:
+                    block = pool.allocate()
+                except PoolExhausted as exc:
+                    raise IpamExhaustedError(
+                        [fleet_doc.issue(loc, f"IPAM exhausted: {exc} while allocating the AWS tunnels of OpenStack site {site.name!r} to {region}")]
+                    ) from None
+            blocks.add(block)
+            allocated.aws_inside[region] = block
+    table.openstack_sites = dict(sorted(table.openstack_sites.items()))
+    _allocate_range_slots(spec, fleet_doc, previous, table)
+
+
+def _allocate_range_slots(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each cloud site's share of `ip_plan.cloud` and `ip_plan.desktops` (`cloud_slot`), where the
+    core stack builds its VPCs and networks: kept once pinned (a region or site that leaves keeps
+    its share while its networks may still be up), a new one at its `cloud_site_keys` place if
+    free (what a fleet deployed before range slots holds), else the lowest free share."""
+    held = [alloc.ranges for alloc in previous.aws_regions.values()]
+    held += [alloc.ranges for alloc in previous.openstack_sites.values()]
+    taken = {ranges for ranges in held if ranges is not None}
+    regions = [region for account in spec.sites.aws for region in account.regions]
+    places: list[tuple[AwsRegionAllocation | OpenStackSiteAllocation, Loc]] = [
+        *((table.aws_regions[region], _region_loc(spec, region)) for region in regions),
+        *((table.openstack_sites[site.name], ("sites", "openstack", index)) for index, site in enumerate(spec.sites.openstack)),
+    ]
+    for position, (alloc, loc) in enumerate(places):
+        if alloc.ranges is None:
+            ranges = _free_slot(position, taken, CLOUD_SITE_SLOTS)
+            if ranges is None:
+                holders = [f"aws_regions.{name}" for name, a in previous.aws_regions.items() if a.ranges is not None]
+                holders += [f"openstack_sites.{name}" for name, a in previous.openstack_sites.items() if a.ranges is not None]
+                raise _slot_exhausted(fleet_doc, loc, "cloud range (ip_plan.cloud, ip_plan.desktops)", CLOUD_SITE_SLOTS, holders)
+            alloc.ranges = ranges
+            taken.add(ranges)
+
+
+def _region_loc(spec: FleetSpec, region: str) -> Loc:
+    for account_index, account in enumerate(spec.sites.aws):
+        if region in account.regions:
+            return ("sites", "aws", account_index, "regions", account.regions.index(region))
+    return ("sites", "aws")
 
 
 def _allocate_store(

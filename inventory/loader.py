@@ -39,6 +39,7 @@ from storestack.inventory.checks import (
 )
 from storestack.inventory.errors import FleetNotFoundError, InventoryError, InventoryIssue
 from storestack.inventory.fleet import (
+    CloudSlots,
     Fleet,
     ResolvedHub,
     ResolvedStore,
@@ -82,7 +83,13 @@ _BUNDLE_STORE_ID = re.compile(
 
 
 def _differs(table: AllocationTable, previous: AllocationTable) -> bool:
-    return (table.version, table.hubs, table.stores) != (previous.version, previous.hubs, previous.stores)
+    return (table.version, table.hubs, table.aws_regions, table.openstack_sites, table.stores) != (
+        previous.version,
+        previous.hubs,
+        previous.aws_regions,
+        previous.openstack_sites,
+        previous.stores,
+    )
 
 
 @dataclass
@@ -389,7 +396,20 @@ def _load(
     secret_lines = {
         slug: fleet_doc.line_of(("management", "secrets", slug)) for slug in fleet_spec.management.secret_refs
     }
-    return Fleet(fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display), table
+    slots = CloudSlots(
+        hubs={name: alloc.slot for name, alloc in table.hubs.items() if alloc.slot is not None},
+        aws_regions={region: alloc.slot for region, alloc in table.aws_regions.items()},
+        openstack_sites={name: alloc.slot for name, alloc in table.openstack_sites.items()},
+        openstack_aws_inside={name: dict(alloc.aws_inside) for name, alloc in table.openstack_sites.items()},
+        ranges={
+            **{f"aws:{region}": alloc.ranges for region, alloc in table.aws_regions.items() if alloc.ranges is not None},
+            **{f"openstack:{name}": alloc.ranges for name, alloc in table.openstack_sites.items() if alloc.ranges is not None},
+        },
+    )
+    fleet_value = Fleet(
+        fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display, cloud_slots=slots
+    )
+    return fleet_value, table
 
 
 def _resolve(

@@ -828,7 +828,8 @@ class NetworkIntent:
             (site.name for site in spec.sites.openstack),
         )
         ranges: dict[str, tuple[IPv4Network, ...]] = {}
-        for index, key in enumerate(keys):
+        for key in keys:
+            index = self.fleet.cloud_range_slot(key)  # pinned (IPAM): a site added or removed moves none
             slots = (cloud_slot(plan.cloud, index), cloud_slot(plan.desktops, index))
             if slots[0] is None or slots[1] is None:
                 # The inventory refuses more sites than slots (MAX_CLOUD_SITES); a fleet built in code meets it here.
@@ -1358,11 +1359,14 @@ class NetworkIntent:
         so only what the cloud assigns is live: AWS's tunnel outside addresses and the gateway's
         floating IP, read from the core stack's outputs (`core`) when they are given."""
         spec = self.fleet.spec
-        hub_index = self._hub_order.index(hub.hostname)
+        # Slots IPAM pins (`Fleet.hub_slot`, ...): a hub, region or site added or removed moves no
+        # other's tunnels.
+        hub_slot = self.fleet.hub_slot(hub.hostname)
         regions = sorted({region for account in spec.sites.aws for region in account.regions})
         core = self.core
         tunnels: list[Tunnel] = []
-        for region_index, region in enumerate(regions):
+        for region in regions:
+            region_slot = self.fleet.aws_region_slot(region)
             for number in (1, 2):
                 tid = tunnel_id(hub.hostname, region, f"aws{number}")
                 live = core.aws(hub.hostname, region, number) if core is not None else None
@@ -1370,7 +1374,7 @@ class NetworkIntent:
                     inside_net = int(live.inside_cidr.network_address)
                     outside = live.outside_address
                 else:
-                    planned = hub_aws_inside(hub_index, region_index, number)
+                    planned = hub_aws_inside(hub_slot, region_slot, number)
                     inside_net = int(planned.network_address)
                     outside = planned_aws_outside(planned)
                 tunnels.append(
@@ -1387,13 +1391,14 @@ class NetworkIntent:
                         live=live is not None,
                     )
                 )
-        for site_index, site in enumerate(spec.sites.openstack):
+        for site in spec.sites.openstack:
             # The site's gateway takes this /30 and key from the core stack's config (HqHubArgs).
-            inside = hub_openstack_inside(site_index, hub_index)
+            site_slot = self.fleet.openstack_site_slot(site.name)
+            inside = hub_openstack_inside(site_slot, hub_slot)
             tid = tunnel_id(hub.hostname, site.name, "openstack")
             found = core.openstack(hub.hostname, site.name) if core is not None else None
             # Planned: a TEST-NET-1 stand-in until the core stack has bound the floating IP.
-            outside = found.gateway_address if found is not None else planned_openstack_gateway(site_index)
+            outside = found.gateway_address if found is not None else planned_openstack_gateway(site_slot)
             tunnels.append(
                 self._hub_cloud_tunnel(
                     hub,

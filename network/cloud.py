@@ -10,6 +10,12 @@
   OpenStack gateways' pool and the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in
   its region, and distinct fleet-wide until the space is used up. An OpenStack site gateway's
   tunnels to each region take theirs from `OPENSTACK_AWS_INSIDE_POOL` (`openstack_aws_inside`).
+- Slots: a hub's, an AWS region's and an OpenStack site's place in the rules above is a slot IPAM
+  pins in the lock file (`inventory/ipam.py`, `hubs.<name>.slot`, `aws_regions`, `openstack_sites`),
+  as it pins the store links' /29s; so is each OpenStack gateway's /29 towards each region
+  (`openstack_aws_block`). Adding or removing a hub, a region or a site moves no kept tunnel: in
+  AWS a new `TunnelInsideCidr` replaces the VPN connection. A slot is first the place the fleet
+  order gave (what a fleet deployed before slots were pinned holds), else the lowest free one.
 - Planned outside addresses: until a stack is live, AWS's end of a tunnel is `planned_aws_outside`
   of its inside /30, and an OpenStack gateway's `planned_openstack_gateway`. The network intent
   plans with them and the Pulumi mocks answer with them, so an offline plan (and the lab's cloud
@@ -36,6 +42,11 @@ AWS_RESERVED_INSIDE = frozenset(
 # Inside /30s of the hub tunnels to AWS: 256 /30s, two per hub and region (see `hub_aws_inside`).
 HUB_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.248.0/22")
 HUB_AWS_REGIONS = 16  # regions per hub in the pool's layout
+# The slots IPAM hands out (`inventory/ipam.py`): a hub's (its OpenStack /30 and its AWS /30s, eight
+# hubs in both pools), an AWS region's, an OpenStack site's (HUB_INSIDE_POOL: eight hubs each).
+HUB_SLOTS = min(HUBS_PER_SITE, HUB_AWS_INSIDE_POOL.num_addresses // 4 // (2 * HUB_AWS_REGIONS))
+AWS_REGION_SLOTS = HUB_AWS_REGIONS
+OPENSTACK_SITE_SLOTS = HUB_INSIDE_POOL.num_addresses // 4 // HUBS_PER_SITE
 # Inside /30s of the OpenStack site gateways' tunnels to AWS: two per site and region (see
 # `openstack_aws_inside`). Left to AWS, each is a random /30 of 169.254.0.0/16 ("Default: a size
 # /30 CIDR block from the 169.254.0.0/16 range", VpnTunnelOptionsSpecification), which may be a
@@ -155,6 +166,26 @@ def openstack_aws_inside(site_index: int, region_index: int, number: int) -> ipa
     return ipaddress.IPv4Network((int(OPENSTACK_AWS_INSIDE_POOL.network_address) + 4 * slot, 30))
 
 
+def openstack_aws_block(site_slot: int, region_index: int) -> ipaddress.IPv4Network:
+    """The /29 holding both inside /30s of `openstack_aws_inside(site_slot, region_index, n)`: what a
+    site's VPN connection to a region took before IPAM pinned it, and what it takes first."""
+    return openstack_aws_inside(site_slot, region_index, 1).supernet(new_prefix=STORE_AWS_INSIDE_PREFIX)
+
+
+def openstack_aws_peer(site_slot: int, block: ipaddress.IPv4Network) -> str:
+    """The name of an OpenStack gateway's peer for its VPN connection to a region pinned to
+    `block` (its interfaces and security group rules are named after it): `aws<r>`, the region's
+    place in the layout `openstack_aws_block` gave before IPAM pinned the blocks (the name a
+    gateway built then has, kept), else `awsb<k>`, the block's place in the pool. Never the
+    region's place in the fleet: a region removed renames no other's (a rule named anew is made
+    before the old one is deleted, and Neutron refuses a rule the group already has)."""
+    k = (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+    r = k - site_slot * HUB_AWS_REGIONS
+    if site_slot < OPENSTACK_AWS_SITES and 0 <= r < HUB_AWS_REGIONS:
+        return f"aws{r}"
+    return f"awsb{k}"
+
+
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
     """AWS's outside address of the tunnel with inside /30 `inside`, until the stack is live.
 
@@ -184,11 +215,12 @@ def planned_openstack_gateway(site_index: int) -> ipaddress.IPv4Address:
 
 
 # Cloud sites' address ranges: each AWS region or OpenStack site takes one slot, a 1/2**CLOUD_SLOT_BITS
-# share of `ip_plan.cloud` (its workloads) and of `ip_plan.desktops` (its desktops), in
-# `cloud_site_keys` order. The core stack builds each site's networks in its slot
+# share of `ip_plan.cloud` (its workloads) and of `ip_plan.desktops` (its desktops), which IPAM pins
+# (`ranges` in the lock file; first its `cloud_site_keys` place). The core stack builds each site's networks in its slot
 # (`stacks/mapping.py`), and the network intent takes from each site's BGP sessions only that
 # site's slots (`BgpSession.accepts` of hub-aws / hub-openstack sessions).
 CLOUD_SLOT_BITS = 4
+CLOUD_SITE_SLOTS = 2**CLOUD_SLOT_BITS  # the shares IPAM hands the sites (`inventory/ipam.py`)
 
 
 def cloud_site_keys(aws_regions: Iterable[str], openstack_sites: Iterable[str]) -> list[str]:

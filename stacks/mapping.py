@@ -1,8 +1,8 @@
 """Fleet → stack configs: the one place that knows both the inventory and the component args.
 
-Cloud ranges are carved from the fleet's IP plan in declaration order (AWS regions first, then
-OpenStack sites), each taking one fixed-size slot, so adding a region or a site never renumbers
-an existing one.
+Cloud ranges are carved from the fleet's IP plan, each AWS region or OpenStack site taking one
+fixed-size slot IPAM pins in the lock file (first its declaration-order place, AWS regions first,
+then OpenStack sites), so adding or removing a region or a site never renumbers another.
 
 Every tunnel a stack builds takes its parameters from the network intent (`storestack.network`),
 never from a computation of its own: hub tunnels, AWS inside /30s, tunnel ids (the keys derive
@@ -143,7 +143,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
         raise StackConfigError(f"the core stack needs exactly one AWS account, the fleet has {len(sites.aws)}")
     account = sites.aws[0]
     plan = spec.ip_plan
-    slot_of = {key: index for index, key in enumerate(_cloud_sites(fleet))}
+    # Each site's share as IPAM pins it: a region or site added or removed moves no other's networks.
+    slot_of = {key: fleet.cloud_range_slot(key) for key in _cloud_sites(fleet)}
     try:
         regions = [
             AwsRegionArgs(
@@ -166,6 +167,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 desktops_cidr=_slot(plan.desktops, slot_of[f"openstack:{site.name}"], site.name),
                 dns_nameservers=spec.management.dns_forwarders,
                 bgp_asn=spec.asn.openstack,
+                slot=fleet.openstack_site_slot(site.name),
+                aws_inside={region: fleet.openstack_aws_block(site.name, region) for region in account.regions},
             )
             for site in sites.openstack
         ]
@@ -182,6 +185,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                     bgp_asn=hub.asn,
                     prefixes=plan.hq,
                     cloud_tunnels=hub_cloud_tunnels(intent, hub.hostname),
+                    slot=fleet.hub_slot(hub.hostname),
                 )
                 for hub in fleet.hubs.values()
             ],

@@ -4,7 +4,7 @@ The mocks stand in for the engine and the providers. Every computed value (ids, 
 addresses, generated passwords) is derived from the resource's type and name, so the same program
 always produces the same plan. AWS's tunnel outside addresses are the network intent's planned
 ones for the tunnel's inside /30 (`network.cloud.planned_aws_outside`), and an OpenStack site's
-gateway floating IP the planned gateway of the site's place in the fleet
+gateway floating IP the planned gateway of the site's slot
 (`network.cloud.planned_openstack_gateway`): there is one model of planned values, and a plan's
 outputs are its values. Referenced stacks answer with mock outputs, as Terragrunt's
 `mock_outputs` do.
@@ -17,7 +17,7 @@ import contextvars
 import hashlib
 import ipaddress
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -144,8 +144,8 @@ class RecordedInvoke:
 class StorestackMocks(pulumi_mocks.Mocks):
     """Computed values for the resource types storestack uses; stack references answer with mocks.
 
-    `openstack_sites` are the fleet's OpenStack sites in fleet order: each one's gateway floating
-    IP is its planned gateway address (any other floating IP a stable documentation address).
+    `openstack_sites` are the fleet's OpenStack sites with their slots (IPAM): each one's gateway
+    floating IP is its planned gateway address (any other floating IP a stable documentation address).
 
     A VPN connection's tunnels report the Amazon-side ASN of the gateway it is attached to, as AWS
     does (the customer gateway configuration's `vpn_gateway/bgp/asn`, the provider's
@@ -159,7 +159,7 @@ class StorestackMocks(pulumi_mocks.Mocks):
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         secret_stack_outputs: Mapping[str, list[str]] | None = None,
         account_id: str = MOCK_ACCOUNT_ID,
-        openstack_sites: Sequence[str] = (),
+        openstack_sites: Mapping[str, int] | None = None,
         gateways: Mapping[str, int] | None = None,
     ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
@@ -167,8 +167,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
         self.secret_stack_outputs = dict(secret_stack_outputs or {})
         self.account_id = account_id
         self.planned_gateways = {
-            gateway_address_name(site): str(planned_openstack_gateway(index))
-            for index, site in enumerate(openstack_sites)
+            gateway_address_name(site): str(planned_openstack_gateway(slot))
+            for site, slot in (openstack_sites or {}).items()
         }
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:

@@ -62,13 +62,16 @@ class PlannedResource(BaseModel):
 
 
 # Inputs a resource is created with and never changed (ForceNew in terraform-provider-aws, which
-# pulumi-aws bridges: aws_directory_service_directory, aws_workspaces_workspace): a new value
-# replaces the resource. The desktops' are protected (components/desktop_pool.py), so the `up`
+# pulumi-aws bridges: aws_directory_service_directory, aws_workspaces_workspace, aws_vpn_connection's
+# tunnel inside CIDRs): a new value replaces the resource. The desktops' are protected (components/desktop_pool.py), so the `up`
 # of such a change fails; the change list says so first.
 CREATE_ONLY: dict[str, frozenset[str]] = {
     "aws:directoryservice/directory:Directory": frozenset(
         {"alias", "connectSettings", "description", "edition", "name", "password", "shortName", "size", "type", "vpcSettings"}
     ),
+    # A VPN connection replaced is new tunnels with new outside addresses: every hub or gateway
+    # dialling it needs its new config (network/cloud.py pins the inside /30s so none moves).
+    "aws:ec2/vpnConnection:VpnConnection": frozenset({"tunnel1InsideCidr", "tunnel2InsideCidr"}),
     "aws:workspaces/workspace:Workspace": frozenset(
         {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
     ),
@@ -252,7 +255,7 @@ def stack_run(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) -
     # The core's OpenStack gateways answer with the addresses the network intent plans with, in
     # the fleet's site order (`core_config` keeps it), so the plan and the planned configs agree.
     sites = task.config.get("hybrid_cloud", {}).get("openstack_sites", []) if task.kind == "core" else []
-    mocks = StorestackMocks(stack_outputs=task.dependency_outputs, openstack_sites=[site["name"] for site in sites])
+    mocks = StorestackMocks(stack_outputs=task.dependency_outputs, openstack_sites={site["name"]: site["slot"] for site in sites})
     config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **planned_stack_secrets(task.kind, task.config)}
     return run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
 

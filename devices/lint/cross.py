@@ -337,16 +337,15 @@ def _spelled(selectors: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
 
 def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:
     """The hub end of an OpenStack tunnel matches the gateway `OpenStackSite` builds: the inside
-    /30 of the shared rule (site and hub in fleet order, as the core stack numbers them) and the
-    gateway's ASN (`asn.openstack`)."""
-    spec = intent.fleet.spec
+    /30 of the shared rule (the site's and the hub's slots IPAM pins, as the core stack takes
+    them) and the gateway's ASN (`asn.openstack`)."""
+    fleet = intent.fleet
     site = tunnel.peer.split(":", 1)[1]
-    site_index = [s.name for s in spec.sites.openstack].index(site)
-    inside = hub_openstack_inside(site_index, list(intent.fleet.hubs).index(hub))
+    inside = hub_openstack_inside(fleet.openstack_site_slot(site), fleet.hub_slot(hub))
     expected = {
         "inside address": (fact.local_inside, str(inside.hub.ip)),
         "peer inside address": (fact.peer_inside, str(inside.gateway.ip)),
-        "peer ASN": (fact.peer_asn, spec.asn.openstack),
+        "peer ASN": (fact.peer_asn, fleet.spec.asn.openstack),
     }
     yield from _mismatches(fact, expected, f"the OpenStack gateway of {site} expects")
 

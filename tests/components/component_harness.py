@@ -109,16 +109,18 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
                 workloads_cidr="10.40.0.0/20",
                 desktops_cidr="10.56.0.0/20",
                 dns_nameservers=["10.0.0.53"],
+                slot=0,
+                aws_inside={"eu-west-1": "169.254.244.0/29"},
             )
         ],
         "hubs": [
             HqHubArgs(
                 name="hub1", public_address="198.51.100.10", bgp_asn=65001, prefixes=HQ_RANGES,
-                cloud_tunnels=planned_cloud_tunnels("hub1", 0),
+                cloud_tunnels=planned_cloud_tunnels("hub1", 0), slot=0,
             ),
             HqHubArgs(
                 name="hub2", public_address="198.51.100.11", bgp_asn=65002, prefixes=HQ_RANGES,
-                cloud_tunnels=planned_cloud_tunnels("hub2", 1),
+                cloud_tunnels=planned_cloud_tunnels("hub2", 1), slot=1,
             ),
         ],
         "staff_roles": [

@@ -707,7 +707,11 @@ def _two_regions(**overrides: object) -> HybridCloudArgs:
             for n in (1, 2)
         ]
         hubs.append(hub.model_copy(update={"cloud_tunnels": tunnels}))
-    return hybrid_cloud_args(aws_regions=regions, hubs=hubs, **overrides)
+    # The OpenStack gateway's /29 towards each region, as IPAM pins them (network/cloud.py).
+    (site,) = hybrid_cloud_args().openstack_sites
+    inside = {"eu-west-1": ipaddress.IPv4Network("169.254.244.0/29"), "eu-central-1": ipaddress.IPv4Network("169.254.244.8/29")}
+    sites = [site.model_copy(update={"aws_inside": inside})]
+    return hybrid_cloud_args(aws_regions=regions, hubs=hubs, openstack_sites=sites, **overrides)
 
 
 def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_planned_subnets() -> None:

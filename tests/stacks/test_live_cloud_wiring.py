@@ -226,3 +226,38 @@ def test_devices_commands_take_the_core_outputs_file(
 def _psks(values: dict[str, Any]) -> list[str]:
     found = [psk for pair in values["hub_vpn_psks"].values() for psk in pair]
     return found + [v for v in values["openstack_vpn_psks"].values() if isinstance(v, str)]
+
+
+def test_devices_push_renders_the_hubs_cloud_ends_from_the_core_outputs(
+    fleet: Fleet, core_outputs: tuple[dict[str, Any], CoreCloudOutputs], tmp_path: Path
+) -> None:
+    """`devices push` rendering from the fleet took no core outputs: it pushed the hubs their
+    planned cloud ends (TEST-NET-1 stand-ins, planned keys) where `devices render --core-outputs`
+    showed the live ones, and a live hub's cloud tunnels went down. It takes the same file now."""
+    from storestack.devices.fleet_targets import targets_from_fleet
+    from storestack.devices.intended import rendered_held_over_configs, rendered_intended_configs
+
+    values, live = core_outputs
+    gateway = live.openstack("hq-hub1", fleet.spec.sites.openstack[0].name)
+    aws = live.aws("hq-hub1", fleet.spec.sites.aws[0].regions[0], 1)
+    assert gateway is not None and aws is not None
+    planned = {str(t.peer_outside) for t in NetworkIntent(fleet).hub_cloud_tunnels("hq-hub1")}
+    targets = [t for t in targets_from_fleet(fleet).appliances if t.name == "hq-hub1"]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TEST_SECRETS.items():
+            patch.setenv(name, value)
+        patch.setenv(*TEST_IPSEC_PSK_SEED)
+        pushed = rendered_intended_configs(fleet, targets, core=live)
+        first = rendered_held_over_configs(fleet, fleet, ["hq-hub1"], core=live)
+    for configs in (pushed, first):
+        (target,) = targets
+        config = configs.intended_config(target)
+        text = "\n".join([config.text, *(body for _, body in config.companions)])
+        assert str(gateway.gateway_address) in text and str(aws.outside_address) in text
+        assert not any(address in text for address in planned - {str(gateway.gateway_address), str(aws.outside_address)})
+        assert set(_psks(values)) <= set(config.secrets), "the live keys are redacted from what the push shows"
+    path = tmp_path / "core-outputs.json"
+    path.write_text(json.dumps(values))
+    path.chmod(0o644)
+    refused = CliRunner().invoke(cli, ["devices", "push", "--core-outputs", str(path), "--fleet", str(sample_chain_path())])
+    assert refused.exit_code == 2 and "0600" in refused.output, refused.output
