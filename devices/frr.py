@@ -58,6 +58,7 @@ from typing import Any
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.errors import RenderError
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.base import snmp_keywords
@@ -79,7 +80,14 @@ from storestack.devices.views import (
 from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
 from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
-from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLimit, Service, share_kbps
+from storestack.network.model import (
+    NETWORK_CONTROL_DSCPS,
+    BgpTimers,
+    HubIntent,
+    PrefixLimit,
+    Service,
+    share_kbps,
+)
 from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
@@ -712,10 +720,37 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     ]
     # The partner hubs (`hub_partner_context`): after the return marks, a mark and a table each.
     rules += [
-        PolicyRule(f"fwmark {_mark(PARTNER_MARK + index)} lookup {PARTNER_TABLE + index} pref {PARTNER_RULE_PREF}")
-        for index, _ in enumerate(view.intent.return_partners)
+        PolicyRule(f"fwmark {_mark(PARTNER_MARK + slot)} lookup {PARTNER_TABLE + slot} pref {PARTNER_RULE_PREF}")
+        for slot in partner_slots(view.intent).values()
     ]
     return rules
+
+
+# A partner's slot is its host number on the DC core LAN; its table (PARTNER_TABLE + slot) must
+# stay below the management table, its mark in the partner marks' low byte.
+PARTNER_SLOTS = MANAGEMENT_TABLE - PARTNER_TABLE
+
+
+def partner_slots(intent: HubIntent) -> dict[str, int]:
+    """Each return partner's slot (hostname -> the low byte of its mark and the offset of its
+    table): its host number on the DC core LAN, not its position among the hub's partners. A kept
+    hub keeps its DC address through a fleet change (`devices/push_order.py` refuses one that
+    moves it), so a partner keeps its mark and table in every config of the change: the push
+    installs the ruleset, then the routing batch, then the FRR lines (`hub_companions`), and a
+    mark that named another partner in the config before would send the shared stores' packets,
+    and the flows pinned to the mark, to that hub until the FRR lines repoint its table. Refused
+    (RenderError) where a partner's host number leaves no table for it (a DC core LAN of a /25
+    or larger with hubs high in it)."""
+    lan = intent.dc.address.network
+    slots = {partner.hostname: int(partner.dc_address) - int(lan.network_address) for partner in intent.return_partners}
+    high = sorted(name for name, slot in slots.items() if slot >= PARTNER_SLOTS)
+    if high:
+        raise RenderError(
+            f"hub {intent.hostname}: partner hub(s) {', '.join(high)} sit at host {PARTNER_SLOTS} or above of the "
+            f"DC core LAN {lan}, past the partner tables {PARTNER_TABLE}-{MANAGEMENT_TABLE - 1} an FRR hub numbers "
+            "by that host: give them a lower dc_address"
+        )
+    return slots
 
 
 def hub_management_routing(view: HubView) -> list[str]:
@@ -767,29 +802,31 @@ def hub_management_rules(view: HubView) -> list[PolicyRule]:
 
 
 def hub_partner_routes(view: HubView) -> list[tuple[str, str]]:
-    """Each partner's table (`PARTNER_TABLE` + its position in `HubIntent.return_partners`): one
+    """Each partner's table (`PARTNER_TABLE` + its slot, `partner_slots`): one
     default route to that hub's loopback, which zebra resolves through the hubs' iBGP to the
     partner's DC address: while the partner lives, and not at all once its session is down (the
     packet then follows the main table, as without a partner). Which packets take it is the
     ruleset's choice (`hub_partner_context`): one route per partner, whatever the stores."""
+    slots = partner_slots(view.intent)
     return [
-        ("0.0.0.0/0", f"{partner.loopback} table {PARTNER_TABLE + index}")
-        for index, partner in enumerate(view.intent.return_partners)
+        ("0.0.0.0/0", f"{partner.loopback} table {PARTNER_TABLE + slots[partner.hostname]}")
+        for partner in view.intent.return_partners
     ]
 
 
 def hub_partner_context(view: HubView) -> dict[str, str]:
     """What the hub's nftables need to pass a flow's packets to the partner hub that saw it
     (`ReturnPartner`): the shared stores' addresses and the hub's tunnels to them, each with its
-    partner's mark (`PARTNER_MARK` + the partner's position), the partners' DC addresses (the only
+    partner's mark (`PARTNER_MARK` + its slot, `partner_slots`), the partners' DC addresses (the only
     next hops such a packet leaves for), and the marks' base and mask. Empty without a partner."""
     partners = view.intent.return_partners
     if not partners:
         return {"partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": ""}
     stores: dict[str, str] = {}
     tunnels: dict[str, str] = {}
-    for index, partner in enumerate(partners):
-        mark = _mark(PARTNER_MARK + index)
+    slots = partner_slots(view.intent)
+    for partner in partners:
+        mark = _mark(PARTNER_MARK + slots[partner.hostname])
         for net in partner.destinations:
             stores.setdefault(str(net), mark)
         shared = set(partner.stores)

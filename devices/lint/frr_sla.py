@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from storestack.devices.frr import STEERING_LOCAL_PREF
+from storestack.devices.frr import STEERING_LOCAL_PREF, partner_slots
 from storestack.devices.frr_steer import SteeringConfig
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.steering import hub_tunnels_by_hop, why_not_allowed
@@ -460,8 +460,9 @@ def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding
     routing = config.companions.get("routing", "")
     tables = {int(m.group(1), 0): m.group(2) for line_ in routing.splitlines() if (m := _HUB_RULE.match(line_))}
     routes = {(m.group(1), m.group(2), m.group(3)) for m in _PARTNER_ROUTE.finditer(config.companions.get("", ""))}
-    for index, partner in enumerate(partners):
-        mark = PARTNER_MARK + index
+    slots = partner_slots(intent.hub(config.hostname))
+    for partner in partners:
+        mark = PARTNER_MARK + slots[partner.hostname]
         table = tables.get(mark)
         unmarked = [str(net) for net in partner.destinations if store_marks.get(str(net)) != mark]
         problem = (

@@ -13,11 +13,13 @@ import re
 import pytest
 from lint_files import broken_files, rule_findings
 
+from storestack.devices.frr import partner_slots
 from storestack.devices.lint import ConfigFile, Packet
 from storestack.devices.lint.frr import forward_verdict
 from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.sla import PARTNER_MARK, PARTNER_TABLE
 
 HUB = "hq-hub1"
 RULESET = f"{HUB}.nftables.conf"
@@ -71,13 +73,17 @@ def test_a_hub_that_drops_a_flow_the_other_hub_saw_is_found(fleet: Fleet, render
 
 
 def test_a_partner_mark_without_its_rule_its_route_or_a_store_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    no_rule = broken_files(rendered, f"{HUB}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005300 .*\n", "", t, flags=re.M))
+    # hq-hub1's partner hq-hub2 is host 4 of the DC core LAN: its mark and table (`partner_slots`).
+    (slot,) = partner_slots(NetworkIntent(fleet).hub(HUB)).values()
+    mark, table = f"{PARTNER_MARK + slot:#010x}", PARTNER_TABLE + slot
+    assert (mark, table) == ("0x00005304", 5304)
+    no_rule = broken_files(rendered, f"{HUB}.routing", lambda t: re.sub(rf"^rule add fwmark {mark} .*\n", "", t, flags=re.M))
     (finding,) = rule_findings(fleet, no_rule, "frr-partner-path")
     assert "no `ip rule fwmark`" in finding.message
-    no_route = broken_files(rendered, f"{HUB}.cfg", lambda t: re.sub(r"^ip route 0\.0\.0\.0/0 \S+ table 5300\n", "", t, count=1, flags=re.M))
+    no_route = broken_files(rendered, f"{HUB}.cfg", lambda t: re.sub(rf"^ip route 0\.0\.0\.0/0 \S+ table {table}\n", "", t, count=1, flags=re.M))
     (finding,) = rule_findings(fleet, no_route, "frr-partner-path")
-    assert "table 5300 has no route to its loopback" in finding.message
-    no_store = broken_files(rendered, RULESET, lambda t: t.replace("10.64.0.0/26 : 0x00005300, ", "", 1))
+    assert f"table {table} has no route to its loopback" in finding.message
+    no_store = broken_files(rendered, RULESET, lambda t: t.replace(f"10.64.0.0/26 : {mark}, ", "", 1))
     (finding,) = rule_findings(fleet, no_store, "frr-partner-path")
     assert "10.64.0.0/26 not marked for it" in finding.message
 

@@ -355,14 +355,14 @@ def test_a_session_a_cloud_manager_opens_completes_whichever_hub_the_store_answe
 def test_a_hub_with_two_partners_hands_each_store_s_flows_to_that_store_s_other_hub(tmp_path: Path) -> None:
     """Three hubs (a generated fleet of over 1,000 stores has four): hq-hub2 shares its stores
     with hq-hub3 and hq-hub1's with hq-hub1, so it has two partners, each with its own mark and
-    table (the second: 0x5301, table 5301). For a store hq-hub2 shares with hq-hub3 (its primary
+    table (hq-hub3's, host 5 of the DC core LAN: 0x5305, table 5305). For a store hq-hub2 shares with hq-hub3 (its primary
     hq-hub2, the DC core's path): a connection HQ opens while the store answers through hq-hub3,
     and one the store opens through hq-hub3 while HQ answers through hq-hub2, which must hand
     HQ's side to hq-hub3 (not hq-hub1), complete and carry 64 KiB both ways."""
     fleet = load_fleet(three_hub_chain(tmp_path))
     with two_hubs(fleet, "three", pair=("hq-hub2", "hq-hub3")) as lab:
         marks = _run("ip", "netns", "exec", lab.ns["hub1"], "nft", "list", "map", "inet", "storestack", "partner_tunnels").stdout
-        assert f'"{lab.tunnel["hub1"]}" : 0x00005301' in marks, marks
+        assert f'"{lab.tunnel["hub1"]}" : 0x00005305' in marks, marks
         lab.store_sends_through("hub2")
         store_server = lab.serve("store", lab.store)
         hq_server = lab.serve("hq", lab.hq_server)

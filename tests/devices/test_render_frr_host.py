@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import on_platform
 
+from storestack.devices.frr import partner_slots
 from storestack.devices.lint import Packet
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.sla import PARTNER_TABLE
 
 
 def _tool(name: str) -> str:
@@ -1114,7 +1116,8 @@ def test_an_frr_hub_passes_the_dcs_packets_of_a_flow_it_did_not_see_to_its_partn
         run("ip", "-n", hub_ns, "route", "add", str(store_net), "dev", tunnel)  # BGP's best path
         # What zebra installs from the partner table's route to the partner's loopback, resolved
         # through the hubs' iBGP to its DC address; the rules as the routing file renders them.
-        run("ip", "-n", hub_ns, "route", "add", str(store_net), "via", str(partner.dc_address), "table", "5300")
+        table = str(PARTNER_TABLE + partner_slots(view.intent)[partner.hostname])
+        run("ip", "-n", hub_ns, "route", "add", str(store_net), "via", str(partner.dc_address), "table", table)
         for line in _companion(hub, "routing").splitlines():
             if line.startswith("rule add fwmark"):
                 run("ip", "-n", hub_ns, *line.split())
@@ -1215,7 +1218,8 @@ def test_hq_management_polls_and_pings_a_shared_store_through_the_hub_the_dc_cor
             # BGP's best path: hq-hub1 its own tunnel, hq-hub2 the primary's path over iBGP
             best = ("dev", tunnel) if index == 1 else ("via", str(other.dc.address.ip))
             run("ip", "-n", namespace, "route", "add", str(loopback), *best)
-            run("ip", "-n", namespace, "route", "add", str(loopback), "via", str(other.dc.address.ip), "table", "5300")
+            table = str(PARTNER_TABLE + partner_slots(view.intent)[other.hostname])
+            run("ip", "-n", namespace, "route", "add", str(loopback), "via", str(other.dc.address.ip), "table", table)
             for line in _companion(hubs[hub], "routing").splitlines():
                 if line.startswith("rule add fwmark"):
                     run("ip", "-n", namespace, *line.split())
