@@ -976,7 +976,7 @@ class NetworkIntent:
             "iot": (("iot-services", "IoT device services"),),
             "guest-wifi": (("internet", "guest internet only, NATed locally"),),
         }
-        key = (*(zone.name for zone in zones), guest_breakout)
+        key: tuple[str | bool, ...] = (*(zone.name for zone in zones), guest_breakout)
         flows = self._flows_by_zones.get(key)
         if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
             flows = self._flows_by_zones[key] = tuple(

@@ -8,7 +8,6 @@ and lint finds nothing."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from testsupport.rendering import edited_sample_chain, on_platform
