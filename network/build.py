@@ -249,7 +249,7 @@ class NetworkIntent:
         self._hubs: dict[str, HubIntent] = {}
         self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
         self._store_accepts_by_hubs: dict[tuple[str, ...], tuple[IPv4Network, ...]] = {}
-        self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self._flows_by_zones: dict[tuple[str | bool, ...], tuple[Flow, ...]] = {}
         self._segment_classes: dict[str, str] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
         self._sla_classes = FleetClassPolicies(spec.sla.classes)
@@ -760,7 +760,7 @@ class NetworkIntent:
             sessions=tuple(sessions),
             announces=announces,
             zones=zones,
-            flows=self._flows(zones),
+            flows=self._flows(zones, guest_breakout=_guest_breakout(store) is not None),
             qos=self.qos,
             management=dataclasses.replace(self.management, loopback=loopback),
             guest_breakout=_guest_breakout(store),
@@ -959,7 +959,12 @@ class NetworkIntent:
             name = self._segment_classes[kind] = self.fleet.spec.qos.segment_class(kind)
         return name
 
-    def _flows(self, zones: tuple[Zone, ...]) -> tuple[Flow, ...]:
+    def _flows(self, zones: tuple[Zone, ...], *, guest_breakout: bool) -> tuple[Flow, ...]:
+        """What each zone may reach. A zone that never enters the overlay (guest Wi-Fi) reaches
+        the internet only through the store's own breakout, so a store without one (cellular
+        links only: guest Wi-Fi never goes over LTE/5G, `guest_breakout_index`) gives it no flow
+        at all: every platform then drops its traffic, and its hosts keep DHCP and pings at their
+        gateway."""
         services = self.services
         allowed = {
             "pos": (("hq-pos", "till to HQ POS service"), ("payment", "card payments")),
@@ -972,11 +977,14 @@ class NetworkIntent:
             "iot": (("iot-services", "IoT device services"),),
             "guest-wifi": (("internet", "guest internet only, NATed locally"),),
         }
-        key = tuple(zone.name for zone in zones)
+        key: tuple[str | bool, ...] = (*(zone.name for zone in zones), guest_breakout)
         flows = self._flows_by_zones.get(key)
         if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
             flows = self._flows_by_zones[key] = tuple(
-                Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
+                Flow(zone.name, services[name], why)
+                for zone in zones
+                if zone.enters_overlay or guest_breakout
+                for name, why in allowed.get(zone.name, ())
             )
         return flows
 
@@ -1186,7 +1194,7 @@ class NetworkIntent:
         for store in self._live_stores:
             zones = self._zones(store)
             prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
-            for flow in self._flows(zones):
+            for flow in self._flows(zones, guest_breakout=_guest_breakout(store) is not None):
                 clouds = _within(flow.service.prefixes, sources)
                 if flow.source in prefixes and clouds and not flow.service.internet:
                     key = (flow.why, flow.service.protocol, flow.service.ports, clouds)

@@ -1225,12 +1225,12 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                 f"the trust boundary marks {kind} traffic {dscp}; its class {zone.qos_class!r} is {expected}"
                 + (" (guests never choose their queue)" if kind == "guest-wifi" else ""),
             )
+    leaving = {flow.source for flow in store.flows}
     for zone in store.zones:
-        # A zone whose traffic leaves nowhere (guest Wi-Fi on a store with no wired link to break
-        # out through: `guest_breakout` None) has nothing to re-mark; FortiOS, which marks by the
-        # shaping policy towards a way out, then has none to mark it by.
-        stays = zone.name == "guest-wifi" and store.guest_breakout is None
-        if zone.name not in marked and not stays:
+        # A zone with no flow (guest Wi-Fi on a store with no wired link to break out through)
+        # sends nothing anywhere: nothing to re-mark, and FortiOS, which marks by the shaping
+        # policy towards a way out, has none to mark it by.
+        if zone.name not in marked and zone.name in leaving:
             yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
     yield from _queue_findings(queues_where, facts, store.qos)
 

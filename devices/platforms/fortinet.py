@@ -717,8 +717,7 @@ def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
 def firewall_policies(view: StoreApplianceView) -> list[str]:
     """The entries of `config firewall policy`, numbered from 1: per allowed flow one policy per
     group of its rules (`policy_groups`, first match wins), each accepted one re-marking DSCP to
-    the segment's class (none for a flow to the internet on a store without a guest breakout);
-    then management from HQ to the loopback."""
+    the segment's class; then management from HQ to the loopback."""
     lines: list[str] = []
     number = 0
     for flow in view.flows:
@@ -726,13 +725,9 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
         assert segment is not None, f"flow {flow.name} has no source segment"
         if flow.destination == "OVERLAY":
             destination = _overlay_interfaces(view, cellular=segment.cellular_allowed)
-        elif view.breakout is None:
-            # Guest Wi-Fi breaks out through the store's first wired link; a store on cellular
-            # links only has none (`guest_breakout_index`) and the intent never sends guest
-            # Wi-Fi over LTE/5G: no policy, so FortiOS's implicit deny drops it, as FRR's and
-            # VRP's filters do. Its hosts keep DHCP and pings at their gateway.
-            continue
         else:
+            # The intent gives a store without a guest breakout no flow to the internet.
+            assert view.breakout is not None, f"flow {flow.name} leaves by a breakout the store lacks"
             destination = quote(view.breakout.ifname)
         for index, (action, protocol, port, cidrs) in enumerate(policy_groups(flow.rules), 1):
             number += 1
