@@ -33,7 +33,10 @@ What it does, and nothing more:
   fails on a link when its tunnel there is down, went down with the other's (within the longer
   of their detection times and a poll, `hub_outage_spread`: an outage takes them all down within
   that), or keeps going down (twice within the detection time: a brownout of the hub); one drop it came back from, at a moment of its own,
-  is no hub's outage (a BFD session starved of CPU for a moment drops like that).
+  is no hub's outage (a BFD session starved of CPU for a moment drops like that). An outage
+  explains the drops it shares, never a brownout before it: a link that dropped twice within
+  the detection time on its own stays suspect through any hub's outage, and comes after every
+  other link, its usable paths included.
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
   (asked once a second), and its best path's hub. The hubs give the store's routes the
@@ -326,27 +329,37 @@ class Steering:
                 link_drops = self._link_drops(ifname, now, steered.detection)
                 self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_links(steered, states, path_up, now)
-            usable = first_usable = None
-            recovering: list[tuple[bool, float, int, str]] = []  # up, in its recovery
+            usable = first_usable = dropping_usable = None
+            recovering: list[tuple[bool, bool, float, int, str]] = []  # up, in its recovery
             elsewhere = False  # a path to another hub is up
             for position, (ifname, state) in enumerate(states.items()):
                 up = path_up.get(ifname, False)
                 if ifname in unrouted:
                     elsewhere = elsewhere or up
                     continue
+                link = self.links[ifname]
                 if state.usable:
-                    if self.links[ifname] not in suspect:
+                    if link not in suspect:
                         usable = usable or ifname
-                    first_usable = first_usable or ifname
+                    elif suspect[link]:
+                        dropping_usable = dropping_usable or ifname
+                    else:
+                        first_usable = first_usable or ifname
                 if up:
                     since = now if state.up_since is None else state.up_since
-                    recovering.append((self.links[ifname] in suspect, since, position, ifname))
+                    recovering.append((suspect.get(link, False), link in suspect, since, position, ifname))
             usable = usable or first_usable
             # None has passed its recovery: the one nearest to passing it (up the longest), one
             # over a link not suspect first. It is the first to pass its recovery, so the class
             # does not leave it when it does; the preferred one instead would be left for
-            # whichever passed first, and taken again when it passed too.
-            up_now = min(recovering)[3] if recovering else None
+            # whichever passed first, and taken again when it passed too. A link that keeps
+            # dropping comes after every other, a usable path over it included: a path in its
+            # recovery over a link that dropped once (a BFD session starved of CPU for a moment)
+            # is better than a fibre still losing.
+            calm = [candidate for candidate in recovering if not candidate[0]]
+            up_now = min(calm)[4] if calm else None
+            if up_now is None:
+                up_now = dropping_usable or (min(recovering)[4] if recovering else None)
             # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
             # hub (a BFD session that never came up does not hold BGP down) and a path to
             # another hub is up: the main table follows BGP, the way HQ's answers come back,
@@ -357,22 +370,33 @@ class Steering:
 
     def _suspect_links(
         self, steered: SteeredClass, states: dict[str, PathState], path_up: dict[str, bool], now: float
-    ) -> set[str]:
+    ) -> dict[str, bool]:
         """The WAN links one of the class's paths was left on and is not trusted again yet:
         it is in its recovery, or went down within the class's detection time. Its tunnels to
         the other hubs ride the same link and lose what it loses; under a brownout their own
         drops come at random moments of their own, so until then they look clean, and each
         time the left tunnel drops BGP (and with it the class) moves to the other hub, over the
         same lossy link. A usable path over another link comes first. Not where its hub failed
-        on its other links too (`_hub_failing`: a hub's outage is not its links'), and a tunnel
-        that stays down (its own IPsec SA) clears its link after the detection time."""
-        suspect = set()
+        on its other links too (`_hub_failing`: a hub's outage is not its links'), unless the
+        link keeps dropping on its own: its tunnels dropped twice within the detection time at
+        moments no outage of their hubs explains (`_link_drops`). A hub's outage explains the
+        drops it shares, never a brownout before it: a loaded appliance whose BFD sessions
+        all time out at once, or a hub's LTE tunnel timing out once within seconds of one of a
+        browning fibre's drops, does not make the fibre good again. And a tunnel that stays down
+        (its own IPsec SA) clears its link after the detection time.
+
+        Per suspect link: whether it keeps dropping (`observe` takes such a link last)."""
+        suspect: dict[str, bool] = {}
         for ifname, state in states.items():
             if state.usable or not state.seen_up:
                 continue
             recent = state.last_down is not None and now - state.last_down < steered.detection
-            if (path_up.get(ifname, False) or recent) and not self._hub_failing(ifname, states, path_up, now, steered):
-                suspect.add(self.links[ifname])
+            if not (path_up.get(ifname, False) or recent):
+                continue
+            link = self.links[ifname]
+            dropping = self._link_drops(ifname, now, steered.detection) > 1
+            if dropping or not self._hub_failing(ifname, states, path_up, now, steered):
+                suspect[link] = suspect.get(link, False) or dropping
         return suspect
 
     def _hub_failing(
@@ -419,16 +443,22 @@ class Steering:
         """Drops within `window` of the tunnels over `ifname`'s link, its own included, less
         the hub's: those its hub's tunnel over another link dropped with (`hub_outage_spread`),
         or whose hub's tunnel over another link went down twice within `window` (a brownout of
-        the hub, not the link's)."""
+        the hub, not the link's). One outage takes each tunnel down once: of a tunnel's drops
+        around one drop of its hub's other tunnel, only the nearest is that outage's, and one
+        the tunnel came back from before (a browning fibre's, seconds earlier) is the link's."""
         link = self.links[ifname]
         count = 0
         for at, path in self.drops:
             if now - at > window or self.links[path] != link:
                 continue
+            own = [when for when, dropped in self.drops if dropped == path]
             hub = any(
                 other in self.elsewhere[path]
                 and (
-                    abs(at - then) <= hub_outage_spread(self.config, path, other)
+                    (
+                        abs(at - then) <= hub_outage_spread(self.config, path, other)
+                        and abs(at - then) == min(abs(when - then) for when in own)
+                    )
                     or self._drops_of(other, now, window) > 1
                 )
                 for then, other in self.drops
