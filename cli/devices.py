@@ -26,7 +26,7 @@ from storestack.cli.common import (
     markup,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.cli.push import push, restore
+from storestack.cli.push import load_outputs, push, restore
 from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
 from storestack.devices.intended import HELD_OVER_DIR
@@ -40,8 +40,6 @@ from storestack.devices.render import (
 from storestack.inventory import Fleet
 from storestack.network.outputs import (
     CoreCloudOutputs,
-    StoreCloudOutputs,
-    load_stack_outputs,
 )
 from storestack.stacks.device_bridge import load_core_outputs
 
@@ -69,12 +67,11 @@ def core_outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
-def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
-    return None if path is None else load_stack_outputs(path)
-
-
 def _load_core_outputs(path: Path | None) -> CoreCloudOutputs | None:
-    return None if path is None else load_core_outputs(path)
+    if path is None:
+        return None
+    with for_option("--core-outputs"):
+        return load_core_outputs(path)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:
@@ -165,7 +162,7 @@ def render(
     # rendering creates millions of short-lived objects on large fleets.
     gc.freeze()
     _check_stores(fleet, store_ids)
-    outputs = _load_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     if hub_names and not store_ids:
         selected_stores: list[str] = []
     else:
@@ -260,7 +257,7 @@ def show(
 ) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     is_hub = name in fleet.hubs
     if not is_hub:
         _check_stores(fleet, (name,), option="NAME")
@@ -304,7 +301,7 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs, core = _load_outputs(outputs_path), _load_core_outputs(core_outputs_path)
+    outputs, core = load_outputs(outputs_path), _load_core_outputs(core_outputs_path)
     # On stderr, for the person at a terminal (a large fleet lints for minutes): stdout holds the report.
     if not as_json and err_console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -49,7 +49,7 @@ from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunSteps, StepRecord, StepStatus
 from storestack.devices.push import checked_confirm_timeout
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
-from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
+from storestack.rollout.environment import DEFAULT_STATE_DIR, STORES_ARGUMENT, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.report import RolloutSummary, StoreSummary, summarise
 from storestack.rollout.rollout import (
@@ -259,7 +259,9 @@ def rollout(
     try:
         if resume_run is not None:
             if stores:
-                raise RolloutConfigError("--resume continues a run with its own stores; name no store")
+                raise RolloutConfigError(
+                    "--resume continues a run with its own stores; name no store", field=STORES_ARGUMENT
+                )
             overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast}
             if drill:
                 overrides["drill_unchanged"] = True
@@ -467,6 +469,10 @@ def drift(
             markup(f"  {{}}: {_DRIFT_STYLE[item.status]}", item.name), highlight=False
         )
         err_console.print("reading running configs (read-only)…")
+    targets = None
+    if targets_file is not None:
+        with for_option("--targets"):
+            targets = load_targets(targets_file)
     try:
         report = check_drift(
             fleet_path or default_fleet_path(),
@@ -474,7 +480,7 @@ def drift(
             state_dir=state_dir,
             stacks_dir=stacks_dir,
             concurrency=concurrency,
-            targets=load_targets(targets_file) if targets_file is not None else None,
+            targets=targets,
             backend=backend,
             on_done=progress,
         )

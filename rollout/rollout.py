@@ -56,6 +56,7 @@ from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkError
 from storestack.rollout.environment import (
     DEFAULT_STATE_DIR,
+    STORES_ARGUMENT,
     ConnectionOptions,
     Environment,
     HubBatch,
@@ -113,11 +114,11 @@ class RolloutOptions:
 
     def __post_init__(self) -> None:
         if not self.stores:
-            raise RolloutConfigError("name at least one store to roll out")
+            raise RolloutConfigError("name at least one store to roll out", field=STORES_ARGUMENT)
         if self.concurrency < 1:
-            raise RolloutConfigError("--concurrency must be at least 1")
+            raise RolloutConfigError("--concurrency must be at least 1", field="--concurrency")
         if len(set(self.stores)) != len(self.stores):
-            raise RolloutConfigError("a store is named twice")
+            raise RolloutConfigError("a store is named twice", field=STORES_ARGUMENT)
 
     @property
     def runs_dir(self) -> Path:
