@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from operator import attrgetter
 from pathlib import Path
 from string import Formatter
@@ -211,6 +212,8 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
         entry = json_error_entry(message, file=error.file, field=error.field)
         emit_json(json_errors([entry], f"{message}{context}"))
         sys.exit(exit_code_for(error))
+    if isinstance(error, InventoryError | RefusedFileError) and error.field is not None:
+        message = f"{error.field}: {message}"  # a file refused whole, named with its option
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 
 
@@ -364,11 +367,15 @@ def for_option(option: str) -> Iterator[None]:
     """A usage error raised inside (an unknown store of --store, a --shard out of range) is a bad
     value of `option` (an option's name, or an argument's as its usage shows it): its message
     as it was, exit 2, and the option its `field`, which the --json error names (README: a bad
-    value names its option, as Click's own checks do)."""
+    value names its option, as Click's own checks do). A file the option names that was refused
+    whole (not there, a mode that shows its secrets to others) names the option too: its issues
+    that name no field of the file take the option as theirs."""
     try:
         yield
     except UsageError as error:
         error.field = option
+        if isinstance(error, InventoryError | RefusedFileError):
+            error.issues = [issue if issue.field else replace(issue, field=option) for issue in error.issues]
         raise
 
 

@@ -27,7 +27,7 @@ from storestack.cli.common import (
     markup,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.cli.push import load_core_outputs_file, push, restore
+from storestack.cli.push import load_core_outputs_file, load_outputs, push, restore
 from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
 from storestack.devices.intended import HELD_OVER_DIR
@@ -39,10 +39,6 @@ from storestack.devices.render import (
     write_configs,
 )
 from storestack.inventory import Fleet
-from storestack.network.outputs import (
-    StoreCloudOutputs,
-    load_stack_outputs,
-)
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -57,8 +53,6 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
-def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
-    return None if path is None else load_stack_outputs(path)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:
@@ -149,7 +143,7 @@ def render(
     # rendering creates millions of short-lived objects on large fleets.
     gc.freeze()
     _check_stores(fleet, store_ids)
-    outputs = _load_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     if hub_names and not store_ids:
         selected_stores: list[str] = []
     else:
@@ -244,7 +238,7 @@ def show(
 ) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     is_hub = name in fleet.hubs
     if not is_hub:
         _check_stores(fleet, (name,), option="NAME")
@@ -288,7 +282,7 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs, core = _load_outputs(outputs_path), load_core_outputs_file(core_outputs_path)
+    outputs, core = load_outputs(outputs_path), load_core_outputs_file(core_outputs_path)
     # On stderr, for the person at a terminal (a large fleet lints for minutes): stdout holds the report.
     if not as_json and err_console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -64,7 +64,7 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.outputs import CoreCloudOutputs, load_stack_outputs
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, load_stack_outputs
 from storestack.stacks.device_bridge import load_core_outputs
 
 _OUTCOME_STYLE = {
@@ -127,7 +127,8 @@ def _stop_on_sigint(stop: threading.Event, notify: PushObserver) -> Iterator[Non
 def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets:
     if targets_file is not None:
         # An unreadable or invalid file is an AppliancesFileError naming each file, line and field.
-        return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
+        with for_option("--targets"):
+            return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
     assert fleet is not None
     return PushTargets.from_inventory(targets_from_fleet(fleet))
 
@@ -150,17 +151,31 @@ def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
 def _change_order(before_path: Path, fleet: Fleet | None) -> tuple[Fleet, FleetChangeOrder]:
     """The fleet at `before_path` and the make-before-break order of the change from it to `fleet`."""
     assert fleet is not None, "the fleet is needed with --fleet-before"
-    try:
-        before = load_fleet(before_path)
-    except OSError as exc:
-        raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}", field="--fleet-before") from None
     with for_option("--fleet-before"):
+        try:
+            before = load_fleet(before_path)
+        except OSError as exc:
+            raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}") from None
         return before, fleet_change_order(before, fleet)
 
 
 def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
-    """The core stack's outputs `--core-outputs` names, if any."""
-    return None if path is None else load_core_outputs(path)
+    """The core stack's outputs `--core-outputs` names, if any; a file refused whole names the
+    option."""
+    if path is None:
+        return None
+    with for_option("--core-outputs"):
+        return load_core_outputs(path)
+
+
+def load_outputs(outputs_path: Path | None) -> dict[str, StoreCloudOutputs] | None:
+    """The store stack outputs of --outputs (`devices push`, `render`, `show`, `lint`); a file
+    refused whole names the option."""
+    if outputs_path is None:
+        return None
+    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
+    with for_option("--outputs"):
+        return load_stack_outputs(outputs_path)
 
 
 def _held_over_source(
@@ -179,7 +194,7 @@ def _held_over_source(
     if intended_dir is not None:
         return IntendedConfigDirectory(intended_dir / HELD_OVER_DIR, secrets=secrets)
     assert fleet is not None
-    outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     return rendered_held_over_configs(before, fleet, hubs, outputs=outputs, secrets=secrets, core=core)
 
 
@@ -204,8 +219,7 @@ def _intended_source(
         return IntendedConfigDirectory(intended_dir, secrets=secrets)
     if fleet is None:
         raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
-    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
-    outputs = None if outputs_path is None else load_stack_outputs(outputs_path)
+    outputs = load_outputs(outputs_path)
     # Without outputs (a lab included) the network intent's planned values are rendered: the
     # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets, core=core)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich import box
@@ -49,7 +49,7 @@ from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunSteps, StepRecord, StepStatus
 from storestack.devices.push import checked_confirm_timeout
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
-from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
+from storestack.rollout.environment import DEFAULT_STATE_DIR, STORES_ARGUMENT, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.report import RolloutSummary, StoreSummary, summarise
 from storestack.rollout.rollout import (
@@ -59,6 +59,8 @@ from storestack.rollout.rollout import (
     RolloutObserver,
     RolloutOptions,
     RolloutResult,
+    discard_run,
+    held_push_files,
     journal_to_resume,
     load_targets,
     outputs_mode_text,
@@ -209,6 +211,9 @@ def state_dir_option(func: F) -> F:
 @lab_dir_options
 @click.option("--dry-run", is_flag=True, help="Plan, render and diff; change nothing.")
 @click.option("--resume", "resume_run", default=None, metavar="RUN", help="Continue run RUN from each store's first unfinished step.")
+@click.option("--discard", "discard_run_id", default=None, metavar="RUN",
+              help="Give up run RUN (killed, or stopped and not to be resumed): remove its push files, "
+                   "which hold secrets, and refuse --resume of it.")
 @click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Stores per batch, whose hubs are pushed once for all of them; the next batch "
@@ -234,6 +239,7 @@ def rollout(
     lab_dir: Path | None,
     dry_run: bool,
     resume_run: str | None,
+    discard_run_id: str | None,
     fail_fast: bool,
     concurrency: int,
     no_failover: bool,
@@ -255,11 +261,15 @@ def rollout(
     step that did not finish. Re-running a finished rollout changes nothing (zero lines pushed).
     """
     quiet_device_logs()
+    if discard_run_id is not None:
+        _discard(discard_run_id, stores, resume_run, state_dir, as_json=as_json)
     journal: RunSteps | None
     try:
         if resume_run is not None:
             if stores:
-                raise RolloutConfigError("--resume continues a run with its own stores; name no store")
+                raise RolloutConfigError(
+                    "--resume continues a run with its own stores; name no store", field=STORES_ARGUMENT
+                )
             overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast}
             if drill:
                 overrides["drill_unchanged"] = True
@@ -291,6 +301,7 @@ def rollout(
             )
         if not as_json:
             err_console.print(_intro(options, journal), soft_wrap=True)
+            _warn_held_push_files(state_dir, besides=journal.run_id if journal else None)
         result = run_with_display(
             lambda observer, stop: run_rollout(options, journal=journal, observer=observer, stop=stop),
             live=not as_json,
@@ -313,12 +324,64 @@ def rollout(
         nothing_to_do=result.nothing_to_do,
     )
     if as_json:
-        emit_json(summary.model_dump(mode="json"))
+        # Earlier runs that still keep push files (secrets) on disk: resume or discard each.
+        held = held_push_files(state_dir, besides=summary.run_id)
+        emit_json({**summary.model_dump(mode="json"), "held_push_files": [item.run_id for item in held]})
     else:
         print_summary(summary, options)
     if result.interrupted:
         raise SystemExit(EXIT_INTERRUPTED)  # Ctrl-C, as every command reports it
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
+
+
+def _discard(
+    run_id: str, stores: tuple[str, ...], resume_run: str | None, state_dir: Path, *, as_json: bool
+) -> NoReturn:
+    """`rollout --discard RUN`: the run's push files removed, the run never resumed; exit 0."""
+    try:
+        if stores:
+            raise RolloutConfigError("--discard gives up a run; name no store", field=STORES_ARGUMENT)
+        if resume_run is not None:
+            raise RolloutConfigError("--discard and --resume exclude each other", field="--discard")
+        with for_option("--discard"):
+            discarded = discard_run(state_dir, run_id)
+    except RolloutConfigError as exc:
+        fail_on(exc, as_json=as_json, context="; nothing was changed")
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "run_id": discarded.run_id,
+                "stores": list(discarded.stores),
+                "files_removed": discarded.files,
+                "already_discarded": discarded.already_discarded,
+            }
+        )
+    elif discarded.files:
+        console.print(
+            markup(
+                "run {}: removed {} push file(s) of {}; it can no longer be resumed",
+                run_id, discarded.files, ", ".join(discarded.stores) or "no store",
+            )
+        )
+    else:
+        state = "was discarded already" if discarded.already_discarded else "is discarded now"
+        console.print(markup("run {}: no push files left; it {}", run_id, state))
+    raise SystemExit(EXIT_OK)
+
+
+def _warn_held_push_files(state_dir: Path, *, besides: str | None) -> None:
+    """Earlier runs that still keep push files (secrets) on disk, and how to be rid of them."""
+    for held in held_push_files(state_dir, besides=besides):
+        since = f" since {held.updated_at:%Y-%m-%d %H:%M} UTC" if held.updated_at else ""
+        err_console.print(
+            markup(
+                "[yellow]note:[/] run {} keeps {} push file(s) with secrets of {}{}: resume it "
+                "(storestack rollout --resume {}) or remove them (storestack rollout --discard {})",
+                held.run_id, held.files, ", ".join(held.stores) or "no store", since, held.run_id, held.run_id,
+            ),
+            soft_wrap=True,
+        )
 
 
 def _intro(options: RolloutOptions, journal: RunSteps | None) -> Text:
@@ -467,6 +530,10 @@ def drift(
             markup(f"  {{}}: {_DRIFT_STYLE[item.status]}", item.name), highlight=False
         )
         err_console.print("reading running configs (read-only)…")
+    targets = None
+    if targets_file is not None:
+        with for_option("--targets"):
+            targets = load_targets(targets_file)
     try:
         report = check_drift(
             fleet_path or default_fleet_path(),
@@ -474,7 +541,7 @@ def drift(
             state_dir=state_dir,
             stacks_dir=stacks_dir,
             concurrency=concurrency,
-            targets=load_targets(targets_file) if targets_file is not None else None,
+            targets=targets,
             backend=backend,
             on_done=progress,
         )

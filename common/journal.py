@@ -228,6 +228,8 @@ class RunSteps(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     subjects: dict[str, SubjectRecord] = Field(default_factory=dict)
     finished: bool = False
+    # When the run was given up (`rollout --discard`): its secrets removed, never to be resumed.
+    discarded_at: datetime | None = None
 
     @classmethod
     def start(cls, kind: str, subjects: dict[str, list[str]], options: dict[str, Any]) -> RunSteps:

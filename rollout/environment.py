@@ -328,7 +328,7 @@ def prepare(
             info = lab_info(lab_state_dir)
             state = require_state(lab_state_dir)
         except LabError as exc:
-            raise RolloutConfigError(str(exc)) from None
+            raise RolloutConfigError(str(exc), field="--lab") from None
         inventory = targets or info.inventory
         no_data_plane = frozenset(a.name for a in state.topology.appliances if state.is_emulated(a.name))
         links = LabLinks(info.state_dir)

@@ -28,16 +28,19 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from storestack.common.journal import (
     RUNS_DIR,
+    Journal,
     JournalError,
     RunSteps,
     StepRecord,
     StepStatus,
     load_steps_journal,
+    now,
     steps_journal,
 )
 from storestack.devices.errors import DevicesError
@@ -56,12 +59,13 @@ from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkError
 from storestack.rollout.environment import (
     DEFAULT_STATE_DIR,
+    STORES_ARGUMENT,
     ConnectionOptions,
     Environment,
     HubBatch,
     prepare,
 )
-from storestack.rollout.errors import RolloutConfigError
+from storestack.rollout.errors import RolloutConfigError, RolloutError
 from storestack.rollout.outputs import MOCK_RUNTIME
 from storestack.rollout.runner import Step, StepFailed, StepOutcome, finish_run, run_steps
 from storestack.rollout.verify import (
@@ -113,11 +117,11 @@ class RolloutOptions:
 
     def __post_init__(self) -> None:
         if not self.stores:
-            raise RolloutConfigError("name at least one store to roll out")
+            raise RolloutConfigError("name at least one store to roll out", field=STORES_ARGUMENT)
         if self.concurrency < 1:
-            raise RolloutConfigError("--concurrency must be at least 1")
+            raise RolloutConfigError("--concurrency must be at least 1", field="--concurrency")
         if len(set(self.stores)) != len(self.stores):
-            raise RolloutConfigError("a store is named twice")
+            raise RolloutConfigError("a store is named twice", field=STORES_ARGUMENT)
 
     @property
     def runs_dir(self) -> Path:
@@ -195,7 +199,7 @@ class StoreRun:
     @property
     def config_dir(self) -> Path:
         # Push files hold secrets: under the state dir, 0700, removed once the store is live.
-        return self.options.state_dir / "rollout" / self.run_id / self.store_id
+        return push_files_dir(self.options.state_dir, self.run_id) / self.store_id
 
     @property
     def store(self) -> ResolvedStore:
@@ -589,13 +593,89 @@ def start_journal(options: RolloutOptions) -> RunSteps:
 
 
 def load_journal(state_dir: Path, run_id: str) -> RunSteps:
+    return _rollout_journal(state_dir, run_id).record
+
+
+def _rollout_journal(state_dir: Path, run_id: str) -> Journal[RunSteps]:
     try:
-        journal = load_steps_journal(state_dir / RUNS_DIR.name, run_id).record
+        journal = load_steps_journal(state_dir / RUNS_DIR.name, run_id)
     except JournalError as exc:
         raise RolloutConfigError(str(exc)) from None
-    if journal.kind != KIND:
-        raise RolloutConfigError(f"run {run_id} is a {journal.kind} run, not a rollout")
+    if journal.record.kind != KIND:
+        raise RolloutConfigError(f"run {run_id} is a {journal.record.kind} run, not a rollout")
     return journal
+
+
+# Where a run's push files (rendered configs with their secrets, 0600) live, a folder per store
+# (0700), under the state directory: until the store is active, or the run is discarded.
+PUSH_FILES_DIR = "rollout"
+
+
+def push_files_dir(state_dir: Path, run_id: str) -> Path:
+    return state_dir / PUSH_FILES_DIR / run_id
+
+
+@dataclass(frozen=True)
+class HeldPushFiles:
+    """A run whose push files are still on disk: its stores' folders, and when it was last at work."""
+
+    run_id: str
+    stores: tuple[str, ...]
+    files: int
+    updated_at: datetime | None
+
+
+def held_push_files(state_dir: Path, *, besides: str | None = None) -> list[HeldPushFiles]:
+    """Every run but `besides` that still holds push files (a run killed, or stopped and never
+    resumed): each keeps secrets on disk until it is resumed to the end or discarded."""
+    root = state_dir / PUSH_FILES_DIR
+    held = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.name == besides or not folder.is_dir():
+            continue
+        files = sum(1 for path in folder.rglob("*") if path.is_file())
+        if not files:
+            continue
+        try:
+            updated: datetime | None = load_journal(state_dir, folder.name).updated_at
+        except RolloutConfigError:
+            updated = None  # a folder without a readable journal still holds secrets
+        stores = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
+        held.append(HeldPushFiles(folder.name, stores, files, updated))
+    return held
+
+
+@dataclass(frozen=True)
+class DiscardedRun:
+    """What `discard_run` removed: the run's stores whose push files were on disk, how many files."""
+
+    run_id: str
+    stores: tuple[str, ...]
+    files: int
+    already_discarded: bool
+
+
+def discard_run(state_dir: Path, run_id: str) -> DiscardedRun:
+    """Remove the push files (secrets) of run `run_id`, a run killed or stopped that will not be
+    resumed, and mark its journal discarded: `--resume` then refuses it (its stores roll out
+    with a fresh run). A run already finished or discarded has nothing left; saying so is all."""
+    journal = _rollout_journal(state_dir, run_id)
+    (held,) = [item for item in held_push_files(state_dir) if item.run_id == run_id] or [
+        HeldPushFiles(run_id, (), 0, None)
+    ]
+    folder = push_files_dir(state_dir, run_id)
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise RolloutError(f"cannot remove the push files of run {run_id} in {folder}: {exc.strerror}") from None
+    already = journal.record.discarded_at is not None or journal.record.finished
+    if not already:
+        with journal.lock:
+            journal.record.discarded_at = now()
+            journal.save()
+    return DiscardedRun(run_id, held.stores, held.files, already)
 
 
 def run_rollout(
@@ -683,13 +763,18 @@ def run_rollout(
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
         finish_run(journal_file)
     with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
-        (options.state_dir / "rollout" / journal.run_id).rmdir()
+        push_files_dir(options.state_dir, journal.run_id).rmdir()
     return RolloutResult(journal, options, env.outputs_mode, interrupted=stop.is_set())
 
 
 def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunSteps, RolloutOptions]:
     """A rollout's journal and the options it started with (`overrides`: concurrency, fail_fast)."""
     journal = load_journal(state_dir, run_id)
+    if journal.discarded_at is not None:
+        raise RolloutConfigError(
+            f"run {run_id} was discarded at {journal.discarded_at:%Y-%m-%d %H:%M} UTC, its push files removed: "
+            f"roll its stores out with a fresh run (storestack rollout {' '.join(journal.subjects)})"
+        )
     options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)
     # A step that was running when the process died did not finish: it runs again.
     for subject in journal.subjects.values():

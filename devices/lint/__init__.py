@@ -72,13 +72,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from storestack.devices.platforms import get_platform
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM_MODULES = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
 E = TypeVar("E")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -310,6 +311,27 @@ class ForwardingFacts:
     to_hub: bool = False
 
 
+class SubnetIndex(Generic[T]):
+    """Items placed by an address (a BGP neighbour, an interface's own address), found by the
+    subnet they lie on in the order given, without reading every item for every subnet asked
+    about: a hub holds a neighbour and an interface per store tunnel, and asks about each."""
+
+    def __init__(self, items: Iterable[tuple[ipaddress.IPv4Address, T]]) -> None:
+        self._items = [(int(address), item) for address, item in items]
+        self._by_length: dict[int, dict[int, list[T]]] = {}
+
+    def on(self, network: ipaddress.IPv4Network) -> list[T]:
+        """The items whose address lies in `network`, in the order given."""
+        length = network.prefixlen
+        if length not in self._by_length:
+            mask = int(network.netmask)
+            found: dict[int, list[T]] = {}
+            for address, item in self._items:
+                found.setdefault(address & mask, []).append(item)
+            self._by_length[length] = found
+        return self._by_length[length].get(int(network.network_address), [])
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryFact:
     """A prefix a hub's config announces in BGP, unconditionally (`network`) or while a route
@@ -517,21 +539,45 @@ class RouteFilters:
         exactly `table`: one it originates (unconditionally, or while a route its condition
         permits is in the table), or the table's own 0.0.0.0/0 through the outbound filter.
         None where this reader cannot tell (a condition it does not read)."""
+        return self.sends_defaults([neighbor], table)[neighbor]
+
+    def sends_defaults(
+        self, neighbors: Iterable[str], table: Iterable[ipaddress.IPv4Network]
+    ) -> dict[str, bool | None]:
+        """`sends_default` of each of `neighbors` with one BGP table: each condition route-map
+        read over the table once, not once per neighbour (a hub's store sessions share one,
+        and its table grows with the stores as its sessions do)."""
         held = list(table)
-        origination = self.defaults.get(neighbor)
-        if origination is not None:
-            if origination.condition is None:
-                return True
-            if origination.route_map is None:
-                return None
-            verdicts = [self.permits(origination.route_map, net) for net in held]
-            if any(verdict is None for verdict in verdicts):
-                return None
-            if any(verdicts):
-                return True
-        if _DEFAULT_ROUTE not in held or neighbor not in self.neighbors:
-            return False
-        return self.refusal(neighbor, "out", _DEFAULT_ROUTE) is None
+        conditions: dict[str, bool | None] = {}  # route-map -> whether a route of the table meets it
+        answers: dict[str, bool | None] = {}
+        for neighbor in neighbors:
+            origination = self.defaults.get(neighbor)
+            if origination is not None:
+                if origination.condition is None:
+                    answers[neighbor] = True
+                    continue
+                if origination.route_map is None:
+                    answers[neighbor] = None
+                    continue
+                if origination.route_map not in conditions:
+                    conditions[origination.route_map] = self._condition_met(origination.route_map, held)
+                met = conditions[origination.route_map]
+                if met is None or met:
+                    answers[neighbor] = met
+                    continue
+            if _DEFAULT_ROUTE not in held or neighbor not in self.neighbors:
+                answers[neighbor] = False
+            else:
+                answers[neighbor] = self.refusal(neighbor, "out", _DEFAULT_ROUTE) is None
+        return answers
+
+    def _condition_met(self, route_map: str, held: list[ipaddress.IPv4Network]) -> bool | None:
+        """Whether route-map `route_map` permits a route of `held`; None where it cannot be told
+        of one of them."""
+        verdicts = [self.permits(route_map, net) for net in held]
+        if any(verdict is None for verdict in verdicts):
+            return None
+        return any(verdicts)
 
     def applied(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> list[RouteMapEntry] | None:
         """The entry of each route-map towards or from `neighbor` that permits `net` and so sets

@@ -471,13 +471,14 @@ def _hub_store_default(
     if filters is None or store_default is None:
         return
     without, with_dc = hub_tables(intent, config.hostname)
-    for session in intent.hub(config.hostname).sessions:
-        if session.kind != "store-hub" or not session.default_originate:
-            continue
+    sessions = [s for s in intent.hub(config.hostname).sessions if s.kind == "store-hub" and s.default_originate]
+    sent_without = filters.sends_defaults((str(s.peer_address) for s in sessions), without)
+    sent_with_dc = filters.sends_defaults((str(s.peer_address) for s in sessions), with_dc)
+    for session in sessions:
         neighbor = str(session.peer_address)
         origination = filters.defaults.get(neighbor)
         line = origination.line if origination is not None else 0
-        if filters.sends_default(neighbor, without):
+        if sent_without[neighbor]:
             how = (
                 "originates it whatever its BGP table holds"
                 if origination is not None and origination.condition is None
@@ -492,7 +493,7 @@ def _hub_store_default(
                 f"{', '.join(store_default.sources)} in its BGP table ({how}): with its DC sessions down it keeps "
                 f"drawing the store's internet traffic, which it can only drop, from the other hub",
             )
-        elif filters.sends_default(neighbor, with_dc) is False:
+        elif sent_with_dc[neighbor] is False:
             yield config.finding(
                 line,
                 HUB_STORE_DEFAULT,

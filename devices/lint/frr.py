@@ -8,7 +8,7 @@ import dataclasses
 import functools
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from storestack.devices.frr import SLA_CONNECT_RETRY, SYSLOG_PORT, SYSLOG_PROTOCOL
 from storestack.devices.lint import (
@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     RouteFilters,
     SentProbe,
     SessionBfdFact,
+    SubnetIndex,
     SummaryFact,
     TunnelFact,
     Verdict,
@@ -632,6 +633,15 @@ def _interface_addresses(lines: list[str]) -> dict[str, list[ipaddress.IPv4Inter
     return result
 
 
+def _by_address(names: Iterable[str]) -> Iterator[tuple[ipaddress.IPv4Address, str]]:
+    """Each of `names` that is an IPv4 address (a BGP neighbour, not a peer group), with it."""
+    for name in names:
+        try:
+            yield ipaddress.IPv4Address(name), name
+        except ValueError:
+            continue
+
+
 def _neighbors(config: ConfigFile) -> dict[str, int]:
     found = {}
     for line in config.lines:
@@ -785,16 +795,24 @@ def bfd_sessions_configured(config: ConfigFile) -> Iterator[Finding]:
         return
     declared = {m.group(1): (m.group(2), m.group(3)) for line in config.lines if (m := _BFD_SESSION.match(line))}
     connected = [(name, address) for name, addresses in _interfaces(config).items() for address in addresses]
+    # Each interface address's place among them, by the subnets it is on: the first interface
+    # on a neighbour's subnet is found without reading every interface for every neighbour.
+    by_subnet = SubnetIndex((address.ip, index) for index, (_name, address) in enumerate(connected))
+    subnets = sorted({address.network.prefixlen for _name, address in connected})
     lines = {
         line.split()[1]: number
         for number, line in enumerate(config.lines, start=1)
         if line.startswith(" neighbor ") and " remote-as " in line
     }
     for neighbor, (tracked, _profile) in _bgp_bfd(config).items():
-        ifname, local = next(
-            ((name, address) for name, address in connected if ipaddress.IPv4Address(neighbor) in address.network),
-            (None, None),
-        )
+        address = ipaddress.IPv4Address(neighbor)
+        on = [
+            index
+            for length in subnets
+            for index in by_subnet.on(ipaddress.IPv4Network((address, length), strict=False))
+            if connected[index][1].network.prefixlen == length
+        ]
+        ifname, local = connected[min(on)] if on else (None, None)
         if not tracked or ifname is None or local is None:
             continue
         wanted = (str(local.ip), ifname)
@@ -818,6 +836,7 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     ifnames = _xfrm_names(routing)
     addresses = _interfaces(config)
     neighbors = _neighbors(config)
+    on_subnet = SubnetIndex(_by_address(neighbors))
     keys = secrets(swanctl)
     bgp_bfd = _bgp_bfd(config)
     profiles, bfd_peers = _bfd_block(config)
@@ -835,10 +854,7 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
         local = next(iter(addresses.get(ifname or "", [])), None)
         peer = None
         if local is not None:
-            peer = next(
-                (a for a in neighbors if ipaddress.IPv4Address(a) in local.network and a != str(local.ip)),
-                None,
-            )
+            peer = next((a for a in on_subnet.on(local.network) if a != str(local.ip)), None)
         secret = keys.get(f"ike-{name}", (0, {}))[1]
         local_id, local_id_type = _identity(settings.get("local.id"))
         peer_id, peer_id_type = _identity(settings.get("remote.id"))

@@ -547,3 +547,85 @@ def test_an_engine_operation_on_a_stack_not_rendered_names_the_missing_config_fi
     missing = out / "store" / "Pulumi.store-nw-0001.yaml"
     assert entry["file"] == str(missing), entry
     assert str(missing) in entry["message"] and "stacks render" in entry["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["rollout", "--resume", "20260101T000000-0000", "nw-0007"], "STORES"),
+        (["rollout", "--dry-run"], "STORES"),
+        (["rollout", "nw-0007", "nw-0007", "--dry-run"], "STORES"),
+        (["rollout", "nw-0007", "--dry-run", "--lab", "--lab-dir", "{tmp}/no-lab"], "--lab"),
+    ],
+    ids=["resume-with-a-store", "no-store", "a-store-twice", "no-lab"],
+)
+def test_a_refused_rollout_names_the_argument_or_option_in_json(
+    runner: CliRunner, tmp_path: Path, args: list[str], field: str
+) -> None:
+    """A CI job's --json error names what to change on the rollout's command line, never `null`."""
+    state = tmp_path / "state"
+    command = [*(arg.format(tmp=tmp_path) for arg in args), "--state-dir", str(state), "--json"]
+    result = runner.invoke(cli, [*command, *([] if "--resume" in args else FLEET)])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["field"] == field, entry
+    assert not state.exists(), "nothing is journaled"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["devices", "show", "nw-0007", "--outputs", "{file}"], "--outputs"),
+        (["devices", "lint", "--core-outputs", "{file}"], "--core-outputs"),
+        (["devices", "render", "--outputs", "{file}", "--out", "{tmp}/configs"], "--outputs"),
+        (["devices", "push", "--dry-run", "--outputs", "{file}"], "--outputs"),
+    ],
+    ids=["show-outputs", "lint-core-outputs", "render-outputs", "push-outputs"],
+)
+def test_an_outputs_file_others_can_read_names_its_option(
+    runner: CliRunner, tmp_path: Path, args: list[str], option: str
+) -> None:
+    """A stack outputs file holds PSKs; one of mode 0644 is refused before anything is read or
+    sent, and the refusal names the option that gave it as well as the file, text and --json."""
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text("{}\n")
+    outputs.chmod(0o644)
+    command = [*(arg.format(file=outputs, tmp=tmp_path) for arg in args), *FLEET]
+    answer = runner.invoke(cli, [*command, "--json"])
+    assert answer.exit_code == 2, answer.output
+    (entry,) = json.loads(answer.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == (str(outputs), option), entry
+    assert "must be mode 0600" in entry["message"]
+    text = runner.invoke(cli, command)
+    assert text.exit_code == 2, text.output
+    assert f"error: {option}: {outputs}: holds PSKs and must be mode 0600, is 0644" in text.stderr
+    assert not (tmp_path / "configs").exists()
+
+
+def test_a_fleet_before_that_is_not_there_names_its_option(runner: CliRunner, tmp_path: Path) -> None:
+    """`devices push --fleet-before` with a mistyped path: the loader's "fleet file not found"
+    names the option, or a CI log reads it as the --fleet being wrong. Refused before any
+    appliance is reached."""
+    nowhere = tmp_path / "fleet-before"
+    command = ["devices", "push", "--dry-run", "--fleet-before", str(nowhere), *FLEET]
+    answer = runner.invoke(cli, [*command, "--json"])
+    assert answer.exit_code == 2, answer.output
+    (entry,) = json.loads(answer.stdout)["errors"]
+    assert entry == {
+        "file": str(nowhere / "fleet.yaml"), "line": None, "field": "--fleet-before", "message": "fleet file not found"
+    }
+    text = runner.invoke(cli, command)
+    assert text.exit_code == 2, text.output
+    assert "--fleet-before" in text.stderr and str(nowhere / "fleet.yaml") in text.stderr
+
+
+@pytest.mark.parametrize("command", [["drift"], ["devices", "push", "--dry-run"]])
+def test_an_invalid_targets_file_names_its_option_in_json(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("appliances: [\n")
+    result = runner.invoke(cli, [*command, "--targets", str(targets), *FLEET, "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == (str(targets), "--targets"), entry

@@ -144,3 +144,48 @@ def test_a_rollout_killed_while_writing_leaves_each_folder_whole_or_absent_and_r
     secrets = _secrets_on_disk(work)
     assert secrets and set(secrets.values()) == {0o600}, secrets
     assert all(path.startswith(f"state/rollout/{run_id}/{STORE}/") for path in secrets), secrets
+
+
+def _run(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUN_CLI, *args], env=_env(), capture_output=True, text=True, timeout=300, cwd=work
+    )
+
+
+def test_a_run_given_up_is_discarded_with_its_secrets_and_never_resumed(work: Path) -> None:
+    """A rollout stopped (or killed) and never resumed keeps its push files, the fleet's secrets,
+    under the state directory. The next rollout names it; `rollout --discard RUN` removes them,
+    and the run can no longer be resumed (nothing would be left to push from)."""
+    stopped = _run(work, *_rollout(work, STORE, "--fleet", str(work / "fleet")))
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    (run_id,) = [path.stem for path in (work / "state" / "runs").glob("rollout-*.json")]
+    run_dir = work / "state" / "rollout" / run_id
+    assert json.loads(stopped.stdout)["stores"][0]["failed_step"] == "push"  # nothing listens on port 9
+    assert _secrets_on_disk(work), "the stopped run keeps its push files for --resume"
+    dry = _run(work, *_rollout(work, STORE, "--fleet", str(work / "fleet"), "--dry-run"))
+    assert json.loads(dry.stdout)["held_push_files"] == [run_id], dry.stdout
+    dry_text = _run(work, *_rollout(work, STORE, "--fleet", str(work / "fleet"), "--dry-run")[:-1])
+    assert f"note: run {run_id} keeps" in dry_text.stderr, dry_text.stderr
+    assert f"storestack rollout --discard {run_id}" in dry_text.stderr
+
+    text = _run(work, "rollout", "--discard", run_id, "--state-dir", str(work / "state"))
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert f"run {run_id}: removed" in text.stdout and STORE in text.stdout
+    assert _secrets_on_disk(work) == {}
+    assert not run_dir.exists()
+    assert not any(value in text.stdout + text.stderr for value in TEST_SECRETS.values())
+
+    resumed = _run(work, *_rollout(work, "--resume", run_id))
+    assert resumed.returncode == 2, resumed.stdout + resumed.stderr
+    (entry,) = json.loads(resumed.stdout)["errors"]
+    assert entry["field"] == "--resume" and "was discarded" in entry["message"], entry
+    assert not run_dir.exists(), "a refused resume renders nothing"
+
+    again = _run(work, "rollout", "--discard", run_id, "--state-dir", str(work / "state"), "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout) == {
+        "ok": True, "run_id": run_id, "stores": [], "files_removed": 0, "already_discarded": True
+    }
+    unknown = _run(work, "rollout", "--discard", "rollout-nope", "--state-dir", str(work / "state"), "--json")
+    assert unknown.returncode == 2 and json.loads(unknown.stdout)["errors"][0]["field"] == "--discard"
+
