@@ -11,6 +11,7 @@ from hier_config.child import HConfigChild
 
 from storestack.devices.configdiff.deleted_with import without_deletions_of_the_owned
 from storestack.devices.configdiff.freed_addresses import addresses_freed_first
+from storestack.devices.configdiff.freed_names import names_freed_first
 from storestack.devices.configdiff.held_classifiers import classifiers_held
 from storestack.devices.configdiff.lines import indent_width, only_deletions, without_deletions
 from storestack.devices.configdiff.named_objects import around_named_objects
@@ -32,7 +33,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     documents for it where that is not the line negated whole (`PlatformDriver.deleted_forms`),
     each classifier ACL held by a twin while it is edited (`PlatformDriver.held_classifiers`),
     each interface address given up before another interface takes its subnet
-    (`PlatformDriver.exclusive_addresses`)."""
+    (`PlatformDriver.exclusive_addresses`), each entry's name given up before another entry of
+    its table takes it (`PlatformDriver.unique_names`)."""
     lines = _in_send_order(delta, before, after, driver)
     negation = delta.driver.negation_prefix
     lines = without_lines_of_removed(lines, after, driver.removed_whole, negation)
@@ -42,6 +44,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         lines = classifiers_held(lines, before, after, driver.held_classifiers, negation)
     if driver.exclusive_addresses is not None:
         lines = addresses_freed_first(lines, before, after, driver.exclusive_addresses, negation)
+    for table in driver.unique_names:
+        lines = names_freed_first(lines, before, after, table)
     return lines
 
 

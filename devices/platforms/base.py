@@ -165,6 +165,27 @@ class ExclusiveAddresses(BaseModel):
     removed: str | None = None
 
 
+class UniqueNames(BaseModel):
+    """A table whose entries, held by id (`edit N`), each carry a name no other entry of it may
+    hold (FortiOS firewall policies: "Every policy name must be unique for the current VDOM
+    regardless of policy type", FortiOS 6.0 Handbook, "Policy names"). Where a push gives an
+    entry (a line of top-level block `section` matching `entry`) a name (its line matching
+    `name`, group `name`) another entry holds until later in the push (deleted, or renamed), that
+    other entry gives the name up first, in a block of its own at the head of the push (each
+    entry closed by `exit`, the block by `section_exit`): `freed_as` with `{entry}` (its id) is
+    the name line it holds meanwhile, a name no intended entry takes; it keeps every other setting, so what it permits stays permitted until its deletion
+    (devices/configdiff/freed_names.py `names_freed_first`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entry: str
+    name: str
+    freed_as: str
+    exit: str
+    section_exit: str
+
+
 class RemovedWhole(BaseModel):
     """An entry a block holds as several lines, which the device removes whole, with every other
     line that names it in the block and its sub-blocks, when the line that made it is deleted
@@ -551,6 +572,9 @@ class PlatformDriver(BaseModel):
     # Interface addresses no two interfaces may hold in one subnet: an address given up is
     # deleted before another interface takes its subnet (`ExclusiveAddresses`).
     exclusive_addresses: ExclusiveAddresses | None = None
+    # Tables whose entries' names are unique: a name taken from an entry that gives it up later
+    # in the push is freed first (`UniqueNames`).
+    unique_names: tuple[UniqueNames, ...] = ()
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()

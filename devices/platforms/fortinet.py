@@ -25,8 +25,10 @@ from storestack.devices.platforms.base import (
     RecreatedEntries,
     RefusedChange,
     SendStage,
+    UniqueNames,
     snmp_keywords,
 )
+from storestack.inventory.models import SEGMENT_KINDS
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
 
@@ -317,6 +319,20 @@ EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
     removed="delete {name}",
 )
 
+# A firewall policy's name is unique in the VDOM ("Every policy name must be unique for the current
+# VDOM regardless of policy type", FortiOS 6.0 Handbook, "Policy names"): a policy whose name
+# another takes in the push (a store's policies numbered by place, given their own ids:
+# `segment_policy_id`) is renamed `retired-<id>` first, keeping what it permits until it is
+# deleted (a name of at most 35 characters, CLI Reference, `config firewall policy`: name).
+POLICY_NAMES = UniqueNames(
+    section="config firewall policy",
+    entry=r"edit \d+",
+    name=r'set name "(?P<name>[^"]+)"',
+    freed_as='set name "retired-{entry}"',
+    exit="next",
+    section_exit="end",
+)
+
 DRIVER = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
@@ -400,6 +416,7 @@ DRIVER = PlatformDriver(
     owned_settings=r'^set description "[^\s"]+ segment vlan \d+"$',
     emptied_entries=(EMPTIED_PORTS,),
     exclusive_addresses=EXCLUSIVE_ADDRESSES,
+    unique_names=(POLICY_NAMES,),
     refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
@@ -714,12 +731,37 @@ def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
     return " ".join([*zones, *(quote(tunnel.ifname) for tunnel in view.aws_tunnels)])
 
 
+# A store's firewall policies keep their ids whatever else the inventory changes: a segment's flow
+# numbers its policies from its kind's block (`SEGMENT_KINDS` order, a kind added at the end of
+# that tuple takes the next block), management from HQ has an id of its own. FortiOS holds one
+# name per policy in a VDOM ("Every policy name must be unique for the current VDOM regardless of
+# policy type", FortiOS 6.0 Handbook, "Policy names"): numbered by place, a segment added or
+# removed renamed every policy after it, and `set name` of a name the next policy still held was
+# refused (and a segment added turned the management policy into the new segment's before the
+# new management policy existed). Now a segment's policies come and go alone, and the push moves
+# the entries into the intended order (`ordered_tables`). Every id is above any a store numbered
+# by place ever held (1 to its count of policies, far fewer than MGMT_POLICY), so a unit still
+# numbered so takes the new ids beside the old ones, each old policy renamed first
+# (`POLICY_NAMES`) and deleted last (README, "FortiOS store policy ids").
+MGMT_POLICY = 1000
+FIRST_SEGMENT_POLICY = 2000
+SEGMENT_POLICY_STRIDE = 1000
+
+
+def segment_policy_id(kind: str, index: int) -> int:
+    """The id of the `index`-th (from 1) policy of the flow of a segment of `kind`; a flow with
+    more policies than its block holds is refused (RenderError)."""
+    if not 0 < index < SEGMENT_POLICY_STRIDE:
+        raise RenderError(f"the {kind} segment's flow needs {index} firewall policies; its block holds {SEGMENT_POLICY_STRIDE - 1}")
+    return FIRST_SEGMENT_POLICY + SEGMENT_POLICY_STRIDE * SEGMENT_KINDS.index(kind) + index
+
+
 def firewall_policies(view: StoreApplianceView) -> list[str]:
-    """The entries of `config firewall policy`, numbered from 1: per allowed flow one policy per
-    group of its rules (`policy_groups`, first match wins), each accepted one re-marking DSCP to
-    the segment's class; then management from HQ to the loopback."""
+    """The entries of `config firewall policy`: per allowed flow one policy per group of its
+    rules (`policy_groups`, first match wins), each accepted one re-marking DSCP to the segment's
+    class; then management from HQ to the loopback. Each policy's id is its own (`segment_policy_id`,
+    `MGMT_POLICY`), never its place in the list."""
     lines: list[str] = []
-    number = 0
     for flow in view.flows:
         segment = flow.segment
         assert segment is not None, f"flow {flow.name} has no source segment"
@@ -730,7 +772,7 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
             assert view.breakout is not None, f"flow {flow.name} leaves by a breakout the store lacks"
             destination = quote(view.breakout.ifname)
         for index, (action, protocol, port, cidrs) in enumerate(policy_groups(flow.rules), 1):
-            number += 1
+            number = segment_policy_id(segment.kind, index)
             addresses = "".join(f' "NET-{cidr}"' for cidr in cidrs) or ' "all"'
             if port:
                 service = quote(f"{protocol.upper()}-{port}")
@@ -755,7 +797,7 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
                     lines.append("        set nat enable")
             lines.append("    next")
     lines += [
-        f"    edit {number + 1}",
+        f"    edit {MGMT_POLICY}",
         '        set name "MGMT-TO-LOOPBACK"',
         '        set srcintf "overlay" "overlay-cellular"',
         f"        set dstintf {quote(view.loopback_ifname)}",

@@ -52,6 +52,12 @@ FORTI_PHASE1_TYPE_FIXED = "phase1 type cannot be changed once configured\nComman
 # fortinet.py EXCLUSIVE_ADDRESSES); the first line as a FortiGate printed it in
 # fortinet-ansible-dev/ansible-galaxy-fortios-collection issue #274, the return code the emulator's.
 FORTI_SUBNET_OVERLAP = "Subnets overlap between '{name}' with primary IP of '{other}'\nCommand fail. Return code -54"
+# A firewall policy's name another policy of the VDOM holds: "Every policy name must be unique for
+# the current VDOM regardless of policy type" (FortiOS 6.0 Handbook, "Policy names",
+# https://docs.fortinet.com/document/fortigate/6.0.0/handbook/473851/policy-names); the refusal's
+# wording is the emulator's.
+FORTI_DUPLICATE_POLICY_NAME = "A policy named '{name}' already exists (policy {other})\nCommand fail. Return code -1"
+NAMED_POLICY_TABLES = frozenset({("firewall policy",)})
 # The tables FortiOS evaluates in order, the only ones `move <id> before|after <id>` works in
 # (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4, traffic
 # shaping, local-in and SD-WAN policy list", ta-p/197353).
@@ -468,7 +474,11 @@ class FortiSession(CliSession):
             return FORTI_PHASE1_TYPE_FIXED + "\n"
         if verb == "set" and len(words) >= 3:
             value = " ".join(words[2:])
-            refused = self.refused_reference(path, words[1], value) or self.overlapping(path, words[1], value)
+            refused = (
+                self.refused_reference(path, words[1], value)
+                or self.overlapping(path, words[1], value)
+                or self.duplicate_name(path, words[1], value)
+            )
             if refused:
                 return refused
             scope.attributes[words[1]] = stored_secret(path, words[1], value)
@@ -548,6 +558,16 @@ class FortiSession(CliSession):
         for name in _values(value):
             if name not in defined:
                 return FORTI_NOT_FOUND.format(token=name) + "\n"
+        return ""
+
+    def duplicate_name(self, path: tuple[str, ...], key: str, value: str) -> str:
+        """FortiOS's answer to a policy name another policy of the table holds ("" if none)."""
+        if path not in NAMED_POLICY_TABLES or key != "name" or not isinstance(self.scopes[-2], FortiBlock):
+            return ""
+        name, own = unquote(value), self.labels[-1]
+        for other, entry in self.scopes[-2].entries.items():
+            if other != own and unquote(entry.attributes.get("name", "")) == name:
+                return FORTI_DUPLICATE_POLICY_NAME.format(name=name, other=other) + "\n"
         return ""
 
     def overlapping(self, path: tuple[str, ...], key: str, value: str) -> str:
