@@ -100,11 +100,11 @@ def test_a_lab_push_renders_the_intents_planned_values(monkeypatch: pytest.Monke
         name="nw-0003-edge1", role="edge", store_id="nw-0003", platform="cisco_xe", host="127.0.0.1"
     )
     fleet = load_fleet(sample_chain_path())
-    lab_config = _intended_source(None, fleet, PushTargets([target], source="lab:default"), None, set())
+    lab_config = _intended_source(None, fleet, PushTargets([target], source="lab:default"), None, set(), None)
     config = lab_config.intended_config(target)
     assert "PLANNED" in config.text and derive_psk(TEST_IPSEC_PSK_SEED[1], "nw-0003-wan1-hq-hub1") in config.text
-    fleet_config = _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set())
+    fleet_config = _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set(), None)
     assert fleet_config.intended_config(target).text == config.text  # one planned-values path
     monkeypatch.delenv(TEST_IPSEC_PSK_SEED[0])
     with pytest.raises(PushConfigError, match="STORESTACK_IPSEC_PSK"):
-        _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set())
+        _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set(), None)

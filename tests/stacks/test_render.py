@@ -143,7 +143,8 @@ def test_cli_render_and_matrix(tmp_path: Path) -> None:
     assert len(payload["stacks"]) == 9 and payload["destroy"] == []
     assert "store-nw-0008" in payload["notes"]
     again = runner.invoke(cli, ["stacks", "render", "--out", str(tmp_path)])
-    assert "0 written" in again.output
+    # The summary wraps at the terminal's width wherever the temporary folder's long path ends.
+    assert "0 written" in " ".join(again.output.split())
     matrix = runner.invoke(cli, ["stacks", "matrix", "--shards", "2"])
     assert matrix.exit_code == 0
     assert len(json.loads(matrix.output)["include"]) == 2
