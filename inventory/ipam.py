@@ -554,17 +554,25 @@ def _free_slot(first: int | None, taken: set[int], size: int) -> int | None:
     return next((slot for slot in range(size) if slot not in taken), None)
 
 
-def _slot_exhausted(fleet_doc: SourceDocument, loc: Loc, what: str, size: int, holders: list[str]) -> IpamExhaustedError:
-    return IpamExhaustedError(
-        [
-            fleet_doc.issue(
-                loc,
-                f"IPAM exhausted: no free {what} slot left for this entry ({size} in all, pinned in "
-                f"{LOCK_FILE_NAME} to {', '.join(holders)}); an entry no longer in the inventory keeps its "
-                f"slot until its line is deleted from {LOCK_FILE_NAME}, once its tunnels are gone",
-            )
-        ]
-    )
+def _take_slot(
+    first: int | None, taken: set[int], size: int, fleet_doc: SourceDocument, loc: Loc, what: str, holders: list[str]
+) -> int:
+    """A free slot for the entry at `loc` (`_free_slot`), marked taken; IpamExhaustedError naming
+    the lock file's `holders` when none is left."""
+    slot = _free_slot(first, taken, size)
+    if slot is None:
+        raise IpamExhaustedError(
+            [
+                fleet_doc.issue(
+                    loc,
+                    f"IPAM exhausted: no free {what} slot left for this entry ({size} in all, pinned in "
+                    f"{LOCK_FILE_NAME} to {', '.join(holders)}); an entry no longer in the inventory keeps its "
+                    f"slot until its line is deleted from {LOCK_FILE_NAME}, once its tunnels are gone",
+                )
+            ]
+        )
+    taken.add(slot)
+    return slot
 
 
 def _allocate_cloud_slots(
@@ -592,21 +600,14 @@ def _allocate_cloud_slots(
     for position, hub in enumerate(hubs):
         hub_alloc = table.hubs[hub.hostname]
         if hub_alloc.slot is None:
-            slot = _free_slot(position, taken, HUB_SLOTS)
-            if slot is None:
-                holders = [f"hubs.{name}" for name, alloc in previous.hubs.items() if alloc.slot is not None]
-                raise _slot_exhausted(fleet_doc, ("sites", "hq", "hubs", position), "hub", HUB_SLOTS, holders)
-            hub_alloc.slot = slot
-            taken.add(slot)
+            holders = [f"hubs.{name}" for name, alloc in previous.hubs.items() if alloc.slot is not None]
+            hub_alloc.slot = _take_slot(position, taken, HUB_SLOTS, fleet_doc, ("sites", "hq", "hubs", position), "hub", holders)
     taken = {alloc.slot for alloc in previous.aws_regions.values()}
     for position, region in enumerate(regions):
         if region not in table.aws_regions:
-            slot = _free_slot(position, taken, AWS_REGION_SLOTS)
-            if slot is None:
-                holders = [f"aws_regions.{name}" for name in previous.aws_regions]
-                raise _slot_exhausted(fleet_doc, _region_loc(spec, region), "AWS region", AWS_REGION_SLOTS, holders)
+            holders = [f"aws_regions.{name}" for name in previous.aws_regions]
+            slot = _take_slot(position, taken, AWS_REGION_SLOTS, fleet_doc, _region_loc(spec, region), "AWS region", holders)
             table.aws_regions[region] = AwsRegionAllocation.model_construct(slot=slot)
-            taken.add(slot)
     table.aws_regions = dict(sorted(table.aws_regions.items()))
     taken = {alloc.slot for alloc in previous.openstack_sites.values()}
     blocks = {net for alloc in previous.openstack_sites.values() for net in alloc.aws_inside.values()}
@@ -617,12 +618,9 @@ def _allocate_cloud_slots(
         loc: Loc = ("sites", "openstack", position)
         allocated: OpenStackSiteAllocation | None = table.openstack_sites.get(site.name)
         if allocated is None:
-            slot = _free_slot(position, taken, OPENSTACK_SITE_SLOTS)
-            if slot is None:
-                holders = [f"openstack_sites.{name}" for name in previous.openstack_sites]
-                raise _slot_exhausted(fleet_doc, loc, "OpenStack site", OPENSTACK_SITE_SLOTS, holders)
+            holders = [f"openstack_sites.{name}" for name in previous.openstack_sites]
+            slot = _take_slot(position, taken, OPENSTACK_SITE_SLOTS, fleet_doc, loc, "OpenStack site", holders)
             allocated = table.openstack_sites[site.name] = OpenStackSiteAllocation.model_construct(slot=slot, aws_inside={})
-            taken.add(slot)
         for region_index, region in enumerate(account_regions):
             if region in allocated.aws_inside:
                 continue
@@ -664,13 +662,10 @@ def _allocate_range_slots(
     ]
     for position, (alloc, loc) in enumerate(places):
         if alloc.ranges is None:
-            ranges = _free_slot(position, taken, CLOUD_SITE_SLOTS)
-            if ranges is None:
-                holders = [f"aws_regions.{name}" for name, a in previous.aws_regions.items() if a.ranges is not None]
-                holders += [f"openstack_sites.{name}" for name, a in previous.openstack_sites.items() if a.ranges is not None]
-                raise _slot_exhausted(fleet_doc, loc, "cloud range (ip_plan.cloud, ip_plan.desktops)", CLOUD_SITE_SLOTS, holders)
-            alloc.ranges = ranges
-            taken.add(ranges)
+            holders = [f"aws_regions.{name}" for name, a in previous.aws_regions.items() if a.ranges is not None]
+            holders += [f"openstack_sites.{name}" for name, a in previous.openstack_sites.items() if a.ranges is not None]
+            what = "cloud range (ip_plan.cloud, ip_plan.desktops)"
+            alloc.ranges = _take_slot(position, taken, CLOUD_SITE_SLOTS, fleet_doc, loc, what, holders)
 
 
 def _region_loc(spec: FleetSpec, region: str) -> Loc:
