@@ -179,11 +179,37 @@ def openstack_aws_peer(site_slot: int, block: ipaddress.IPv4Network) -> str:
     gateway built then has, kept), else `awsb<k>`, the block's place in the pool. Never the
     region's place in the fleet: a region removed renames no other's (a rule named anew is made
     before the old one is deleted, and Neutron refuses a rule the group already has)."""
-    k = (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+    k = _openstack_aws_block_index(block)
     r = k - site_slot * HUB_AWS_REGIONS
     if site_slot < OPENSTACK_AWS_SITES and 0 <= r < HUB_AWS_REGIONS:
         return f"aws{r}"
     return f"awsb{k}"
+
+
+def _openstack_aws_block_index(block: ipaddress.IPv4Network) -> int:
+    """`block`'s place among the /29s of `OPENSTACK_AWS_INSIDE_POOL`."""
+    return (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+
+
+# An OpenStack gateway's XFRM interfaces, one per tunnel, each bound by its if_id to one swanctl
+# CHILD_SA (`components/vpn_gateway.py`): numbered by what IPAM pins, never by the order the
+# tunnels are added, so a hub, region or site added or removed renumbers no kept tunnel's
+# interface. A hub's tunnel takes its slot's (1-8: what its place in the fleet gave before), an
+# AWS tunnel its /29's and number's after them. Never 0: the kernel refuses an XFRM interface of
+# if_id 0 (Linux "xfrm: interface with if_id 0 should return error", 8dce43919566), which on a
+# state or policy means no interface.
+def openstack_hub_if_id(hub_slot: int) -> int:
+    """The if_id of an OpenStack gateway's tunnel to the hub in slot `hub_slot`."""
+    if not 0 <= hub_slot < HUB_SLOTS:
+        raise ValueError(f"hub slot {hub_slot}: an OpenStack gateway takes hub slots 0-{HUB_SLOTS - 1}")
+    return 1 + hub_slot
+
+
+def openstack_aws_if_id(block: ipaddress.IPv4Network, number: int) -> int:
+    """The if_id of an OpenStack gateway's AWS tunnel `number` of the VPN connection pinned to `block`."""
+    if number not in (1, 2):
+        raise ValueError(f"AWS tunnel {number}: a VPN connection has tunnels 1 and 2")
+    return 1 + HUB_SLOTS + 2 * _openstack_aws_block_index(block) + number - 1
 
 
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
