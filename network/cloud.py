@@ -54,6 +54,24 @@ OPENSTACK_SITE_SLOTS = HUB_INSIDE_POOL.num_addresses // 4 // HUBS_PER_SITE
 # subnet, and the BGP session of one of them goes out of the other.
 OPENSTACK_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.244.0/22")
 OPENSTACK_AWS_SITES = OPENSTACK_AWS_INSIDE_POOL.num_addresses // 4 // (2 * HUB_AWS_REGIONS)
+# The hubs' ranks towards the clouds (`NetworkIntent.cloud_rank`): each hub's is stated in the
+# inventory (`cloud_rank`) or pinned by IPAM in the lock file (`hubs.<name>.cloud_rank`; first the
+# hub's place in the fleet, what a fleet ranked before the pins deployed, then after every rank
+# taken), never its place in fleet.yaml, so a reorder moves no flow and a removal only the removed
+# hub's (`inventory/ipam.py` `_allocate_cloud_ranks`, `Fleet.hub_cloud_rank`). Hub firewalls keep
+# state (FortiOS passes answers by its session table only), so a store's or HQ's flow to a cloud
+# and the cloud's answers must pass one hub. Per cloud site the
+# best-ranked hub whose VPN to it is up carries both directions, active/standby by BGP
+# attributes, as vendors' designs for stateful hubs do: a hub of rank k > 0 prepends its own
+# ASN k times on what it announces over its cloud sessions (the clouds answer through the
+# shortest AS path: AWS Site-to-Site VPN "route priority"; the OpenStack gateway's FRR alike)
+# and takes what its own cloud sessions teach at BGP_DEFAULT_LOCAL_PREF - k *
+# CLOUD_RANK_LOCAL_PREF_STEP, so it prefers rank 0's routes (iBGP carries local preference) and
+# relays the stores' cloud traffic across the DC LAN to rank 0. A hub holds it once, as
+# `HubIntent.cloud_rank` (`CloudRank`); rank 0 keeps BGP's defaults and renders nothing.
+BGP_DEFAULT_LOCAL_PREF = 100
+CLOUD_RANK_LOCAL_PREF_STEP = 10
+CLOUD_RANKS = BGP_DEFAULT_LOCAL_PREF // CLOUD_RANK_LOCAL_PREF_STEP  # ranks 0-9 keep a local preference
 # A store WAN link's two AWS tunnels share one /29: tunnel 1 the lower /30, tunnel 2 the upper.
 STORE_AWS_INSIDE_PREFIX = 29
 # What store links never get: the /29s holding a reserved /30, both hub pools and the OpenStack

@@ -216,7 +216,7 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "routers": [str(r) for r in hub.dc.routers],
         },
         "tunnels": counts,
-        # its rank towards the clouds (`HubIntent.cloud_rank`, fleet order): per cloud site the
+        # its rank towards the clouds (`HubIntent.cloud_rank`, stated or pinned): per cloud site the
         # best-ranked hub whose VPN is up carries both directions of every cloud flow; what its
         # cloud sessions teach it takes at `local_pref`, and what it announces to them it
         # prepends its ASN on `prepend` times (None: the hub has no cloud VPN)

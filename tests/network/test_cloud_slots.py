@@ -178,7 +178,7 @@ def test_a_hub_slot_pool_held_by_removed_hubs_is_refused_naming_the_lock_entries
 def test_a_slot_given_twice_in_the_lock_file_is_refused_at_its_line(tmp_path: Path) -> None:
     root = _committed(_sample_copy(tmp_path))
     path = root / LOCK_FILE_NAME
-    path.write_text(path.read_text().replace("beacon: 10.255.0.12, slot: 1}", "beacon: 10.255.0.12, slot: 0}"))
+    path.write_text(path.read_text().replace("beacon: 10.255.0.12, slot: 1,", "beacon: 10.255.0.12, slot: 0,"))
     with pytest.raises(InventoryError) as refused:
         load_fleet(root)
     (issue,) = refused.value.issues
