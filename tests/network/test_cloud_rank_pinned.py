@@ -11,17 +11,15 @@ account) or IPAM pins the default in the lock file, as it pins the cloud tunnels
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from testsupport.rendering import edited_sample_chain, three_hub_chain
+from testsupport.rendering import committed, edited_sample_chain, three_hub_chain, with_lock_of
 
 from storestack.inventory import load_fleet
 from storestack.inventory.errors import InventoryError
 from storestack.inventory.ipam import LOCK_FILE_NAME
-from storestack.inventory.loader import load_fleet_with_allocations
 from storestack.network.build import NetworkIntent
 
 HUB1 = (
@@ -29,16 +27,6 @@ HUB1 = (
     "        platform: frr\n"
     "        management_address: 10.0.250.11\n"
 )
-
-
-def _committed(root: Path) -> Path:
-    load_fleet_with_allocations(root, write_lock=True)
-    return root
-
-
-def _with_lock_of(root: Path, before: Path) -> Path:
-    shutil.copy(before / LOCK_FILE_NAME, root / LOCK_FILE_NAME)
-    return root
 
 
 def _ranks(root: Path) -> dict[str, int]:
@@ -86,8 +74,8 @@ def _stated(root: Path, hub: str, line: str) -> None:
 
 
 def test_reordering_the_hubs_keeps_each_hubs_cloud_rank(tmp_path: Path) -> None:
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _with_lock_of(three_hub_chain(tmp_path / "after"), before)
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = with_lock_of(three_hub_chain(tmp_path / "after"), before)
     _swap_hubs(after, "hq-hub1", "hq-hub3")
     assert next(iter(load_fleet(after).hubs)) == "hq-hub3"
     assert _ranks(after) == _ranks(before) == {"hq-hub1": 0, "hq-hub2": 1, "hq-hub3": 2}
@@ -95,11 +83,11 @@ def test_reordering_the_hubs_keeps_each_hubs_cloud_rank(tmp_path: Path) -> None:
 
 def test_removing_the_hub_of_rank_0_re_ranks_no_kept_hub(tmp_path: Path) -> None:
     """The kept hub of the best rank takes the clouds' flows; no other hub's attributes move."""
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _with_lock_of(three_hub_chain(tmp_path / "after"), before)
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = with_lock_of(three_hub_chain(tmp_path / "after"), before)
     _remove_hub(after, "hq-hub1", "hq-hub2")
     assert _ranks(after) == {"hq-hub2": 1, "hq-hub3": 2}
-    _committed(after)
+    committed(after)
     # hq-hub1's rank stays pinned while its cloud sessions may still be up.
     lock = yaml.safe_load((after / LOCK_FILE_NAME).read_text())
     assert lock["hubs"]["hq-hub1"]["cloud_rank"] == 0
@@ -107,7 +95,7 @@ def test_removing_the_hub_of_rank_0_re_ranks_no_kept_hub(tmp_path: Path) -> None
 
 def test_a_hub_added_first_in_the_file_ranks_after_every_hub(tmp_path: Path) -> None:
     """A new hub takes no hub's cloud flows: it ranks after the others, wherever it is listed."""
-    before = _committed(edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-west-1]"))
+    before = committed(edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-west-1]"))
     new = (
         "      - hostname: hq-hub3\n"
         "        platform: frr\n"
@@ -115,19 +103,19 @@ def test_a_hub_added_first_in_the_file_ranks_after_every_hub(tmp_path: Path) -> 
         "        public_address: 203.0.113.13\n"
         "        serial: NW-HUB-0003\n"
     )
-    after = _with_lock_of(edited_sample_chain(tmp_path / "after", HUB1, new + HUB1), before)
+    after = with_lock_of(edited_sample_chain(tmp_path / "after", HUB1, new + HUB1), before)
     assert next(iter(load_fleet(after).hubs)) == "hq-hub3"
     assert _ranks(after) == {"hq-hub3": 2, "hq-hub1": 0, "hq-hub2": 1}
 
 
 def test_a_stated_cloud_rank_wins_and_moves_only_the_hub_that_held_it(tmp_path: Path) -> None:
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _with_lock_of(three_hub_chain(tmp_path / "after"), before)
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = with_lock_of(three_hub_chain(tmp_path / "after"), before)
     _stated(after, "hq-hub3", "cloud_rank: 0")
     ranks = _ranks(after)
     assert ranks["hq-hub3"] == 0 and ranks["hq-hub2"] == 1
     assert ranks["hq-hub1"] == 2, "it held rank 0: it moves, to the first rank after the others"
-    _committed(after)
+    committed(after)
     lock = yaml.safe_load((after / LOCK_FILE_NAME).read_text())
     assert {hub: lock["hubs"][hub]["cloud_rank"] for hub in ranks} == ranks
     # Stated the other way round later, the ranks follow; pinned, they stay once the lines go.
@@ -137,7 +125,7 @@ def test_a_stated_cloud_rank_wins_and_moves_only_the_hub_that_held_it(tmp_path: 
 
 
 def test_one_cloud_rank_stated_for_two_hubs_is_refused_at_the_second(tmp_path: Path) -> None:
-    root = _committed(three_hub_chain(tmp_path))
+    root = committed(three_hub_chain(tmp_path))
     _stated(root, "hq-hub1", "cloud_rank: 1")
     _stated(root, "hq-hub3", "cloud_rank: 1")
     with pytest.raises(InventoryError) as refused:
@@ -150,8 +138,8 @@ def test_one_cloud_rank_stated_for_two_hubs_is_refused_at_the_second(tmp_path: P
 
 
 def test_a_cloud_rank_a_removed_hub_still_holds_is_refused_naming_its_lock_entry(tmp_path: Path) -> None:
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _with_lock_of(three_hub_chain(tmp_path / "after"), before)
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = with_lock_of(three_hub_chain(tmp_path / "after"), before)
     _remove_hub(after, "hq-hub1", "hq-hub2")
     _stated(after, "hq-hub3", "cloud_rank: 0")
     with pytest.raises(InventoryError) as refused:
@@ -162,7 +150,7 @@ def test_a_cloud_rank_a_removed_hub_still_holds_is_refused_naming_its_lock_entry
 
 
 def test_a_cloud_rank_out_of_local_preferences_reach_is_refused(tmp_path: Path) -> None:
-    root = _committed(three_hub_chain(tmp_path))
+    root = committed(three_hub_chain(tmp_path))
     _stated(root, "hq-hub2", "cloud_rank: 10")
     with pytest.raises(InventoryError) as refused:
         load_fleet(root)
@@ -171,7 +159,7 @@ def test_a_cloud_rank_out_of_local_preferences_reach_is_refused(tmp_path: Path) 
 
 
 def test_a_cloud_rank_given_twice_in_the_lock_file_is_refused_at_its_line(tmp_path: Path) -> None:
-    root = _committed(three_hub_chain(tmp_path))
+    root = committed(three_hub_chain(tmp_path))
     path = root / LOCK_FILE_NAME
     text, changed = re.subn(r"(hq-hub2: \{.*)cloud_rank: 1\}", r"\1cloud_rank: 0}", path.read_text())
     assert changed == 1
@@ -184,7 +172,7 @@ def test_a_cloud_rank_given_twice_in_the_lock_file_is_refused_at_its_line(tmp_pa
 
 
 def test_a_lock_written_before_ranks_keeps_the_ranks_the_fleet_deployed(tmp_path: Path) -> None:
-    root = _committed(three_hub_chain(tmp_path))
+    root = committed(three_hub_chain(tmp_path))
     path = root / LOCK_FILE_NAME
     path.write_text(re.sub(r", cloud_rank: \d+", "", path.read_text()))
     _swap_hubs(root, "hq-hub1", "hq-hub3")
@@ -209,7 +197,7 @@ def _first_load(root: Path) -> Path:
     text, dropped = re.subn(r"(?ms)^aws_accounts:\n.*?(?=^aws_regions:)", "", lock.read_text())
     assert dropped == 1
     lock.write_text(text)
-    return _committed(root)
+    return committed(root)
 
 
 def test_the_data_region_is_pinned_and_kept_when_the_regions_are_reordered(tmp_path: Path) -> None:
@@ -217,7 +205,7 @@ def test_the_data_region_is_pinned_and_kept_when_the_regions_are_reordered(tmp_p
     assert _data_region(before) == "eu-west-1"
     lock = yaml.safe_load((before / LOCK_FILE_NAME).read_text())
     assert lock["aws_accounts"] == {"northwind-prod": {"data_region": "eu-west-1"}}
-    after = _with_lock_of(
+    after = with_lock_of(
         edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-central-1, eu-west-1]"), before
     )
     assert _data_region(after) == "eu-west-1"
@@ -227,13 +215,13 @@ def test_removing_the_data_region_leaves_the_bucket_where_it_is(tmp_path: Path) 
     """The bucket holds the staff's data; nothing forces it to follow the VPCs out of a region."""
     before = _first_load(edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-central-1, eu-west-1]"))
     assert _data_region(before) == "eu-central-1"
-    after = _with_lock_of(edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-west-1]"), before)
+    after = with_lock_of(edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-west-1]"), before)
     assert _data_region(after) == "eu-central-1"
 
 
 def test_a_stated_data_region_wins_and_must_be_the_accounts(tmp_path: Path) -> None:
     stated = f"{TWO_REGIONS}\n      data_region: eu-central-1"
-    root = _committed(edited_sample_chain(tmp_path / "ok", "regions: [eu-west-1]", stated))
+    root = committed(edited_sample_chain(tmp_path / "ok", "regions: [eu-west-1]", stated))
     assert _data_region(root) == "eu-central-1"
     elsewhere = f"{TWO_REGIONS}\n      data_region: us-east-1"
     root = edited_sample_chain(tmp_path / "typo", "regions: [eu-west-1]", elsewhere)
