@@ -15,12 +15,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
+from testsupport.cli import SECRETS
 from testsupport.rendering import committed, edited_sample_chain, three_hub_chain, with_lock_of
 
+from storestack.cli.main import cli
 from storestack.inventory import load_fleet
 from storestack.inventory.errors import InventoryError
 from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.network.build import NetworkIntent
+from storestack.network.show import hub_report
 
 HUB1 = (
     "      - hostname: hq-hub1\n"
@@ -91,6 +95,14 @@ def test_removing_the_hub_of_rank_0_re_ranks_no_kept_hub(tmp_path: Path) -> None
     # hq-hub1's rank stays pinned while its cloud sessions may still be up.
     lock = yaml.safe_load((after / LOCK_FILE_NAME).read_text())
     assert lock["hubs"]["hq-hub1"]["cloud_rank"] == 0
+    # `network show HUB` says which hub carries the flows now: the best kept rank, not rank 0.
+    intent = NetworkIntent(load_fleet(after))
+    assert hub_report(intent, "hq-hub2")["cloud_rank"]["carries"] is True
+    assert hub_report(intent, "hq-hub3")["cloud_rank"]["carries"] is False
+    shown = CliRunner().invoke(cli, ["network", "show", "hq-hub2", "--fleet", str(after)], env=SECRETS)
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if "cloud rank" in line)
+    assert "1 (carries the clouds' flows while its VPNs are up): cloud routes at local preference 90" in line
 
 
 def test_a_hub_added_first_in_the_file_ranks_after_every_hub(tmp_path: Path) -> None:
