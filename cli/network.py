@@ -141,15 +141,14 @@ def _print_hub(report: dict[str, Any]) -> None:
     head("tunnels", " " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
     rank = report["cloud_rank"]
     if rank:
-        head("cloud rank",
-            f" {rank['rank']}"
-            + (
-                " (carries the clouds' flows while its VPNs are up)"
-                if rank["rank"] == 0
-                else f": cloud routes at local preference {rank['local_pref']}, AS{report['asn']} prepended"
-                f" {rank['prepend']}x towards the clouds (a better-ranked hub carries a site while its VPN is up)"
+        text = f" {rank['rank']}" + (" (carries the clouds' flows while its VPNs are up)" if rank["carries"] else "")
+        if rank["rank"]:
+            text += (
+                f": cloud routes at local preference {rank['local_pref']}, AS{report['asn']} prepended"
+                f" {rank['prepend']}x towards the clouds"
+                + ("" if rank["carries"] else " (a better-ranked hub carries a site while its VPN is up)")
             )
-        )
+        head("cloud rank", text)
     store_links = [p for p in report["peers"] if p["kind"] == "store-hub"]
     head("BGP peers",
         f" (store links: {len(store_links)}"

@@ -205,6 +205,20 @@ _SELECTION_OPTIONS = {
 }
 
 
+def _check_rendered_options(intended_dir: Path | None, *, outputs_path: Path | None, core_outputs_path: Path | None) -> None:
+    """The stack outputs a push renders with reach no config `--intended DIR` holds: refused
+    together, naming both options, rather than dropped without a word."""
+    if intended_dir is None:
+        return
+    for option, path in (("--core-outputs", core_outputs_path), ("--outputs", outputs_path)):
+        if path is not None:
+            raise PushConfigError(
+                f"{option} cannot be used with --intended: the configs in {intended_dir} are pushed as they "
+                f"are; render them with `devices render {option} {path} --out {intended_dir}` instead",
+                field=option,
+            )
+
+
 def _intended_source(
     intended_dir: Path | None,
     fleet: Fleet | None,
@@ -233,7 +247,8 @@ def _intended_source(
               help="Directory of intended configs, <appliance>.cfg each, and the stated WAN ports "
                    "`devices render --out` writes beside them. Default: rendered from the fleet.")
 @click.option("--outputs", "outputs_path", type=InputFile(), default=None,
-              help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
+              help="Store stack outputs (JSON/YAML, mode 0600) to render with (not with --intended); "
+              "default: planned values.")
 @core_outputs_option
 @click.option("--fleet-before", "before_path", type=click.Path(path_type=Path), default=None,
               help="The fleet directory before this change (a hub added or removed): push make before break, "
@@ -302,6 +317,7 @@ def push(
     failed or was not started, 2 on usage or configuration errors.
     """
     quiet_device_logs()
+    _check_rendered_options(intended_dir, outputs_path=outputs_path, core_outputs_path=core_outputs_path)
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     fleet = _load_fleet(
         fleet_path,
@@ -354,7 +370,7 @@ def push(
     secrets = fleet_secret_values(fleet) if fleet is not None else set()
     # The hubs' cloud ends as `devices render --core-outputs` renders them: without the file, the
     # planned ones, which a live hub's cloud tunnels would be pushed over.
-    core = load_core_outputs_file(core_outputs_path) if intended_dir is None else None
+    core = load_core_outputs_file(core_outputs_path)
     intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets, core)
     held_over = None
     if before is not None and change is not None:

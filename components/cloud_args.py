@@ -233,6 +233,10 @@ class HybridCloudArgs(FrozenModel):
     tags: FleetTags
     aws_account_id: str = Field(pattern=anchored(AWS_ACCOUNT_ID))
     aws_regions: list[AwsRegionArgs] = Field(min_length=1)
+    # Where the staff data bucket lives (and the default provider's region): the inventory's or
+    # IPAM's (`Fleet.data_region`), never the first of `aws_regions`, so a reorder moves no bucket.
+    # It may be a region the fleet's VPCs have left: the bucket stays with the data.
+    data_region: str = Field(pattern=anchored(AWS_REGION))
     openstack_sites: list[OpenStackSiteArgs] = Field(default_factory=list)
     hubs: list[HqHubArgs] = Field(min_length=1)
     staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)

@@ -61,8 +61,7 @@ class HybridCloud(pulumi.ComponentResource):
         hub_psks: dict[str, Any] = {}
         openstack_psks: dict[str, Any] = {}
 
-        primary_region = args.aws_regions[0].region
-        self.data_bucket = self._data_bucket(primary_region)
+        self.data_bucket = self._data_bucket(args.data_region)
         self.staff_role_arns = self._staff_roles(self.data_bucket)
         flow_log_role = self._flow_log_role()
         regions = {

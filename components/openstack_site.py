@@ -21,7 +21,7 @@ from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenSta
 from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
-from storestack.network.cloud import openstack_aws_peer
+from storestack.network.cloud import openstack_aws_if_id, openstack_aws_peer, openstack_hub_if_id
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
@@ -55,6 +55,7 @@ class OpenStackSiteOutputs:
 @dataclass
 class _PendingPeer:
     name: str
+    if_id: int  # its XFRM interface's, by its pinned slot (`network/cloud.py` `openstack_hub_if_id`)
     outside_address: pulumi.Input[str]
     psk: pulumi.Input[str]
     local_inside: pulumi.Input[str]  # address/prefix
@@ -390,7 +391,8 @@ class OpenStackSite(pulumi.ComponentResource):
     ) -> None:
         """Both tunnels of one AWS VPN connection, each with its own key and BGP session, named
         after the connection's pinned /29 (`openstack_aws_peer`)."""
-        peer = openstack_aws_peer(self._site.slot, self._site.aws_inside[region])
+        block = self._site.aws_inside[region]
+        peer = openstack_aws_peer(self._site.slot, block)
         for number in (1, 2):
             tunnel = vpn.tunnel(number)
             name = f"{peer}t{number}"
@@ -398,6 +400,7 @@ class OpenStackSite(pulumi.ComponentResource):
             self._peers.append(
                 _PendingPeer(
                     name=name,
+                    if_id=openstack_aws_if_id(block, number),
                     outside_address=tunnel["outside_address"],
                     psk=psks[number - 1],
                     local_inside=pulumi.Output.concat(tunnel["local_inside_address"], "/", prefix),
@@ -423,6 +426,7 @@ class OpenStackSite(pulumi.ComponentResource):
         self._peers.append(
             _PendingPeer(
                 name=name,
+                if_id=openstack_hub_if_id(hub.slot),
                 outside_address=str(hub.public_address),
                 psk=psk,
                 local_inside=str(gateway_inside),
@@ -451,7 +455,9 @@ class OpenStackSite(pulumi.ComponentResource):
         """Create the gateway instance from every tunnel added, and route the remote ranges to it."""
         site = self._site
         s = site.name
-        peers = self._peers
+        # By interface, not by the order the hubs and regions were given: a reorder changes no line
+        # of the gateway's user data (a change replaces the gateway, every tunnel of the site down).
+        peers = sorted(self._peers, key=lambda peer: peer.if_id)
 
         def render(values: list[Any]) -> str:
             public, *rest = values
@@ -461,7 +467,7 @@ class OpenStackSite(pulumi.ComponentResource):
                 built.append(
                     GatewayPeer(
                         name=peer.name,
-                        if_id=n + 1,
+                        if_id=peer.if_id,
                         outside_address=ipaddress.IPv4Address(outside),
                         psk=str(psk),
                         local_inside=ipaddress.IPv4Interface(local),

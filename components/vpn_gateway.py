@@ -30,7 +30,7 @@ class GatewayPeer:
     """One tunnel of the gateway: to an AWS tunnel endpoint or to an HQ hub."""
 
     name: str  # interface-safe: [a-z0-9-], at most 15 characters with the "x-" prefix
-    if_id: int
+    if_id: int  # its XFRM interface's, by the tunnel's pinned slot (`network/cloud.py` `openstack_hub_if_id`)
     outside_address: ipaddress.IPv4Address
     psk: str
     local_inside: ipaddress.IPv4Interface  # e.g. 169.254.10.2/30

@@ -69,6 +69,7 @@ from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
 from storestack.network.cloud import (
     AWS_REGION_SLOTS,
+    CLOUD_RANKS,
     CLOUD_SITE_SLOTS,
     HUB_SLOTS,
     HUBS_PER_SITE,
@@ -628,20 +629,25 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
 
 
 def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
-    """Cloud tunnel slots out of their pool or given twice, and OpenStack gateways' AWS /29s
-    outside theirs or given twice (`network/cloud.py`): never used, as a store's numbers aren't."""
+    """Cloud tunnel slots and hubs' cloud ranks out of their pool or given twice, and OpenStack
+    gateways' AWS /29s outside theirs or given twice (`network/cloud.py`): never used, as a store's
+    numbers aren't."""
     doc = lock.document
-    hint = "; delete the entry to re-allocate (its cloud tunnels will be renumbered)"
+    hint = "; delete the entry to re-allocate (its cloud tunnels will be renumbered, a hub's cloud rank re-allocated)"
     issues: list[InventoryIssue] = []
     pinned: list[tuple[str, int, int | None, Loc]] = [
-        ("hub", HUB_SLOTS, alloc.slot, ("hubs", name, "slot")) for name, alloc in lock.table.hubs.items()
+        ("hub slot", HUB_SLOTS, alloc.slot, ("hubs", name, "slot")) for name, alloc in lock.table.hubs.items()
     ]
     pinned += [
-        ("AWS region", AWS_REGION_SLOTS, alloc.slot, ("aws_regions", name, "slot"))
+        ("cloud rank", CLOUD_RANKS, alloc.cloud_rank, ("hubs", name, "cloud_rank"))
+        for name, alloc in lock.table.hubs.items()
+    ]
+    pinned += [
+        ("AWS region slot", AWS_REGION_SLOTS, alloc.slot, ("aws_regions", name, "slot"))
         for name, alloc in lock.table.aws_regions.items()
     ]
     pinned += [
-        ("OpenStack site", OPENSTACK_SITE_SLOTS, alloc.slot, ("openstack_sites", name, "slot"))
+        ("OpenStack site slot", OPENSTACK_SITE_SLOTS, alloc.slot, ("openstack_sites", name, "slot"))
         for name, alloc in lock.table.openstack_sites.items()
     ]
     # One share of the cloud and desktop ranges per region or site, regions and sites alike.
@@ -650,7 +656,7 @@ def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
         "openstack_sites": lock.table.openstack_sites,
     }
     pinned += [
-        ("cloud range", CLOUD_SITE_SLOTS, alloc.ranges, (section, name, "ranges"))
+        ("cloud range slot", CLOUD_SITE_SLOTS, alloc.ranges, (section, name, "ranges"))
         for section, entries in sites.items()
         for name, alloc in entries.items()
     ]
@@ -659,9 +665,9 @@ def _slot_issues(lock: LockSource) -> list[InventoryIssue]:
         if slot is None:
             continue
         if not 0 <= slot < size:
-            issues.append(doc.issue(loc, f"{what} slot {slot} is not one of 0-{size - 1}{hint}"))
+            issues.append(doc.issue(loc, f"{what} {slot} is not one of 0-{size - 1}{hint}"))
         elif (what, slot) in seen:
-            issues.append(doc.issue(loc, f"{what} slot {slot} is already allocated to {dotted(seen[(what, slot)])}"))
+            issues.append(doc.issue(loc, f"{what} {slot} is already allocated to {dotted(seen[(what, slot)])}"))
         seen.setdefault((what, slot), loc)
     blocks: dict[ipaddress.IPv4Network, Loc] = {}
     for name, site in lock.table.openstack_sites.items():

@@ -146,12 +146,15 @@ StoreFilter = Callable[[ResolvedStore], bool]
 class CloudSlots(BaseModel):
     """The cloud tunnels' slots IPAM pinned in the lock file (`inventory/ipam.py`, rules in
     `network/cloud.py`): each hub's, AWS region's and OpenStack site's, and each site gateway's
-    /29 towards each region. A fleet built in code without them (`Fleet(...)` in tests) takes the
-    fleet order's, as a lock written before slots does for the entries it lacks."""
+    /29 towards each region; each hub's cloud rank and each AWS account's data region. A fleet
+    built in code without them (`Fleet(...)` in tests) takes the fleet order's, as a lock written
+    before slots does for the entries it lacks."""
 
     model_config = ConfigDict(frozen=True)
 
     hubs: dict[str, int] = {}
+    cloud_ranks: dict[str, int] = {}  # by hub
+    data_regions: dict[str, str] = {}  # by AWS account name
     aws_regions: dict[str, int] = {}
     openstack_sites: dict[str, int] = {}
     openstack_aws_inside: dict[str, dict[str, ipaddress.IPv4Network]] = {}
@@ -246,6 +249,24 @@ class Fleet:
         """Hub `hub`'s cloud tunnel slot (`network/cloud.py` `hub_aws_inside`, `hub_openstack_inside`)."""
         slot = self.cloud_slots.hubs.get(hub)
         return list(self.hubs).index(hub) if slot is None else slot
+
+    def hub_cloud_rank(self, hub: str) -> int:
+        """Hub `hub`'s rank towards the clouds (`network/cloud.py` `BGP_DEFAULT_LOCAL_PREF`): the
+        inventory's `cloud_rank`, else IPAM's pin, else its place among the hubs."""
+        rank = self.cloud_slots.cloud_ranks.get(hub)
+        if rank is None:
+            stated = next((h.cloud_rank for h in self.spec.sites.hq.hubs if h.hostname == hub), None)
+            return list(self.hubs).index(hub) if stated is None else stated
+        return rank
+
+    def data_region(self, account: str) -> str:
+        """The region of AWS account `account`'s staff data bucket: the inventory's `data_region`,
+        else IPAM's pin, else the account's first region."""
+        region = self.cloud_slots.data_regions.get(account)
+        if region is None:
+            (spec,) = [a for a in self.spec.sites.aws if a.name == account]
+            return spec.data_region or spec.regions[0]
+        return region
 
     def aws_region_slot(self, region: str) -> int:
         """AWS region `region`'s slot among a hub's AWS tunnels (`hub_aws_inside`)."""

@@ -4,7 +4,8 @@ A store keeps whatever the lock file says it has. New stores are served in id or
 lowest free block, so adding, removing or reordering stores never renumbers an existing one.
 Likewise the cloud tunnels' slots (`network/cloud.py`): each hub's, AWS region's and OpenStack
 site's, and each OpenStack gateway's /29 towards each region, so adding or removing a hub, region
-or site never renumbers a kept tunnel.
+or site never renumbers a kept tunnel; each hub's cloud rank and each AWS account's data region,
+so reordering hubs or regions moves no cloud flow and no bucket.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storestack.common.errors import InventoryFamily
 from storestack.common.files import atomic_write_text
+from storestack.common.patterns import AWS_REGION
 from storestack.inventory.addresses import span
-from storestack.inventory.errors import InventoryError, IpamExhaustedError
+from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
 from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
-from storestack.inventory.source import Loc, SourceDocument, decode, parse_text, read_bytes
+from storestack.inventory.source import Loc, SourceDocument, decode, dotted, parse_text, read_bytes
+from storestack.inventory.types import AwsRegion
 from storestack.inventory.validate import validate_document
 from storestack.network.cloud import (
     AWS_REGION_SLOTS,
+    CLOUD_RANKS,
     CLOUD_SITE_SLOTS,
     HUB_SLOTS,
     LINK_LOCAL,
@@ -47,6 +51,7 @@ LOCK_HEADER = (
 # A key YAML would read back as a string without quotes (no bool/null/number look-alikes).
 _BARE_KEY = re.compile(r"[a-z][a-z0-9-]*")
 _YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+_REGION = re.compile(AWS_REGION)
 
 
 class StoreAllocation(BaseModel):
@@ -72,6 +77,10 @@ class HubAllocation(BaseModel):
     # Its cloud tunnels' slot (`network/cloud.py` `hub_aws_inside`, `hub_openstack_inside`), in a
     # fleet with cloud sites. None in a lock written before slots: its fleet position, if free.
     slot: int | None = None
+    # Its rank towards the clouds (`network/cloud.py` `BGP_DEFAULT_LOCAL_PREF`), in a fleet with
+    # cloud sites: the inventory's `cloud_rank`, else pinned here. None in a lock written before
+    # ranks: its fleet position, if free.
+    cloud_rank: int | None = None
 
 
 class AwsRegionAllocation(BaseModel):
@@ -96,6 +105,15 @@ class OpenStackSiteAllocation(BaseModel):
     aws_inside: dict[str, ipaddress.IPv4Network] = {}
 
 
+class AwsAccountAllocation(BaseModel):
+    """Where an AWS account's staff data bucket lives: the inventory's `data_region`, else the
+    first of its regions when first allocated, kept when its regions are reordered or removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_region: AwsRegion
+
+
 def _key(name: str) -> str:
     return name if _BARE_KEY.fullmatch(name) and name not in _YAML_WORDS else f'"{name}"'
 
@@ -109,6 +127,7 @@ class AllocationTable(BaseModel):
 
     version: int = LOCK_VERSION
     hubs: dict[str, HubAllocation] = Field(default_factory=dict)
+    aws_accounts: dict[str, AwsAccountAllocation] = Field(default_factory=dict)
     aws_regions: dict[str, AwsRegionAllocation] = Field(default_factory=dict)
     openstack_sites: dict[str, OpenStackSiteAllocation] = Field(default_factory=dict)
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
@@ -134,8 +153,13 @@ class AllocationTable(BaseModel):
             hub = self.hubs[name]
             beacon = f", beacon: {hub.beacon}" if hub.beacon is not None else ""
             slot = f", slot: {hub.slot}" if hub.slot is not None else ""
-            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}{slot}}}\n")
+            rank = f", cloud_rank: {hub.cloud_rank}" if hub.cloud_rank is not None else ""
+            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}{slot}{rank}}}\n")
         # Written only for a fleet with cloud sites: a lock without them reads as before.
+        if self.aws_accounts:
+            out.append("aws_accounts:\n")
+            for account in sorted(self.aws_accounts):
+                out.append(f"  {_key(account)}: {{data_region: {self.aws_accounts[account].data_region}}}\n")
         if self.aws_regions:
             out.append("aws_regions:\n")
             for region in sorted(self.aws_regions):
@@ -206,19 +230,26 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
     would give.
     """
     version = data.get("version", LOCK_VERSION)
-    sections = {"version", "hubs", "aws_regions", "openstack_sites", "stores"}
+    sections = {"version", "hubs", "aws_accounts", "aws_regions", "openstack_sites", "stores"}
     if set(data) - sections or type(version) is not int or version != LOCK_VERSION:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
-        if "loopback" not in set(hub) or not set(hub) <= {"loopback", "beacon", "slot"}:
+        if "loopback" not in set(hub) or not set(hub) <= {"loopback", "beacon", "slot", "cloud_rank"}:
             raise ValueError(name)
         beacon = hub.get("beacon")
         hubs[name] = HubAllocation.model_construct(
             loopback=_address(hub["loopback"]),
             beacon=None if beacon is None else _address(beacon),
             slot=None if hub.get("slot") is None else _slot(hub["slot"]),
+            cloud_rank=None if hub.get("cloud_rank") is None else _slot(hub["cloud_rank"]),
         )
+    accounts: dict[str, AwsAccountAllocation] = {}
+    for name, entry in (data.get("aws_accounts") or {}).items():
+        # The region's spelling is checked by full validation (a raise here falls back to it).
+        if set(entry) != {"data_region"} or type(entry["data_region"]) is not str or not _REGION.fullmatch(entry["data_region"]):
+            raise ValueError(name)
+        accounts[name] = AwsAccountAllocation.model_construct(data_region=entry["data_region"])
     regions: dict[str, AwsRegionAllocation] = {}
     for region, entry in (data.get("aws_regions") or {}).items():
         if not {"slot"} <= set(entry) <= {"slot", "ranges"}:
@@ -252,7 +283,7 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             aws_inside={name: _network(value) for name, value in (entry.get("aws_inside") or {}).items()},
         )
     return AllocationTable.model_construct(
-        version=version, hubs=hubs, aws_regions=regions, openstack_sites=sites, stores=stores
+        version=version, hubs=hubs, aws_accounts=accounts, aws_regions=regions, openstack_sites=sites, stores=stores
     )
 
 
@@ -512,7 +543,10 @@ def allocate_fleet(
         except PoolExhausted as exc:
             raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
         table.hubs[hub.hostname] = HubAllocation.model_construct(
-            loopback=loopback, beacon=pinned.beacon if pinned else None, slot=pinned.slot if pinned else None
+            loopback=loopback,
+            beacon=pinned.beacon if pinned else None,
+            slot=pinned.slot if pinned else None,
+            cloud_rank=pinned.cloud_rank if pinned else None,
         )
     for store in sorted(stores, key=lambda store: store.id):
         pinned_store = previous.stores.get(store.id)
@@ -535,6 +569,7 @@ def allocate_fleet(
                 allocation.aws_inside = aws_inside
         table.stores[store.id] = allocation
     _allocate_cloud_slots(spec, fleet_doc, previous, table)
+    _allocate_data_regions(spec, fleet_doc, previous, table)
     # Beacons after the stores, so a fleet without them in its lock keeps every store's numbers.
     for hub in spec.sites.hq.hubs:
         allocated = table.hubs[hub.hostname]
@@ -602,6 +637,7 @@ def _allocate_cloud_slots(
         if hub_alloc.slot is None:
             holders = [f"hubs.{name}" for name, alloc in previous.hubs.items() if alloc.slot is not None]
             hub_alloc.slot = _take_slot(position, taken, HUB_SLOTS, fleet_doc, ("sites", "hq", "hubs", position), "hub", holders)
+    _allocate_cloud_ranks(spec, fleet_doc, previous, table)
     taken = {alloc.slot for alloc in previous.aws_regions.values()}
     for position, region in enumerate(regions):
         if region not in table.aws_regions:
@@ -643,6 +679,89 @@ def _allocate_cloud_slots(
             allocated.aws_inside[region] = block
     table.openstack_sites = dict(sorted(table.openstack_sites.items()))
     _allocate_range_slots(spec, fleet_doc, previous, table)
+
+
+def _allocate_cloud_ranks(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each hub's rank towards the clouds (`network/cloud.py` `BGP_DEFAULT_LOCAL_PREF`): the
+    inventory's `cloud_rank`, else the pinned one (a hub that held a rank another hub now states
+    takes a new one), else the hub's place in the fleet while the lock pins no rank (what a fleet
+    ranked before the pins deployed), else the first rank after every one taken: a hub added takes
+    no hub's cloud flows. A removed hub keeps its rank (its cloud sessions may still be up), and
+    no hub may state it. Raises InventoryError, IpamExhaustedError."""
+    hubs = spec.sites.hq.hubs
+    current = {hub.hostname for hub in hubs}
+    removed = {name: alloc.cloud_rank for name, alloc in previous.hubs.items() if name not in current and alloc.cloud_rank is not None}
+    stated: dict[int, str] = {}
+    issues: list[InventoryIssue] = []
+    for position, hub in enumerate(hubs):
+        if hub.cloud_rank is None:
+            continue
+        loc: Loc = ("sites", "hq", "hubs", position, "cloud_rank")
+        holder = next((name for name, rank in removed.items() if rank == hub.cloud_rank), None)
+        if hub.cloud_rank in stated:
+            issues.append(fleet_doc.issue(loc, f"cloud rank {hub.cloud_rank} is already stated for hub {stated[hub.cloud_rank]}"))
+        elif holder is not None:
+            issues.append(
+                fleet_doc.issue(
+                    loc,
+                    f"cloud rank {hub.cloud_rank} is pinned in {LOCK_FILE_NAME} to removed hub "
+                    f"{dotted(('hubs', holder))}, whose cloud sessions may still be up; delete its line from "
+                    f"{LOCK_FILE_NAME} once it is retired, or state another rank",
+                )
+            )
+        stated.setdefault(hub.cloud_rank, hub.hostname)
+    if issues:
+        raise InventoryError(issues)
+    taken = set(stated) | set(removed.values())
+    kept: dict[str, int] = {}
+    for hub in hubs:
+        pinned = table.hubs[hub.hostname].cloud_rank
+        if hub.cloud_rank is None and pinned is not None and pinned not in taken:
+            kept[hub.hostname] = pinned
+            taken.add(pinned)
+    ranked_before = any(alloc.cloud_rank is not None for alloc in previous.hubs.values())
+    for position, hub in enumerate(hubs):
+        hub_alloc = table.hubs[hub.hostname]
+        if hub.cloud_rank is not None:
+            hub_alloc.cloud_rank = hub.cloud_rank
+        elif hub.hostname in kept:
+            hub_alloc.cloud_rank = kept[hub.hostname]
+        else:
+            first = max(taken, default=-1) + 1 if ranked_before else position
+            holders = [f"hubs.{name}" for name, rank in removed.items()] + [f"hubs.{name}" for name in kept]
+            loc = ("sites", "hq", "hubs", position)
+            hub_alloc.cloud_rank = _take_slot(first, taken, CLOUD_RANKS, fleet_doc, loc, "cloud rank", holders)
+
+
+def _allocate_data_regions(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each AWS account's data region (`AwsAccountAllocation`): the inventory's `data_region`, one of
+    the account's regions or the one pinned, else the pinned one, else the first of its regions.
+    A removed account keeps its entry. Raises InventoryError naming a stated region it cannot be."""
+    table.aws_accounts = {name: alloc.model_copy() for name, alloc in previous.aws_accounts.items()}
+    issues: list[InventoryIssue] = []
+    for index, account in enumerate(spec.sites.aws):
+        pinned = previous.aws_accounts.get(account.name)
+        region = account.data_region
+        if region is not None and region not in account.regions and (pinned is None or pinned.data_region != region):
+            where = f"; pinned: {pinned.data_region}" if pinned is not None else ""
+            issues.append(
+                fleet_doc.issue(
+                    ("sites", "aws", index, "data_region"),
+                    f"{region} is not one of the account's regions ({', '.join(account.regions)}{where}): "
+                    "the staff data bucket would be made in a region the fleet does not run in",
+                )
+            )
+            continue
+        if region is None:
+            region = pinned.data_region if pinned is not None else account.regions[0]
+        table.aws_accounts[account.name] = AwsAccountAllocation.model_construct(data_region=region)
+    if issues:
+        raise InventoryError(issues)
+    table.aws_accounts = dict(sorted(table.aws_accounts.items()))
 
 
 def _allocate_range_slots(

@@ -398,6 +398,8 @@ def _load(
     }
     slots = CloudSlots(
         hubs={name: alloc.slot for name, alloc in table.hubs.items() if alloc.slot is not None},
+        cloud_ranks={name: alloc.cloud_rank for name, alloc in table.hubs.items() if alloc.cloud_rank is not None},
+        data_regions={name: alloc.data_region for name, alloc in table.aws_accounts.items()},
         aws_regions={region: alloc.slot for region, alloc in table.aws_regions.items()},
         openstack_sites={name: alloc.slot for name, alloc in table.openstack_sites.items()},
         openstack_aws_inside={name: dict(alloc.aws_inside) for name, alloc in table.openstack_sites.items()},

@@ -40,6 +40,7 @@ from storestack.inventory.types import (
     Text,
     VlanId,
 )
+from storestack.network.cloud import CLOUD_RANKS
 
 StoreFormat = Literal["hypermarket", "supermarket", "mall", "convenience"]
 LifecycleState = Literal["planned", "active", "decommissioned"]
@@ -140,6 +141,17 @@ class Hub(Strict):
         default=None,
         description="the hub's address on the DC core LAN; default: the next free host after the core routers",
     )
+    cloud_rank: int | None = Field(
+        default=None,
+        ge=0,
+        lt=CLOUD_RANKS,
+        description=(
+            "the hub's rank towards the clouds: the hub of the best rank whose VPN to a cloud site is up "
+            "carries that site's flows both ways, the others stand by (network/cloud.py BGP_DEFAULT_LOCAL_PREF). "
+            "Unique among the hubs. Default: the rank pinned in allocations.yaml, first the hub's place "
+            "among the hubs, a hub added later after every rank taken; a reorder of the hubs moves none"
+        ),
+    )
     uplink_mbps: int | None = Field(
         default=None,
         ge=1,
@@ -197,6 +209,15 @@ class AwsAccount(Strict):
     name: Slug
     account_id: AwsAccountId
     regions: list[AwsRegion] = Field(min_length=1)
+    data_region: AwsRegion | None = Field(
+        default=None,
+        description=(
+            "the region of the account's staff data bucket, one of `regions` (or the one pinned); a "
+            "change replaces the bucket: copy its data first. Default: the region pinned in "
+            "allocations.yaml, first the first of `regions`; kept when the regions are reordered or "
+            "that region is removed"
+        ),
+    )
     availability_zones: list[AzSuffix] = Field(default=["a", "b"], min_length=2)
     staff_entry_roles: list[IamRolePath] = Field(
         default_factory=list,

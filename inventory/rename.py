@@ -115,7 +115,7 @@ def rename_store(root: Path, old: str, new: str) -> RenameResult:
     kept = _moved(table.stores[old], old, new)
     stores = {store_id: alloc for store_id, alloc in table.stores.items() if store_id != old}
     stores[new] = kept
-    new_table = AllocationTable(version=table.version, hubs=table.hubs, stores=dict(sorted(stores.items())))
+    new_table = table.model_copy(update={"stores": dict(sorted(stores.items()))})
     try:
         if file_renamed:
             atomic_write_text(new_path, _renamed_text(old_path, originals[old_path] or "", old, new))

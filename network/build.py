@@ -18,7 +18,7 @@ Design decisions made here, once, for every platform:
   id, no two tunnels share one, and a leaked device config reveals no other tunnel's key. Live
   values from the store stack outputs win for the tunnels the stack builds.
 - **One hub per cloud site carries both directions** (`cloud_rank`): hubs keep state, so the
-  clouds' answers must come back through the hub a flow left by. Ranked in fleet order, a hub
+  clouds' answers must come back through the hub a flow left by. Ranked as stated or pinned, a hub
   of rank k > 0 prepends its ASN k times towards the clouds and lowers the local preference of
   what its own cloud sessions teach, so every hub sends cloud traffic through the best-ranked
   hub whose VPN to the site is up, and the clouds answer through that same hub.
@@ -63,6 +63,7 @@ from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, guest_breakout_index
 from storestack.network.cloud import (
+    CLOUD_RANKS,
     CLOUD_SLOT_BITS,
     cloud_site_keys,
     cloud_slot,
@@ -75,9 +76,7 @@ from storestack.network.cloud import (
 from storestack.network.crypto import fleet_crypto
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
-    BGP_DEFAULT_LOCAL_PREF,
     CLOUD_LONGEST_PREFIX,
-    CLOUD_RANK_LOCAL_PREF_STEP,
     HUB_UNDERLAY_MTU,
     NETWORK_CONTROL_DSCPS,
     SESSION_BFD,
@@ -425,14 +424,16 @@ class NetworkIntent:
         return list(self.fleet.hubs)
 
     def cloud_rank(self, name: str) -> CloudRank:
-        """Hub `name`'s rank towards the clouds: its place in the fleet's hubs (the first is 0),
-        and what its cloud sessions set for it (`CloudRank`; `BGP_DEFAULT_LOCAL_PREF` says why).
+        """Hub `name`'s rank towards the clouds, stated in the inventory or pinned by IPAM, never its
+        place in fleet.yaml (`Fleet.hub_cloud_rank`; 0 carries the flows), and what its cloud
+        sessions set for it (`CloudRank`; `network/cloud.py` `BGP_DEFAULT_LOCAL_PREF` says why).
         A hub with cloud VPNs holds it as `HubIntent.cloud_rank`."""
-        rank = self._hub_order.index(name)
-        if CLOUD_RANK_LOCAL_PREF_STEP * rank >= BGP_DEFAULT_LOCAL_PREF:
+        if name not in self.fleet.hubs:
+            raise NetworkIntentError(f"no hub {name!r} in the fleet (known: {', '.join(self._hub_order)})")
+        rank = self.fleet.hub_cloud_rank(name)
+        if not 0 <= rank < CLOUD_RANKS:
             raise NetworkIntentError(
-                f"hub {name} is number {rank + 1} of the fleet's hubs: the cloud ranks order at most "
-                f"{BGP_DEFAULT_LOCAL_PREF // CLOUD_RANK_LOCAL_PREF_STEP} hubs by local preference"
+                f"hub {name} has cloud rank {rank}: the cloud ranks order at most {CLOUD_RANKS} hubs by local preference"
             )
         return CloudRank.of(rank)
 

@@ -54,6 +54,24 @@ OPENSTACK_SITE_SLOTS = HUB_INSIDE_POOL.num_addresses // 4 // HUBS_PER_SITE
 # subnet, and the BGP session of one of them goes out of the other.
 OPENSTACK_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.244.0/22")
 OPENSTACK_AWS_SITES = OPENSTACK_AWS_INSIDE_POOL.num_addresses // 4 // (2 * HUB_AWS_REGIONS)
+# The hubs' ranks towards the clouds (`NetworkIntent.cloud_rank`): each hub's is stated in the
+# inventory (`cloud_rank`) or pinned by IPAM in the lock file (`hubs.<name>.cloud_rank`; first the
+# hub's place in the fleet, what a fleet ranked before the pins deployed, then after every rank
+# taken), never its place in fleet.yaml, so a reorder moves no flow and a removal only the removed
+# hub's (`inventory/ipam.py` `_allocate_cloud_ranks`, `Fleet.hub_cloud_rank`). Hub firewalls keep
+# state (FortiOS passes answers by its session table only), so a store's or HQ's flow to a cloud
+# and the cloud's answers must pass one hub. Per cloud site the
+# best-ranked hub whose VPN to it is up carries both directions, active/standby by BGP
+# attributes, as vendors' designs for stateful hubs do: a hub of rank k > 0 prepends its own
+# ASN k times on what it announces over its cloud sessions (the clouds answer through the
+# shortest AS path: AWS Site-to-Site VPN "route priority"; the OpenStack gateway's FRR alike)
+# and takes what its own cloud sessions teach at BGP_DEFAULT_LOCAL_PREF - k *
+# CLOUD_RANK_LOCAL_PREF_STEP, so it prefers rank 0's routes (iBGP carries local preference) and
+# relays the stores' cloud traffic across the DC LAN to rank 0. A hub holds it once, as
+# `HubIntent.cloud_rank` (`CloudRank`); rank 0 keeps BGP's defaults and renders nothing.
+BGP_DEFAULT_LOCAL_PREF = 100
+CLOUD_RANK_LOCAL_PREF_STEP = 10
+CLOUD_RANKS = BGP_DEFAULT_LOCAL_PREF // CLOUD_RANK_LOCAL_PREF_STEP  # ranks 0-9 keep a local preference
 # A store WAN link's two AWS tunnels share one /29: tunnel 1 the lower /30, tunnel 2 the upper.
 STORE_AWS_INSIDE_PREFIX = 29
 # What store links never get: the /29s holding a reserved /30, both hub pools and the OpenStack
@@ -179,11 +197,37 @@ def openstack_aws_peer(site_slot: int, block: ipaddress.IPv4Network) -> str:
     gateway built then has, kept), else `awsb<k>`, the block's place in the pool. Never the
     region's place in the fleet: a region removed renames no other's (a rule named anew is made
     before the old one is deleted, and Neutron refuses a rule the group already has)."""
-    k = (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+    k = _openstack_aws_block_index(block)
     r = k - site_slot * HUB_AWS_REGIONS
     if site_slot < OPENSTACK_AWS_SITES and 0 <= r < HUB_AWS_REGIONS:
         return f"aws{r}"
     return f"awsb{k}"
+
+
+def _openstack_aws_block_index(block: ipaddress.IPv4Network) -> int:
+    """`block`'s place among the /29s of `OPENSTACK_AWS_INSIDE_POOL`."""
+    return (int(block.network_address) - int(OPENSTACK_AWS_INSIDE_POOL.network_address)) >> (32 - STORE_AWS_INSIDE_PREFIX)
+
+
+# An OpenStack gateway's XFRM interfaces, one per tunnel, each bound by its if_id to one swanctl
+# CHILD_SA (`components/vpn_gateway.py`): numbered by what IPAM pins, never by the order the
+# tunnels are added, so a hub, region or site added or removed renumbers no kept tunnel's
+# interface. A hub's tunnel takes its slot's (1-8: what its place in the fleet gave before), an
+# AWS tunnel its /29's and number's after them. Never 0: the kernel refuses an XFRM interface of
+# if_id 0 (Linux "xfrm: interface with if_id 0 should return error", 8dce43919566), which on a
+# state or policy means no interface.
+def openstack_hub_if_id(hub_slot: int) -> int:
+    """The if_id of an OpenStack gateway's tunnel to the hub in slot `hub_slot`."""
+    if not 0 <= hub_slot < HUB_SLOTS:
+        raise ValueError(f"hub slot {hub_slot}: an OpenStack gateway takes hub slots 0-{HUB_SLOTS - 1}")
+    return 1 + hub_slot
+
+
+def openstack_aws_if_id(block: ipaddress.IPv4Network, number: int) -> int:
+    """The if_id of an OpenStack gateway's AWS tunnel `number` of the VPN connection pinned to `block`."""
+    if number not in (1, 2):
+        raise ValueError(f"AWS tunnel {number}: a VPN connection has tunnels 1 and 2")
+    return 1 + HUB_SLOTS + 2 * _openstack_aws_block_index(block) + number - 1
 
 
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:

@@ -13,6 +13,8 @@ from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.network.cloud import BGP_DEFAULT_LOCAL_PREF as BGP_DEFAULT_LOCAL_PREF
+from storestack.network.cloud import CLOUD_RANK_LOCAL_PREF_STEP as CLOUD_RANK_LOCAL_PREF_STEP
 from storestack.network.crypto import TunnelMtu
 from storestack.network.secrets import Secret
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
@@ -73,26 +75,12 @@ class Transport:
     mtu: TunnelMtu
 
 
-# The hubs' ranks towards the clouds (`NetworkIntent.cloud_rank`, fleet order: the first hub is
-# rank 0). Hub firewalls keep state (FortiOS passes answers by its session table only), so a
-# store's or HQ's flow to a cloud and the cloud's answers must pass one hub. Per cloud site the
-# best-ranked hub whose VPN to it is up carries both directions, active/standby by BGP
-# attributes, as vendors' designs for stateful hubs do: a hub of rank k > 0 prepends its own
-# ASN k times on what it announces over its cloud sessions (the clouds answer through the
-# shortest AS path: AWS Site-to-Site VPN "route priority"; the OpenStack gateway's FRR alike)
-# and takes what its own cloud sessions teach at BGP_DEFAULT_LOCAL_PREF - k *
-# CLOUD_RANK_LOCAL_PREF_STEP, so it prefers rank 0's routes (iBGP carries local preference) and
-# relays the stores' cloud traffic across the DC LAN to rank 0. A hub holds it once, as
-# `HubIntent.cloud_rank` (`CloudRank`); rank 0 keeps BGP's defaults and renders nothing.
-BGP_DEFAULT_LOCAL_PREF = 100
-CLOUD_RANK_LOCAL_PREF_STEP = 10
-
-
+# The hubs' ranks towards the clouds: `network/cloud.py` `BGP_DEFAULT_LOCAL_PREF` says what they do.
 @record
 class CloudRank:
     """A hub's rank towards the clouds and what every one of its cloud sessions sets for it."""
 
-    rank: int  # the hub's place in the fleet's hubs (the first is 0)
+    rank: int  # stated in the inventory or pinned by IPAM (`Fleet.hub_cloud_rank`); 0 carries the flows
     local_pref: int  # what its cloud sessions teach it is taken at
     prepend: int  # how many times it prepends its own ASN on what it announces to them
 

@@ -216,12 +216,18 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "routers": [str(r) for r in hub.dc.routers],
         },
         "tunnels": counts,
-        # its rank towards the clouds (`HubIntent.cloud_rank`, fleet order): per cloud site the
+        # its rank towards the clouds (`HubIntent.cloud_rank`, stated or pinned): per cloud site the
         # best-ranked hub whose VPN is up carries both directions of every cloud flow; what its
         # cloud sessions teach it takes at `local_pref`, and what it announces to them it
-        # prepends its ASN on `prepend` times (None: the hub has no cloud VPN)
+        # prepends its ASN on `prepend` times; `carries`: no hub of the fleet ranks better (rank 0,
+        # or the best kept once the hub of rank 0 was removed) (None: the hub has no cloud VPN)
         "cloud_rank": (
-            {"rank": rank.rank, "local_pref": rank.local_pref, "prepend": rank.prepend}
+            {
+                "rank": rank.rank,
+                "local_pref": rank.local_pref,
+                "prepend": rank.prepend,
+                "carries": all(intent.cloud_rank(other).rank >= rank.rank for other in intent.fleet.hubs),
+            }
             if (rank := hub.cloud_rank) is not None
             else None
         ),

@@ -67,8 +67,9 @@ class CoreStackConfig(FrozenModel):
         return self
 
     def provider_config(self) -> dict[str, str]:
-        """The default providers' stack config: AWS in the fleet's first (primary) region."""
-        return {AWS_REGION_KEY: self.hybrid_cloud.aws_regions[0].region}
+        """The default providers' stack config: AWS in the staff data bucket's region (stated or
+        pinned, `HybridCloudArgs.data_region`), not the first region listed."""
+        return {AWS_REGION_KEY: self.hybrid_cloud.data_region}
 
 
 class StoreStackConfig(FrozenModel):

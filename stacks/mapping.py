@@ -145,6 +145,11 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
     plan = spec.ip_plan
     # Each site's share as IPAM pins it: a region or site added or removed moves no other's networks.
     slot_of = {key: fleet.cloud_range_slot(key) for key in _cloud_sites(fleet)}
+    # Regions, sites and hubs in the order of what IPAM pins them to, not of fleet.yaml: a reorder
+    # there changes nothing the stack builds (a region pair's peering is asked for by the first).
+    account_regions = sorted(account.regions, key=lambda region: slot_of[f"aws:{region}"])
+    openstack = sorted(sites.openstack, key=lambda site: fleet.openstack_site_slot(site.name))
+    hubs = sorted(fleet.hubs.values(), key=lambda hub: fleet.hub_slot(hub.hostname))
     try:
         regions = [
             AwsRegionArgs(
@@ -155,7 +160,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 transit_gateway_asn=spec.asn.aws,
                 ad_connector_dns_ips=_ad_connector_dns_ips(fleet, region),
             )
-            for region in account.regions
+            for region in account_regions
         ]
         openstack_sites = [
             OpenStackSiteArgs(
@@ -168,15 +173,16 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 dns_nameservers=spec.management.dns_forwarders,
                 bgp_asn=spec.asn.openstack,
                 slot=fleet.openstack_site_slot(site.name),
-                aws_inside={region: fleet.openstack_aws_block(site.name, region) for region in account.regions},
+                aws_inside={region: fleet.openstack_aws_block(site.name, region) for region in account_regions},
             )
-            for site in sites.openstack
+            for site in openstack
         ]
         hybrid = HybridCloudArgs(
             fleet=spec.organisation.slug,
             tags=dict(spec.tags),
             aws_account_id=account.account_id,
             aws_regions=regions,
+            data_region=fleet.data_region(account.name),
             openstack_sites=openstack_sites,
             hubs=[
                 HqHubArgs(
@@ -187,7 +193,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                     cloud_tunnels=hub_cloud_tunnels(intent, hub.hostname),
                     slot=fleet.hub_slot(hub.hostname),
                 )
-                for hub in fleet.hubs.values()
+                for hub in hubs
             ],
             staff_entry_roles=account.staff_entry_roles,
             staff_roles=[

@@ -917,7 +917,7 @@ class HubView:
     @property
     def cloud_prepend_path(self) -> str:
         """The AS path CLOUD-OUT prepends towards the clouds: the hub's ASN as many times as its
-        cloud rank (`HubIntent.cloud_rank`); empty on the first hub, which prepends nothing, and
+        cloud rank (`HubIntent.cloud_rank`); empty on a hub of rank 0, which prepends nothing, and
         without cloud VPNs."""
         rank = self.intent.cloud_rank
         return prepend_path(self.asn, rank.prepend if rank is not None else 0)

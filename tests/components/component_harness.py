@@ -141,6 +141,7 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         ],
         "desktop_flows": DESKTOP_FLOWS,
         "data_bucket_name": "acme-staff-data",
+        "data_region": "eu-west-1",
     }
     values.update(overrides)
     return HybridCloudArgs.model_validate(values)

@@ -11,12 +11,17 @@ pins the store links' AWS /29s; the fleet is committed with its lock between cha
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from testsupport.rendering import edited_sample_chain, hub_removed_chain, three_hub_chain
+from testsupport.rendering import (
+    committed,
+    edited_sample_chain,
+    hub_removed_chain,
+    three_hub_chain,
+    with_lock_of,
+)
 
 from storestack.devices.render import render_hub
 from storestack.inventory import load_fleet, sample_chain_path
@@ -28,17 +33,6 @@ from storestack.network.build import NetworkIntent
 # What a cloud tunnel's ends are made of in a hub's config: inside addresses (169.254.0.0/16)
 # and the planned outside addresses of its far ends (TEST-NET-1, then 198.19.0.0/18).
 _CLOUD_ADDRESS = re.compile(r"\b(?:169\.254|192\.0\.2|198\.19)\.\d+\.\d+(?:/\d+)?\b")
-
-
-def _committed(root: Path) -> Path:
-    """`root` with its lock written, as a fleet is committed between two changes."""
-    load_fleet_with_allocations(root, write_lock=True)
-    return root
-
-
-def _with_lock_of(root: Path, before: Path) -> Path:
-    shutil.copy(before / LOCK_FILE_NAME, root / LOCK_FILE_NAME)
-    return root
 
 
 def _cloud_ends(root: Path, hub: str) -> dict[str, tuple[str, str, str]]:
@@ -66,8 +60,8 @@ def _edit(root: Path, old: str, new: str) -> None:
 
 
 def test_removing_a_hub_moves_no_tunnel_of_a_kept_hub(tmp_path: Path) -> None:
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _with_lock_of(hub_removed_chain(tmp_path / "after"), before)
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = with_lock_of(hub_removed_chain(tmp_path / "after"), before)
     for hub in ("hq-hub1", "hq-hub3"):
         assert _cloud_ends(after, hub) == _cloud_ends(before, hub), hub
     # What the hub is pushed: the same cloud tunnel addresses, nothing to change in step with the cloud.
@@ -75,8 +69,8 @@ def test_removing_a_hub_moves_no_tunnel_of_a_kept_hub(tmp_path: Path) -> None:
 
 
 def test_a_hub_added_after_one_was_removed_takes_a_free_slot(tmp_path: Path) -> None:
-    before = _committed(three_hub_chain(tmp_path / "before"))
-    after = _committed(_with_lock_of(hub_removed_chain(tmp_path / "after"), before))
+    before = committed(three_hub_chain(tmp_path / "before"))
+    after = committed(with_lock_of(hub_removed_chain(tmp_path / "after"), before))
     _edit(
         after,
         "        serial: NW-HUB-0003\n",
@@ -100,8 +94,8 @@ def test_an_aws_region_added_or_removed_moves_no_other_regions_tunnels(tmp_path:
     # eu-central-1 sorts before eu-west-1: in fleet order it would take eu-west-1's place.
     two = "regions: [eu-central-1, eu-west-1]"
     before = edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", two if change == "removed" else "regions: [eu-west-1]")
-    _committed(before)
-    after = _with_lock_of(edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", two if change == "added" else "regions: [eu-west-1]"), before)
+    committed(before)
+    after = with_lock_of(edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", two if change == "added" else "regions: [eu-west-1]"), before)
     for hub in ("hq-hub1", "hq-hub2"):
         kept = {tid: ends for tid, ends in _cloud_ends(before, hub).items() if "eu-central-1" not in tid}
         now = {tid: ends for tid, ends in _cloud_ends(after, hub).items() if "eu-central-1" not in tid}
@@ -119,8 +113,8 @@ def test_an_openstack_site_added_before_another_moves_none_of_its_tunnels(tmp_pa
         "      external_network: public-ext\n"
         "      project: retail-platform\n"
     )
-    before = _committed(_sample_copy(tmp_path / "before"))
-    after = _with_lock_of(edited_sample_chain(tmp_path / "after", "  openstack:\n", site), before)
+    before = committed(_sample_copy(tmp_path / "before"))
+    after = with_lock_of(edited_sample_chain(tmp_path / "after", "  openstack:\n", site), before)
     for hub in ("hq-hub1", "hq-hub2"):
         kept = _cloud_ends(before, hub)
         now = _cloud_ends(after, hub)
@@ -131,7 +125,7 @@ def test_an_openstack_site_added_before_another_moves_none_of_its_tunnels(tmp_pa
 
 
 def test_the_lock_file_pins_the_slots_and_reads_back_as_written(tmp_path: Path) -> None:
-    root = _committed(three_hub_chain(tmp_path))
+    root = committed(three_hub_chain(tmp_path))
     text = (root / LOCK_FILE_NAME).read_text()
     lock = yaml.safe_load(text)
     # A fleet committed before slots keeps what its fleet order gave: what it has deployed.
@@ -148,7 +142,7 @@ def test_the_lock_file_pins_the_slots_and_reads_back_as_written(tmp_path: Path) 
 
 def test_a_lock_written_before_slots_keeps_the_deployed_tunnels(tmp_path: Path) -> None:
     sample = NetworkIntent(load_fleet(sample_chain_path()))
-    root = _committed(_sample_copy(tmp_path))
+    root = committed(_sample_copy(tmp_path))
     lock = (root / LOCK_FILE_NAME).read_text()
     legacy = re.sub(r", slot: \d+", "", re.sub(r"(?ms)^aws_regions:\n.*?(?=^stores:)", "", lock))
     (root / LOCK_FILE_NAME).write_text(legacy)
@@ -158,7 +152,7 @@ def test_a_lock_written_before_slots_keeps_the_deployed_tunnels(tmp_path: Path) 
 
 
 def test_a_hub_slot_pool_held_by_removed_hubs_is_refused_naming_the_lock_entries(tmp_path: Path) -> None:
-    root = _committed(_sample_copy(tmp_path))
+    root = committed(_sample_copy(tmp_path))
     path = root / LOCK_FILE_NAME
     text = path.read_text()
     gone = "".join(
@@ -176,9 +170,9 @@ def test_a_hub_slot_pool_held_by_removed_hubs_is_refused_naming_the_lock_entries
 
 
 def test_a_slot_given_twice_in_the_lock_file_is_refused_at_its_line(tmp_path: Path) -> None:
-    root = _committed(_sample_copy(tmp_path))
+    root = committed(_sample_copy(tmp_path))
     path = root / LOCK_FILE_NAME
-    path.write_text(path.read_text().replace("beacon: 10.255.0.12, slot: 1}", "beacon: 10.255.0.12, slot: 0}"))
+    path.write_text(path.read_text().replace("beacon: 10.255.0.12, slot: 1,", "beacon: 10.255.0.12, slot: 0,"))
     with pytest.raises(InventoryError) as refused:
         load_fleet(root)
     (issue,) = refused.value.issues
@@ -211,8 +205,8 @@ def test_a_region_added_or_removed_moves_no_other_sites_ranges(tmp_path: Path, c
     its VPCs and networks (a new CIDR replaces them). Numbered by place, AWS regions first, a
     region added moved the OpenStack site's networks, one removed moved every site after it."""
     one, two = "regions: [eu-west-1]", "regions: [eu-central-1, eu-west-1]"
-    before = _committed(edited_sample_chain(tmp_path / "before", one, two if change == "removed" else one))
-    after = _with_lock_of(edited_sample_chain(tmp_path / "after", one, two if change == "added" else one), before)
+    before = committed(edited_sample_chain(tmp_path / "before", one, two if change == "removed" else one))
+    after = with_lock_of(edited_sample_chain(tmp_path / "after", one, two if change == "added" else one), before)
     was = NetworkIntent(load_fleet(before)).cloud_site_ranges
     now = NetworkIntent(load_fleet(after)).cloud_site_ranges
     kept = {key: ranges for key, ranges in was.items() if key != "aws:eu-central-1"}

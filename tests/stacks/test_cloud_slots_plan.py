@@ -85,3 +85,18 @@ def test_adding_an_aws_region_leaves_the_openstack_sites_networks(tmp_path: Path
     # The gateway forwards the new region's ranges too: its port's allowed pairs grow, in place.
     gateway = [(c.action, c.keys) for c in changes if c.urn.endswith("::ams-private-vpn-gateway")]
     assert gateway == [("change", ["allowedAddressPairs"])]
+
+
+def test_reordering_the_hubs_and_the_regions_changes_nothing_in_the_core_stack(tmp_path: Path) -> None:
+    """The staff data bucket's region, the regions' peering and the OpenStack gateway's tunnels are
+    what IPAM pins (`data_region`, the slots), not the first or the order of fleet.yaml's lists:
+    listed the other way round, nothing is replaced, not even changed."""
+    before = edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-central-1, eu-west-1]")
+    after = edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-west-1, eu-central-1]")
+    fleet = after / "fleet.yaml"
+    text = fleet.read_text()
+    first = text[text.index("      - hostname: hq-hub1\n") : text.index("      - hostname: hq-hub2\n")]
+    second = text[text.index("      - hostname: hq-hub2\n") : text.index("  openstack:\n")]
+    fleet.write_text(text.replace(first + second, second + first))
+    changes = _core_changes(before, after, tmp_path / "plans")
+    assert [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in changes] == []

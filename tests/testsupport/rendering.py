@@ -271,6 +271,22 @@ def lte_only_chain(tmp_path: Path, port: int | None = None, store: str = "nw-000
     return chain
 
 
+def committed(root: Path) -> Path:
+    """`root` with its lock file written, as a fleet is committed between two changes."""
+    from storestack.inventory.loader import load_fleet_with_allocations
+
+    load_fleet_with_allocations(root, write_lock=True)
+    return root
+
+
+def with_lock_of(root: Path, before: Path) -> Path:
+    """`root` holding the lock file of `before`: a change made to a committed fleet."""
+    from storestack.inventory.ipam import LOCK_FILE_NAME
+
+    shutil.copy(before / LOCK_FILE_NAME, root / LOCK_FILE_NAME)
+    return root
+
+
 def three_hub_chain(tmp_path: Path) -> Path:
     """A copy of the sample chain with a third FRR hub after hq-hub2 in fleet.yaml: the stores
     homed on hq-hub2 take it as their backup and have no tunnel to hq-hub1 (the generator gives
