@@ -604,6 +604,12 @@ def neighbor_description(text: str) -> str:
 # firewall local-in-policy`: policyid); a store whose number would pass either is refused.
 FIRST_STORE_POLICY = 1000
 POLICY_ID_MAX = 4294967294
+# The rule of TO-STORES (what a hub announces to its stores) that passes the DC core's default on:
+# an id of its own, above the summaries' (numbered from 1, the fleet's order) and below every
+# address's (`host_rule_id`), so a hub neighbour or beacon added or removed (a fleet change's
+# held-over config, network/transition.py `held_over`) renumbers no rule and no line of the push
+# leaves the stores' default route unannounced (`tests/devices/test_fortios_hub_rule_ids.py`).
+TO_STORES_DEFAULT_RULE = 1000
 FIRST_STORE_LOCAL_IN = 1000
 STORE_LOCAL_IN_STRIDE = 16
 LOCAL_IN_ID_MAX = 4294967295
@@ -1625,6 +1631,7 @@ PLATFORM = FortinetPlatform(
     template_values=(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
+        ("to_stores_default_rule", TO_STORES_DEFAULT_RULE),
         ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
