@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -333,6 +334,12 @@ POLICY_NAMES = UniqueNames(
     section_exit="end",
 )
 
+# A shaping policy's name likewise (CLI Reference, `config firewall shaping-policy`: `name`): the
+# handbook's "regardless of policy type" read as every policy table, so a shaping policy whose
+# name another takes in the push (a unit numbered by place taking `segment_policy_id`'s ids) is
+# renamed `retired-<id>` first, and shapes as before until it is deleted.
+SHAPING_POLICY_NAMES = POLICY_NAMES.model_copy(update={"section": "config firewall shaping-policy"})
+
 DRIVER = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
@@ -416,7 +423,7 @@ DRIVER = PlatformDriver(
     owned_settings=r'^set description "[^\s"]+ segment vlan \d+"$',
     emptied_entries=(EMPTIED_PORTS,),
     exclusive_addresses=EXCLUSIVE_ADDRESSES,
-    unique_names=(POLICY_NAMES,),
+    unique_names=(POLICY_NAMES, SHAPING_POLICY_NAMES),
     refused_changes=(AS_CHANGED,),
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
@@ -597,6 +604,12 @@ def neighbor_description(text: str) -> str:
 # firewall local-in-policy`: policyid); a store whose number would pass either is refused.
 FIRST_STORE_POLICY = 1000
 POLICY_ID_MAX = 4294967294
+# The rule of TO-STORES (what a hub announces to its stores) that passes the DC core's default on:
+# an id of its own, above the summaries' (numbered from 1, the fleet's order) and below every
+# address's (`host_rule_id`), so a hub neighbour or beacon added or removed (a fleet change's
+# held-over config, network/transition.py `held_over`) renumbers no rule and no line of the push
+# leaves the stores' default route unannounced (`tests/devices/test_fortios_hub_rule_ids.py`).
+TO_STORES_DEFAULT_RULE = 1000
 FIRST_STORE_LOCAL_IN = 1000
 STORE_LOCAL_IN_STRIDE = 16
 LOCAL_IN_ID_MAX = 4294967295
@@ -748,12 +761,75 @@ FIRST_SEGMENT_POLICY = 2000
 SEGMENT_POLICY_STRIDE = 1000
 
 
-def segment_policy_id(kind: str, index: int) -> int:
-    """The id of the `index`-th (from 1) policy of the flow of a segment of `kind`; a flow with
-    more policies than its block holds is refused (RenderError)."""
+def segment_policy_id(kind: str, index: int, what: str = "firewall policies") -> int:
+    """The id of the `index`-th (from 1) policy of the flow of a segment of `kind` (of its shaping
+    policies: `what`); more policies than its block holds are refused (RenderError)."""
     if not 0 < index < SEGMENT_POLICY_STRIDE:
-        raise RenderError(f"the {kind} segment's flow needs {index} firewall policies; its block holds {SEGMENT_POLICY_STRIDE - 1}")
+        raise RenderError(f"the {kind} segment needs {index} {what}; its block holds {SEGMENT_POLICY_STRIDE - 1}")
     return FIRST_SEGMENT_POLICY + SEGMENT_POLICY_STRIDE * SEGMENT_KINDS.index(kind) + index
+
+
+# The entries of a store's other tables have ids of their own as well, fixed by what each entry
+# is, never its place in a list: numbered by place, a segment, link or hub added or removed
+# renumbered every entry after it, so the push edited entries in place, and for some lines the
+# unit held a DHCP server twice on one interface, a blackhole or underlay route under another's
+# id, or no default route for guest Wi-Fi's breakout. Now an entry comes and goes alone.
+# A segment's DHCP server, BGP network, STORE-PREFIXES rule and blackhole route: its kind's place
+# in SEGMENT_KINDS past SEGMENT_ENTRY; the store's loopback's network and rule: LOOPBACK_ENTRY.
+# Static routes: the DHCP breakout's default BREAKOUT_ROUTE; a link's underlay routes from its
+# WAN port's block (`underlay_route_id`). A prefix-list rule matching one address (a hub's
+# loopback or beacon, a store's loopback on a hub) is that address as a number (`host_rule_id`;
+# a rule id is 0-4294967295, CLI Reference 7.2.6, `config router prefix-list`, `config rule`:
+# id); HUB-ROUTES's default and the fleet's summaries keep 1, 2, ... (the fleet's order). Every
+# other id is above any a store numbered by place ever held (1 to its count of entries),
+# so a unit still numbered so takes them beside the old entries (README, "FortiOS store entry
+# ids").
+SEGMENT_ENTRY = 100
+LOOPBACK_ENTRY = SEGMENT_ENTRY
+BREAKOUT_ROUTE = 1000
+FIRST_UNDERLAY_ROUTE = 2000
+UNDERLAY_PORT_STRIDE = 100
+AWS_UNDERLAY_OFFSET = 50  # a link's AWS tunnels' far ends, past its hub tunnels'
+
+
+def segment_entry_id(kind: str) -> int:
+    """The id of a segment of `kind`'s DHCP server, BGP network, STORE-PREFIXES rule and
+    blackhole route."""
+    return SEGMENT_ENTRY + 1 + SEGMENT_KINDS.index(kind)
+
+
+def host_rule_id(address: object) -> int:
+    """The id of a prefix-list rule matching the one address `address` (text or an address):
+    the address as a 32-bit number, never 0 (`edit 0` takes the next free id)."""
+    number = int(ipaddress.IPv4Address(str(address)))
+    if number == 0:
+        raise RenderError("0.0.0.0/32 has no prefix-list rule id of its own")
+    return number
+
+
+def underlay_route_id(link: WanLinkView, far_end: int, *, aws: bool = False) -> int:
+    """The id of the underlay route over `link` to its `far_end`-th hub tunnel's far end (from 0,
+    home hub first) or, with `aws`, its AWS tunnel `far_end`'s (1, 2): by the link's WAN port
+    (`WanLinkView.port`), never its place among the links."""
+    offset = AWS_UNDERLAY_OFFSET + far_end if aws else far_end
+    if offset >= UNDERLAY_PORT_STRIDE:
+        raise RenderError(f"link {link.name}: {offset} underlay routes; its block holds {UNDERLAY_PORT_STRIDE}")
+    return FIRST_UNDERLAY_ROUTE + UNDERLAY_PORT_STRIDE * link.port + offset
+
+
+def advertised_entries(view: StoreApplianceView) -> list[tuple[int, Net]]:
+    """Each prefix the store announces with its id (`segment_entry_id`, the loopback's
+    `LOOPBACK_ENTRY`), in announcement order: its BGP network and STORE-PREFIXES rule."""
+    kinds = {segment.net.cidr: segment.kind for segment in view.segments}
+    entries: list[tuple[int, Net]] = []
+    for prefix in view.advertised:
+        if prefix.cidr in kinds:
+            entries.append((segment_entry_id(kinds[prefix.cidr]), prefix))
+        elif prefix.prefixlen == 32 and prefix.address == view.loopback.ip:
+            entries.append((LOOPBACK_ENTRY, prefix))
+        else:
+            raise RenderError(f"store {view.store_id}: announced prefix {prefix.cidr} is neither a segment nor the loopback")
+    return entries
 
 
 def firewall_policies(view: StoreApplianceView) -> list[str]:
@@ -873,11 +949,12 @@ def traffic_shapers(view: StoreApplianceView) -> list[str]:
 
 
 def shaping_policies(view: StoreApplianceView) -> list[str]:
-    """The entries of `config firewall shaping-policy`, numbered from 1: per segment that sends
-    anything out, first its applications picked out by port (`marks`), then the whole segment,
-    each through its class's shaper."""
+    """The entries of `config firewall shaping-policy`: per segment that sends anything out,
+    first its applications picked out by port (`marks`), then the whole segment, each through its
+    class's shaper. Each policy's id is its own, from its segment kind's block as the firewall
+    policies' (`segment_policy_id`): the whole segment first, its marks after it, so a segment
+    added or removed moves no other segment's policies; the push moves them into this order."""
     lines: list[str] = []
-    number = 0
     for segment in view.segments:
         if not (segment.overlay or view.breakout):
             continue
@@ -886,10 +963,12 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
         else:
             assert view.breakout is not None
             destination = quote(view.breakout.ifname)
-        entries = [(mark.name, mark.name, mark.qos.tag) for mark in segment.marks]
-        entries.append((f"QOS-{segment.tag}", "ALL", segment.qos.tag))
-        for name, service, tag in entries:
-            number += 1
+        marks = [
+            (segment_policy_id(segment.kind, index, "shaping policies"), mark.name, mark.name, mark.qos.tag)
+            for index, mark in enumerate(segment.marks, start=2)
+        ]
+        whole = (segment_policy_id(segment.kind, 1, "shaping policies"), f"QOS-{segment.tag}", "ALL", segment.qos.tag)
+        for number, name, service, tag in [*marks, whole]:
             lines += [
                 f"    edit {number}",
                 f'        set name "{name}"',
@@ -1050,11 +1129,12 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
     stay at their default, `specify` (SHOW_OMITS_DEFAULTS): the resolvers are `dns-server1..`,
     and no `ntp-server1..3` names no NTP server (Administration Guide, "DHCP options", option 42:
     local, default or specify, https://docs.fortinet.com/document/fortigate/7.2.0/administration-guide/45773).
-    A rendered `set ... specify` would never read back from the unit."""
+    A rendered `set ... specify` would never read back from the unit. Each server's id is its
+    segment kind's (`segment_entry_id`), never its place among the segments."""
     lines: list[str] = []
-    for seq, segment in enumerate(view.segments, start=1):
+    for segment in view.segments:
         lines += [
-            f"    edit {seq}",
+            f"    edit {segment_entry_id(segment.kind)}",
             f"        set interface {quote(segment.ifname)}",
             f"        set default-gateway {segment.gateway.ip}",
             f"        set netmask {segment.gateway.netmask}",
@@ -1118,15 +1198,17 @@ def _prefix_rule(number: int, address: str, netmask: str, le: int | None = None)
 
 def prefix_lists(view: StoreApplianceView) -> list[str]:
     """`config router prefix-list` entries: HUB-ROUTES (the default, the hubs' summaries and
-    loopbacks), STORE-PREFIXES (what the store announces) and, with AWS tunnels, AWS-ROUTES."""
+    loopbacks), STORE-PREFIXES (what the store announces) and, with AWS tunnels, AWS-ROUTES.
+    A hub's loopback's rule id is its address (`host_rule_id`), a prefix the store announces
+    its own (`advertised_entries`): a hub or segment added or removed renumbers no other rule."""
     lines = ['    edit "HUB-ROUTES"', "        config rule", *_prefix_rule(1, "0.0.0.0", "0.0.0.0")]
     for number, net in enumerate(view.hub_routes, start=2):
         lines += _prefix_rule(number, net.address, net.netmask)
     hubs = list({tunnel.hub.hostname: tunnel.hub for tunnel in view.tunnels}.values())  # first seen
-    for number, hub in enumerate(hubs, start=len(view.hub_routes) + 2):
-        lines += _prefix_rule(number, hub.loopback, "255.255.255.255")
+    for hub in hubs:
+        lines += _prefix_rule(host_rule_id(hub.loopback), hub.loopback, "255.255.255.255")
     lines += ["        end", "    next", '    edit "STORE-PREFIXES"', "        config rule"]
-    for number, net in enumerate(view.advertised, start=1):
+    for number, net in advertised_entries(view):
         lines += _prefix_rule(number, net.address, net.netmask)
     lines += ["        end", "    next"]
     if view.aws_tunnels:
@@ -1211,10 +1293,12 @@ def static_routes(view: StoreApplianceView) -> list[str]:
     """`config router static` entries: a blackhole per announced prefix (the store keeps
     announcing it while a segment is down), each tunnel's far end over its own transport (the
     underlay, never through the overlay's default) and, for a DHCP guest breakout, the default
-    route via its port that the guest policy route needs (store.j2 says why)."""
+    route via its port that the guest policy route needs (store.j2 says why). Each route's id
+    is its own: a segment's blackhole its `segment_entry_id`, an underlay route its link's port's
+    and far end's (`underlay_route_id`), the breakout's default BREAKOUT_ROUTE."""
     lines: list[str] = []
-    blackholes = [prefix for prefix in view.advertised if prefix.prefixlen < 32]
-    for number, prefix in enumerate(blackholes, start=1):
+    blackholes = [(number, prefix) for number, prefix in advertised_entries(view) if prefix.prefixlen < 32]
+    for number, prefix in blackholes:
         lines += [
             f"    edit {number}",
             f"        set dst {prefix.address} {prefix.netmask}",
@@ -1222,11 +1306,15 @@ def static_routes(view: StoreApplianceView) -> list[str]:
             "        set distance 254",
             "    next",
         ]
-    number = len(view.advertised)
     for link in view.wan:
-        far_ends = view.far_ends(link)
-        for destination in far_ends:
-            number += 1
+        far_ends = [(underlay_route_id(link, index), tunnel.peer_outside) for index, tunnel in enumerate(link.tunnels)]
+        far_ends += [
+            (underlay_route_id(link, tunnel.tunnel, aws=True), tunnel.peer_outside)
+            for tunnel in view.aws_tunnels
+            if tunnel.link == link.name
+        ]
+        assert [destination for _, destination in far_ends] == view.far_ends(link)
+        for number, destination in far_ends:
             lines += [
                 f"    edit {number}",
                 f"        set dst {destination} 255.255.255.255",
@@ -1238,7 +1326,7 @@ def static_routes(view: StoreApplianceView) -> list[str]:
     breakout = view.breakout
     if view.guest and breakout is not None and not breakout.static:
         lines += [
-            f"    edit {number + 1}",
+            f"    edit {BREAKOUT_ROUTE}",
             "        set dst 0.0.0.0 0.0.0.0",
             "        set dynamic-gateway enable",
             f"        set device {quote(breakout.ifname)}",
@@ -1543,6 +1631,7 @@ PLATFORM = FortinetPlatform(
     template_values=(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
+        ("to_stores_default_rule", TO_STORES_DEFAULT_RULE),
         ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
@@ -1594,5 +1683,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_prefix_lists", prefix_lists),
         ("fortios_route_maps", route_maps),
         ("fortios_static_routes", static_routes),
+        ("fortios_advertised", advertised_entries),
+        ("fortios_host_rule", host_rule_id),
     ),
 )

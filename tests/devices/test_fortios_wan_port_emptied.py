@@ -74,9 +74,11 @@ def test_the_port_is_emptied_after_everything_that_names_it_is_gone(tmp_path: Pa
     # The phase 1s over wan1 (which make its tunnels' interfaces) are deleted before it.
     deleted = [i for i, line in enumerate(remediation) if line.strip() in ('delete "hq-hub1-wan1"', 'delete "hq-hub2-wan1"')]
     assert deleted and max(deleted) < emptied
-    # The underlay routes over wan1 are moved to wan2 before it.
-    moved = [i for i, line in enumerate(remediation) if line.strip() == 'set device "wan2"']
-    assert moved and max(moved) < emptied
+    # The underlay routes over wan1 (its port's block, `fortinet.underlay_route_id`) are deleted
+    # before it; the LTE link's over wan2 stay as they were.
+    deleted = [i for i, line in enumerate(remediation) if line.strip() in ("delete 2000", "delete 2001")]
+    assert len(deleted) == 2 and max(deleted) < emptied
+    assert not any(line.strip() in ("edit 2100", "edit 2101") for line in remediation)
     # Its settings go last-set first (`mtu` before `mtu-override`, the one it depends on).
     assert remediation[emptied + 1 : emptied + 8] == tuple(
         f"    unset {name}"

@@ -55,9 +55,10 @@ FORTI_SUBNET_OVERLAP = "Subnets overlap between '{name}' with primary IP of '{ot
 # A firewall policy's name another policy of the VDOM holds: "Every policy name must be unique for
 # the current VDOM regardless of policy type" (FortiOS 6.0 Handbook, "Policy names",
 # https://docs.fortinet.com/document/fortigate/6.0.0/handbook/473851/policy-names); the refusal's
-# wording is the emulator's.
+# wording is the emulator's. A shaping policy's name is held unique the same way (the handbook's
+# "regardless of policy type"; no Fortinet page found says otherwise).
 FORTI_DUPLICATE_POLICY_NAME = "A policy named '{name}' already exists (policy {other})\nCommand fail. Return code -1"
-NAMED_POLICY_TABLES = frozenset({("firewall policy",)})
+NAMED_POLICY_TABLES = frozenset({("firewall policy",), ("firewall shaping-policy",)})
 # The tables FortiOS evaluates in order, the only ones `move <id> before|after <id>` works in
 # (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4, traffic
 # shaping, local-in and SD-WAN policy list", ta-p/197353).
