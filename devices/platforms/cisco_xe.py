@@ -367,10 +367,11 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
 # ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs (Cisco IOS
 # Security Command Reference: Commands A to C, `clear crypto session`, whose page the document
 # index does not hold; Cisco's pyATS clears IKEv2 SAs by remote address alike, genielibs
-# sdk/apis/iosxe/ikev2 `clear_ikev2_sa`), sent from configuration mode with `do`; a FlexVPN
-# virtual-access lives only as long as its session ("Configuring the FlexVPN Server"). The lines
-# before it have dropped the link's keyring peer and authorization policy, so the box still
-# online cannot dial back in with the old identity.
+# sdk/apis/iosxe/ikev2 `clear_ikev2_sa`), sent from configuration mode with `do`. The FlexVPN
+# server clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
+# template cites it); no Cisco page at hand says in so many words that it goes with the session,
+# which is what the emulator models. The lines before it have dropped the link's keyring peer and
+# authorization policy, so the box still online cannot dial back in with the old identity.
 CLEARED_SESSIONS = LiveLinkAddresses(
     block=r"aaa attribute list \S+",
     address=r'attribute type interface-config "ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)"',
