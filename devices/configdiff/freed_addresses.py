@@ -1,5 +1,5 @@
 """Interface addresses given up before another interface takes their subnet
-(`ExclusiveAddresses`)."""
+(`ExclusiveAddresses`), a live session's too (`LiveLinkAddresses`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from hier_config import HConfig
 
 from storestack.devices.configdiff.lines import indent_width
-from storestack.devices.platforms.base import ExclusiveAddresses
+from storestack.devices.platforms.base import ExclusiveAddresses, LiveLinkAddresses
 
 
 def _blocks(lines: list[str] | tuple[str, ...]) -> list[list[str]]:
@@ -48,6 +48,36 @@ def _held(config: HConfig, kind: ExclusiveAddresses, address: re.Pattern[str]) -
     }
 
 
+def _live_held(config: HConfig, live: LiveLinkAddresses) -> dict[str, set[ipaddress.IPv4Network]]:
+    """Each block of `config` that configures a live session's interface (`live.block`) with
+    the subnets of the addresses it gives it."""
+    block, address = re.compile(live.block), re.compile(live.address)
+    return {
+        child.text: {n for line in child.children if (n := _network(line.text, address)) is not None}
+        for child in config.children
+        if block.fullmatch(child.text)
+    }
+
+
+def _sessions_ended(
+    head: str, taken: set[ipaddress.IPv4Network], before: HConfig, after: HConfig, live: LiveLinkAddresses
+) -> list[str]:
+    """The lines that end the live sessions still holding a subnet of `taken` (which interface
+    `head` takes in `after`) whose block `after` no longer gives it (`LiveLinkAddresses`): by the
+    outside address `head`'s own line names, none where it names none."""
+    kept = _live_held(after, live)
+    freed = any(
+        subnets & taken and not subnets & taken <= kept.get(name, set())
+        for name, subnets in _live_held(before, live).items()
+    )
+    interface = after.get_child(equals=head)
+    if not freed or interface is None:
+        return []
+    remote = re.compile(live.remote)
+    found = (m["remote"] for line in interface.children if (m := remote.fullmatch(line.text)) is not None)
+    return [live.freed_by.format(remote=address) for address in dict.fromkeys(found)]
+
+
 def addresses_freed_first(
     lines: tuple[str, ...], before: HConfig, after: HConfig, kind: ExclusiveAddresses, negation: str
 ) -> tuple[str, ...]:
@@ -57,7 +87,10 @@ def addresses_freed_first(
     the device never holds two interfaces' addresses in one subnet. The address is given up
     by its deletion, by another address that replaces it or with the interface itself: its
     deletion later in the push, if any, is dropped. Other lines as they are. Where the
-    interfaces are entries of `kind.section`, each of its entries is such a block."""
+    interfaces are entries of `kind.section`, each of its entries is such a block. A live
+    session's interface holding a subnet the push takes after dropping or changing the block
+    that configured it (`kind.live_links`) is ended just before the block that takes it: after
+    the lines before it, which drop what would let it come back as it was."""
     block = re.compile(kind.block)
     address = re.compile(kind.address)
     held = _held(before, kind, address)
@@ -94,6 +127,8 @@ def addresses_freed_first(
                         later[1:] = [line for line in later[1:] if line.strip() not in deletions]
                 sent += [margin + other, *(indent + d for d in deletions), indent + kind.exit]
                 held[other] = [a for a in addresses if a not in freed]
+            if kind.live_links is not None:
+                sent += [margin + line for line in _sessions_ended(head, taken, before, after, kind.live_links)]
         sent += current
         if block.fullmatch(head):
             held[head] = kept.get(head, [])

@@ -140,6 +140,25 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class LiveLinkAddresses(BaseModel):
+    """Addresses held by interfaces the device makes for a live session from attributes of its
+    running config, which it applies only when the session comes up (IOS-XE: the virtual-access
+    of a FlexVPN store link, configured from its AAA attribute list's `interface-config`
+    attributes when the link dials in). A push that drops or changes such an address (a top-level
+    block matching `block`, a line of it matching `address`, groups `address` and `mask`) leaves
+    the live interface holding it; where the push gives another interface an address in its
+    subnet, that interface's own line matching `remote` (group `remote`: the link's outside
+    address, where the link is known by it) names the session, which `freed_by` (`{remote}`) ends
+    first, once the push no longer lets it come back (devices/configdiff/freed_addresses.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    block: str
+    address: str
+    remote: str
+    freed_by: str
+
+
 class ExclusiveAddresses(BaseModel):
     """Interface addresses the device lets no two interfaces hold in one subnet at once (VRP:
     "the system prompts an IP address conflict. The configuration fails"; IOS-XE: "a subnet
@@ -163,6 +182,8 @@ class ExclusiveAddresses(BaseModel):
     section: str | None = None
     freed_as: str | None = None
     removed: str | None = None
+    # Addresses live sessions hold outside the running config's interfaces (`LiveLinkAddresses`).
+    live_links: LiveLinkAddresses | None = None
 
 
 class UniqueNames(BaseModel):

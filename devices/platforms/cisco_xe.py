@@ -21,6 +21,7 @@ from storestack.devices.errors import RenderError
 from storestack.devices.platforms.base import (
     CommitConfirm,
     ExclusiveAddresses,
+    LiveLinkAddresses,
     NamedObjects,
     NumberedEntries,
     PlatformDriver,
@@ -355,10 +356,33 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
 # one tunnel the inside address another tunnel holds until later in the push, where a new
 # `ip address` replaces it or the tunnel is removed (a dual-WAN store gone LTE-only, and back):
 # the address is deleted there first (`ExclusiveAddresses`).
+#
+# A hub's store link dialled in over FlexVPN holds its overlay address on a virtual-access the
+# hub cloned for it, configured from the link's AAA attribute list (`interface-config`
+# attributes) when the link dialled in and kept for as long as its session lives: a push that
+# drops that attribute list (the store's platform changed to one known by its address, whose link
+# gets a static tunnel interface with the same /31) leaves the address on the virtual-access, and
+# the tunnel's `ip address` is refused. The session is cleared first, by the link's outside
+# address, which the tunnel names (`tunnel destination`): `clear crypto session remote
+# ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs (Cisco IOS
+# Security Command Reference: Commands A to C, `clear crypto session`, whose page the document
+# index does not hold; Cisco's pyATS clears IKEv2 SAs by remote address alike, genielibs
+# sdk/apis/iosxe/ikev2 `clear_ikev2_sa`), sent from configuration mode with `do`. The FlexVPN
+# server clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
+# template cites it); no Cisco page at hand says in so many words that it goes with the session,
+# which is what the emulator models. The lines before it have dropped the link's keyring peer and
+# authorization policy, so the box still online cannot dial back in with the old identity.
+CLEARED_SESSIONS = LiveLinkAddresses(
+    block=r"aaa attribute list \S+",
+    address=r'attribute type interface-config "ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)"',
+    remote=r"tunnel destination (?P<remote>\d+\.\d+\.\d+\.\d+)",
+    freed_by="do clear crypto session remote {remote}",
+)
 EXCLUSIVE_ADDRESSES = ExclusiveAddresses(
     block=r"interface \S+",
     address=r"ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)(?: secondary)?",
     exit="exit",
+    live_links=CLEARED_SESSIONS,
 )
 
 # A physical port (and Null0, always there) is hardware: IOS-XE cannot delete it, so a config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -338,14 +339,15 @@ def _vrf(interface: ConfigNode) -> str:
     return next((c.text.split()[-1] for c in interface.children if c.text.startswith("vrf forwarding ")), "")
 
 
-def address_overlap(root: ConfigNode, here: ConfigNode, line: str) -> str | None:
+def address_overlap(root: ConfigNode, here: ConfigNode, line: str, live: Iterable[ConfigNode] = ()) -> str | None:
     """The refusal of `line`, typed in interface `here`, where it gives it an address whose
-    subnet overlaps one another active interface of the same VRF holds (None: taken)."""
+    subnet overlaps one another active interface of the same VRF holds, a FlexVPN virtual-access
+    among them (`live`: `LiveLinks.interfaces`) (None: taken)."""
     found = _ADDRESS_LINE.match(" ".join(line.split()))
     if found is None or not here.text.startswith("interface "):
         return None
     network = ipaddress.IPv4Interface(f"{found[1]}/{found[2]}").network
-    for node in root.children:
+    for node in [*root.children, *live]:
         if node is here or not node.text.startswith("interface ") or _vrf(node) != _vrf(here):
             continue
         if any(child.text == "shutdown" for child in node.children):
@@ -355,6 +357,86 @@ def address_overlap(root: ConfigNode, here: ConfigNode, line: str) -> str | None
             if held and ipaddress.IPv4Interface(f"{held[1]}/{held[2]}").network.overlaps(network):
                 return f"% {network.network_address} overlaps with {node.text.split(' ', 1)[1]}\n"
     return None
+
+
+# FlexVPN server: a store link that dials in is authorized by the IKEv2 authorization policy its
+# FQDN's host part names (name mangler `fqdn hostname`), and the hub clones Virtual-Template1 into
+# a virtual-access for it, configured from the AAA attribute list that policy names (the
+# `interface-config` attributes, applied as interface commands: "Configuring the FlexVPN Server",
+# Cisco IOS XE 17; "Configuring per-User Configuration", Dial Configuration Guide). The
+# virtual-access is an active interface that `show running-config` does not print; it keeps what
+# it was cloned with for as long as the session lives: a changed or deleted attribute list
+# applies only to the link's next session. `clear crypto session remote A` deletes the sessions
+# from outside address A (devices/platforms/cisco_xe.py CLEARED_SESSIONS says where that comes
+# from), and their virtual-access with them; a store still online dials again at once, and comes
+# up only if the hub still authorizes it (its keyring STORES peer and its authorization policy)
+# and the address it is given takes.
+LIVE_LINKS = "flexvpn sessions"  # its key in the device's `outside_config`
+_INTERFACE_CONFIG = re.compile(r'^attribute type interface-config "(.*)"$')
+_CLEAR_SESSION = re.compile(r"^clear crypto session remote (\d+\.\d+\.\d+\.\d+)$")
+
+
+@dataclass
+class LiveLink:
+    """One store link dialled in: its IKE identity (an FQDN), its outside address, and its
+    virtual-access while its session is up (None: down, refused by the hub)."""
+
+    identity: str
+    remote: str
+    interface: ConfigNode | None = None
+
+
+def _authorized(root: ConfigNode, identity: str) -> list[str] | None:
+    """The interface commands the hub configures a store link's virtual-access with (its
+    authorization policy's attribute list), None where it does not authorize `identity`."""
+    keyring = root.find("crypto ikev2 keyring STORES")
+    peers = keyring.children if keyring is not None else []
+    if not any(child.text == f"identity fqdn {identity}" for peer in peers for child in peer.children):
+        return None
+    policy = root.find(f"crypto ikev2 authorization policy {identity.split('.', 1)[0]}")
+    listed = next((c.text.split()[-1] for c in (policy.children if policy else []) if c.text.startswith("aaa attribute list ")), None)
+    attributes = root.find(f"aaa attribute list {listed}") if listed is not None else None
+    if attributes is None:
+        return None
+    return [found[1] for child in attributes.children if (found := _INTERFACE_CONFIG.match(child.text)) is not None]
+
+
+def dial(device: DeviceState, link: LiveLink) -> None:
+    """Bring `link`'s session up where the hub authorizes it and the address it is given takes:
+    a virtual-access numbered after the highest one up (held under the device's lock)."""
+    root = device.lines().root
+    lines = _authorized(root, link.identity)
+    links: list[LiveLink] = device.outside_config.setdefault(LIVE_LINKS, [])
+    if lines is None:
+        link.interface = None
+        return
+    numbers = [int(other.interface.text.rsplit("Access", 1)[1]) for other in links if other.interface is not None]
+    interface = ConfigNode(f"interface Virtual-Access{max(numbers, default=1) + 1}")
+    others = [other.interface for other in links if other.interface is not None and other is not link]
+    for text in lines:
+        if address_overlap(root, interface, text, others) is not None:
+            link.interface = None
+            return
+        interface.children.append(ConfigNode(text))
+    link.interface = interface
+
+
+def live_interfaces(device: DeviceState) -> list[ConfigNode]:
+    """The virtual-access interfaces up now."""
+    links: list[LiveLink] = device.outside_config.get(LIVE_LINKS, [])
+    return [link.interface for link in links if link.interface is not None]
+
+
+def clear_sessions(device: DeviceState, remote: str) -> None:
+    """`clear crypto session remote A`: the sessions from A go, with their virtual-access; each
+    store link there dials again at once."""
+    with device.lock:
+        links: list[LiveLink] = device.outside_config.get(LIVE_LINKS, [])
+        cleared = [link for link in links if link.remote == remote]
+        for link in cleared:
+            link.interface = None
+        for link in cleared:
+            dial(device, link)
 
 
 _IOS_MODE_NAMES = {
@@ -440,6 +522,9 @@ class IosSession(CliSession):
             return Reply(apply_filter(self.snmp_users(), filter_kind, filter_pattern))
         if len(tokens) == 6 and matches(tokens[:3], "clear ip bgp") and tokens[4] == "soft" and tokens[5] in ("in", "out"):
             return self.soft_refresh(tokens[3], tokens[5])
+        if (cleared := _CLEAR_SESSION.match(" ".join(tokens))) is not None:
+            clear_sessions(self.device, cleared[1])
+            return Reply("")
         if matches(tokens, "write memory") or matches(tokens, "write"):
             return self.save()
         if matches(tokens, "copy running-config startup-config"):
@@ -539,7 +624,7 @@ class IosSession(CliSession):
                 self.context = []
                 return IOS_SLA_RUNNING
             if self.context and not at_top:
-                overlap = address_overlap(root, self.context[-1], line)
+                overlap = address_overlap(root, self.context[-1], line, live_interfaces(self.device))
                 if overlap is not None:
                     return overlap
             self.context = self.device.lines().apply(self.context, line)

@@ -1,0 +1,82 @@
+"""What an IOS-XE hub announces to its stores (prefix list TO-STORES: HQ's summaries, the DC
+core's default route, its own loopback and beacon, the other hubs' loopbacks) through a fleet
+change, line by line.
+
+A hub added after hq-hub2: hq-hub1 is pushed twice (`FleetChangeOrder.held_over`), first with
+what it holds and gains together, then its own config. The new hub's loopback used to be
+numbered among the hubs' before the beacon and the default route, so the first push deleted
+the entries at seq 30 and 35 and added them again one number up: for a moment the list held
+neither the beacon nor the default route. The hubs' loopbacks now come last: a hub gained takes
+the next number, and no entry the hub holds is deleted by either push."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import (
+    TEST_IPSEC_PSK_SEED,
+    TEST_SECRETS,
+    edited_sample_chain,
+    hubs_on_yaml,
+    three_hub_chain,
+)
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_change_hubs, render_hub
+from storestack.inventory import load_fleet
+
+_ENTRY = re.compile(r"^(?P<no>no )?ip prefix-list TO-STORES seq (?P<seq>\d+)(?: (?P<match>(?:permit|deny) \S+.*))?$")
+
+
+def _entries(config: str) -> dict[int, str]:
+    found = (_ENTRY.match(line) for line in config.splitlines())
+    return {int(m["seq"]): m["match"] for m in found if m is not None and not m["no"]}
+
+
+def _walk(held: dict[int, str], lines: tuple[str, ...]) -> list[dict[int, str]]:
+    """TO-STORES after each line of a push that starts from `held`."""
+    now, states = dict(held), []
+    for line in lines:
+        if (found := _ENTRY.match(line.strip())) is not None:
+            if found["no"]:
+                now.pop(int(found["seq"]), None)
+            else:
+                now[int(found["seq"])] = found["match"]
+        states.append(dict(now))
+    return states
+
+
+def _ios_hubs(root: Path, count: int) -> Path:
+    hubs_on_yaml(root, *(["cisco_xe"] * count))  # type: ignore[list-item]
+    return root
+
+
+def test_a_hub_added_takes_no_entry_of_to_stores_away_in_either_push(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+    before = load_fleet(_ios_hubs(edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2"), 2))
+    after = load_fleet(_ios_hubs(three_hub_chain(tmp_path / "after"), 3))
+    held = render_hub(before, "hq-hub1").text
+    (union,) = render_change_hubs(before, after, ["hq-hub1"])
+    final = render_hub(after, "hq-hub1").text
+    start = _entries(held)
+    assert "permit 0.0.0.0/0" in start.values() and len(start) >= 6
+    gained = set(_entries(final).values()) - set(start.values())
+    assert gained and gained == set(_entries(union.text).values()) - set(start.values())  # hq-hub3's loopback
+
+    first = compute_diff(held, union.text, "cisco_xe").remediation
+    states = _walk(start, first)
+    assert states[-1] == _entries(union.text)
+    for line, state in zip(first, states, strict=True):
+        missing = set(start.values()) - set(state.values())
+        assert not missing, f"after {line!r} TO-STORES lacks {missing}"
+    # Every entry held keeps its number: nothing of it is sent again.
+    sent = [found for line in first if (found := _ENTRY.match(line.strip())) is not None]
+    assert sent and not [found.string for found in sent if int(found["seq"]) in start]
+
+    last = compute_diff(union.text, final, "cisco_xe").remediation
+    for line, state in zip(last, _walk(_entries(union.text), last), strict=True):
+        missing = set(_entries(final).values()) - set(state.values())
+        assert not missing, f"after {line!r} TO-STORES lacks {missing}"
