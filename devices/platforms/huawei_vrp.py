@@ -254,6 +254,16 @@ VRP_NAMED_OBJECTS = (
     # classifier ACL, HELD_CLASSIFIERS, included: a push stopped while the twin holds the
     # classifier is restored with the classifier released before the twin goes).
     NamedObjects(defined_by=r"^acl (?:number|name \S+) (\d+)$", named_by=(r"^if-match acl (\d+)$",)),
+    # A traffic policy's `classifier C behavior B` names traffic classifier C and traffic
+    # behavior B: "To delete a traffic behavior, unbind the traffic policy containing the
+    # traffic behavior from an interface and unbind the traffic behavior from a traffic
+    # classifier in the traffic policy" (AR command reference EDOC1100064351, "traffic
+    # behavior"); "After a traffic policy is applied, you cannot directly delete ... the traffic
+    # classifier and traffic behavior bound to the traffic policy" (Huawei S-series command
+    # reference, "traffic-policy global"). A class dropped from the queues (a QoS class, the
+    # control class on a rollback) leaves its policies before its classifier and behaviors go.
+    NamedObjects(defined_by=r"^traffic classifier (\S+) operator (?:and|or)$", named_by=(r"^classifier (\S+) behavior \S+$",)),
+    NamedObjects(defined_by=r"^traffic behavior (\S+)$", named_by=(r"^classifier \S+ behavior (\S+)$",)),
 )
 
 VRP_SECRET_PATTERNS = (
@@ -445,6 +455,11 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(apply (?:as-path|local-preference|preferred-value)) .+$", deleted_as=r"\1"),
     # hier_config's VRP driver negates `remark dscp X` as `undo remark` (its ACL-remark rule).
     DeletedForm(line=r"^(remark)(?: dscp \S+)?$", deleted_as=r"\1 dscp"),
+    # A traffic classifier by its name alone (`undo traffic classifier classifier-name`, Huawei
+    # command reference "traffic classifier"), and a policy's binding by the classifier's name
+    # alone (`undo classifier classifier-name`, "classifier behavior (traffic policy view)").
+    DeletedForm(line=r"^(traffic classifier \S+) operator (?:and|or)$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"
