@@ -73,6 +73,13 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     for f in report["flows"]:
         ports = ",".join(str(p) for p in f["ports"]) or "any"
         out(f"  {f['from']:<11} -> {f['to']:<13} {f['protocol']}/{ports:<9} {', '.join(f['prefixes'])}")
+    control = report["control_queue"]
+    head(
+        "network control",
+        f" {' '.join(control['dscps'])}: "
+        + (f"no class: {control['no_class_because']}" if control["no_class_because"]
+           else f"a class guaranteed {control['percent']}% of every WAN link's shaped rate"),
+    )
     management = report["management"]
     head("management",
         f" {', '.join(management['ports'])} from {', '.join(management['from'])}"

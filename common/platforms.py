@@ -286,6 +286,35 @@ HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
 }
 
 
+# Store platforms whose WAN queues already send the appliance's own traffic (BGP and BFD inside
+# the tunnels, IKE) ahead of every QoS class, and why: they render no control class for the
+# network-control DSCPs (network/model.py NETWORK_CONTROL_DSCPS), which the others guarantee
+# inventory/models.py NETWORK_CONTROL_PERCENT of each link's shaped rate (FRR's control class,
+# IOS-XE's NETWORK-CONTROL, VRP's NETWORK-CONTROL classifier). `network show STORE` prints the
+# reason; `devices lint` (`qos`) flags what would take that precedence away.
+NO_CONTROL_CLASS: dict[Platform, str] = {
+    # FortiOS: "When the outbandwidth is defined on an interface without an applied
+    # egress-shaping-profile, the interface has a total of five priority levels ... Priority level
+    # 0 is reserved for administrative and local out traffic. Priority level 1 is used for traffic
+    # that is below guaranteed bandwidth when using a traffic shaper" (Administration Guide 7.4,
+    # "Global traffic prioritization", https://docs.fortinet.com/document/fortigate/7.4.3/administration-guide/15578),
+    # and "Virtual interfaces use the priority queues of the physical interface that they are
+    # bound to" (Administration Guide 6.4, "Type of Service-based prioritization and policy-based
+    # traffic shaping", https://docs.fortinet.com/document/fortigate/6.4.1/administration-guide/427882).
+    # A store's WAN ports have an `outbandwidth` and no egress shaping profile, so the FortiGate's
+    # own BGP, BFD and IKE leave in level 0, ahead of every shared shaper's. An egress shaping
+    # profile would put "all local traffic" into its default class ("Default class ID to handle
+    # unclassified packets (including all local traffic)", CLI reference 7.4, "config firewall
+    # shaping-profile"), and a shaping policy can take local-out traffic into a shaper
+    # (Administration Guide 7.4, "Local-in and local-out traffic matching": `set traffic-type
+    # local-out`); the lint flags both.
+    "fortinet": (
+        "a FortiOS store sends its own traffic (BGP, BFD, IKE) in priority level 0, reserved for local-out "
+        "traffic, ahead of every shaper's level under the WAN port's outbandwidth"
+    ),
+}
+
+
 def uplink_rate_refusal(hostname: str, platform: Platform, uplink_mbps: int | None) -> str | None:
     """Why hub `hostname` may not take `uplink_mbps` (its platform queues nothing towards the
     stores), or None when it may: the one wording the inventory checks and the intent refuse with."""

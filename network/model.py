@@ -360,9 +360,11 @@ class QosClass:
 # The network-control code points (RFC 2474 class selectors 6 and 7; RFC 4594 "network
 # control"): what routers mark their own routing and keepalive traffic with (FRR's BGP and BFD,
 # IOS-XE's), and what every queuing appliance's control class queues (FRR's with IKE,
-# devices/frr.py CONTROL_DSCPS; IOS-XE's NETWORK-CONTROL), guaranteed NETWORK_CONTROL_PERCENT
-# (inventory/models.py), so a busy link never starves BGP or BFD. (name, value), in the
-# spelling of `QosClass.dscp_name`.
+# devices/frr.py CONTROL_DSCPS; IOS-XE's and VRP's NETWORK-CONTROL), guaranteed
+# NETWORK_CONTROL_PERCENT (inventory/models.py), so a busy link never starves BGP or BFD; a
+# platform whose own traffic already goes ahead of every class renders none, with the reason
+# (common/platforms.py NO_CONTROL_CLASS: FortiOS). (name, value), in the spelling of
+# `QosClass.dscp_name`.
 NETWORK_CONTROL_DSCPS: tuple[tuple[str, int], ...] = (("cs6", 48), ("cs7", 56))
 
 

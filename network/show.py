@@ -10,12 +10,15 @@ from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
     HUB_NO_BEACON,
     HUB_NO_UPLINK_QUEUES,
+    NO_CONTROL_CLASS,
     PREFIX_LIMIT_LOGGED_ONLY,
     Platform,
 )
 from storestack.common.snmp import SNMP_AUTH_TEXT, SNMP_PRIV_TEXT
+from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.build import NetworkIntent
 from storestack.network.model import (
+    NETWORK_CONTROL_DSCPS,
     BgpSession,
     CloudFlow,
     HubIntent,
@@ -334,6 +337,15 @@ def _qos(classes: tuple[QosClass, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def _control_queue(platform: Platform) -> dict[str, Any]:
+    reason = NO_CONTROL_CLASS.get(platform)
+    return {
+        "dscps": [name for name, _ in NETWORK_CONTROL_DSCPS],
+        "percent": None if reason else NETWORK_CONTROL_PERCENT,
+        "no_class_because": reason,
+    }
+
+
 def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
     """Tunnels, BGP peers, routes, zones and flows of a store's (first) edge appliance."""
     store: StoreIntent = intent.store(store_id)
@@ -392,6 +404,9 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
         ],
         "default": "deny (stateful: replies to allowed flows only)",
         "qos": _qos(store.qos),
+        # the routers' own BGP, BFD and IKE beside the classes: the network-control DSCPs, each
+        # WAN link's share guaranteed to them (None: no class), or why the platform needs none
+        "control_queue": _control_queue(intent.fleet.store(store_id).appliances[0].platform),
         "management": {
             "from": [str(r) for r in store.management.ranges],
             "ports": [f"{proto}/{port}" for proto, port in store.management.ports],

@@ -11,6 +11,11 @@
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
   every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
+  the routers' own network control (BGP, BFD; `NETWORK_CONTROL_DSCPS`) keeps its share of every
+  WAN link: VRP's QUEUE-<link> queues both DSCPs in a classifier guaranteed the fleet's share of
+  the shaped rate (`NETWORK_CONTROL_PERCENT`); on FortiOS (`NO_CONTROL_CLASS`), whose own traffic
+  leaves in priority level 0, no WAN port takes an egress shaping profile and no shaping policy
+  takes local-out traffic, either of which would put it behind the shapers;
   a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
   a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP, FortiOS) shapes and
   queues nothing on that port, which would hold the DC core LAN's own traffic too; a hub that
@@ -41,7 +46,7 @@ from typing import cast
 
 from storestack.common.addressing import public_address_problem
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
-from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
+from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, NO_CONTROL_CLASS, Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding, Packet
@@ -51,11 +56,14 @@ from storestack.devices.lint.linetree import interface_address, parse, top
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
 from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
+from storestack.devices.platforms.huawei_vrp import CONTROL_CLASSIFIER as VRP_CONTROL_CLASSIFIER
 from storestack.devices.platforms.huawei_vrp import NTP_KEY_TYPES as VRP_NTP_KEY_TYPES
+from storestack.devices.platforms.huawei_vrp import mqc_name
 from storestack.devices.views import SEGMENT_TAGS
-from storestack.inventory.models import DSCP_VALUES
+from storestack.inventory.models import DSCP_VALUES, NETWORK_CONTROL_PERCENT
 from storestack.network.build import NetworkIntent
 from storestack.network.model import (
+    NETWORK_CONTROL_DSCPS,
     WAN_SHAPE_PERCENT,
     HubIntent,
     ManagementAccess,
@@ -849,6 +857,9 @@ class QosFacts:
     # VRP: (line, link, class tag, kbit/s; None for a `pct`) of each guarantee (`queue ef/af
     # bandwidth`) in a link's QUEUE-<link> policy, checked against the link's shaped rate
     guarantees: list[tuple[int, str, str, int | None]] = field(default_factory=list)
+    # VRP: (line, policy, the network-control DSCPs a queued classifier of it matches) of each
+    # QUEUE-<link> policy
+    control: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)
 
 
 def _dscp(name: str) -> str:
@@ -905,8 +916,23 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
             dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
             facts.marks.append((number + 1, kind, _dscp(dscp)))
         elif name.startswith("QUEUE-"):
+            control: set[str] = set()
             for offset, inner in enumerate(body):
                 parts = inner.split()
+                if len(parts) == 4 and parts[1] == VRP_CONTROL_CLASSIFIER:
+                    queue = next((b.split() for b in behaviors.get(parts[3], ()) if b.startswith(" queue ")), None)
+                    if queue is None:
+                        continue
+                    control.update(
+                        _DSCP_BY_VALUE.get(int(dscp), dscp) if dscp.isdigit() else dscp
+                        for c in classifiers.get(parts[1], ())
+                        if c.startswith(" if-match dscp ")
+                        for dscp in c.split()[2:]
+                    )
+                    if queue[2:3] == ["bandwidth"] and len(queue) > 3:
+                        kbit = None if queue[3] == "pct" else int(queue[3]) if queue[3].isdigit() else 0
+                        facts.guarantees.append((number + 2 + offset, name.removeprefix("QUEUE-"), parts[1], kbit))
+                    continue
                 if len(parts) != 4 or not parts[1].startswith("QOS-"):
                     continue
                 tag = parts[1].removeprefix("QOS-")
@@ -918,6 +944,7 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
                 if queue and queue[2:3] == ["bandwidth"] and len(queue) > 3:
                     kbit = None if queue[3] == "pct" else int(queue[3]) if queue[3].isdigit() else 0
                     facts.guarantees.append((number + 2 + offset, name.removeprefix("QUEUE-"), tag, kbit))
+            facts.control.append((number + 1, name, frozenset(control)))
     return facts
 
 
@@ -927,26 +954,30 @@ def _vrp_guarantee_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[i
     above it. A `pct` counts from the interface's available bandwidth, the port's rate, not from
     `qos gts cir`: its guarantees are no shares of the shaped rate and can add up above it."""
     transports = {transport.name: transport for transport in store.transports}
-    classes = {cls.name.upper(): cls for cls in store.qos}
+    percents = {cls.name.upper(): cls.bandwidth_percent for cls in store.qos}
+    percents[VRP_CONTROL_CLASSIFIER] = NETWORK_CONTROL_PERCENT  # the routers' own network control
     totals: dict[str, tuple[int, int]] = {}  # link -> (line of its first guarantee, kbit/s)
     problems: list[tuple[int, str]] = []
     for line, link, tag, kbit in facts.guarantees:
-        transport, cls = transports.get(link), classes.get(tag)
-        if transport is None or cls is None:  # a class the intent lacks is reported with the queues
+        transport, percent = transports.get(link), percents.get(tag)
+        if transport is None or percent is None:  # a class the intent lacks is reported with the queues
             continue
-        share = share_kbps(transport.queue_kbps, cls.bandwidth_percent)
+        what = (
+            f"the routers' own network control ({tag})" if tag == VRP_CONTROL_CLASSIFIER else f"QoS class {tag}"
+        )
+        share = share_kbps(transport.queue_kbps, percent)
         intent = (
-            f"the intent's {share} kbit/s is {cls.bandwidth_percent}% of the link's shaped rate "
+            f"the intent's {share} kbit/s is {percent}% of the link's shaped rate "
             f"({transport.queue_kbps} kbit/s, qos gts cir)"
         )
         if kbit is None:
             problems.append(
-                (line, f"QoS class {tag} on the {link} link is given a pct, which an AR counts from the port's rate, "
+                (line, f"{what} on the {link} link is given a pct, which an AR counts from the port's rate, "
                  f"not from qos gts cir: {intent}")
             )
             continue
         if kbit != share:
-            problems.append((line, f"QoS class {tag} on the {link} link is given {kbit} kbit/s: {intent}"))
+            problems.append((line, f"{what} on the {link} link is given {kbit} kbit/s: {intent}"))
         first, total = totals.get(link, (line, 0))
         totals[link] = (first, total + kbit)
     for link, (line, total) in totals.items():
@@ -955,6 +986,51 @@ def _vrp_guarantee_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[i
                 (line, f"the {link} link's guarantees add up to {total} kbit/s, above its shaped rate "
                  f"({transports[link].queue_kbps} kbit/s, qos gts cir): the shaper cannot keep them")
             )
+    return problems
+
+
+def _vrp_control_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[int, str]]:
+    """Each WAN link's QUEUE-<link> policy queues every network-control DSCP in a classifier
+    with a guarantee (`huawei_vrp.CONTROL_CLASSIFIER` says why): a DSCP no queued classifier
+    takes goes to the default class's BE queue, with the bulk the tunnel carries."""
+    policies = {policy: (line, matched) for line, policy, matched in facts.control}
+    problems: list[tuple[int, str]] = []
+    for transport in store.transports:
+        found = policies.get(mqc_name(f"QUEUE-{transport.name}"))
+        if found is None:  # a link without queues: no class of the intent is queued either
+            continue
+        line, matched = found
+        missing = [name for name, _ in NETWORK_CONTROL_DSCPS if name not in matched]
+        if missing:
+            problems.append(
+                (line, f"the {transport.name} link's queues have no class for the routers' own network control "
+                 f"({' '.join(missing)}): their BGP and BFD wait in the best-effort queue with the bulk "
+                 "their tunnel carries, and a busy link drops the sessions")
+            )
+    return problems
+
+
+def _forti_local_out_problems(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
+    """What takes a FortiOS store's own traffic out of priority level 0 (`NO_CONTROL_CLASS` says
+    why it needs no class there): an egress shaping profile on a WAN port (its default class
+    takes all local traffic) or a shaping policy on local-out traffic."""
+    if config.platform not in NO_CONTROL_CLASS:
+        return []
+    platform = get_platform(config.platform)
+    ports = dict(_forti_section_by_name(config.lines, "config system interface"))
+    behind = "puts the FortiGate's own BGP, BFD and IKE behind the shapers, out of priority level 0"
+    problems: list[tuple[int, str]] = []
+    for transport in store.transports:
+        port = platform.wan_port(transport.port, transport.name)
+        values = ports.get(port, {})
+        if values.get("egress-shaping-profile", "").strip('"'):
+            problems.append(
+                (int(values["line"]), f"an egress shaping profile on the {transport.name} link's port ({port}) {behind} "
+                 "(its default class takes all local traffic)")
+            )
+    for line, values in _forti_section(config.lines, "config firewall shaping-policy"):
+        if values.get("traffic-type") == "local-out":
+            problems.append((line, f"a shaping policy on local-out traffic (edit {values['edit']}) {behind}"))
     return problems
 
 
@@ -1207,6 +1283,9 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         facts.shapers += _wan_shapers(config, store)
     if config.platform == "huawei_vrp":
         facts.shapers += _vrp_guarantee_problems(facts, store)
+        facts.shapers += _vrp_control_problems(facts, store)
+    if config.platform == "fortinet":
+        facts.shapers += _forti_local_out_problems(config, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}

@@ -32,9 +32,10 @@ from storestack.devices.platforms.base import (
     days_hours_minutes,
     snmp_keywords,
 )
+from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import PrefixLimit
+from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -253,6 +254,16 @@ VRP_NAMED_OBJECTS = (
     # classifier ACL, HELD_CLASSIFIERS, included: a push stopped while the twin holds the
     # classifier is restored with the classifier released before the twin goes).
     NamedObjects(defined_by=r"^acl (?:number|name \S+) (\d+)$", named_by=(r"^if-match acl (\d+)$",)),
+    # A traffic policy's `classifier C behavior B` names traffic classifier C and traffic
+    # behavior B: "To delete a traffic behavior, unbind the traffic policy containing the
+    # traffic behavior from an interface and unbind the traffic behavior from a traffic
+    # classifier in the traffic policy" (AR command reference EDOC1100064351, "traffic
+    # behavior"); "After a traffic policy is applied, you cannot directly delete ... the traffic
+    # classifier and traffic behavior bound to the traffic policy" (Huawei S-series command
+    # reference, "traffic-policy global"). A class dropped from the queues (a QoS class, the
+    # control class on a rollback) leaves its policies before its classifier and behaviors go.
+    NamedObjects(defined_by=r"^traffic classifier (\S+) operator (?:and|or)$", named_by=(r"^classifier (\S+) behavior \S+$",)),
+    NamedObjects(defined_by=r"^traffic behavior (\S+)$", named_by=(r"^classifier \S+ behavior (\S+)$",)),
 )
 
 VRP_SECRET_PATTERNS = (
@@ -444,6 +455,11 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(apply (?:as-path|local-preference|preferred-value)) .+$", deleted_as=r"\1"),
     # hier_config's VRP driver negates `remark dscp X` as `undo remark` (its ACL-remark rule).
     DeletedForm(line=r"^(remark)(?: dscp \S+)?$", deleted_as=r"\1 dscp"),
+    # A traffic classifier by its name alone (`undo traffic classifier classifier-name`, Huawei
+    # command reference "traffic classifier"), and a policy's binding by the classifier's name
+    # alone (`undo classifier classifier-name`, "classifier behavior (traffic policy view)").
+    DeletedForm(line=r"^(traffic classifier \S+) operator (?:and|or)$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"
@@ -928,6 +944,35 @@ def lan_policies(policies: Sequence[LanPolicyView], qos: Sequence[QosClassView])
     return lines
 
 
+# The routers' own control traffic, the network-control DSCPs (network/model.py
+# NETWORK_CONTROL_DSCPS: BGP and BFD, inside the tunnels copied into the ESP header), in a
+# classifier of its own in every QUEUE-<link>, guaranteed the fleet's share of the link's shaped
+# rate (inventory/models.py NETWORK_CONTROL_PERCENT), as IOS-XE's NETWORK-CONTROL class. An AR's
+# class-based queuing sends "the remaining packets that do not enter AF or EF queues" to the
+# default class's BE queue, scheduled by WFQ (AR QoS configuration guide, "Configuring MQC to
+# Implement Congestion Management", EDOC1100112355), and no AR document found gives the router's
+# own protocol packets a queue ahead of an outbound traffic policy's classes: without it the
+# keepalives wait with the bulk their tunnel carries, one ESP flow to WFQ. One `if-match dscp`
+# line lists both code points, any of which matches ("if-match dscp dscp-value &<1-8>": "If you
+# enter multiple DSCP priorities in the command, a packet matches a rule as long as it matches
+# one of the DSCP priorities", Huawei command reference, "if-match dscp", traffic classifier
+# view). Not a QOS- name, which the inventory's classes take.
+CONTROL_CLASSIFIER = "NETWORK-CONTROL"
+
+
+def qos_classifiers(qos: Sequence[QosClassView]) -> list[str]:
+    """The WAN queues' classifiers, closed by `#`: one per QoS class's DSCP (`QOS-<TAG>`; best
+    effort is the default class), then the routers' own control traffic's (`CONTROL_CLASSIFIER`)."""
+    lines = [
+        line
+        for cls in qos
+        if not cls.best_effort
+        for line in (f"traffic classifier QOS-{cls.tag} operator or", f" if-match dscp {cls.dscp_name}")
+    ]
+    control = " ".join(name for name, _ in NETWORK_CONTROL_DSCPS)
+    return [*lines, f"traffic classifier {CONTROL_CLASSIFIER} operator or", f" if-match dscp {control}", "#"]
+
+
 def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) -> list[str]:
     """Each WAN link's egress queues under its `qos gts cir` (the intent's shaped rate of the
     link), each kind in one block closed by `#`: a behavior per (class, link), QOS-<TAG>-<link>,
@@ -936,7 +981,10 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
     class, held to it) and `queue af bandwidth <kbit/s>`, each the class's share of the link's
     shaped rate (`share_kbps`): a `pct` counts from the interface's available bandwidth, its
     port rate unless configured otherwise, never from `qos gts cir`, and one policy takes one
-    form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`).
+    form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`). The
+    routers' own control traffic comes last in each policy (`CONTROL_CLASSIFIER`, behavior
+    NETWORK-CONTROL-<link>), guaranteed NETWORK_CONTROL_PERCENT of the shaped rate: the
+    classifiers' DSCPs are disjoint, so their order decides nothing.
 
     The port sees the tunnels' ESP packets, classified by their outer header's DSCP, which VRP
     copies from the inner packet ("By default, the DSCP value in the original IP header is used
@@ -953,10 +1001,14 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
             else:
                 queue = "ef" if cls.priority else "af"
                 lines.append(f" queue {queue} bandwidth {link.share_kbps(cls.bandwidth_percent)}")
+    for link in links:
+        lines.append(f"traffic behavior {mqc_name(f'{CONTROL_CLASSIFIER}-{link.name}')}")
+        lines.append(f" queue af bandwidth {link.share_kbps(NETWORK_CONTROL_PERCENT)}")
     lines.append("#")
     for link in links:
         lines.append(f"traffic policy {mqc_name(f'QUEUE-{link.name}')}")
         lines += [f" classifier QOS-{cls.tag} behavior {mqc_name(f'QOS-{cls.tag}-{link.name}')}" for cls in queued]
+        lines.append(f" classifier {CONTROL_CLASSIFIER} behavior {mqc_name(f'{CONTROL_CLASSIFIER}-{link.name}')}")
     lines.append("#")
     return lines
 
@@ -1652,6 +1704,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_acl_lines", acl_lines),
         ("vrp_ike_local_name", ike_local_name),
         ("vrp_lan_policies", lan_policies),
+        ("vrp_qos_classifiers", qos_classifiers),
         ("vrp_queue_policies", queue_policies),
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),

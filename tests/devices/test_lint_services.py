@@ -452,8 +452,9 @@ def test_every_platform_queues_under_the_intents_shaped_rate(fleet: Fleet, platf
         ("huawei_vrp", " queue ef bandwidth 38000", " queue ef bandwidth 40000", "",
          "QoS class VOICE on the wan2 link is given 40000 kbit/s: the intent's 38000 kbit/s is 10% of the link's shaped "
          "rate (380000 kbit/s"),
+        # the routers' own network control's 19000 kbit/s (2%) counts with the classes'
         ("huawei_vrp", " queue af bandwidth 190000", " queue af bandwidth 700000", "",
-         "the wan1 link's guarantees add up to 1127500 kbit/s, above its shaped rate (950000 kbit/s, qos gts cir)"),
+         "the wan1 link's guarantees add up to 1146500 kbit/s, above its shaped rate (950000 kbit/s, qos gts cir)"),
         # each WAN port's `qos gts cir`, at most the intent's shaped rate of its link
         ("huawei_vrp", " qos gts cir 950000\n", "", "",
          "the wan1 link (GigabitEthernet0/0/1) has no shaper (qos gts cir)"),

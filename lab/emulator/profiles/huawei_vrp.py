@@ -271,6 +271,12 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     # ("remark dscp", traffic behavior view: `undo remark dscp`).
     re.compile(r"^\s*undo\s+apply\s+(?:as-path|local-preference|preferred-value)\s+(\S+)"),
     re.compile(r"^\s*undo\s+remark\s*()$"),
+    # A traffic classifier by its name alone (`undo traffic classifier classifier-name`, Huawei
+    # command reference "traffic classifier"), never with its operator, and a traffic policy's
+    # binding by the classifier's name alone (`undo classifier classifier-name`, "classifier
+    # behavior (traffic policy view)"), never with the behavior it binds.
+    re.compile(r"^\s*undo\s+traffic\s+classifier\s+\S+\s+(operator)\b"),
+    re.compile(r"^\s*undo\s+classifier\s+\S+\s+(behavior)\b"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
@@ -371,6 +377,35 @@ def zone_priority_taken(config: LineConfig, context: list[ConfigNode], line: str
         )
         for node in config.root.children
     )
+
+
+# A traffic classifier or behavior a traffic policy binds (`classifier C behavior B`) is not
+# deleted: "To delete a traffic behavior, unbind the traffic policy containing the traffic
+# behavior from an interface and unbind the traffic behavior from a traffic classifier in the
+# traffic policy" (AR command reference EDOC1100064351, "traffic behavior"); "After a traffic
+# policy is applied, you cannot directly delete ... the traffic classifier and traffic behavior
+# bound to the traffic policy" (Huawei S-series command reference, "traffic-policy global"). The
+# emulator refuses the deletion while any policy binds it, applied or not. The references give
+# the rule, not the AR's message: this text is the emulator's own.
+MQC_IN_USE = "Error: The {kind} is being used by a traffic policy."
+_MQC_DELETED = re.compile(r"^undo traffic (classifier|behavior) (\S+)$")
+
+
+def mqc_in_use(config: LineConfig, line: str) -> str | None:
+    """The refusal of `line` where it deletes a traffic classifier or behavior a traffic policy
+    binds; None: it deletes none, or one no policy binds."""
+    found = _MQC_DELETED.match(" ".join(line.split()))
+    if found is None:
+        return None
+    kind, name = found.groups()
+    at = 1 if kind == "classifier" else 3
+    for node in config.root.children:
+        if node.text.startswith("traffic policy ") and any(
+            len(words := child.text.split()) == 4 and words[0] == "classifier" and words[at] == name
+            for child in node.children
+        ):
+            return MQC_IN_USE.format(kind=f"traffic {kind}")
+    return None
 
 
 # An NQA test instance runs from its `start` line on, and the parameters of a running one
@@ -593,6 +628,8 @@ class VrpSession(CliSession):
                 return ADDRESS_CONFLICT + "\n"
             if zone_priority_taken(candidate, self.context, line):
                 return ZONE_PRIORITY_TAKEN + "\n"
+            if (in_use := mqc_in_use(candidate, line)) is not None:
+                return in_use + "\n"
             at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
