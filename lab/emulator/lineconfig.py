@@ -152,13 +152,17 @@ class LineConfig:
 
     def _render_node(self, node: ConfigNode, depth: int, lines: list[str]) -> None:
         lines.append(" " * depth + node.text)
+        end_markers = self.dialect.section_end_markers
         for child in node.children:
             if child.children and depth >= 0 and self.dialect.separator == "#":
                 lines.append(" " * (depth + 1) + "#")
             self._render_node(child, depth + 1, lines)
-            end_marker = self.dialect.section_end_markers.get(self.dialect.section_kind(child.text))
-            if child.children and end_marker:
-                lines.append(" " * (depth + 1) + end_marker)
+            # Only a section has an end marker: a statement's kind is not looked up (a running
+            # config is mostly statements, and a `show running-config` renders them all).
+            if child.children and end_markers:
+                end_marker = end_markers.get(self.dialect.section_kind(child.text))
+                if end_marker:
+                    lines.append(" " * (depth + 1) + end_marker)
 
     # -- editing -------------------------------------------------------------------------
 
