@@ -818,28 +818,55 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     """What the hub's nftables need to pass a flow's packets to the partner hub that saw it
     (`ReturnPartner`): the shared stores' addresses and the hub's tunnels to them, each with its
     partner's mark (`PARTNER_MARK` + its slot, `partner_slots`), the partners' DC addresses (the only
-    next hops such a packet leaves for), and the marks' base and mask. Empty without a partner."""
+    next hops such a packet leaves for), and the marks' base and mask. Empty without a partner.
+
+    A store with two partners (a fleet change's first config, `network/transition.py`
+    `held_over`: its other hub before the change and after) takes the first one's mark and a copy
+    to the second (`partner_copies`, `partner_tunnel_copies`: its DC address), as the store has a
+    tunnel to one of them until its own push and to the other from then on. Each hub forwards a
+    passed packet only into a live tunnel of its own (`return_path`: the dead tunnel's link mark
+    cleared, then its route leads back over the DC LAN, where a passed packet never goes): the
+    hub the store is paired with now takes it, the other drops it."""
     partners = view.intent.return_partners
     if not partners:
-        return {"partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": ""}
+        return {
+            "partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": "",
+            "partner_copies": "", "partner_tunnel_copies": "",
+        }  # fmt: skip
     stores: dict[str, str] = {}
     tunnels: dict[str, str] = {}
+    store_copies: dict[str, str] = {}
+    tunnel_copies: dict[str, str] = {}
     slots = partner_slots(view.intent)
     for partner in partners:
-        mark = _mark(PARTNER_MARK + slots[partner.hostname])
-        for net in partner.destinations:
-            stores.setdefault(str(net), mark)
+        mark, hop = _mark(PARTNER_MARK + slots[partner.hostname]), str(partner.dc_address)
         shared = set(partner.stores)
+        for net in partner.destinations:
+            _partner_of(view, str(net), mark, hop, stores, store_copies)
         for peer in view.peers:
             if peer.store.store_id in shared:
-                tunnels.setdefault(peer.ifname, mark)
+                _partner_of(view, f'"{peer.ifname}"', mark, hop, tunnels, tunnel_copies)
     return {
         "partner_stores": ", ".join(f"{net} : {mark}" for net, mark in stores.items()),
-        "partner_tunnels": ", ".join(f'"{ifname}" : {mark}' for ifname, mark in tunnels.items()),
+        "partner_tunnels": ", ".join(f"{ifname} : {mark}" for ifname, mark in tunnels.items()),
         "partner_hops": ", ".join(str(partner.dc_address) for partner in partners),
         "partner_mark": _mark(PARTNER_MARK),
         "partner_mask": _mark(APPLICATION_MARK_MASK),
+        "partner_copies": ", ".join(f"{net} : {hop}" for net, hop in store_copies.items()),
+        "partner_tunnel_copies": ", ".join(f"{ifname} : {hop}" for ifname, hop in tunnel_copies.items()),
     }
+
+
+def _partner_of(view: HubView, key: str, mark: str, hop: str, marks: dict[str, str], copies: dict[str, str]) -> None:
+    """A shared store's address or tunnel (`key`) to a partner: its mark if it has none, else a
+    copy to that partner (`hop`, its DC address). Refused (RenderError) past two: a store has two
+    hubs in each fleet, so at most two others in a fleet change."""
+    if key not in marks:
+        marks[key] = mark
+    elif key in copies and copies[key] != hop:
+        raise RenderError(f"hub {view.intent.hostname}: {key} has three partner hubs, one store two hubs in a fleet change")
+    elif marks[key] != mark:
+        copies[key] = hop
 
 
 def hub_dc_trust_rules(view: HubView) -> list[str]:
