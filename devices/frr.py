@@ -25,6 +25,8 @@ their if_id, policy rules; a push runs what changed on the running host, `frr_co
 (root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
 `<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
 which puts the loopback it listens on in place, and again when it could not),
+`<host>.nftables.unit` -> /etc/systemd/system/nftables.service.d/storestack.conf (a ruleset that
+does not load at boot leaves a fallback that forwards nothing, `firewall_fallback`, and fails the unit),
 `<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned loose, a hub's DC port sending no ICMP redirect; the kernel's and
 Debian 12's default is 0 and zebra leaves it so; systemd-sysctl at boot, `sysctl -p` on a push),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
@@ -678,10 +680,51 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         # tunnel's two inside addresses alone
         "aws_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.aws_tunnels),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "firewall_fallback": firewall_fallback((net.cidr for net in view.mgmt.ranges), tunnels=True),
         "internet_excluded": ", ".join(net.cidr for net in view.internet_excluded),
         # charon never uses a LAN or tunnel address for IKE
         "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
     }
+
+
+# The table a host falls back to when its ruleset does not load at boot (`firewall_fallback`).
+FALLBACK_TABLE = "inet storestack_fallback"
+
+
+def firewall_fallback(mgmt_ranges: Iterable[str], *, tunnels: bool) -> str:
+    """The ruleset an FRR host loads at boot when its own (`nftables.conf`) does not load
+    (host-nftables-unit.j2), as one `nft` command line: it forwards nothing and takes only its own
+    loopback's packets, its established flows and SSH from the management ranges, so an operator
+    can reach it and load a fixed ruleset. With `tunnels` (a store, managed only through its hub
+    tunnels) it also takes IKE and ESP, and BGP and BFD inside the tunnels (interface group 10),
+    so HQ's management ranges reach it while it forwards nothing. A hub takes neither: its store
+    tunnels and BGP sessions stay down and the stores use their other hub, as they would if it
+    were off; its management port stays reachable."""
+    rules = [
+        "iif lo accept",
+        "ct state established,related accept",
+        *(
+            [
+                "udp dport 500 accept",
+                "udp dport 4500 accept",
+                "meta l4proto esp accept",
+                "iifgroup 10 tcp dport 179 accept",
+                "iifgroup 10 udp dport 3784 accept",
+            ]
+            if tunnels
+            else []
+        ),
+        f"ip saddr {{ {', '.join(mgmt_ranges)} }} tcp dport 22 accept",
+    ]
+    return "; ".join(
+        [
+            "flush ruleset",
+            f"add table {FALLBACK_TABLE}",
+            f"add chain {FALLBACK_TABLE} input {{ type filter hook input priority filter; policy drop; }}",
+            f"add chain {FALLBACK_TABLE} forward {{ type filter hook forward priority filter; policy drop; }}",
+            *(f"add rule {FALLBACK_TABLE} input {rule}" for rule in rules),
+        ]
+    )
 
 
 def ike_peer_elements(connections: Sequence[IpsecConnection]) -> str:
@@ -970,6 +1013,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "firewall_fallback": firewall_fallback((net.cidr for net in view.mgmt.ranges), tunnels=False),
         # Where the DC port takes SSH from them (`HubView.dc_management_hosts`, as on a VRP hub): the
         # loopback (the management address is on the management port)
         "management_addresses": ", ".join(host.address for host in view.dc_management_hosts),
