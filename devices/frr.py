@@ -25,6 +25,8 @@ their if_id, policy rules; a push runs what changed on the running host, `frr_co
 (root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
 `<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
 which puts the loopback it listens on in place, and again when it could not),
+`<host>.nftables.unit` -> /etc/systemd/system/nftables.service.d/storestack.conf (a ruleset that
+does not load at boot leaves a fallback that forwards nothing, `firewall_fallback`, and fails the unit),
 `<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned loose, a hub's DC port sending no ICMP redirect; the kernel's and
 Debian 12's default is 0 and zebra leaves it so; systemd-sysctl at boot, `sysctl -p` on a push),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
@@ -678,10 +680,51 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         # tunnel's two inside addresses alone
         "aws_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.aws_tunnels),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "firewall_fallback": firewall_fallback((net.cidr for net in view.mgmt.ranges), tunnels=True),
         "internet_excluded": ", ".join(net.cidr for net in view.internet_excluded),
         # charon never uses a LAN or tunnel address for IKE
         "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
     }
+
+
+# The table a host falls back to when its ruleset does not load at boot (`firewall_fallback`).
+FALLBACK_TABLE = "inet storestack_fallback"
+
+
+def firewall_fallback(mgmt_ranges: Iterable[str], *, tunnels: bool) -> str:
+    """The ruleset an FRR host loads at boot when its own (`nftables.conf`) does not load
+    (host-nftables-unit.j2), as one `nft` command line: it forwards nothing and takes only its own
+    loopback's packets, its established flows and SSH from the management ranges, so an operator
+    can reach it and load a fixed ruleset. With `tunnels` (a store, managed only through its hub
+    tunnels) it also takes IKE and ESP, and BGP and BFD inside the tunnels (interface group 10),
+    so HQ's management ranges reach it while it forwards nothing. A hub takes neither: its store
+    tunnels and BGP sessions stay down and the stores use their other hub, as they would if it
+    were off; its management port stays reachable."""
+    rules = [
+        "iif lo accept",
+        "ct state established,related accept",
+        *(
+            [
+                "udp dport 500 accept",
+                "udp dport 4500 accept",
+                "meta l4proto esp accept",
+                "iifgroup 10 tcp dport 179 accept",
+                "iifgroup 10 udp dport 3784 accept",
+            ]
+            if tunnels
+            else []
+        ),
+        f"ip saddr {{ {', '.join(mgmt_ranges)} }} tcp dport 22 accept",
+    ]
+    return "; ".join(
+        [
+            "flush ruleset",
+            f"add table {FALLBACK_TABLE}",
+            f"add chain {FALLBACK_TABLE} input {{ type filter hook input priority filter; policy drop; }}",
+            f"add chain {FALLBACK_TABLE} forward {{ type filter hook forward priority filter; policy drop; }}",
+            *(f"add rule {FALLBACK_TABLE} input {rule}" for rule in rules),
+        ]
+    )
 
 
 def ike_peer_elements(connections: Sequence[IpsecConnection]) -> str:
@@ -818,28 +861,55 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     """What the hub's nftables need to pass a flow's packets to the partner hub that saw it
     (`ReturnPartner`): the shared stores' addresses and the hub's tunnels to them, each with its
     partner's mark (`PARTNER_MARK` + its slot, `partner_slots`), the partners' DC addresses (the only
-    next hops such a packet leaves for), and the marks' base and mask. Empty without a partner."""
+    next hops such a packet leaves for), and the marks' base and mask. Empty without a partner.
+
+    A store with two partners (a fleet change's first config, `network/transition.py`
+    `held_over`: its other hub before the change and after) takes the first one's mark and a copy
+    to the second (`partner_copies`, `partner_tunnel_copies`: its DC address), as the store has a
+    tunnel to one of them until its own push and to the other from then on. Each hub forwards a
+    passed packet only into a live tunnel of its own (`return_path`: the dead tunnel's link mark
+    cleared, then its route leads back over the DC LAN, where a passed packet never goes): the
+    hub the store is paired with now takes it, the other drops it."""
     partners = view.intent.return_partners
     if not partners:
-        return {"partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": ""}
+        return {
+            "partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": "",
+            "partner_copies": "", "partner_tunnel_copies": "",
+        }  # fmt: skip
     stores: dict[str, str] = {}
     tunnels: dict[str, str] = {}
+    store_copies: dict[str, str] = {}
+    tunnel_copies: dict[str, str] = {}
     slots = partner_slots(view.intent)
     for partner in partners:
-        mark = _mark(PARTNER_MARK + slots[partner.hostname])
-        for net in partner.destinations:
-            stores.setdefault(str(net), mark)
+        mark, hop = _mark(PARTNER_MARK + slots[partner.hostname]), str(partner.dc_address)
         shared = set(partner.stores)
+        for net in partner.destinations:
+            _partner_of(view, str(net), mark, hop, stores, store_copies)
         for peer in view.peers:
             if peer.store.store_id in shared:
-                tunnels.setdefault(peer.ifname, mark)
+                _partner_of(view, f'"{peer.ifname}"', mark, hop, tunnels, tunnel_copies)
     return {
         "partner_stores": ", ".join(f"{net} : {mark}" for net, mark in stores.items()),
-        "partner_tunnels": ", ".join(f'"{ifname}" : {mark}' for ifname, mark in tunnels.items()),
+        "partner_tunnels": ", ".join(f"{ifname} : {mark}" for ifname, mark in tunnels.items()),
         "partner_hops": ", ".join(str(partner.dc_address) for partner in partners),
         "partner_mark": _mark(PARTNER_MARK),
         "partner_mask": _mark(APPLICATION_MARK_MASK),
+        "partner_copies": ", ".join(f"{net} : {hop}" for net, hop in store_copies.items()),
+        "partner_tunnel_copies": ", ".join(f"{ifname} : {hop}" for ifname, hop in tunnel_copies.items()),
     }
+
+
+def _partner_of(view: HubView, key: str, mark: str, hop: str, marks: dict[str, str], copies: dict[str, str]) -> None:
+    """A shared store's address or tunnel (`key`) to a partner: its mark if it has none, else a
+    copy to that partner (`hop`, its DC address). Refused (RenderError) past two: a store has two
+    hubs in each fleet, so at most two others in a fleet change."""
+    if key not in marks:
+        marks[key] = mark
+    elif key in copies and copies[key] != hop:
+        raise RenderError(f"hub {view.intent.hostname}: {key} has three partner hubs, one store two hubs in a fleet change")
+    elif marks[key] != mark:
+        copies[key] = hop
 
 
 def hub_dc_trust_rules(view: HubView) -> list[str]:
@@ -943,6 +1013,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "firewall_fallback": firewall_fallback((net.cidr for net in view.mgmt.ranges), tunnels=False),
         # Where the DC port takes SSH from them (`HubView.dc_management_hosts`, as on a VRP hub): the
         # loopback (the management address is on the management port)
         "management_addresses": ", ".join(host.address for host in view.dc_management_hosts),

@@ -453,6 +453,12 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "mode": "0644",
         "reload": [["systemctl", "daemon-reload"]],
     },
+    "nftables.unit": {
+        # Boot only (nftables.service's ExecStart; a push loads nftables.conf itself).
+        "path": "/etc/systemd/system/nftables.service.d/storestack.conf",
+        "mode": "0644",
+        "reload": [["systemctl", "daemon-reload"]],
+    },
     "sysctl.conf": {
         # IPv4 forwarding, reverse-path filtering (sysctl.d(5)): systemd-sysctl applies them at boot,
         # `sysctl -p` now.

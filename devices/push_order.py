@@ -15,7 +15,12 @@ once no store uses their old end; a hub only the fleet before has is retired aft
 hub that drops something and gains something too (`held_over`: on removing hq-hub2 of three,
 hq-hub3 gains the backup tunnels of hq-hub1's stores) is pushed twice: first, with the hubs,
 what it holds before and after the change together (`network/transition.py` `held_over`), so the
-stores moving to it find their new end there; its own config last. A kept hub whose own
+stores moving to it find their new end there; its own config last. So is a hub that keeps a store
+whose other hub the change moves (adding hq-hub3, hq-hub2's stores move their backup from hq-hub1
+to hq-hub3): the hub hands that store's return flows to its other hub (`ReturnPartner`), which is
+hq-hub1 until the store's push and hq-hub3 from then on, so its first config hands them to both
+and only the one with a live tunnel to the store forwards them (`devices/frr.py`
+`hub_partner_context`), its own config after the stores to the new one alone. A kept hub whose own
 addresses the change moves (its DC core LAN address is positional unless the inventory states
 it: removing a hub gives the next one its address) is refused: the hub that goes keeps that
 address until the push is done, and the DC core's and the other hubs' sessions name the old one.
@@ -107,19 +112,28 @@ def make_before_break(before: NetworkIntent, after: NetworkIntent) -> FleetChang
         for key in moved:
             store_needs.setdefault((held | holds)[key], set()).add(hub)
         peers, was = _hub_peers(after, hub), _hub_peers(before, hub) if kept else frozenset()
-        if held.keys() <= holds.keys() and was <= peers:
+        # The stores it keeps whose other hub (its return partner for them) the change moves:
+        # until a store's own push its flows pass the hub it leaves, then the one it moves to
+        repartnered = _repartnered(before, after, hub) if kept else frozenset()
+        for store in repartnered:
+            store_needs.setdefault(store, set()).add(hub)
+        if held.keys() <= holds.keys() and was <= peers and not repartnered:
             first.append(hub)
         else:
             last.append(hub)
-            # The stores whose tunnel it drops or changes, and those still using a hub it drops
-            # its session with (one the fleet after has not: their cloud flows and return
-            # traffic cross that session until they have moved off it).
-            hub_needs[hub] = frozenset(held[key] for key in held.keys() - holds.keys()) | frozenset(
-                store.id for peer in was - peers for store in before.served_stores(peer)
+            # The stores whose tunnel it drops or changes, those still using a hub it drops its
+            # session with (one the fleet after has not: their cloud flows and return traffic
+            # cross that session until they have moved off it), and those whose partner it moves.
+            hub_needs[hub] = (
+                frozenset(held[key] for key in held.keys() - holds.keys())
+                | frozenset(store.id for peer in was - peers for store in before.served_stores(peer))
+                | repartnered
             )
-            if {key[0] for key in holds} - {key[0] for key in held} or peers - was:
+            if {key[0] for key in holds} - {key[0] for key in held} or peers - was or repartnered:
                 union.append(hub)
-        digest.update(repr((hub, sorted(map(repr, held)), sorted(map(repr, holds)), sorted(was), sorted(peers))).encode())
+        digest.update(
+            repr((hub, sorted(map(repr, held)), sorted(map(repr, holds)), sorted(was), sorted(peers), sorted(repartnered))).encode()
+        )
     retired = [hub for hub in before.fleet.hubs if hub not in after.fleet.hubs]
     digest.update(repr(retired).encode())
     return FleetChangeOrder(
@@ -136,6 +150,20 @@ def make_before_break(before: NetworkIntent, after: NetworkIntent) -> FleetChang
 def _hub_peers(intent: NetworkIntent, hub: str) -> frozenset[str]:
     """The hubs `hub` holds a hub-hub session with in `intent`."""
     return frozenset(s.peer for s in intent.hub(hub).sessions if s.kind == "hub-hub")
+
+
+def _repartnered(before: NetworkIntent, after: NetworkIntent, hub: str) -> frozenset[str]:
+    """The stores `hub` shares with another hub in both intents whose other hub (`ReturnPartner`)
+    the change moves: pushed once, either config hands their flows to a hub the store has no
+    tunnel to for part of the push (the one it leaves, from its push on; the one it moves to,
+    until then). Pushed twice, the first config (`held_over`) hands them to both."""
+    partners = {
+        when: {store: partner.hostname for partner in intent.hub(hub).return_partners for store in partner.stores}
+        for when, intent in (("before", before), ("after", after))
+    }
+    return frozenset(
+        store for store, other in partners["before"].items() if partners["after"].get(store, other) != other
+    )
 
 
 def _refuse_moved_addresses(before: NetworkIntent, after: NetworkIntent) -> None:

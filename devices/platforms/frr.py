@@ -315,6 +315,7 @@ PLATFORM = FrrPlatform(
         ("rsyslog.conf", "host-rsyslog.j2"),
         ("snmpd.conf", "host-snmpd.j2"),
         ("snmpd.unit", "host-snmpd-unit.j2"),
+        ("nftables.unit", "host-nftables-unit.j2"),
         ("sysctl.conf", "host-sysctl.j2"),
     ),
     # A hub installs swanctl.conf before its firewall: the install ends the tunnels of the stores
@@ -335,6 +336,7 @@ PLATFORM = FrrPlatform(
         ("rsyslog.conf", "host-rsyslog.j2"),
         ("snmpd.conf", "host-snmpd.j2"),
         ("snmpd.unit", "host-snmpd-unit.j2"),
+        ("nftables.unit", "host-nftables-unit.j2"),
         ("sysctl.conf", "host-sysctl.j2"),
     ),
 )

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,55 +21,13 @@ from pathlib import Path
 
 import pytest
 from testsupport.rendering import three_hub_chain
+from testsupport.tcp_echo import connect, exchange, serve
 
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 
 HUBS = ("hq-hub1", "hq-hub2")
 PORT = 2222
-
-# Echo server: answers every byte until the client closes; prints "listening" once bound.
-_SERVER = r"""
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4)
-print("listening", flush=True)
-while True:
-    c, _ = s.accept()
-    c.settimeout(8)
-    try:
-        while (data := c.recv(65536)):
-            c.sendall(data)
-    except OSError:
-        pass
-    c.close()
-"""
-
-# Client: connects from argv[1] to argv[2]:argv[3], sends 64 KiB per line it reads on stdin and
-# prints "echoed" (or what went wrong) for each; the connection stays open between lines.
-_CLIENT = r"""
-import socket, sys
-c = socket.socket(); c.bind((sys.argv[1], 0)); c.settimeout(6)
-try:
-    c.connect((sys.argv[2], int(sys.argv[3])))
-except OSError as error:
-    print(f"connect {error}", flush=True); sys.exit(1)
-print("connected", flush=True)
-payload = bytes(range(256)) * 256
-for _ in sys.stdin:
-    try:
-        c.sendall(payload)
-        got = b""
-        while len(got) < len(payload):
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        print("echoed" if got == payload else f"short {len(got)}", flush=True)
-    except OSError as error:
-        print(f"error {error}", flush=True)
-"""
-
 
 def _run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=30, **kwargs)  # type: ignore[call-overload]
@@ -110,27 +67,10 @@ class TwoHubs:
             _run("ip", "-n", self.ns["store"], "neigh", "replace", address, "lladdr", mac, "dev", f"eth-{hub}")
 
     def open(self, client: str, source: str, destination: str, port: int = PORT) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns[client], sys.executable, "-c", _CLIENT, source, destination, str(port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        return process
+        return connect(self.ns[client], source, destination, port)
 
     def serve(self, namespace: str, address: str, port: int = PORT) -> subprocess.Popen[str]:
-        server = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns[namespace], sys.executable, "-c", _SERVER, address, str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
-        return server
-
-
-def exchange(client: subprocess.Popen[str]) -> str:
-    """64 KiB out and back over the client's open connection: "echoed" when all came back."""
-    assert client.stdin is not None and client.stdout is not None
-    client.stdin.write("go\n")
-    client.stdin.flush()
-    return client.stdout.readline().strip()
+        return serve(self.ns[namespace], address, port)
 
 
 def _partner_routes(config: RenderedConfig) -> list[tuple[str, str, str]]:

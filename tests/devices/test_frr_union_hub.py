@@ -6,7 +6,8 @@ prefix list HUB-STORES) to the other hubs only while it holds the DC core (`neig
 advertise-map HUB-STORES exist-map BEACON-CONDITION`; FRR user guide, BGP, "Advertise Map": the
 routes the advertise-map matches are announced only while a route the exist-map matches is in
 the BGP table). Route-map HUBS permits every store loopback, so a loopback HUB-STORES leaves out
-goes to the other hubs whether or not the hub holds the DC core.
+goes to the other hubs whether or not the hub holds the DC core. And it passes the return packets
+of a store whose other hub the change moves to both hubs (`devices/frr.py` `hub_partner_context`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, hub_removed_chain, three_hub_chain
 
 from storestack.devices.render import render_change_hubs, render_hub
-from storestack.inventory import Fleet, load_fleet
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
 
 
@@ -59,3 +60,30 @@ def test_a_union_hub_withdraws_the_loopbacks_of_the_stores_it_gains_with_the_dc_
     assert sorted(loopbacks - union) == []
     # Nothing the hub held before goes in its first push.
     assert _prefix_list(render_hub(before, "hq-hub1").text, "HUB-STORES") <= union
+
+
+def _map(ruleset: str, name: str) -> dict[str, str]:
+    found = re.search(rf"map {name} \{{[^}}]*elements = \{{ ([^}}]*) \}}", ruleset)
+    return dict(element.split(" : ") for element in found.group(1).split(", ")) if found else {}
+
+
+def test_a_union_hub_passes_a_moving_stores_return_packets_to_its_other_hub_before_and_after(tmp_path: Path) -> None:
+    """Adding hq-hub3, hq-hub2's stores move their backup from hq-hub1 to hq-hub3: until its push
+    a store has a tunnel to hq-hub1, from then on to hq-hub3. hq-hub2's first push marks their
+    addresses and its tunnels to them for hq-hub1 (0x5303, host 3 of the DC core LAN) and copies
+    what it passes to hq-hub3 (10.0.0.5) too; its own stores it shares with hq-hub1 alone get no
+    copy, and no config of either fleet copies anything (tests/devices/test_frr_hub_added_partner_netns.py
+    sends the packets)."""
+    before, after = load_fleet(sample_chain_path()), load_fleet(three_hub_chain(tmp_path))
+    moving = next(p for p in NetworkIntent(after).hub("hq-hub2").return_partners if p.hostname == "hq-hub3")
+    ruleset = dict(render_change_hubs(before, after, ["hq-hub2"])[0].companions)["nftables.conf"]
+    addresses = {str(net) for net in moving.destinations}
+    assert _map(ruleset, "partner_copies") == {net: "10.0.0.5" for net in addresses}
+    assert {net: mark for net, mark in _map(ruleset, "partner_stores").items() if net in addresses} == {
+        net: "0x00005303" for net in addresses
+    }
+    tunnels = {t.split('"')[1].rsplit("-", 1)[0] for t in _map(ruleset, "partner_tunnel_copies")}
+    assert tunnels == set(moving.stores) and set(_map(ruleset, "partner_tunnel_copies").values()) == {"10.0.0.5"}
+    for fleet in (before, after):
+        for hub in fleet.hubs:
+            assert " dup to " not in dict(render_hub(fleet, hub).companions)["nftables.conf"], hub

@@ -143,6 +143,8 @@ def test_only_frr_hosts_carry_companion_files() -> None:
     # (sysctl.d) and the WAN queues (`tc -batch`; a hub's towards the stores)
     host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing", "chrony.conf", "chrony.keys", "qos.tc"}
     host |= {"rsyslog.conf", "snmpd.conf", "snmpd.unit", "sysctl.conf"}
+    # and the firewall at boot, which falls back to forwarding nothing (nftables.service's drop-in)
+    host |= {"nftables.unit"}
     # Stores add DHCP/DNS and the SLA steering of their application classes (storestack-steer).
     assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf", "steering.conf"}
     assert set(dict(get_platform("frr").hub_companions)) == host

@@ -89,8 +89,10 @@ def _walk(before_path: Path, after_path: Path) -> tuple[FleetChangeOrder, list[t
 
 def test_adding_a_hub_keeps_every_store_on_two_hubs(tmp_path: Path) -> None:
     order, steps, start, end = _walk(sample_chain_path(), three_hub_chain(tmp_path))
+    # hq-hub2 keeps its tunnels, but its stores' other hub moves from hq-hub1 to hq-hub3: its return
+    # partner for them (`_repartnered`), hq-hub1 until each store's push, hq-hub3 from then on
     assert order == FleetChangeOrder(
-        before_stores=("hq-hub2", "hq-hub3"), after_stores=("hq-hub1",), retired=(), held_over=("hq-hub1",)
+        before_stores=("hq-hub3",), after_stores=("hq-hub1", "hq-hub2"), retired=(), held_over=("hq-hub1", "hq-hub2")
     )
     assert set(start.values()) == set(end.values()) == {2}
     short = [(step, link, count) for step, counts in steps for link, count in counts.items() if count < 2]
@@ -167,7 +169,7 @@ def test_adding_a_hub_gives_the_hub_pushed_last_its_session_with_the_new_hub_fir
     before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
     order = make_before_break(before, after)
     waves, labels = plan_waves(PushTargets.from_inventory(targets_from_fleet(after.fleet)), None, order)
-    assert order.held_over == ("hq-hub1",) and labels[0] == "hubs" and "hq-hub1" in waves[0]
+    assert "hq-hub1" in order.held_over and labels[0] == "hubs" and "hq-hub1" in waves[0]
     union = ChangeIntent(before, after.fleet).hub("hq-hub1")
     assert {s.peer for s in union.sessions if s.kind == "hub-hub"} == {"hq-hub2", "hq-hub3"}
     assert hub_store_tunnels(ChangeIntent(before, after.fleet), "hq-hub1") == hub_store_tunnels(before, "hq-hub1")
@@ -216,8 +218,9 @@ def test_change_waves_put_hubs_that_drop_store_tunnels_last(tmp_path: Path, cana
     before, after = NetworkIntent(load_fleet(sample_chain_path())), NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
     targets = PushTargets.from_inventory(targets_from_fleet(after.fleet))
     waves, labels = plan_waves(targets, canary, make_before_break(before, after))
-    # hq-hub1 twice: first with what it holds before and after (its session with hq-hub3 gained).
-    assert waves[0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and waves[-1] == ["hq-hub1"]
+    # hq-hub1 twice: first with what it holds before and after (its session with hq-hub3 gained);
+    # hq-hub2 too: first handing its stores' return flows to their backup before and after.
+    assert waves[0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and waves[-1] == ["hq-hub1", "hq-hub2"]
     assert labels == (["hubs", "stores", "hubs-last"] if canary is None else ["hubs", "canary", "rest", "hubs-last"])
     assert sorted(name for wave in waves[1:-1] for name in wave) == sorted(t.name for t in targets if t.role != "hub")
 
@@ -245,7 +248,7 @@ def test_cli_push_with_the_fleet_before_runs_the_change_waves(monkeypatch: pytes
     assert result.exit_code == 1, result.output
     payload = json.loads(result.stdout)
     assert payload["wave_labels"] == ["hubs", "stores", "hubs-last"]
-    assert payload["waves"][0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and payload["waves"][-1] == ["hq-hub1"]
+    assert payload["waves"][0] == ["hq-hub1", "hq-hub2", "hq-hub3"] and payload["waves"][-1] == ["hq-hub1", "hq-hub2"]
     assert payload["retire_after"] == []
     assert [(d["name"], d["wave"], d["step"]) for d in payload["devices"] if d["name"] == "hq-hub1"] == [
         ("hq-hub1", 1, "union"),
