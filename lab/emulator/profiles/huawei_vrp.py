@@ -271,6 +271,9 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     # ("remark dscp", traffic behavior view: `undo remark dscp`).
     re.compile(r"^\s*undo\s+apply\s+(?:as-path|local-preference|preferred-value)\s+(\S+)"),
     re.compile(r"^\s*undo\s+remark\s*()$"),
+    # An IKE peer's DPD mode by the keyword alone (AR500, AR510, and AR530 V200R007 Commands
+    # Reference EDOC1000097293, "dpd type": `undo dpd type`).
+    re.compile(r"^\s*undo\s+dpd\s+type\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
