@@ -491,7 +491,19 @@ class _Run:
     def _refuse_unsendable(self, diff: ConfigDiff) -> None:
         """Before the plan is shown or any line sent: a change that needs a line no push sends
         (`PlatformDriver.refused_changes`) is refused, naming the line, the inventory field
-        behind it, why, and what to do instead."""
+        behind it, why, and what to do instead; so is one that would edit a bound filter in place
+        because no number is free to build it anew beside the held one (`ConfigDiff.without_room`)."""
+        if diff.without_room:
+            names = ", ".join(diff.without_room)
+            raise RefusedChangeError(
+                f"{self.target.name}: not changed, nothing was sent: the bound filter(s) {names} "
+                "must be built anew beside the one held (no order of their rules changes them safely "
+                "in place, or another filter keeps their number), but every number of their range is "
+                "held on the appliance or taken by the intended config. Edited in place instead, a "
+                "filter passes for a moment what only the rules both sides hold pass, or merges into "
+                "the other ACL of its number. Free numbers first (fewer stores or cloud sites on this "
+                "hub, or unused ACLs of that range deleted by hand), then push again"
+            )
         for refused in self.driver.refused_changes:
             line = refused.first_in(diff.remediation, diff.running)
             if line is None:

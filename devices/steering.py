@@ -18,11 +18,13 @@ Each platform enforces what its probes can measure, and no more (the README's ta
   route-map follows a `track list boolean and` of the return-code track and those stubs, whose
   `delay down/up` are the class's hold-down and recovery. icmp-echo (towards any other hub)
   measures round-trip time and reachability only; its `state` track carries the delays.
-- VRP: an NQA ICMP test per (tunnel, class). `fail-percent` fails the test when at least the
-  class's loss is lost among `probe-count` probes (so loss is enforced at a resolution of one
-  probe in `probe-count`, at most 15); `threshold rtd` only counts and traps slow probes; ICMP
-  tests measure no jitter. AR policy routing has no track delay: hold-down and recovery are one
-  test period.
+- VRP: an NQA ICMP test per (tunnel, class). A test fails when its lost probes reach
+  `fail-percent` of its `probe-count` (`vrp_lost_probes`): the fewest lost probes that are more
+  than the class's loss of them, and never fewer than the class's `consecutive_losses`, the lost
+  probes every consecutive-loss platform declares a path bad on (so a single lost probe never
+  moves traffic; loss is enforced at a resolution of one probe in `probe-count`, at most 15);
+  `threshold rtd` only counts and traps slow probes; ICMP tests measure no jitter. AR policy
+  routing has no track delay: hold-down and recovery are one test period.
 - FortiOS: a health check per tunnel with one SLA entry per class (latency, jitter and loss);
   SD-WAN rules per application in `sla` mode, `hold-down-time` the class's recovery.
 
@@ -250,7 +252,8 @@ class VrpProbeTimers:
     probe_count: int
     timeout_s: int
     frequency_s: int
-    fail_percent: int  # the test fails when this share of its probes is lost
+    lost_probes: int  # lost probes of one test that fail it (`vrp_lost_probes`)
+    fail_percent: int  # `fail-percent`: the share of its probes whose loss fails the test
     rtd_ms: int  # round-trip threshold: counted and trapped, not a failure
 
     @property
@@ -259,17 +262,41 @@ class VrpProbeTimers:
         return 100 / self.probe_count
 
 
+def vrp_lost_probes(probes: int, loss_percent: float, consecutive: int) -> int:
+    """The lost probes of one NQA test of `probes` probes that fail it: the fewest that are more
+    than `loss_percent` of them (the intent's SLA is breached by more loss than that, inventory
+    `SlaClass`), and never fewer than `consecutive`, the class's `consecutive_losses`: the lost
+    probes on which BFD (FRR) and FortiOS's `failtime` declare a path bad, at least
+    MIN_CONSECUTIVE_LOSSES, so one lost probe never moves traffic off a path (the IOS-XE jitter
+    operation is sized so one lost packet breaches nothing either: `ios_loss_packets_needed`).
+    At most all of them."""
+    more_than_loss = math.floor(Fraction(probes) * Fraction(str(loss_percent)) / 100) + 1
+    return min(probes, max(more_than_loss, consecutive))
+
+
+def vrp_fail_percent(probes: int, lost: int) -> int:
+    """The `fail-percent` that fails a test of `probes` probes on `lost` lost ones and no fewer:
+    a test fails when "the number of failure probe packets to the total number of probe packets
+    reaches a specified percentage" (Huawei NQA command reference, "fail-percent"), so the
+    percentage is `lost` of `probes` rounded down to a whole one (1-100): `lost` probes reach it,
+    and one fewer stays below it, a probe being more than a whole percent of at most 15 (rounded
+    up, 3 of 7 would be 43 %, which 3 lost probes do not reach)."""
+    return max(1, math.floor(Fraction(100 * lost, probes)))
+
+
 @functools.lru_cache(maxsize=256)
 def vrp_probe_timers(sla: SlaClassPolicy) -> VrpProbeTimers:
     thresholds, timers = sla.thresholds, sla.timers
     interval = max(VRP_MIN_INTERVAL_SECONDS, math.ceil(timers.probe_interval_ms / 1000))
     probes = min(VRP_MAX_PROBES, max(3, timers.detection_seconds // interval))
+    lost = vrp_lost_probes(probes, thresholds.loss_percent, timers.consecutive_losses)
     return VrpProbeTimers(
         interval_s=interval,
         probe_count=probes,
         timeout_s=VRP_TIMEOUT_SECONDS,
         frequency_s=interval * probes + 1,
-        fail_percent=min(100, max(1, math.ceil(thresholds.loss_percent))),
+        lost_probes=lost,
+        fail_percent=vrp_fail_percent(probes, lost),
         rtd_ms=thresholds.latency_ms,
     )
 

@@ -16,7 +16,7 @@ from storestack.devices.configdiff.policy_refresh import policy_change_of_lines
 from storestack.devices.configdiff.recreated import recreated
 from storestack.devices.configdiff.redaction import Redactor
 from storestack.devices.configdiff.send_order import send_ordered
-from storestack.devices.configdiff.slotted_filters import slotted_filters
+from storestack.devices.configdiff.slotted_filters import slot_filters, slotted_filters
 from storestack.devices.configdiff.undeletable import keep_undeletable_sections
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.secret_ledger import HeldSecrets
@@ -107,6 +107,9 @@ class ConfigDiff:
     # Seconds the appliance takes to apply the changed BGP policy itself, which the push waits
     # before its checks (`PolicyRefresh.applied_after_s`); 0 where none changed.
     policy_wait_s: float = 0.0
+    # Bound filters whose change needs a number and finds none free (`Slotted.without_room`):
+    # `remediation` would edit them in place; the push refuses the appliance.
+    without_room: tuple[str, ...] = field(default=())
     # The parsed configs, for callers that need more from them (read only: parsing is most of a
     # diff's cost, so a push does it once per appliance).
     running_config: HConfig | None = field(default=None, compare=False, repr=False)
@@ -161,7 +164,8 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     shown, wanted = _compared_lines(running, intended, driver)
     running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     # Bound filters under the name the device holds them by, or rebuilt under the other one.
-    intended_lines = slotted_filters(running_lines, intended_lines, driver.swapped_filters)
+    slotted = slot_filters(running_lines, intended_lines, driver.swapped_filters)
+    intended_lines = slotted.lines
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
         # (parsing is most of a diff's cost, and most appliances of a push are in sync).
@@ -197,6 +201,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         rollback=rollback,
         refresh=refresh,
         policy_wait_s=policy_wait_s,
+        without_room=slotted.without_room,
         running_config=running_config,
         intended_config=intended_config,
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from storestack.devices.configdiff.lines import indent_width
 from storestack.devices.platforms.base import SwappedFilters
@@ -43,7 +44,29 @@ def unsafe_in_place(held: list[str], wanted: list[str], entry: re.Pattern[str]) 
     return deleted and added
 
 
+@dataclass(frozen=True)
+class Slotted:
+    """`lines`: the intended lines with each bound filter under the name and number the device is
+    to hold it by; `without_room`: the bound filters that need a number of the range and find
+    none free (every number held on the device or taken by the intended config): one whose
+    change has no safe order in place (`unsafe_in_place`) and so is built anew under its other
+    name, or one defined anew whose intended number another filter keeps. Left as they are in
+    `lines`, such a filter would be edited in place rule by rule, passing for a moment what
+    only the rules both sides hold pass, or merged into the other filter of its number (two
+    ACLs of one number are one ACL to the AR): the push refuses the appliance instead
+    (`ConfigDiff.without_room`, devices/push.py `_refuse_unsendable`)."""
+
+    lines: list[str]
+    without_room: tuple[str, ...] = ()
+
+
 def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilters | None) -> list[str]:
+    """`intended` with each bound filter under the name the device is to hold it by
+    (`slot_filters`, whose `Slotted.lines` this is)."""
+    return slot_filters(running, intended, kind).lines
+
+
+def slot_filters(running: list[str], intended: list[str], kind: SwappedFilters | None) -> Slotted:
     """`intended` with each bound filter under the name the device is to hold it by
     (`SwappedFilters`): a filter held under either name keeps that one where its entries are the
     intended ones or change safely in place (`unsafe_in_place`); else it is built under the
@@ -56,18 +79,20 @@ def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilter
     may be interrupted", AR command reference "acl name"). A filter not held that way whose
     intended number another keeps, or another rebuilt under its other name holds until it is
     deleted last, takes a free one; a number an ACL named by number takes (one not bound by name)
-    is never kept for another."""
+    is never kept for another. A filter that needs a free number and finds none is named in
+    `Slotted.without_room`."""
     if kind is None:
-        return intended
+        return Slotted(intended)
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
     bound = {found.group(1) for line in intended if line[:1].isspace() and (found := binding.match(line.strip()))}
     if not bound:
-        return intended
+        return Slotted(intended)
     held, wanted = _acl_blocks(running, definition), _acl_blocks(intended, definition)
     used = {number for number, _ in held.values()} | {number for number, _ in wanted.values()}
     free = (n for n in range(kind.numbers[1], kind.numbers[0] - 1, -1) if n not in used)
     fixed = {number for name, (number, _) in wanted.items() if name not in bound}
     slots: dict[str, tuple[str, int]] = {}
+    without_room: list[str] = []
     for name in sorted(bound & wanted.keys()):
         number, rules = wanted[name]
         other = name + kind.suffix
@@ -84,16 +109,21 @@ def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilter
             slots.pop(name)
         elif (free_number := next(free, None)) is not None:
             slots[name] = (other, free_number)
+        else:
+            without_room.append(name)
     # A filter kept at its held number never shares it: one the device does not hold under that
     # number and whose intended number is kept by another takes a free number; so does one whose
     # intended number a filter rebuilt under its other name holds until it is deleted, last.
     kept = {slot[1] for name, slot in slots.items() if slot[1] != wanted[name][0]}
     kept |= {held[name][0] for name, slot in slots.items() if slot[0] != name and name in held}
     for name, (number, _) in sorted(wanted.items()):
-        if name in bound and name not in slots and number in kept and (free_number := next(free, None)) is not None:
-            slots[name] = (name, free_number)
+        if name in bound and name not in slots and number in kept:
+            if (free_number := next(free, None)) is not None:
+                slots[name] = (name, free_number)
+            elif name not in without_room:
+                without_room.append(name)
     if not slots:
-        return intended
+        return Slotted(intended, tuple(without_room))
     lines: list[str] = []
     for line in intended:
         if not line[:1].isspace():
@@ -103,7 +133,7 @@ def slotted_filters(running: list[str], intended: list[str], kind: SwappedFilter
         elif (found := binding.match(text := line.strip())) is not None and found.group(1) in slots:
             line = line[: indent_width(line)] + text[: found.start(1)] + slots[found.group(1)][0] + text[found.end(1) :]
         lines.append(line)
-    return lines
+    return Slotted(lines, tuple(without_room))
 
 
 def rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from storestack.devices.lint import (
     load_platform_rules,
 )
 from storestack.devices.lint.linetree import Line, top
-from storestack.devices.steering import IOS_TRACK_DELAY_MAX, ios_loss_threshold
+from storestack.devices.steering import IOS_TRACK_DELAY_MAX, ios_loss_threshold, vrp_probe_timers
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
@@ -59,6 +59,15 @@ CLASS_PROBE_PREFIX = probe_name("")
 SLA_PROBE_TOS = "sla-probe-tos"
 # The longest hold-down / recovery a platform's track can delay (None: no limit here).
 _DELAY_CAP: dict[str, int] = {"cisco_xe": IOS_TRACK_DELAY_MAX}
+
+
+def _loss_percent(platform: str, cls: SlaClassPolicy) -> int:
+    """The whole-percent loss a probe of `platform` spells for `cls`: VRP's `fail-percent`, the
+    share of a test's probes whose loss fails it (`vrp_probe_timers`); FortiOS's
+    `packetloss-threshold`, the class's loss rounded up."""
+    if platform == "huawei_vrp":
+        return vrp_probe_timers(cls).fail_percent
+    return max(1, math.ceil(cls.thresholds.loss_percent))
 
 
 def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
@@ -151,7 +160,7 @@ def _check_probe(
     expected = {
         "latency": (probe.latency_ms, cls.thresholds.latency_ms),
         "jitter": (probe.jitter_ms, cls.thresholds.jitter_ms),
-        "loss %": (probe.loss_percent, max(1, math.ceil(cls.thresholds.loss_percent))),
+        "loss %": (probe.loss_percent, _loss_percent(config.platform, cls)),
         "hold-down": (probe.hold_down_s, _capped(cls.timers.hold_down_seconds, cap)),
         "recovery": (probe.recovery_s, _capped(cls.timers.recovery_seconds, cap)),
     }

@@ -445,7 +445,17 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # dscp` (command reference "remark dscp", traffic behavior view), never the `undo remark`
 # hier_config's VRP driver makes of any remark line: every re-mark these configs hold is `remark
 # dscp` (`qos_marks`, the LAN-IN and APP behaviors), sent where a class's or application's DSCP
-# changes.
+# changes. An IKE peer's DPD mode by the keyword alone: `undo dpd type`, never with the mode
+# (AR500, AR510, and AR530 V200R007 Commands Reference EDOC1000097293, "dpd type", IKE peer
+# view: "Format: dpd type { on-demand | periodic } / undo dpd type"), sent where a peer's mode
+# changes (a hub's store peers are periodic, AWS peers on-demand) or a rollback restores one.
+# The other lines a VRP deletion still sends with their value (`undo mtu N`, `undo tcp
+# adjust-mss N`, a traffic behavior's `undo queue af|ef bandwidth N` and `undo gts cir N`, the
+# WAN port's `undo qos gts cir N` and `undo bandwidth N`, `undo sa duration [time-based] N`,
+# `undo dpd idle-time|retransmit-interval|retry-limit N`, `undo peer X timer keepalive K hold
+# H`, `undo peer X bfd ...`, `undo peer X description ...`, a zone's `undo priority N`) stay as
+# hier_config sends them: no AR command reference page for them was found (only HP/3Com
+# Comware, Huawei NetEngine 8000, campus switch and USG pages), and a form is not guessed.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
@@ -460,6 +470,7 @@ DELETED_FORMS = (
     # alone (`undo classifier classifier-name`, "classifier behavior (traffic policy view)").
     DeletedForm(line=r"^(traffic classifier \S+) operator (?:and|or)$", deleted_as=r"\1"),
     DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(dpd type) \S+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

@@ -5,7 +5,9 @@ never the line negated whole with its value, nor (a re-mark) without the `dscp` 
 AR V300R021 command reference (EDOC1100203224), "apply as-path": `undo apply as-path`. Huawei
 campus V200R022C10 command reference (EDOC1100325914), "apply local-preference": `undo apply
 local-preference`; "apply preferred-value": `undo apply preferred-value`; "remark dscp" (traffic
-behavior view): `undo remark dscp`. The emulated AR takes them and then holds what was intended."""
+behavior view): `undo remark dscp`. An IKE peer's DPD mode likewise: AR500, AR510, and AR530
+V200R007 Commands Reference (EDOC1000097293), "dpd type" (IKE peer view): `undo dpd type`. The
+emulated AR takes them and then holds what was intended."""
 
 from __future__ import annotations
 
@@ -19,8 +21,14 @@ from storestack.devices.configdiff import compute_diff
 from storestack.devices.secret_ledger import HELD_AS_SENT
 
 GOLDEN = Path(__file__).parent / "golden" / "huawei_vrp"
-DOCUMENTED = {"undo remark dscp", "undo apply as-path", "undo apply local-preference", "undo apply preferred-value"}
-CLAUSE_UNDO = re.compile(r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value))\b")
+DOCUMENTED = {
+    "undo remark dscp",
+    "undo apply as-path",
+    "undo apply local-preference",
+    "undo apply preferred-value",
+    "undo dpd type",
+}
+CLAUSE_UNDO = re.compile(r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd type)\b")
 
 
 def _changed(text: str, old: str, new: str) -> str:
@@ -62,12 +70,32 @@ def test_a_stores_changed_remark_and_as_path_are_deleted_in_their_documented_for
     assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
 
 
+def test_an_ike_peers_changed_dpd_mode_is_deleted_by_its_keyword_alone() -> None:
+    before = (GOLDEN / "mall-guest.cfg").read_text()
+    peer = " remote-address 203.0.113.11\n dpd type periodic\n"
+    intended = _changed(before, peer, peer.replace("periodic", "on-demand"))
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo dpd type"}
+    assert _clause_undos(diff.rollback) == {"undo dpd type"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    held_peer = re.search(r"^ike peer HUB-1\n((?: .*\n)*)", now, re.M)
+    assert held_peer is not None and " dpd type on-demand\n" in held_peer.group(1)
+    assert " dpd type periodic\n" not in held_peer.group(1)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @pytest.mark.parametrize(
     ("view", "line", "column"),
     [
         ("route-policy HUB-OUT-wan2-hq-hub2 permit node 10", "undo apply as-path 4200000002 4200000002 additive", 19),
         ("route-policy HUB-IN-wan1-hq-hub1 permit node 10", "undo apply local-preference 200", 28),
         ("traffic behavior MARK-POS", "undo remark", 11),
+        ("ike peer HUB-1", "undo dpd type periodic", 14),
     ],
 )
 def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:
