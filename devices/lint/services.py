@@ -12,8 +12,8 @@
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
   every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
   the routers' own network control (BGP, BFD; `NETWORK_CONTROL_DSCPS`) keeps its share of every
-  WAN link: VRP's QUEUE-<link> queues both DSCPs in a classifier guaranteed the fleet's share of
-  the shaped rate (`NETWORK_CONTROL_PERCENT`); on FortiOS (`NO_CONTROL_CLASS`), whose own traffic
+  WAN link: IOS-XE's and VRP's QUEUE-<link> queue both DSCPs in a class guaranteed the fleet's
+  share of the shaped rate (`NETWORK_CONTROL_PERCENT`); on FortiOS (`NO_CONTROL_CLASS`), whose own traffic
   leaves in priority level 0, no WAN port takes an egress shaping profile and no shaping policy
   takes local-out traffic, either of which would put it behind the shapers;
   a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
@@ -54,6 +54,7 @@ from storestack.devices.lint import fortinet as fortinet_lint
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.lint.linetree import interface_address, parse, top
 from storestack.devices.platforms import get_platform
+from storestack.devices.platforms.cisco_xe import CONTROL_CLASS as XE_CONTROL_CLASS
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
 from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
 from storestack.devices.platforms.huawei_vrp import CONTROL_CLASSIFIER as VRP_CONTROL_CLASSIFIER
@@ -883,16 +884,34 @@ def _cisco_qos(config: ConfigFile) -> QosFacts:
         dscp = body[default + 1].split()[-1] if default is not None and default + 1 < len(body) else "none"
         if kind:
             facts.marks.append((number + 1, kind, _dscp(dscp)))
-    for _, _, body in _blocks(lines, re.compile(r"policy-map QUEUE-\S+$")):
+    control_dscps = frozenset(
+        dscp
+        for _, _, body in _blocks(lines, re.compile(rf"class-map match-any {XE_CONTROL_CLASS}$"))
+        for inner in body
+        if inner.startswith(" match dscp ")
+        for dscp in inner.split()[2:]
+    )
+    for number, found, body in _blocks(lines, re.compile(r"policy-map (QUEUE-\S+)$")):
         tag = None
-        for inner in body:
+        in_control, control = False, frozenset[str]()
+        for offset, inner in enumerate(body):
             if opened := re.match(r" class (\S+)$", inner):
                 # a class of the fleet's (QOS-<tag>), or another (NETWORK-CONTROL, class-default)
                 tag = opened.group(1).removeprefix("QOS-") if opened.group(1).startswith("QOS-") else None
+                in_control = opened.group(1) == XE_CONTROL_CLASS
                 if tag:
                     facts.queues.append((0, tag, matched.get(tag), False, 0))
             elif tag and (share := re.match(r"  (priority|bandwidth) percent (\d+)$", inner)):
                 facts.queues[-1] = (0, tag, matched.get(tag), share.group(1) == "priority", int(share.group(2)))
+            elif in_control and (share := re.match(r"  bandwidth percent (\d+)$", inner)):
+                # the control class counts only with its guarantee: without one it queues as the rest
+                control = control_dscps
+                if int(share.group(1)) != NETWORK_CONTROL_PERCENT:
+                    facts.shapers.append(
+                        (number + 2 + offset, f"{found.group(1)} guarantees the routers' own network control "
+                         f"({XE_CONTROL_CLASS}) {share.group(1)}%, not the intent's {NETWORK_CONTROL_PERCENT}%")
+                    )
+        facts.control.append((number + 1, found.group(1), control))
     return facts
 
 
@@ -989,14 +1008,17 @@ def _vrp_guarantee_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[i
     return problems
 
 
-def _vrp_control_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[int, str]]:
-    """Each WAN link's QUEUE-<link> policy queues every network-control DSCP in a classifier
-    with a guarantee (`huawei_vrp.CONTROL_CLASSIFIER` says why): a DSCP no queued classifier
-    takes goes to the default class's BE queue, with the bulk the tunnel carries."""
+def _control_problems(
+    facts: QosFacts, store: StoreIntent, policy_name: Callable[[str], str] = lambda name: name
+) -> list[tuple[int, str]]:
+    """Each WAN link's QUEUE-<link> policy (named on the device by `policy_name`) queues every
+    network-control DSCP in a class with a guarantee (`huawei_vrp.CONTROL_CLASSIFIER`,
+    `cisco_xe.CONTROL_CLASS` say why): a DSCP no guaranteed class takes goes to the default
+    class, with the bulk the tunnel carries."""
     policies = {policy: (line, matched) for line, policy, matched in facts.control}
     problems: list[tuple[int, str]] = []
     for transport in store.transports:
-        found = policies.get(mqc_name(f"QUEUE-{transport.name}"))
+        found = policies.get(policy_name(f"QUEUE-{transport.name}"))
         if found is None:  # a link without queues: no class of the intent is queued either
             continue
         line, matched = found
@@ -1283,7 +1305,9 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         facts.shapers += _wan_shapers(config, store)
     if config.platform == "huawei_vrp":
         facts.shapers += _vrp_guarantee_problems(facts, store)
-        facts.shapers += _vrp_control_problems(facts, store)
+        facts.shapers += _control_problems(facts, store, mqc_name)
+    if config.platform == "cisco_xe":
+        facts.shapers += _control_problems(facts, store)
     if config.platform == "fortinet":
         facts.shapers += _forti_local_out_problems(config, store)
     queues_where = facts.queues_where or config.name

@@ -13,7 +13,11 @@ FortiOS: under a WAN port's `outbandwidth` without an egress shaping profile, pr
 Guide, "Global traffic prioritization"), and a tunnel uses the queues of the port it is bound to:
 the FortiGate's own traffic already goes first, so no class is rendered (`NO_CONTROL_CLASS`) and
 the `qos` lint finds what would take it out of level 0 (an egress shaping profile on a WAN port,
-whose default class takes "all local traffic"; a shaping policy on local-out traffic)."""
+whose default class takes "all local traffic"; a shaping policy on local-out traffic).
+
+IOS-XE renders its NETWORK-CONTROL class (tests/devices/test_cisco_xe_control_queue.py); the same
+`qos` lint finds a store's QUEUE-<link> without it, without its guarantee, with another share or
+matching only one of the DSCPs."""
 
 from __future__ import annotations
 
@@ -170,3 +174,35 @@ def test_network_show_says_how_each_platform_keeps_the_control_traffic(fleet: Fl
     assert vrp == {"dscps": CONTROL, "percent": NETWORK_CONTROL_PERCENT, "no_class_because": None}
     forti = store_report(NetworkIntent(on_platform(fleet, "fortinet")), store_id)["control_queue"]
     assert forti == {"dscps": CONTROL, "percent": None, "no_class_because": NO_CONTROL_CLASS["fortinet"]}
+
+
+def test_ios_xe_store_queues_pass_the_control_lint(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", SHAPES["dual-wan"])
+    assert " class NETWORK-CONTROL\n  bandwidth percent " in config.text
+    assert _check(fleet, config) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        # the class left out of a link's queues: CS6/CS7 go to class-default with the bulk
+        (f" class NETWORK-CONTROL\n  bandwidth percent {NETWORK_CONTROL_PERCENT}\n", "",
+         "no class for the routers' own network control (cs6 cs7)"),
+        # the class kept without its guarantee queues as the rest
+        (f" class NETWORK-CONTROL\n  bandwidth percent {NETWORK_CONTROL_PERCENT}\n", " class NETWORK-CONTROL\n",
+         "no class for the routers' own network control (cs6 cs7)"),
+        (f" class NETWORK-CONTROL\n  bandwidth percent {NETWORK_CONTROL_PERCENT}\n",
+         " class NETWORK-CONTROL\n  bandwidth percent 9\n",
+         f"guarantees the routers' own network control (NETWORK-CONTROL) 9%, not the intent's {NETWORK_CONTROL_PERCENT}%"),
+        ("class-map match-any NETWORK-CONTROL\n match dscp cs6 cs7\n",
+         "class-map match-any NETWORK-CONTROL\n match dscp cs6\n", "(cs7)"),
+    ],
+)
+def test_ios_xe_lint_finds_a_queue_that_leaves_the_control_traffic_to_the_bulk(
+    fleet: Fleet, old: str, new: str, why: str
+) -> None:
+    config = _store(fleet, "cisco_xe", SHAPES["dual-wan"])
+    findings = _check(fleet, _broken(config, old, new))
+    assert findings and {f.rule for f in findings} == {"qos"}, findings
+    assert why in findings[0].message, findings
+    assert findings[0].line > 0
