@@ -36,6 +36,7 @@ from storestack.stacks.config import (
 from storestack.stacks.errors import StackConfigError
 from storestack.stacks.keys import FleetTunnelKeys, TunnelKeySource
 from storestack.stacks.mocks import MockRun, StackOutput, StorestackMocks, run_program_under_mocks
+from storestack.stacks.resource_types import is_region_aware
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
 
@@ -64,7 +65,8 @@ class PlannedResource(BaseModel):
 # Inputs a resource is created with and never changed (ForceNew in terraform-provider-aws, which
 # pulumi-aws bridges: aws_directory_service_directory, aws_workspaces_workspace, aws_vpn_connection's
 # tunnel inside CIDRs): a new value replaces the resource. The desktops' are protected (components/desktop_pool.py), so the `up`
-# of such a change fails; the change list says so first.
+# of such a change fails; the change list says so first. Besides these, every AWS resource's
+# `region` (`create_only`).
 CREATE_ONLY: dict[str, frozenset[str]] = {
     "aws:directoryservice/directory:Directory": frozenset(
         {"alias", "connectSettings", "description", "edition", "name", "password", "shortName", "size", "type", "vpcSettings"}
@@ -75,7 +77,43 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     "aws:workspaces/workspace:Workspace": frozenset(
         {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
     ),
+    # The inputs pulumi_openstack 5.5 documents as "Changing this creates a new ..." (each
+    # resource's argument docs, from terraform-provider-openstack), of those storestack sets.
+    # An OpenStack VPN gateway's peers are its user data: a peer added, moved or re-keyed is a new
+    # gateway instance. That user data is secret, redacted in the saved plan, so its change is not
+    # seen here (README, "Stacks").
+    "openstack:compute/instance:Instance": frozenset({"networks", "userData"}),
+    "openstack:compute/serverGroup:ServerGroup": frozenset({"policies"}),
+    "openstack:networking/floatingIp:FloatingIp": frozenset({"pool", "tenantId"}),
+    "openstack:networking/network:Network": frozenset({"tenantId"}),
+    "openstack:networking/port:Port": frozenset({"networkId", "tenantId"}),
+    "openstack:networking/router:Router": frozenset({"tenantId"}),
+    "openstack:networking/routerInterface:RouterInterface": frozenset({"routerId", "subnetId"}),
+    "openstack:networking/routerRoute:RouterRoute": frozenset({"destinationCidr", "nextHop", "routerId"}),
+    "openstack:networking/secGroup:SecGroup": frozenset({"tenantId"}),
+    "openstack:networking/secGroupRule:SecGroupRule": frozenset(
+        {
+            "description",
+            "direction",
+            "ethertype",
+            "portRangeMax",
+            "portRangeMin",
+            "protocol",
+            "remoteIpPrefix",
+            "securityGroupId",
+            "tenantId",
+        }
+    ),
+    "openstack:networking/subnet:Subnet": frozenset({"networkId", "tenantId"}),
 }
+
+
+def create_only(type_token: str) -> frozenset[str]:
+    """The inputs of `type_token` whose change replaces the resource: `CREATE_ONLY`'s, and an AWS
+    resource's `region` ("Changing the value of `region` will force resource replacement": the
+    Terraform AWS Provider's Enhanced Region Support guide, which pulumi-aws 7 bridges)."""
+    region = frozenset({"region"}) if is_region_aware(type_token) else frozenset()
+    return CREATE_ONLY.get(type_token, frozenset()) | region
 
 
 def _without(value: Any, paths: Iterable[str]) -> Any:
@@ -97,7 +135,7 @@ def replaced_by(old: PlannedResource, new: PlannedResource) -> list[str]:
     """The create-only inputs whose change replaces the resource, less what its `ignore_changes`
     leaves as it is (a whole input, or a property inside one)."""
     keys = []
-    for key in sorted(CREATE_ONLY.get(new.type, frozenset())):
+    for key in sorted(create_only(new.type)):
         if key in new.ignore_changes:
             continue
         ignored = [p.partition(".")[2] for p in new.ignore_changes if p.startswith(f"{key}.")]

@@ -43,3 +43,12 @@ def is_taggable(type_token: str) -> bool:
     if init is None:
         return False
     return "tags" in inspect.signature(init).parameters
+
+
+@functools.cache
+def is_region_aware(type_token: str) -> bool:
+    """True when an AWS resource takes the top-level `region` input of pulumi-aws 7 (the Terraform
+    AWS Provider 6's Enhanced Region Support), whose change replaces the resource."""
+    cls = resource_class(type_token)
+    init = getattr(cls, "_internal_init", None) if type_token.startswith("aws:") else None
+    return init is not None and "region" in inspect.signature(init).parameters

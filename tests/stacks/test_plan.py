@@ -303,3 +303,42 @@ def test_a_change_that_would_replace_a_desktop_or_its_directory_is_named_at_plan
     assert shown.exit_code == 0, shown.output
     protected = [line for line in shown.output.splitlines() if line.lstrip().startswith("protected")]
     assert protected and all("Workspace::store-staff-" in line and "would be replaced" in line for line in protected)
+
+
+def test_a_new_data_region_replaces_the_staff_data_bucket_at_plan_time(tmp_path: Path) -> None:
+    """Moving the staff data bucket to another region is a new, empty bucket (and new settings on
+    it): every AWS resource's `region` is create-only since the Terraform AWS Provider 6. The plan
+    names the replacement; none of them is protected, the desktops are left alone."""
+    fleet_dir = copy_sample_chain(tmp_path)
+    plans_dir = tmp_path / "plans"
+    _plan(fleet_dir, plans_dir)
+    _edit_fleet(fleet_dir, "regions: [eu-west-1]\n", "regions: [eu-west-1, eu-central-1]\n      data_region: eu-central-1\n")
+    report = _plan(fleet_dir, plans_dir)
+    (core,) = [c for c in report.changes if c.stack == "core"]
+    by_name = {c.urn.rsplit("::", 1)[-1]: c for c in core.changes}
+    data = {name: c for name, c in by_name.items() if name == "data" or name.startswith("data-")}
+    assert {"data", "data-encryption", "data-public-access", "data-tls-only", "data-versioning", "data-lifecycle"} <= set(data)
+    assert all((c.action, c.keys, c.protected) == ("replace", ["region"], False) for c in data.values()), data
+    assert not any(c.protected for c in core.changes), [c for c in core.changes if c.protected]
+
+
+def test_every_openstack_create_only_input_is_one_the_sdk_says_replaces_the_resource() -> None:
+    """Each OpenStack input `CREATE_ONLY` lists is one the installed pulumi_openstack documents as
+    "Changing this creates a new ..." (a misspelt input would never match a planned one)."""
+    import inspect
+    import re
+
+    from storestack.stacks.plan import CREATE_ONLY
+    from storestack.stacks.resource_types import resource_class
+
+    for token, inputs in CREATE_ONLY.items():
+        if not token.startswith("openstack:"):
+            continue
+        cls = resource_class(token)
+        assert cls is not None, token
+        source = inspect.getsource(inspect.getmodule(cls))  # type: ignore[arg-type]
+        for name in inputs:
+            snake = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+            said = re.findall(rf":param [^\n]*\b{snake}: (.*?)(?=\n\s*:param|\"\"\")", source, re.S)
+            assert said, (token, name)
+            assert all(re.search(r"(creates|forces) a new", " ".join(d.split())) for d in said), (token, name, said)
