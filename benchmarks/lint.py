@@ -10,7 +10,10 @@ taken: on a shared machine the wall time waits for other work, CPU seconds much 
 A hub holds a BGP session, a tunnel and its interfaces per store, so a check that reads the
 hub's config once per store grows with the square of the fleet: a 1,500-store fleet took over
 five minutes until the hubs' default-route condition, BFD sessions and tunnel peers were read
-once per hub. Prints figures; asserts nothing.
+once per hub; it still ran past 15 CPU minutes while each hub's beacon (the loopbacks of every
+store it serves) and an FRR hub's store tunnels and their far ends (its whole swanctl.conf) were
+worked out once per store (now once per hub), and an IOS-XE ACL's entries read once per packet
+(now once per text). Prints figures; asserts nothing.
 
 Run: .venv/bin/python benchmarks/lint.py [--stores 1500 ...] [--profile FILE] [--json]
 """

@@ -379,9 +379,11 @@ def for_option(option: str) -> Iterator[None]:
         raise
 
 
-def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False, field: str | None = None) -> NoReturn:
+    """Report `message` and exit with `code`; `field`, the option or argument it is about, in
+    its --json error."""
     if as_json:
-        emit_json(json_errors([json_error_entry(message)], message))
+        emit_json(json_errors([json_error_entry(message, field=field)], message))
     else:
         # The message quotes what was given (a store id, a path): its brackets are text, not markup.
         err_console.print(markup("[bold red]error:[/] {}", message), soft_wrap=True)

@@ -19,6 +19,7 @@ from storestack.cli.common import (
     err_console,
     fail,
     fleet_option,
+    for_option,
     json_option,
     markup,
     print_table,
@@ -35,7 +36,7 @@ from storestack.lab.check import LabCheck, check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.reachability import Cell
-from storestack.lab.state import load_state
+from storestack.lab.state import load_state, require_state
 from storestack.lab.underlay import WanEvidence
 from storestack.network.build import NetworkIntent
 
@@ -58,6 +59,15 @@ def lab_options(func: F) -> F:
 
 def resolve_state_dir(name: str, state_dir: Path | None) -> Path:
     return state_dir or default_state_dir(name)
+
+
+def recorded_lab(name: str, state_dir: Path | None) -> Path:
+    """The state dir of a lab `lab up` recorded, checked before the command runs: none there is
+    a bad value of --name (of --state-dir when one is given), which its --json error names."""
+    target = resolve_state_dir(name, state_dir).resolve()
+    with for_option("--name" if state_dir is None else "--state-dir"):
+        require_state(target)
+    return target
 
 
 @click.group()
@@ -132,7 +142,7 @@ def lab_up(
 @json_option
 def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     """Each appliance: does SSH answer, is FRR running, its BGP sessions. Exit 1 when unhealthy."""
-    result = status(resolve_state_dir(name, state_dir))
+    result = status(recorded_lab(name, state_dir))
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
     else:
@@ -169,8 +179,8 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch.
 
     The policy is the intent of --fleet, by default the fleet the lab was built from."""
-    target = resolve_state_dir(name, state_dir)
-    recorded = load_state(target.resolve())
+    target = recorded_lab(name, state_dir)
+    recorded = load_state(target)
     if fleet_path is None and recorded is not None and recorded.topology.fleet_root is not None:
         fleet_path = Path(recorded.topology.fleet_root)
     intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
@@ -301,7 +311,7 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
 
 def change_link(action: str, store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
     change = fail_link if action == "fail" else restore_link
-    changed = change(resolve_state_dir(name, state_dir), store, link)
+    changed = change(recorded_lab(name, state_dir), store, link)
     state = "down" if action == "fail" else "up"
     if as_json:
         emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})
@@ -387,11 +397,11 @@ def lab_impair(
     from storestack.lab.impair import clear as clear_impairments
     from storestack.lab.impair import impair
 
-    target = resolve_state_dir(name, state_dir)
     if clear and (loss is not None or rate is not None or flap is not None):
-        fail("--clear takes no --loss, --rate or --flap", EXIT_USAGE, as_json=as_json)
+        fail("--clear takes no --loss, --rate or --flap", EXIT_USAGE, as_json=as_json, field="--clear")
     if not clear and link is None:
-        fail("give the LINK to impair (e.g. wan1)", EXIT_USAGE, as_json=as_json)
+        fail("give the LINK to impair (e.g. wan1)", EXIT_USAGE, as_json=as_json, field="LINK")
+    target = recorded_lab(name, state_dir)
     if clear:
         removed = clear_impairments(target, store, link)
     else:
@@ -427,7 +437,7 @@ def lab_path(store: str, application: str, window: float, name: str, state_dir: 
     nothing in the window."""
     from storestack.lab.path import path
 
-    report = path(resolve_state_dir(name, state_dir), store, application, window=window)
+    report = path(recorded_lab(name, state_dir), store, application, window=window)
     current = report.current
     if as_json:
         emit_json(

@@ -279,6 +279,9 @@ def rollout(
                 journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
         else:
             journal = None
+            if targets_file is not None:
+                with for_option("--targets"):  # a file refused whole names the option, before anything runs
+                    load_targets(targets_file)
             options = RolloutOptions(
                 stores=tuple(stores),
                 fleet_path=fleet_path or default_fleet_path(),

@@ -13,11 +13,13 @@ to `<run id>.events.jsonl` first, flushed to disk, and rewrites the record at mo
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +57,47 @@ def journal_path(runs_dir: Path, run_id: str) -> Path:
 def events_path(path: Path) -> Path:
     """The event log beside a journal file."""
     return path.with_name(path.stem + ".events.jsonl")
+
+
+@contextmanager
+def live_run(runs_dir: Path, run_id: str) -> Iterator[None]:
+    """Run `run_id` is live in this process while inside: an exclusive lock on `<run-id>.live`
+    beside its journal, holding this process's id, which the system releases when the process
+    ends however it ends (a run killed outright is not live). Another process inside already (the
+    run going on, being resumed or discarded): JournalError naming its process, nothing done."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    path = runs_dir / f"{run_id}.live"
+    fd = _locked_file(path)
+    if isinstance(fd, str):
+        raise JournalError(f"run {run_id} is running (pid {fd}): stop it (Ctrl-C) or let it end first")
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)  # under the lock: one who opens it later finds none held
+    finally:
+        os.close(fd)
+
+
+def _locked_file(path: Path) -> int | str:
+    """An open descriptor of `path` (made if need be) holding its exclusive lock; what the file
+    says (its holder's process id) when another process holds it."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, JOURNAL_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            return holder
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # removed by the holder it waited on as it ended: lock the file there now
 
 
 def new_run_id(kind: str) -> str:

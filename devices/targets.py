@@ -97,15 +97,30 @@ class ApplianceTarget(BaseModel):
         default=None, description="OpenSSH SHA256 fingerprint, e.g. 'SHA256:…'; None means unknown"
     )
     credentials: CredentialsRef = CredentialsRef()
-    # Where `credentials` is configured: the appliance inventory file, the entry's line and field
-    # (its `credentials`, or the entry itself where it takes the default); None for targets built
+    # Where the entry is: the appliance inventory file, the entry's index and the line of each of
+    # its fields (a field it leaves out, its default: the entry's own line); None for targets built
     # from the fleet, whose appliances all log in with the default environment variables.
-    _credentials_at: tuple[str, int, str] | None = PrivateAttr(default=None)
+    _at: tuple[str, int, dict[str, int]] | None = PrivateAttr(default=None)
+
+    def issue(self, field: str, message: str) -> InventoryIssue:
+        """`message` about the entry's `field`, at its file and line (none for a built entry)."""
+        if self._at is None:
+            return InventoryIssue("", 0, "", message)
+        file, index, lines = self._at
+        return InventoryIssue(file, lines[field], f"appliances[{index}].{field}", message)
 
     def credentials_issue(self, message: str) -> InventoryIssue:
         """`message` about this appliance's login, at the place its credentials are configured."""
-        file, line, field = self._credentials_at or ("", 0, "")
-        return InventoryIssue(file, line, field, message)
+        return self.issue("credentials", message)
+
+    def contradictions(self, expected: ApplianceTarget) -> list[InventoryIssue]:
+        """What this entry says of the appliance otherwise than `expected` (the fleet inventory's
+        entry of the same name) does: its role, store or platform, each at its field."""
+        return [
+            self.issue(field, f"{ours!r} for {self.name}, whose {field} in the inventory is {theirs!r}")
+            for field in ("role", "store_id", "platform")
+            if (ours := getattr(self, field)) != (theirs := getattr(expected, field))
+        ]
 
 
 class ApplianceInventory(BaseModel):
@@ -113,6 +128,12 @@ class ApplianceInventory(BaseModel):
 
     source: str = Field(description="'fleet' for real appliances, 'lab:<name>' for a lab")
     appliances: list[ApplianceTarget] = []
+    _file: str | None = PrivateAttr(default=None)  # the file it was read from (`load`)
+
+    @property
+    def file(self) -> str | None:
+        """The file it was read from; None for one built (from the fleet, by the lab)."""
+        return self._file
 
     def by_name(self) -> dict[str, ApplianceTarget]:
         return {appliance.name: appliance for appliance in self.appliances}
@@ -121,7 +142,8 @@ class ApplianceInventory(BaseModel):
     def load(cls, path: Path) -> ApplianceInventory:
         """Read an appliance inventory with the inventory's safe reader (size and alias limits).
 
-        Anything wrong is an AppliancesFileError of one line naming file, line and field.
+        Anything wrong (two entries of one name too) is an AppliancesFileError of one line naming
+        file, line and field.
         """
         try:
             document = read_document(Path(path), str(path), MAX_TARGETS_BYTES)
@@ -130,9 +152,20 @@ class ApplianceInventory(BaseModel):
         inventory, issues = validate_document(cls, document)
         if inventory is None:
             raise AppliancesFileError.of(InventoryError(issues))
+        first: dict[str, int] = {}
+        duplicates: list[InventoryIssue] = []
         for index, appliance in enumerate(inventory.appliances):
-            loc = ("appliances", index, "credentials")
-            appliance._credentials_at = (document.display, document.line_of(loc), f"appliances[{index}].credentials")
+            fields = ("name", "role", "store_id", "platform", "credentials")
+            lines = {field: document.line_of(("appliances", index, field)) for field in fields}
+            appliance._at = (document.display, index, lines)
+            if appliance.name in first:
+                duplicates.append(
+                    appliance.issue("name", f"{appliance.name!r} is also appliances[{first[appliance.name]}]'s name")
+                )
+            first.setdefault(appliance.name, index)
+        if duplicates:
+            raise AppliancesFileError.of(InventoryError(duplicates))
+        inventory._file = document.display
         return inventory
 
     def save(self, path: Path) -> None:

@@ -28,7 +28,8 @@ class LabNotFoundError(LabError, UsageError):
 
 
 class UnknownLinkError(LabError, UsageError):
-    """fail-link/restore-link named a store or link the lab does not have."""
+    """fail-link, restore-link, impair or path named a store or link the lab does not have;
+    `field` the argument (STORE or LINK)."""
 
 
 class NoTunnelsError(LabError, UsageError):

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
 from storestack.lab import system
-from storestack.lab.errors import LabError, UnknownLinkError
+from storestack.lab.errors import LabError
 from storestack.lab.state import LabState, require_state
 from storestack.lab.underlay import wan_attachments
 
@@ -91,11 +91,7 @@ def _internet(state: LabState) -> str:
 
 def _locate(state: LabState, store_id: str, link_name: str) -> tuple[str, str, str]:
     """(bridge port, store namespace, store interface) of a store's WAN link."""
-    try:
-        link = state.topology.link(store_id, link_name)
-    except KeyError:
-        known = ", ".join(f"{item.store_id} {item.name}" for item in state.topology.links) or "none"
-        raise UnknownLinkError(f"lab {state.name} has no link {store_id} {link_name} (links: {known})") from None
+    link = state.link(store_id, link_name)
     for attachment in wan_attachments(state.topology):
         if (attachment.site, attachment.ifname) == (link.a.appliance, link.a.ifname):
             return attachment.port, state.runtime(link.a.appliance).namespace, link.a.ifname

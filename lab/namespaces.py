@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from storestack.lab import system
-from storestack.lab.errors import LabError, UnknownLinkError
+from storestack.lab.errors import LabError
 from storestack.lab.state import ApplianceRuntime, LabState, require_state
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabLink
@@ -68,13 +68,7 @@ def pids_in_namespaces(namespaces: Iterable[str]) -> dict[int, str]:
 
 def _set_link(state_dir: Path, store_id: str, link_name: str, updown: str) -> LabLink:
     state = require_state(state_dir)
-    try:
-        link = state.topology.link(store_id, link_name)
-    except KeyError as exc:
-        known = ", ".join(f"{item.store_id} {item.name}" for item in state.topology.links) or "none"
-        raise UnknownLinkError(
-            f"lab {state.name} has no link {store_id} {link_name} (links: {known})"
-        ) from exc
+    link = state.link(store_id, link_name)
     if link not in state.frr_links():
         raise LabError(f"link {store_id} {link_name} ends on an emulated appliance and has no veth to fail")
     # The store's side goes down, as when its WAN line drops; the hub sees the carrier go too.

@@ -19,7 +19,7 @@ from types import TracebackType
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import system
-from storestack.lab.errors import LabError
+from storestack.lab.errors import LabError, UnknownLinkError
 from storestack.lab.state import LabState, require_state
 
 TABLE = ("inet", "storestack")
@@ -61,7 +61,10 @@ def _store_namespace(state: LabState, store_id: str) -> str:
         if appliance.store_id == store_id and not appliance.emulated:
             return state.runtime(appliance.name).namespace
     stores = sorted({a.store_id for a in state.topology.appliances if a.store_id and not a.emulated})
-    raise LabError(f"lab {state.name} has no FRR appliance of store {store_id!r} (stores: {', '.join(stores) or 'none'})")
+    raise UnknownLinkError(
+        f"lab {state.name} has no FRR appliance of store {store_id!r} (stores: {', '.join(stores) or 'none'})",
+        field="STORE",
+    )
 
 
 def _read(namespace: str, application: str) -> tuple[dict[tuple[str, str | None, str], int], int]:

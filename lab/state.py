@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
 from storestack.lab.cloudvpn import CloudTunnel
-from storestack.lab.errors import LabNotFoundError
+from storestack.lab.errors import LabNotFoundError, UnknownLinkError
 from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
 STATE_FILE = "state.json"
@@ -128,6 +128,18 @@ class LabState(BaseModel):
             if runtime.name == appliance:
                 return runtime
         raise KeyError(appliance)
+
+    def link(self, store_id: str, link_name: str) -> LabLink:
+        """A store's WAN link in this lab; UnknownLinkError naming the argument that is wrong
+        (STORE when the lab has no link of that store, else LINK) and the links it has."""
+        try:
+            return self.topology.link(store_id, link_name)
+        except KeyError:
+            known = ", ".join(f"{item.store_id} {item.name}" for item in self.topology.links) or "none"
+            field = "LINK" if any(item.store_id == store_id for item in self.topology.links) else "STORE"
+            raise UnknownLinkError(
+                f"lab {self.name} has no link {store_id} {link_name} (links: {known})", field=field
+            ) from None
 
     def namespaces(self) -> list[str]:
         """Every namespace of the lab: the appliances', the stand-in sites' and the internet's."""

@@ -255,6 +255,9 @@ class NetworkIntent:
         # address -> its /32: a hub's public address is every planned tunnel's underlay
         # destination, a loopback both its store's announcement and every hub's accept.
         self._host_nets: dict[IPv4Address, IPv4Network] = {}
+        # hub hostname -> (the hub, its beacon): a beacon names every served store's loopback,
+        # and the lint asks for it once per store.
+        self._hub_beacons: dict[str, tuple[ResolvedHub, HubBeacon | None]] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -1266,7 +1269,16 @@ class NetworkIntent:
 
     def hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
         """The host route `hub` announces to its stores while it offers the summaries only its
-        own sessions teach it (`HubBeacon`); None on a platform that cannot (`HUB_NO_BEACON`)."""
+        own sessions teach it (`HubBeacon`); None on a platform that cannot (`HUB_NO_BEACON`).
+        Worked out once per hub."""
+        cached = self._hub_beacons.get(hub.hostname)
+        if cached is not None and cached[0] is hub:
+            return cached[1]
+        beacon = self._hub_beacon(hub)
+        self._hub_beacons[hub.hostname] = (hub, beacon)
+        return beacon
+
+    def _hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
         if hub.beacon is None or hub.platform in HUB_NO_BEACON:
             return None
         own = tuple(summary.prefix for summary in self._hub_summaries if "hub-hub" not in summary.sources)

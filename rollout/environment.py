@@ -17,7 +17,7 @@ from storestack.devices.inspect import ShowSessions
 from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, PushContext, PushOptions
 from storestack.devices.render import render_fleet
 from storestack.devices.session import SessionOptions
-from storestack.devices.targets import ApplianceInventory, ApplianceTarget
+from storestack.devices.targets import ApplianceInventory, AppliancesFileError, ApplianceTarget
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
 from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
@@ -344,8 +344,17 @@ def prepare(
             f"; start it with `storestack lab up --stores {','.join(stores)}`" if lab_state_dir is not None else ""
         )
         raise RolloutConfigError(
-            f"{where} has no appliance {', '.join(missing)}{hint}", field="--targets" if targets else "--lab"
+            f"{where} has no appliance {', '.join(missing)}{hint}",
+            field="--targets" if targets else "--lab",
+            file=targets.file if targets else None,
         )
+    if targets is not None:
+        # A --targets entry that says otherwise than the inventory of an appliance the run
+        # pushes to (its platform: another vendor's driver; its store or role) is refused at its line.
+        fleet_targets = targets_from_fleet(fleet).by_name()
+        issues = [issue for name in sorted(needed) for issue in by_name[name].contradictions(fleet_targets[name])]
+        if issues:
+            raise AppliancesFileError.of(InventoryError(issues))
     push_options = PushOptions(
         dry_run=dry_run,
         health_timeout=connection.health_timeout,

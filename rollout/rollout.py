@@ -39,6 +39,7 @@ from storestack.common.journal import (
     RunSteps,
     StepRecord,
     StepStatus,
+    live_run,
     load_steps_journal,
     now,
     steps_journal,
@@ -658,7 +659,15 @@ class DiscardedRun:
 def discard_run(state_dir: Path, run_id: str) -> DiscardedRun:
     """Remove the push files (secrets) of run `run_id`, a run killed or stopped that will not be
     resumed, and mark its journal discarded: `--resume` then refuses it (its stores roll out
-    with a fresh run). A run already finished or discarded has nothing left; saying so is all."""
+    with a fresh run). A run already finished or discarded has nothing left; saying so is all.
+    A run still running in another process (`live_run`) is refused, nothing removed."""
+    _rollout_journal(state_dir, run_id)  # an unknown run: refused before anything is made
+    with contextlib.ExitStack() as live:
+        _enter_live(live, state_dir / RUNS_DIR.name, run_id, field="--discard")
+        return _discard_run(state_dir, run_id)
+
+
+def _discard_run(state_dir: Path, run_id: str) -> DiscardedRun:
     journal = _rollout_journal(state_dir, run_id)
     (held,) = [item for item in held_push_files(state_dir) if item.run_id == run_id] or [
         HeldPushFiles(run_id, (), 0, None)
@@ -706,6 +715,29 @@ def run_rollout(
     elif all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
         env.close()
         return RolloutResult(journal, options, env.outputs_mode, nothing_to_do=True)
+    live = contextlib.ExitStack()
+    try:
+        _enter_live(live, options.runs_dir, journal.run_id, field="--resume")
+    except RolloutConfigError:
+        env.close()
+        raise
+    with live:
+        return _run_live(options, journal, env, observer, stop)
+
+
+def _enter_live(stack: contextlib.ExitStack, runs_dir: Path, run_id: str, *, field: str) -> None:
+    """Hold run `run_id` live in this process until `stack` closes (`live_run`); one another
+    process runs (resumes or discards) now is a bad value of `field`, nothing done."""
+    try:
+        stack.enter_context(live_run(runs_dir, run_id))
+    except JournalError as exc:
+        raise RolloutConfigError(str(exc), field=field) from None
+
+
+def _run_live(
+    options: RolloutOptions, journal: RunSteps, env: Environment, observer: RolloutObserver, stop: threading.Event
+) -> RolloutResult:
+    """The stores of `journal` rolled out, the run held live by this process."""
     journal_file = steps_journal(options.runs_dir, journal)
     observer.on_start(journal, env.outputs_mode)
     failed = threading.Event()

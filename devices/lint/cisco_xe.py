@@ -8,6 +8,7 @@ unknown ACL in a class-map matches nothing), so each one is a finding here.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -2131,6 +2132,31 @@ def _policy_redirect(sequences: list[Line], acls: dict[str, Line], packet: Packe
 
 
 def _acl_entries(acl: Line) -> list[_AclEntry]:
+    """The entries of extended ACL `acl`, each read once per ACL text (`_read_acl`): a store's
+    ACLs meet a packet per application, path and segment, and every parse of a hub's again."""
+    return _read_acl(_Acl(acl))
+
+
+class _Acl:
+    """An ACL's lines as a cache key: equal when their `Line.signature`s (number, text and
+    children) are, so a Line read from one is as good as the other's."""
+
+    __slots__ = ("hash", "line")
+
+    def __init__(self, line: Line) -> None:
+        self.line = line
+        self.hash = hash(line.signature)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Acl) and self.line.signature == other.line.signature
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_acl(key: _Acl) -> list[_AclEntry]:
+    acl = key.line
     entries: list[_AclEntry] = []
     for entry in acl.children:
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
@@ -2185,7 +2211,13 @@ def acl_verdict(acl: Line, packet: Packet) -> Verdict:
     deny when none matches. An ICMP entry naming a message matches an echo request only as
     `echo`; an entry this reader cannot follow (an object group, a port name it does not know)
     matches when it permits and not when it denies, so a doubt never hides a permit."""
-    return _entries_verdict(acl, _acl_entries(acl), packet)
+    return _acl_verdict(_Acl(acl), packet)
+
+
+@functools.lru_cache(maxsize=65536)
+def _acl_verdict(acl: _Acl, packet: Packet) -> Verdict:
+    """`acl_verdict`, a pure function of the ACL's lines and the packet, cached."""
+    return _entries_verdict(acl.line, _acl_entries(acl.line), packet)
 
 
 @register_rule(PLATFORM)

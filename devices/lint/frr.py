@@ -1431,12 +1431,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             lambda packet: Verdict(True, 0, "no nftables.conf"),
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
         )
-    # The store tunnels: the tunnel group's interfaces but the cloud VPNs (set `cloud_tunnels`),
-    # which share the group and have rules of their own.
-    routing = config.companions.get("routing", "")
-    group = tunnel_group(routing)
-    clouds = set(cloud_set.names) if (cloud_set := _nft_sets(text).get("cloud_tunnels")) else set()
-    tunnels = None if group is None else group - clouds
+    tunnels = _store_tunnels(config.companions.get("routing", ""), text)
     file = f"{config.hostname}.nftables.conf"
     # Given some of the store links only (one store's, by their IKE identities or outside
     # addresses: swanctl.conf's connections, each on its XFRM interface), what arrives on those
@@ -1452,17 +1447,42 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     return ForwardingFacts(lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=file)
 
 
+@functools.lru_cache(maxsize=64)
+def _store_tunnels(routing: str, nftables: str) -> frozenset[str] | None:
+    """A hub's store tunnels: the tunnel group's interfaces but the cloud VPNs (set
+    `cloud_tunnels`), which share the group and have rules of their own. Read once per hub's
+    files (one object, which the verdict cache hashes once), though asked for once per store."""
+    group = tunnel_group(routing)
+    clouds = set(cloud_set.names) if (cloud_set := _nft_sets(nftables).get("cloud_tunnels")) else set()
+    return None if group is None else group - clouds
+
+
 def _store_link_interfaces(config: ConfigFile, peers: frozenset[str]) -> list[str]:
     """The XFRM interfaces of the swanctl connections whose far end is one of `peers` (its
     identity, `remote.id`, or its address, `remote_addrs`)."""
-    ifnames = _xfrm_names(config.companions.get("routing", ""))
-    named = []
-    for _line, settings in connections(config.companions.get("swanctl.conf", "")).values():
-        far = {_identity(settings.get("remote.id"))[0], settings.get("remote_addrs")}
-        ifname = ifnames.get(int(settings.get("if_id_in", "-1")))
-        if ifname is not None and far & peers:
-            named.append(ifname)
-    return named
+    ifnames, by_far_end = _link_interfaces(
+        config.companions.get("swanctl.conf", ""), config.companions.get("routing", "")
+    )
+    return [ifnames[index] for index in sorted({index for peer in peers for index in by_far_end.get(peer, ())})]
+
+
+@functools.lru_cache(maxsize=64)
+def _link_interfaces(swanctl: str, routing: str) -> tuple[list[str], dict[str, list[int]]]:
+    """The XFRM interface of each swanctl connection that has one, in their order, and the
+    places in that list of each far end's (identity and address): read once per hub's files, as
+    the isolation checks ask for one store's links per store."""
+    names = _xfrm_names(routing)
+    ifnames: list[str] = []
+    by_far_end: dict[str, list[int]] = {}
+    for _line, settings in connections(swanctl).values():
+        ifname = names.get(int(settings.get("if_id_in", "-1")))
+        if ifname is None:
+            continue
+        for far in {_identity(settings.get("remote.id"))[0], settings.get("remote_addrs")}:
+            if far is not None:
+                by_far_end.setdefault(far, []).append(len(ifnames))
+        ifnames.append(ifname)
+    return ifnames, by_far_end
 
 
 @register_cloud_forwarding(PLATFORM)

@@ -112,3 +112,61 @@ def test_a_missing_folder_of_intended_configs_names_intended(runner: CliRunner, 
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["field"] == "--intended" and str(tmp_path / "none") in entry["message"]
+
+
+# A `rollout --targets` file that is there but wrong: each error names the file, and the entry,
+# field and line that is wrong where there is one; the rollout starts no run.
+HUBS = (
+    "  - {name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: 2201}\n"
+    "  - {name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: 2202}\n"
+)
+EDGE = "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: %s, host: 127.0.0.1, port: 2203}\n"
+INVALID_TARGETS = {
+    # name: (the file, the field of its one error, its line)
+    "empty": ("", "--targets", 1),
+    "not YAML": ("source: lab:test\nappliances: [\n", "--targets", 3),
+    "one name twice": (
+        "source: lab:test\nappliances:\n" + HUBS + EDGE % "frr" + EDGE % "frr", "appliances[3].name", 6
+    ),
+    "another platform than the inventory's": (
+        "source: lab:test\nappliances:\n" + HUBS + EDGE % "cisco_xe", "appliances[2].platform", 5
+    ),
+    "a store the inventory does not give it": (
+        "source: lab:test\nappliances:\n" + HUBS + (EDGE % "frr").replace("store_id: nw-0001", "store_id: nw-0002"),
+        "appliances[2].store_id", 5,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_TARGETS))
+def test_an_invalid_targets_file_of_a_rollout_names_file_field_and_line(
+    runner: CliRunner, tmp_path: Path, case: str
+) -> None:
+    text, field, line = INVALID_TARGETS[case]
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(text)
+    state = tmp_path / "state"
+    args = [*COMMANDS["rollout"], "--targets", str(targets), "--state-dir", str(state)]
+
+    result = runner.invoke(cli, [*args, "--json"])
+
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"], entry["line"]) == (str(targets), field, line), entry
+    assert not state.exists(), "nothing ran: no journal was written"
+    text_result = runner.invoke(cli, args)
+    assert text_result.exit_code == 2
+    assert f"{targets}:{line}" in text_result.stderr
+
+
+def test_a_targets_file_without_an_appliance_the_rollout_needs_names_the_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("source: lab:test\nappliances:\n" + HUBS)
+    result = runner.invoke(cli, [*COMMANDS["rollout"], "--targets", str(targets), "--state-dir", str(tmp_path / "s"),
+                                 "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == (str(targets), "--targets"), entry
+    assert "nw-0001-edge1" in entry["message"]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from testsupport.killed import RUN_CLI, killed_when_held
+from testsupport.killed import HELD_CLI, RUN_CLI, killed_when_held, wait_for_hold
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, new_store_file
 
 from storestack.inventory import sample_chain_path
@@ -145,6 +146,12 @@ def test_a_rollout_killed_while_writing_leaves_each_folder_whole_or_absent_and_r
     assert secrets and set(secrets.values()) == {0o600}, secrets
     assert all(path.startswith(f"state/rollout/{run_id}/{STORE}/") for path in secrets), secrets
 
+# Held as the push step starts: the push files are written, no appliance reached yet.
+_HOLD_AT_PUSH = """
+from storestack.rollout import rollout
+rollout.STEP_FUNCTIONS["push"] = lambda run: hold()
+"""
+
 
 def _run(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -189,3 +196,43 @@ def test_a_run_given_up_is_discarded_with_its_secrets_and_never_resumed(work: Pa
     unknown = _run(work, "rollout", "--discard", "rollout-nope", "--state-dir", str(work / "state"), "--json")
     assert unknown.returncode == 2 and json.loads(unknown.stdout)["errors"][0]["field"] == "--discard"
 
+
+
+def test_a_run_still_running_is_neither_discarded_nor_resumed_until_it_ends(work: Path) -> None:
+    """A rollout held alive as its push step starts, its push files written: `--discard` of it is
+    refused (exit 2, naming --discard and its process) and removes nothing, as is a second
+    `--resume` of it; once the process is gone (killed outright), the same --discard removes them."""
+    mark = work / "held"
+    running = subprocess.Popen(
+        [sys.executable, "-c", HELD_CLI.format(hold=_HOLD_AT_PUSH),
+         str(mark), *_rollout(work, STORE, "--fleet", str(work / "fleet"))],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work,
+    )
+    try:
+        wait_for_hold(running, mark)
+        run_id, run_dir = _run_dir(work)
+        held_files = _secrets_on_disk(work)
+        assert held_files, "the running rollout has written some of its push files"
+
+        discard = _run(work, "rollout", "--discard", run_id, "--state-dir", str(work / "state"), "--json")
+        assert discard.returncode == 2, discard.stdout + discard.stderr
+        (entry,) = json.loads(discard.stdout)["errors"]
+        assert entry["field"] == "--discard", entry
+        assert f"pid {running.pid}" in entry["message"] and "running" in entry["message"], entry
+        assert _secrets_on_disk(work) == held_files, "a refused discard removes nothing"
+        text = _run(work, "rollout", "--discard", run_id, "--state-dir", str(work / "state"))
+        assert text.returncode == 2 and "running" in text.stderr, text.stderr
+
+        resumed = _run(work, *_rollout(work, "--resume", run_id))
+        assert resumed.returncode == 2, resumed.stdout + resumed.stderr
+        (entry,) = json.loads(resumed.stdout)["errors"]
+        assert entry["field"] == "--resume" and f"pid {running.pid}" in entry["message"], entry
+        assert json.loads((work / "state" / "runs" / f"{run_id}.json").read_text())["discarded_at"] is None
+    finally:
+        running.send_signal(signal.SIGKILL)
+        running.wait(timeout=30)
+
+    discarded = _run(work, "rollout", "--discard", run_id, "--state-dir", str(work / "state"), "--json")
+    assert discarded.returncode == 0, discarded.stdout + discarded.stderr
+    assert json.loads(discarded.stdout)["files_removed"] > 0
+    assert _secrets_on_disk(work) == {} and not run_dir.exists()

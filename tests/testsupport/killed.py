@@ -13,7 +13,7 @@ from pathlib import Path
 RUN_CLI = "import sys; from storestack.cli.main import cli; cli.main(sys.argv[1:], prog_name='storestack')"
 # Runs the CLI with `argv`, once `hold` (Python source) has been run to put the hold in place.
 # The hold writes its process id to `mark` (argv[1]) and sleeps; nothing else of the command changes.
-_HELD = """
+HELD_CLI = """
 import os, sys, time
 from pathlib import Path
 mark = Path(sys.argv[1])
@@ -31,16 +31,21 @@ def killed_when_held(hold: str, argv: list[str], mark: Path, env: dict[str, str]
     wait until it is held (`mark` written), SIGKILL it and reap it; `mark` removed again."""
     mark.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-c", _HELD.format(hold=hold), str(mark), *argv],
+        [sys.executable, "-c", HELD_CLI.format(hold=hold), str(mark), *argv],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not mark.exists():
-            assert process.poll() is None, "the held run ended before it was held"
-            assert time.monotonic() < deadline, "the held run never reached its hold"
-            time.sleep(0.05)
+        wait_for_hold(process, mark)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     mark.unlink()
+
+
+def wait_for_hold(process: subprocess.Popen[bytes], mark: Path) -> None:
+    """Wait until `process` (run with `HELD_CLI`) is held: its `mark` written."""
+    deadline = time.monotonic() + 120
+    while not mark.exists():
+        assert process.poll() is None, "the held run ended before it was held"
+        assert time.monotonic() < deadline, "the held run never reached its hold"
+        time.sleep(0.05)
