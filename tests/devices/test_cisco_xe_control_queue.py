@@ -17,26 +17,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, named_blocks, on_platform
 
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.inventory.models import NETWORK_CONTROL_PERCENT
 from storestack.network.model import NETWORK_CONTROL_DSCPS
-
-
-def _blocks(text: str, header: str) -> dict[str, list[str]]:
-    """The blocks of `text` whose first line matches `header` (group 1: the name), by name."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        if found := re.fullmatch(header, line):
-            current = blocks.setdefault(found.group(1), [])
-        elif current is not None and line.startswith(" "):
-            current.append(line)
-        else:
-            current = None
-    return blocks
 
 
 def _control_queues(text: str) -> dict[str, tuple[int | None, int]]:
@@ -45,11 +31,11 @@ def _control_queues(text: str) -> dict[str, tuple[int | None, int]]:
     control = {name for name, _ in NETWORK_CONTROL_DSCPS}
     classes = {
         name
-        for name, body in _blocks(text, r"class-map match-any (\S+)").items()
+        for name, body in named_blocks(text, r"class-map match-any (\S+)").items()
         if control <= {dscp for line in body if line.startswith(" match dscp ") for dscp in line.split()[2:]}
     }
     result: dict[str, tuple[int | None, int]] = {}
-    for policy, body in _blocks(text, r"policy-map (QUEUE-\S+)").items():
+    for policy, body in named_blocks(text, r"policy-map (QUEUE-\S+)").items():
         share, total, current = None, 0, None
         for line in body:
             if opened := re.fullmatch(r" class (\S+)", line):

@@ -25,7 +25,7 @@ import dataclasses
 import re
 
 import pytest
-from testsupport.rendering import SHAPES, TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform
+from testsupport.rendering import SHAPES, TEST_IPSEC_PSK_SEED, TEST_SECRETS, named_blocks, on_platform
 
 from storestack.common.platforms import NO_CONTROL_CLASS
 from storestack.devices.lint import ConfigFile, Finding
@@ -61,30 +61,17 @@ def _broken(config: ConfigFile, old: str, new: str) -> ConfigFile:
     return dataclasses.replace(config, text=config.text.replace(old, new, 1))
 
 
-def _blocks(text: str, header: str) -> dict[str, list[str]]:
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        if found := re.fullmatch(header, line):
-            current = blocks.setdefault(found.group(1), [])
-        elif current is not None and line.startswith(" "):
-            current.append(line)
-        else:
-            current = None
-    return blocks
-
-
 def _vrp_control_guarantees(text: str) -> dict[str, tuple[int | None, int]]:
     """Each QUEUE-<link> policy's guarantee (kbit/s) to a classifier matching every network-control
     DSCP (None: none does), and the sum of all its guarantees."""
     classifiers = {
         name
-        for name, body in _blocks(text, r"traffic classifier (\S+) operator or").items()
+        for name, body in named_blocks(text, r"traffic classifier (\S+) operator or").items()
         if set(CONTROL) <= {dscp for line in body if line.startswith(" if-match dscp ") for dscp in line.split()[2:]}
     }
-    behaviors = _blocks(text, r"traffic behavior (\S+)")
+    behaviors = named_blocks(text, r"traffic behavior (\S+)")
     result: dict[str, tuple[int | None, int]] = {}
-    for link, body in _blocks(text, r"traffic policy QUEUE-(\S+)").items():
+    for link, body in named_blocks(text, r"traffic policy QUEUE-(\S+)").items():
         share, total = None, 0
         for line in body:
             _, classifier, _, behavior = line.split()

@@ -403,3 +403,17 @@ def vrp_acl_with_rule(config: str, acl: str, after: int, rule: str) -> str:
                 line = f" rule {number + 5} {found.group(2)}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def named_blocks(text: str, header: str) -> dict[str, list[str]]:
+    """The blocks of `text` whose first line matches `header` (group 1: the name), by name."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if found := re.fullmatch(header, line):
+            current = blocks.setdefault(found.group(1), [])
+        elif current is not None and line.startswith(" "):
+            current.append(line)
+        else:
+            current = None
+    return blocks
