@@ -164,6 +164,8 @@ def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
                 refs.append((current, ".".join(stack[2:]), ref.strip()))
             continue
         if line == "}":
+            if not stack:  # a brace too many: `swanctl_braces` reports it, the rest is read on
+                continue
             stack.pop()
             if len(stack) < 2:
                 current = None
@@ -181,6 +183,31 @@ def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
         for key, value in bases.get(ref, {}).items():
             settings.setdefault(f"{prefix}.{key}" if prefix else key, value)
     return result
+
+
+def _unbalanced_brace(text: str) -> tuple[int, str] | None:
+    """The first line where a swanctl.conf's braces do not balance, and how (None: they do)."""
+    depth, number = 0, 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if line.endswith("{"):
+            depth += 1
+        elif line == "}":
+            if depth == 0:
+                return number, "closes a section that was never opened"
+            depth -= 1
+    return (number, f"leaves {depth} section(s) open at the end of the file") if depth else None
+
+
+@register_rule(PLATFORM)
+def swanctl_braces(config: ConfigFile) -> Iterator[Finding]:
+    """A swanctl.conf whose braces do not balance, which `swanctl --load-all` refuses whole: the
+    appliance would keep no tunnel."""
+    if config.suffix != "swanctl.conf":
+        return
+    if (found := _unbalanced_brace(config.text)) is not None:
+        number, how = found
+        yield config.finding(number, "frr-swanctl-syntax", f"a brace {how}: swanctl refuses the file, no tunnel loads")
 
 
 def connections(text: str) -> dict[str, tuple[int, dict[str, str]]]:
@@ -478,14 +505,17 @@ def store_answers(config: ConfigFile) -> Iterator[Finding]:
     tunnels = tunnel_group(config.companions.get("routing", ""))
     if not tunnels:
         return
-    prefixes = {m["segment"]: ipaddress.IPv4Network(m["net"]) for m in _SEGMENT_PREFIX.finditer(config.text)}
+    # strict=False: nft takes a prefix written with host bits as its network, and so does the check
+    prefixes = {
+        m["segment"]: ipaddress.IPv4Network(m["net"], strict=False) for m in _SEGMENT_PREFIX.finditer(config.text)
+    }
     for number, line in enumerate(config.text.splitlines(), start=1):
         flow = _SEGMENT_FLOW.match(line)
         if flow is None or flow["segment"] not in prefixes:
             continue
         far_end = _INTERNET_HOST
         if flow["daddr"].startswith("{"):
-            far_end = ipaddress.IPv4Network(_nft_literal(flow["daddr"])[0][0]).network_address + 1
+            far_end = ipaddress.IPv4Network(_nft_literal(flow["daddr"])[0][0], strict=False).network_address + 1
         port = 443
         if flow["ports"]:
             port = int(_nft_literal(flow["ports"])[0][0].split("-")[0])
