@@ -250,7 +250,8 @@ def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     A service lives inside `ip_plan.hq` or `ip_plan.cloud` (hubs announce those to the stores)
     and never inside a management range (management is reachable from the management network
     only). The DC core LAN is private, clear of the store, transit, loopback, cloud and desktop
-    space, and holds the core routers and every hub at distinct host addresses.
+    space, and holds the core routers and every hub that states its address at distinct host
+    addresses (a hub's address left out is IPAM's, `ipam._allocate_dc_addresses`).
     """
     issues: list[InventoryIssue] = []
     plan = spec.ip_plan
