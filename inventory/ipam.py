@@ -788,7 +788,10 @@ def _allocate_dc_addresses(
             loc: Loc = ("sites", "hq", "core", "routers", index) if spec.sites.hq.core.routers else ("sites", "hq", "core")
             issues.append(
                 fleet_doc.issue(
-                    loc, f"core router {router} is on the DC core LAN address pinned in {LOCK_FILE_NAME} to hub {holder}"
+                    loc,
+                    f"core router {router} is on the DC core LAN address pinned in {LOCK_FILE_NAME} to "
+                    f"{dotted(('hubs', holder))}; state the hub's dc_address elsewhere first (a removed hub keeps "
+                    f"its address until its line is deleted from {LOCK_FILE_NAME})",
                 )
             )
     if issues:

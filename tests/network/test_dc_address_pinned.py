@@ -151,3 +151,29 @@ def test_two_hubs_pinned_at_one_dc_address_are_refused_in_the_lock(tmp_path: Pat
     (issue,) = refused.value.issues
     assert (issue.file, issue.field) == (LOCK_FILE_NAME, "hubs.hq-hub3.dc_address")
     assert "10.0.0.4 is already allocated to hubs.hq-hub2.dc_address" in issue.message
+
+
+def _core(root: Path, core: str) -> None:
+    fleet = root / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("sites:\n  hq:\n", f"sites:\n  hq:\n    core:\n{core}", 1))
+
+
+def test_a_core_router_stated_on_a_hubs_pinned_address_is_refused_at_the_router(tmp_path: Path) -> None:
+    root = committed(three_hub_chain(tmp_path))
+    _core(root, "      routers: [10.0.0.1, 10.0.0.2, 10.0.0.3]\n")
+    with pytest.raises(InventoryError) as refused:
+        load_fleet(root)
+    (issue,) = refused.value.issues
+    assert (issue.file, issue.field) == ("fleet.yaml", "sites.hq.core.routers[2]")
+    assert f"core router 10.0.0.3 is on the DC core LAN address pinned in {LOCK_FILE_NAME} to hubs.hq-hub1" in issue.message
+
+
+def test_a_hub_the_core_lan_has_no_host_left_for_is_refused_at_the_hub(tmp_path: Path) -> None:
+    root = three_hub_chain(tmp_path)
+    (root / LOCK_FILE_NAME).unlink()
+    _core(root, "      subnet: 10.0.0.0/29\n      routers: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4]\n")
+    with pytest.raises(InventoryError) as refused:
+        load_fleet(root)
+    (issue,) = refused.value.issues
+    assert (issue.file, issue.field) == ("fleet.yaml", "sites.hq.hubs[2]")
+    assert "DC core LAN 10.0.0.0/29 has no free host left for hub hq-hub3" in issue.message
