@@ -25,17 +25,8 @@ from pathlib import Path
 
 from storestack.inventory import sample_chain_path
 
-# The device secrets the sample chain names; set so that a command needing one runs.
-SECRETS = {
-    "STORESTACK_IPSEC_PSK": "bench-fleet-secret-0123456789",
-    "STORESTACK_NTP_KEY": "0123456789abcdef",
-    "STORESTACK_NTP_KEY_HMAC": "Bench.Ntp_Hmac_Key1",
-    "STORESTACK_NTP_KEY_SHA256": "Bench.Ntp_Sha_Key01",
-    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Bench.Admin_Pw1",
-    "STORESTACK_SNMP_AUTH_KEY": "Bench.Snmp_Auth_Key1",
-    "STORESTACK_SNMP_PRIV_KEY": "Bench.Snmp_Priv_Key1",
-    "STORESTACK_TACACS_KEY": "Bench.Tacacs_Key_01",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lint import SECRETS  # the device secrets the sample chain names
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("--version",),
