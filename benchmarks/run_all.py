@@ -8,7 +8,8 @@ appliances: storestack vs Nornir vs plain Netmiko), push-wan (20 and 50 applianc
 appliance), push-loopback (the same on loopback, 50 appliances), push-emulator (a no-op push's
 tool CPU per appliance, 500 emulated vendor appliances), push-emulator-rt (round trips per
 vendor appliance of a change and a no-op), rollout (40 new stores into the lab,
-then a re-run) and lab start (20 and 50 appliances).
+then a re-run), lab start (20 and 50 appliances) and CLI start (a few commands' wall and CPU
+seconds, and whether they import Pulumi).
 Push and lab need root, FRR and sshd; without them their rows say why they were skipped.
 
 The table goes to stdout and to benchmarks/RESULTS.md; with `--readme` it also replaces the
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "push-emulator-rt": ("push_emulator.py", "--round-trips", "--appliances", "30"),
     "rollout": ("rollout.py", "--stores", "40", "--concurrency", "8"),
     "lab": ("lab_start.py",),
+    "cli-start": ("cli_start.py",),
 }
 
 
@@ -358,6 +360,23 @@ def lab_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def cli_start_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = [
+        (
+            f"CLI start, `{command['command']}`",
+            f"{command['wall_s']:.2f} s, CPU {command['cpu_s']:.2f} s",
+            f"exit {command['exit_code']}; {'imports' if command['imports_pulumi'] else 'no'} Pulumi; best of {r['runs']}",
+            "",
+        )
+        for command in r["commands"]
+    ]
+    imports = r["import"]
+    rows.append(
+        ("import storestack.cli.main", f"{imports['cli_main_cumulative_ms']:.0f} ms", f"{imports['modules']} modules", "")
+    )
+    return rows
+
+
 ROWS = {
     "inventory": inventory_rows,
     "render": render_rows,
@@ -369,6 +388,7 @@ ROWS = {
     "push-emulator-rt": emulator_round_trip_rows,
     "rollout": rollout_rows,
     "lab": lab_rows,
+    "cli-start": cli_start_rows,
 }
 
 

@@ -27,6 +27,27 @@ COMMAND_MODULES: dict[str, str] = {
     "network": "storestack.cli.network",
 }
 
+# Each command's one line in `storestack --help`, so listing the commands imports none of their
+# modules (their imports cost about 2 s of CPU). tests/packaging/test_cli_startup.py checks that
+# the list reads as it would with every command's module loaded.
+COMMAND_HELP: dict[str, str] = {
+    "demo": "The sample chain end to end in the local lab: validate, render, plan, lab up, roll out "
+    "every store, BGP state, one failover, summary, lab down.",
+    "destroy": "Destroy a stack's resources (Automation API).",
+    "devices": "Render, show and push appliance configs.",
+    "drift": "Compare every hub's and store appliance's running config with the inventory (read-only).",
+    "inventory": "Validate, inspect and export the store inventory.",
+    "lab": "The local device lab: FRR appliances in network namespaces and the vendor emulator.",
+    "network": "Show the network intent: tunnels, BGP peers, routes, zones and flows.",
+    "outputs": "Show a stack's outputs (secrets stay hidden).",
+    "plan": "Plan stacks offline under Pulumi mocks: resource graph, change list, checks.",
+    "preview": "Preview changes to a stack with the Pulumi engine (Automation API).",
+    "refresh": "Refresh a stack's state from the clouds (Automation API).",
+    "rollout": "Take STORE… from inventory entry to live store: validate, plan, up, render, push, verify, activate.",
+    "stacks": "Render Pulumi stack configs from the inventory and emit CI matrices.",
+    "up": "Create or update a stack's resources (Automation API).",
+}
+
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -36,6 +57,14 @@ class _LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             add_commands_of(self, COMMAND_MODULES[cmd_name])
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # A command not loaded yet is listed by its line in COMMAND_HELP, its module not imported.
+        listed = {
+            name: self.commands.get(name) or click.Command(name, help=COMMAND_HELP[name])
+            for name in self.list_commands(ctx)
+        }
+        click.Group(commands=listed).format_commands(ctx, formatter)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Whether --json is on the command line, before its option is parsed: a usage error

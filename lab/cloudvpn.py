@@ -35,8 +35,6 @@ from storestack.lab.ipsec import LabTunnel, TunnelEnd
 from storestack.lab.topology import LabTopology
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import CryptoPolicy, policy_from_aws_options
-from storestack.stacks.mocks import unwrap_secrets
-from storestack.stacks.plan import planned_store_run
 
 CLOUD_VPN = "cloud-vpn"  # the stand-in's name as a tunnel end
 PSK_FILE = "cloud-vpn-psks.json"
@@ -87,6 +85,11 @@ def _options(inputs: dict[str, Any], number: int) -> dict[str, Any]:
 
 def plan_cloud(fleet: Fleet, store_ids: list[str]) -> CloudPlan:
     """The AWS tunnels of `store_ids` as their stacks' offline plans declare them."""
+    # Imported here: the plan runs under Pulumi's mocks, and importing Pulumi costs about a
+    # second of CPU that every other lab command (status, fail-link, down, --help) skips.
+    from storestack.stacks.mocks import unwrap_secrets
+    from storestack.stacks.plan import planned_store_run
+
     intent = NetworkIntent(fleet)
     tunnels: list[CloudTunnel] = []
     psks: dict[str, SecretStr] = {}

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
+import pytest
 
 from storestack.cli import main as cli_main
 from storestack.inventory import sample_chain_path
@@ -18,20 +20,55 @@ from storestack.inventory import sample_chain_path
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_openstack", "netmiko", "paramiko", "asyncssh", "hier_config", "jinja2")
 
 
-def test_inventory_commands_run_without_importing_cloud_or_device_libraries() -> None:
+def _run_and_list_heavy_imports(
+    arguments: list[str], *, load_all: bool = False, cwd: Path | None = None
+) -> tuple[int, str, list[str]]:
+    """(exit code, stdout, heavy top-level packages imported) of `storestack ARGUMENTS`, run in
+    a fresh interpreter so nothing an earlier test imported counts; with `load_all`, every
+    command's module imported first."""
     probe = (
         "import json, sys\n"
-        "from storestack.cli.main import cli\n"
+        "from storestack.cli.main import COMMAND_MODULES, add_commands_of, cli\n"
+        f"for module in sorted(set(COMMAND_MODULES.values())) if {load_all!r} else ():\n"
+        "    add_commands_of(cli, module)\n"
+        "code = 0\n"
         "try:\n"
-        f"    cli(['inventory', 'validate', {str(sample_chain_path())!r}])\n"
+        f"    cli({arguments!r})\n"
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
         f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    code, imported = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "valid" in out.stdout and code == 0
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd)
+    *printed, last = out.stdout.strip().splitlines()
+    code, imported = json.loads(last)
+    return code, "\n".join(printed), imported
+
+
+def test_inventory_commands_run_without_importing_cloud_or_device_libraries() -> None:
+    code, stdout, imported = _run_and_list_heavy_imports(["inventory", "validate", str(sample_chain_path())])
+    assert "valid" in stdout and code == 0
     assert imported == []
+
+
+def test_top_level_help_lists_commands_without_importing_cloud_or_device_libraries() -> None:
+    code, stdout, imported = _run_and_list_heavy_imports(["--help"])
+    assert code == 0 and "Commands:" in stdout
+    assert imported == []
+
+
+@pytest.mark.parametrize("arguments", [["lab", "--help"], ["lab", "status"]])
+def test_lab_commands_that_plan_no_cloud_tunnels_do_not_import_pulumi(arguments: list[str], tmp_path: Path) -> None:
+    code, _stdout, imported = _run_and_list_heavy_imports(arguments, cwd=tmp_path)
+    assert code == (0 if "--help" in arguments else 2)  # lab status: no lab recorded in tmp_path
+    assert not [name for name in imported if name.startswith("pulumi")]
+
+
+def test_top_level_help_lists_each_command_as_the_command_itself_describes_it() -> None:
+    _, lazy, _ = _run_and_list_heavy_imports(["--help"])
+    _, loaded, imported = _run_and_list_heavy_imports(["--help"], load_all=True)
+    assert "pulumi" in imported  # the comparison is with every command's own module loaded
+    assert lazy == loaded
+    assert "  lab        The local device lab: FRR appliances in network namespaces" in lazy
 
 
 def test_every_command_is_found_where_the_group_says_and_nothing_else_is_registered() -> None:
