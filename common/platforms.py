@@ -145,6 +145,13 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
 # - huawei_vrp: no management port at all (above).
 HUB_MANAGEMENT_GATEWAY: frozenset[Platform] = frozenset({"frr", "cisco_xe", "fortinet"})
 
+# Hub platforms that pass the DC's packets of a flow they did not see to the store's other hub
+# (`HubIntent.return_partners`: connection marks and partner tables, `devices/frr.py`). The
+# others render no partner path (README "Return path": a FortiOS hub would need FGSP session
+# synchronisation, which is not rendered), so a change that moves a store's other hub changes
+# nothing on them and needs no push of theirs before the stores' (`devices/push_order.py`).
+HUB_RETURN_PARTNERS: frozenset[Platform] = frozenset({"frr"})
+
 # A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
 # ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes
 # with the terminating NUL: 15 characters), never "." or "..", with no "/", ":" or whitespace

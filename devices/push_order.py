@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from typing import TypeAlias
 
+from storestack.common.platforms import HUB_RETURN_PARTNERS
 from storestack.devices.errors import PushConfigError
 from storestack.devices.targets import ApplianceTarget
 from storestack.inventory import Fleet
@@ -156,7 +157,10 @@ def _repartnered(before: NetworkIntent, after: NetworkIntent, hub: str) -> froze
     """The stores `hub` shares with another hub in both intents whose other hub (`ReturnPartner`)
     the change moves: pushed once, either config hands their flows to a hub the store has no
     tunnel to for part of the push (the one it leaves, from its push on; the one it moves to,
-    until then). Pushed twice, the first config (`held_over`) hands them to both."""
+    until then). Pushed twice, the first config (`held_over`) hands them to both. None on a hub
+    whose platform hands nothing to a partner (`HUB_RETURN_PARTNERS`)."""
+    if after.fleet.hubs[hub].platform not in HUB_RETURN_PARTNERS:
+        return frozenset()
     partners = {
         when: {store: partner.hostname for partner in intent.hub(hub).return_partners for store in partner.stores}
         for when, intent in (("before", before), ("after", after))
