@@ -32,7 +32,6 @@ from storestack.devices.targets import ApplianceInventory, ApplianceTarget, Cred
 from storestack.lab.emulator.cli import CliSession, Reply, make_session
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import DeviceFaults, EmulatedDevice, EmulatorSpec
-from storestack.lab.emulator.profiles import cisco_xe
 from storestack.lab.errors import LabError
 
 LOOPBACK = "127.0.0.1"
@@ -447,29 +446,21 @@ class Emulator:
             return list(state.bgp_refreshes)
 
     def dial_in(self, name: str, identity: str, remote: str) -> str | None:
-        """A store link with IKE identity `identity` (an FQDN) dials IOS-XE hub `name` from
-        outside address `remote`, and stays online (it dials again whenever its session is
-        cleared): its virtual-access's name, None where the hub does not authorize it
-        (`profiles/cisco_xe.py` `LIVE_LINKS`)."""
-        state = self._device(name).state
-        assert state.platform == "cisco_xe", "FlexVPN sessions are an IOS-XE hub's"
-        link = cisco_xe.LiveLink(identity, remote)
-        with state.lock:
-            state.outside_config.setdefault(cisco_xe.LIVE_LINKS, []).append(link)
-            cisco_xe.dial(state, link)
-            return link.interface.text.split(" ", 1)[1] if link.interface is not None else None
+        """A store link with IKE identity `identity` dials hub `name` from outside address
+        `remote` and stays online: its interface's name, None where the hub does not authorize
+        it (the profile's `dial_in`; IOS-XE: `profiles/cisco_xe.py` `LIVE_LINKS`)."""
+        device = self._device(name)
+        if device.state.profile.dial_in is None:
+            raise EmulatorError(f"{name} ({device.state.profile.name}) binds no store link dialled in from outside")
+        return device.state.profile.dial_in(device.state, identity, remote)
 
     def live_links(self, name: str) -> dict[str, list[str]]:
-        """IOS-XE hub `name`'s store links up now: identity -> its virtual-access's lines (its
-        interface line first), as the hub configured it when the link dialled in."""
-        state = self._device(name).state
-        with state.lock:
-            links: list[cisco_xe.LiveLink] = state.outside_config.get(cisco_xe.LIVE_LINKS, [])
-            return {
-                link.identity: [link.interface.text, *(child.text for child in link.interface.children)]
-                for link in links
-                if link.interface is not None
-            }
+        """Hub `name`'s store links up now: identity -> its interface's lines (its interface line
+        first), as the hub configured it when the link dialled in."""
+        device = self._device(name)
+        if device.state.profile.live_links is None:
+            return {}
+        return device.state.profile.live_links(device.state)
 
     def _persist_device(self, state: DeviceState) -> None:
         """Called after every config line. Rendering and writing the whole config each time runs

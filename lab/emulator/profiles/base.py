@@ -35,3 +35,9 @@ class EmulatorProfile:
     running_text: Callable[[Any], str]
     # One interactive CLI session on a device.
     session: Callable[[DeviceState], CliSession]
+    # Store links dialled in from outside (IOS-XE FlexVPN): a link with an IKE identity dials
+    # from an outside address and stays online, giving its interface's name (None: refused);
+    # and the links up now, identity -> their interface's lines. None where the platform's hub
+    # binds no store link by itself.
+    dial_in: Callable[[DeviceState, str, str], str | None] | None = None
+    live_links: Callable[[DeviceState], dict[str, list[str]]] | None = None

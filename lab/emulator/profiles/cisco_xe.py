@@ -733,6 +733,29 @@ def _scheduled(root: ConfigNode, number: str) -> bool:
     return any(child.text.startswith("ip sla schedule ") and _part_of(child.text) == number for child in root.children)
 
 
+def dial_in(device: DeviceState, identity: str, remote: str) -> str | None:
+    """A store link with IKE identity `identity` (an FQDN) dials the hub from outside address
+    `remote`, and stays online (it dials again whenever its session is cleared): its
+    virtual-access's name, None where the hub does not authorize it."""
+    link = LiveLink(identity, remote)
+    with device.lock:
+        device.outside_config.setdefault(LIVE_LINKS, []).append(link)
+        dial(device, link)
+        return link.interface.text.split(" ", 1)[1] if link.interface is not None else None
+
+
+def live_links(device: DeviceState) -> dict[str, list[str]]:
+    """The store links up now: identity -> its virtual-access's lines (its interface line
+    first), as the hub configured it when the link dialled in."""
+    with device.lock:
+        links: list[LiveLink] = device.outside_config.get(LIVE_LINKS, [])
+        return {
+            link.identity: [link.interface.text, *(child.text for child in link.interface.children)]
+            for link in links
+            if link.interface is not None
+        }
+
+
 PROFILE = EmulatorProfile(
     name="cisco_xe",
     ssh_server_version="Cisco-1.25",
@@ -741,4 +764,6 @@ PROFILE = EmulatorProfile(
     hostname=lambda config: config.top_value("hostname"),
     running_text=running_text,
     session=IosSession,
+    dial_in=dial_in,
+    live_links=live_links,
 )
