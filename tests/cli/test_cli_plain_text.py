@@ -78,6 +78,8 @@ def _lab_check(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         reachability=[], problems=PROBLEMS,
     )
     monkeypatch.setattr(lab_cli, "check", lambda *_args: measured)
+    # no lab was recorded by `lab up` either: the state dir stands in for one
+    monkeypatch.setattr(lab_cli, "recorded_lab", lambda _name, state_dir: state_dir)
     result = runner.invoke(
         cli, ["lab", "check", "--fleet", str(sample_chain_path()), "--state-dir", str(tmp_path / "lab")]
     )
