@@ -30,6 +30,7 @@ from testsupport.lab import (
     install_observer,
     observer_counts,
 )
+from testsupport.tcp_echo import connect, exchange, serve
 
 from storestack.inventory import load_fleet
 from storestack.lab import frr_lab
@@ -41,40 +42,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group(ONE_STORE_GROUP)]
 STORE = ONE_STORE
 COUNTERS = "storestack_test_split"
 PORT = 443  # the POS flow the intent lets a till open towards HQ
-
-# An echo server in HQ: answers every byte it gets, until the client closes.
-_SERVER = r"""
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4)
-print("listening", flush=True)
-while True:
-    c, _ = s.accept()
-    c.settimeout(20)
-    try:
-        while (data := c.recv(65536)):
-            c.sendall(data)
-    except OSError:
-        pass
-    c.close()
-"""
-
-# The till's new connection: 64 KiB out, the same back; prints what it got.
-_CLIENT = r"""
-import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-payload = bytes(range(256)) * 256
-c.sendall(payload)
-got = b""
-while len(got) < len(payload):
-    chunk = c.recv(65536)
-    if not chunk:
-        break
-    got += chunk
-c.close()
-print("echoed" if got == payload else f"short {len(got)}", flush=True)
-"""
-
 
 @dataclass
 class SplitLab:
@@ -150,28 +117,32 @@ def test_a_new_till_connection_answered_through_the_other_hub_completes_on_the_s
         f'  {answers} counter comment "answers-in"\n }}\n}}\n',
         text=True, check=True,
     )  # fmt: skip
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", lab.hq, sys.executable, "-c", _SERVER, lab.hq_pos, str(PORT)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    server = serve(lab.hq, lab.hq_pos, PORT, idle_seconds=20)
     route = ["ip", "-n", lab.hq, "route", "add", f"{lab.till_address}/32", "via", lab.other_dc_address]
+    client: subprocess.Popen[str] | None = None
     try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
         subprocess.run(route, check=True)
-        client = _netns(lab.till, sys.executable, "-c", _CLIENT, lab.hq_pos, str(PORT))
+        # The till's new connection: 64 KiB out, the same back.
+        client = connect(lab.till, lab.till_address, lab.hq_pos, PORT)
+        assert client.stdout is not None
+        opened = client.stdout.readline().strip()
+        echoed = exchange(client) if opened == "connected" else opened
         sending, other = observer_counts(lab.sending_hub, COUNTERS), observer_counts(lab.other_hub, COUNTERS)
-        diagnosis = (client.stdout, client.stderr[-400:], sending, other)
+        diagnosis = (opened, echoed, sending, other)
         # The split is real: the till sends through its hub, HQ answers through the other.
         assert sending["till-in"] > 0, diagnosis
         assert other["answers-in"] > 0, diagnosis
         # The connection completes and carries 64 KiB both ways...
-        assert client.returncode == 0 and client.stdout.strip() == "echoed", diagnosis
+        assert echoed == "echoed", diagnosis
         # ...because the other hub passed HQ's answers to the hub that saw the flow, which sent
         # them into the tunnel the till's packets came in on.
         assert other["passed-to-partner"] > 0, diagnosis
         assert sending["answers-into-tunnel"] > 0, diagnosis
     finally:
         subprocess.run(["ip", "-n", lab.hq, "route", "del", f"{lab.till_address}/32"], check=False)
+        if client is not None:
+            client.kill()
+            client.communicate(timeout=10)
         server.terminate()
         server.wait(timeout=10)
         for namespace in (lab.sending_hub, lab.other_hub):

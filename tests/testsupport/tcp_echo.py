@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-# Echo server: answers every byte until the client closes; prints "listening" once bound.
+# Echo server: answers every byte until the client closes or stays silent for argv[3] seconds;
+# prints "listening" once bound.
 SERVER = r"""
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -14,7 +15,7 @@ s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4)
 print("listening", flush=True)
 while True:
     c, _ = s.accept()
-    c.settimeout(8)
+    c.settimeout(float(sys.argv[3]))
     try:
         while (data := c.recv(65536)):
             c.sendall(data)
@@ -57,10 +58,11 @@ def exchange(client: subprocess.Popen[str]) -> str:
     return client.stdout.readline().strip()
 
 
-def serve(namespace: str, address: str, port: int) -> subprocess.Popen[str]:
-    """SERVER in `namespace` at `address`:`port`, once it listens."""
+def serve(namespace: str, address: str, port: int, idle_seconds: float = 8) -> subprocess.Popen[str]:
+    """SERVER in `namespace` at `address`:`port`, once it listens; a connection silent for
+    `idle_seconds` is closed."""
     server = subprocess.Popen(
-        ["ip", "netns", "exec", namespace, sys.executable, "-c", SERVER, address, str(port)],
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", SERVER, address, str(port), str(idle_seconds)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert server.stdout is not None and server.stdout.readline().strip() == "listening"
