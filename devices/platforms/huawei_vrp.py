@@ -449,13 +449,17 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # (AR500, AR510, and AR530 V200R007 Commands Reference EDOC1000097293, "dpd type", IKE peer
 # view: "Format: dpd type { on-demand | periodic } / undo dpd type"), sent where a peer's mode
 # changes (a hub's store peers are periodic, AWS peers on-demand) or a rollback restores one.
+# Its DPD timers likewise by their keyword alone, never with the value: `undo dpd { idle-time |
+# retransmit-interval | retry-limit }` (Huawei HiSecEngine USG command reference, "dpd", IKE peer
+# view, the page `ike_dpd`'s ranges rest on; no AR page for the timers was found), sent where the
+# fleet's DPD interval or retries change (`network/crypto.py`) or a rollback restores them.
 # The other lines a VRP deletion still sends with their value (`undo mtu N`, `undo tcp
 # adjust-mss N`, a traffic behavior's `undo queue af|ef bandwidth N` and `undo gts cir N`, the
 # WAN port's `undo qos gts cir N` and `undo bandwidth N`, `undo sa duration [time-based] N`,
-# `undo dpd idle-time|retransmit-interval|retry-limit N`, `undo peer X timer keepalive K hold
-# H`, `undo peer X bfd ...`, `undo peer X description ...`, a zone's `undo priority N`) stay as
-# hier_config sends them: no AR command reference page for them was found (only HP/3Com
-# Comware, Huawei NetEngine 8000, campus switch and USG pages), and a form is not guessed.
+# `undo peer X timer keepalive K hold H`, `undo peer X bfd ...`, `undo peer X description ...`,
+# a zone's `undo priority N`) stay as hier_config sends them: no AR (nor USG) command reference
+# page for them was found (only HP/H3C Comware, the Quidway S3500's VRP3 manual, Huawei NetEngine
+# 8000 F1A (VRP8), Fat AP and campus switch pages), and a form is not guessed.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
@@ -471,6 +475,7 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(traffic classifier \S+) operator (?:and|or)$", deleted_as=r"\1"),
     DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd type) \S+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(dpd (?:idle-time|retransmit-interval|retry-limit)) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"
