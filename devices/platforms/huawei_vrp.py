@@ -90,6 +90,16 @@ HUB_CLOUD_FILTER_FIRST = 3080
 HUB_STORE_FILTER = ("FROM-STORES", 3097)
 HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
 HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
+# The top of the advanced range, never numbered on a hub: a bound filter changed where no order
+# of its rules is safe in place is built anew under its other name at the highest advanced number
+# neither config uses (SWAPPED_FILTERS), and a hub numbered its cloud and store filters from
+# every free one, so a hub of that many stores had none and each such change was refused
+# (`Slotted.without_room`). A named ACL takes a number of the same range ("acl name acl-name [
+# advance | basic | link | ucl | acl-number ]", AR command reference "acl name", EDOC1100064351):
+# naming is no way past it. A filter held under its other name leaves its own number free for the
+# next (`slot_filters`), so with this range kept a rebuild of one filter always finds a number;
+# as many filters as it holds can be rebuilt in one push.
+HUB_REBUILD_NUMBERS = (3996, 3999)
 # The ranges the view builder numbers from (`HuaweiVrpPlatform.acl_numbers`).
 ACL_RANGES: dict[AclRole, tuple[int, int]] = {
     "cellular": (CELLULAR_FILTER[1], CELLULAR_FILTER[1]),
@@ -1405,34 +1415,36 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
 
 def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
     """The numbers of a hub's `sites` FROM-CLOUD-<site> filters, in site order: from
-    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, within
-    ADVANCED_ACL_NUMBERS. A hub whose sites would run past the range is refused."""
+    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, below HUB_REBUILD_NUMBERS.
+    A hub whose sites would run past them is refused."""
     fixed = {number for _, number in HUB_FIXED_ACLS}
-    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, ADVANCED_ACL_NUMBERS[1] + 1) if n not in fixed]
+    spare_low, spare_high = HUB_REBUILD_NUMBERS
+    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, spare_low) if n not in fixed]
     if sites > len(free):
         low, high = ADVANCED_ACL_NUMBERS
         raise NetworkIntentError(
             f"hub {hub} (huawei_vrp): {sites} cloud sites need {sites} FROM-CLOUD filters, but only "
-            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {high} "
+            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {spare_low - 1} "
             f"(advanced ACLs are {low}-{high}; {', '.join(f'{name} {n}' for name, n in HUB_FIXED_ACLS)} "
-            "are taken); split the cloud sites across more hubs"
+            f"are taken, {spare_low}-{spare_high} kept for rebuilds); split the cloud sites across more hubs"
         )
     return free[:sites]
 
 
 def hub_store_filter_numbers(hub: str, stores: int, sites: int) -> list[int]:
     """The numbers of a hub's `stores` FROM-STORE-<id> filters, in the hub's store order: every
-    advanced ACL number from the first up that neither HUB_FIXED_ACLS nor the hub's `sites`
-    FROM-CLOUD-<site> filters (`hub_cloud_filter_numbers`) take; a hub's numbers are its own, so
+    advanced ACL number from the first up, below HUB_REBUILD_NUMBERS, that neither HUB_FIXED_ACLS
+    nor the hub's `sites` FROM-CLOUD-<site> filters (`hub_cloud_filter_numbers`) take; a hub's numbers are its own, so
     a store's ranges may repeat them. A hub of more stores than that is refused by name."""
     taken = {number for _, number in HUB_FIXED_ACLS} | set(hub_cloud_filter_numbers(hub, sites))
     low, high = ADVANCED_ACL_NUMBERS
-    free = [n for n in range(low, high + 1) if n not in taken]
+    spare_low, spare_high = HUB_REBUILD_NUMBERS
+    free = [n for n in range(low, spare_low) if n not in taken]
     if stores > len(free):
         raise NetworkIntentError(
             f"hub {hub} (huawei_vrp): {stores} stores need {stores} FROM-STORE filters, but only "
             f"{len(free)} advanced ACL numbers ({low}-{high}) are free beside the hub's fixed and cloud "
-            "filters; split the stores across more hubs"
+            f"filters and the {spare_low}-{spare_high} kept for rebuilds; split the stores across more hubs"
         )
     return free[:stores]
 
