@@ -79,8 +79,10 @@ def slot_filters(running: list[str], intended: list[str], kind: SwappedFilters |
     may be interrupted", AR command reference "acl name"). A filter not held that way whose
     intended number another keeps, or another rebuilt under its other name holds until it is
     deleted last, takes a free one; a number an ACL named by number takes (one not bound by name)
-    is never kept for another. A filter that needs a free number and finds none is named in
-    `Slotted.without_room`."""
+    is never kept for another. A free number is one neither side uses, but for the intended
+    number of a filter held, unchanged, under its other name at another: a filter rebuilt takes
+    one number and frees its own, so a range with one number to spare always has one for the
+    next. A filter that needs a free number and finds none is named in `Slotted.without_room`."""
     if kind is None:
         return Slotted(intended)
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
@@ -88,7 +90,19 @@ def slot_filters(running: list[str], intended: list[str], kind: SwappedFilters |
     if not bound:
         return Slotted(intended)
     held, wanted = _acl_blocks(running, definition), _acl_blocks(intended, definition)
-    used = {number for number, _ in held.values()} | {number for number, _ in wanted.values()}
+    # A filter the device holds under its other name only, whose entries stay as they are there,
+    # keeps that name and number: its intended number is free on both sides for another.
+    elsewhere = {
+        name
+        for name in bound & wanted.keys()
+        if name not in held
+        and (other := name + kind.suffix) in held
+        and len(other) <= kind.longest_name
+        and other not in wanted
+        and not unsafe_in_place(held[other][1], wanted[name][1], entry)
+    }
+    used = {number for number, _ in held.values()}
+    used |= {number for name, (number, _) in wanted.items() if name not in elsewhere}
     free = (n for n in range(kind.numbers[1], kind.numbers[0] - 1, -1) if n not in used)
     fixed = {number for name, (number, _) in wanted.items() if name not in bound}
     slots: dict[str, tuple[str, int]] = {}

@@ -90,6 +90,16 @@ HUB_CLOUD_FILTER_FIRST = 3080
 HUB_STORE_FILTER = ("FROM-STORES", 3097)
 HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
 HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
+# The top of the advanced range, never numbered on a hub: a bound filter changed where no order
+# of its rules is safe in place is built anew under its other name at the highest advanced number
+# neither config uses (SWAPPED_FILTERS), and a hub numbered its cloud and store filters from
+# every free one, so a hub of that many stores had none and each such change was refused
+# (`Slotted.without_room`). A named ACL takes a number of the same range ("acl name acl-name [
+# advance | basic | link | ucl | acl-number ]", AR command reference "acl name", EDOC1100064351):
+# naming is no way past it. A filter held under its other name leaves its own number free for the
+# next (`slot_filters`), so with this range kept a rebuild of one filter always finds a number;
+# as many filters as it holds can be rebuilt in one push.
+HUB_REBUILD_NUMBERS = (3996, 3999)
 # The ranges the view builder numbers from (`HuaweiVrpPlatform.acl_numbers`).
 ACL_RANGES: dict[AclRole, tuple[int, int]] = {
     "cellular": (CELLULAR_FILTER[1], CELLULAR_FILTER[1]),
@@ -449,13 +459,17 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # (AR500, AR510, and AR530 V200R007 Commands Reference EDOC1000097293, "dpd type", IKE peer
 # view: "Format: dpd type { on-demand | periodic } / undo dpd type"), sent where a peer's mode
 # changes (a hub's store peers are periodic, AWS peers on-demand) or a rollback restores one.
+# Its DPD timers likewise by their keyword alone, never with the value: `undo dpd { idle-time |
+# retransmit-interval | retry-limit }` (Huawei HiSecEngine USG command reference, "dpd", IKE peer
+# view, the page `ike_dpd`'s ranges rest on; no AR page for the timers was found), sent where the
+# fleet's DPD interval or retries change (`network/crypto.py`) or a rollback restores them.
 # The other lines a VRP deletion still sends with their value (`undo mtu N`, `undo tcp
 # adjust-mss N`, a traffic behavior's `undo queue af|ef bandwidth N` and `undo gts cir N`, the
 # WAN port's `undo qos gts cir N` and `undo bandwidth N`, `undo sa duration [time-based] N`,
-# `undo dpd idle-time|retransmit-interval|retry-limit N`, `undo peer X timer keepalive K hold
-# H`, `undo peer X bfd ...`, `undo peer X description ...`, a zone's `undo priority N`) stay as
-# hier_config sends them: no AR command reference page for them was found (only HP/3Com
-# Comware, Huawei NetEngine 8000, campus switch and USG pages), and a form is not guessed.
+# `undo peer X timer keepalive K hold H`, `undo peer X bfd ...`, `undo peer X description ...`,
+# a zone's `undo priority N`) stay as hier_config sends them: no AR (nor USG) command reference
+# page for them was found (only HP/H3C Comware, the Quidway S3500's VRP3 manual, Huawei NetEngine
+# 8000 F1A (VRP8), Fat AP and campus switch pages), and a form is not guessed.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
@@ -471,6 +485,7 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(traffic classifier \S+) operator (?:and|or)$", deleted_as=r"\1"),
     DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd type) \S+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(dpd (?:idle-time|retransmit-interval|retry-limit)) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"
@@ -1400,34 +1415,36 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
 
 def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
     """The numbers of a hub's `sites` FROM-CLOUD-<site> filters, in site order: from
-    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, within
-    ADVANCED_ACL_NUMBERS. A hub whose sites would run past the range is refused."""
+    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, below HUB_REBUILD_NUMBERS.
+    A hub whose sites would run past them is refused."""
     fixed = {number for _, number in HUB_FIXED_ACLS}
-    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, ADVANCED_ACL_NUMBERS[1] + 1) if n not in fixed]
+    spare_low, spare_high = HUB_REBUILD_NUMBERS
+    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, spare_low) if n not in fixed]
     if sites > len(free):
         low, high = ADVANCED_ACL_NUMBERS
         raise NetworkIntentError(
             f"hub {hub} (huawei_vrp): {sites} cloud sites need {sites} FROM-CLOUD filters, but only "
-            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {high} "
+            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {spare_low - 1} "
             f"(advanced ACLs are {low}-{high}; {', '.join(f'{name} {n}' for name, n in HUB_FIXED_ACLS)} "
-            "are taken); split the cloud sites across more hubs"
+            f"are taken, {spare_low}-{spare_high} kept for rebuilds); split the cloud sites across more hubs"
         )
     return free[:sites]
 
 
 def hub_store_filter_numbers(hub: str, stores: int, sites: int) -> list[int]:
     """The numbers of a hub's `stores` FROM-STORE-<id> filters, in the hub's store order: every
-    advanced ACL number from the first up that neither HUB_FIXED_ACLS nor the hub's `sites`
-    FROM-CLOUD-<site> filters (`hub_cloud_filter_numbers`) take; a hub's numbers are its own, so
+    advanced ACL number from the first up, below HUB_REBUILD_NUMBERS, that neither HUB_FIXED_ACLS
+    nor the hub's `sites` FROM-CLOUD-<site> filters (`hub_cloud_filter_numbers`) take; a hub's numbers are its own, so
     a store's ranges may repeat them. A hub of more stores than that is refused by name."""
     taken = {number for _, number in HUB_FIXED_ACLS} | set(hub_cloud_filter_numbers(hub, sites))
     low, high = ADVANCED_ACL_NUMBERS
-    free = [n for n in range(low, high + 1) if n not in taken]
+    spare_low, spare_high = HUB_REBUILD_NUMBERS
+    free = [n for n in range(low, spare_low) if n not in taken]
     if stores > len(free):
         raise NetworkIntentError(
             f"hub {hub} (huawei_vrp): {stores} stores need {stores} FROM-STORE filters, but only "
             f"{len(free)} advanced ACL numbers ({low}-{high}) are free beside the hub's fixed and cloud "
-            "filters; split the stores across more hubs"
+            f"filters and the {spare_low}-{spare_high} kept for rebuilds; split the stores across more hubs"
         )
     return free[:stores]
 

@@ -6,8 +6,10 @@ AR V300R021 command reference (EDOC1100203224), "apply as-path": `undo apply as-
 campus V200R022C10 command reference (EDOC1100325914), "apply local-preference": `undo apply
 local-preference`; "apply preferred-value": `undo apply preferred-value`; "remark dscp" (traffic
 behavior view): `undo remark dscp`. An IKE peer's DPD mode likewise: AR500, AR510, and AR530
-V200R007 Commands Reference (EDOC1000097293), "dpd type" (IKE peer view): `undo dpd type`. The
-emulated AR takes them and then holds what was intended."""
+V200R007 Commands Reference (EDOC1000097293), "dpd type" (IKE peer view): `undo dpd type`; and
+its DPD timers by their keyword alone: Huawei HiSecEngine USG command reference, "dpd" (IKE peer
+view): `undo dpd { idle-time | retransmit-interval | retry-limit }`. The emulated AR takes them
+and then holds what was intended."""
 
 from __future__ import annotations
 
@@ -27,8 +29,13 @@ DOCUMENTED = {
     "undo apply local-preference",
     "undo apply preferred-value",
     "undo dpd type",
+    "undo dpd idle-time",
+    "undo dpd retransmit-interval",
+    "undo dpd retry-limit",
 }
-CLAUSE_UNDO = re.compile(r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd type)\b")
+CLAUSE_UNDO = re.compile(
+    r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit))\b"
+)
 
 
 def _changed(text: str, old: str, new: str) -> str:
@@ -89,6 +96,27 @@ def test_an_ike_peers_changed_dpd_mode_is_deleted_by_its_keyword_alone() -> None
     assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
 
 
+def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "mall-guest.cfg").read_text()
+    timers = " dpd idle-time 10\n dpd retransmit-interval 10\n dpd retry-limit 3\n"
+    intended = _changed(before, timers, " dpd idle-time 20\n dpd retransmit-interval 5\n dpd retry-limit 4\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    timer_undos = {"undo dpd idle-time", "undo dpd retransmit-interval", "undo dpd retry-limit"}
+    assert _clause_undos(diff.remediation) == timer_undos
+    assert _clause_undos(diff.rollback) == timer_undos
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    held_peer = re.search(r"^ike peer HUB-1\n((?: .*\n)*)", now, re.M)
+    assert held_peer is not None
+    assert " dpd idle-time 20\n dpd retransmit-interval 5\n dpd retry-limit 4\n" in held_peer.group(1)
+    assert " dpd idle-time 10\n" not in held_peer.group(1)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @pytest.mark.parametrize(
     ("view", "line", "column"),
     [
@@ -96,6 +124,8 @@ def test_an_ike_peers_changed_dpd_mode_is_deleted_by_its_keyword_alone() -> None
         ("route-policy HUB-IN-wan1-hq-hub1 permit node 10", "undo apply local-preference 200", 28),
         ("traffic behavior MARK-POS", "undo remark", 11),
         ("ike peer HUB-1", "undo dpd type periodic", 14),
+        ("ike peer HUB-1", "undo dpd idle-time 10", 19),
+        ("ike peer HUB-1", "undo dpd retry-limit 3", 21),
     ],
 )
 def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:

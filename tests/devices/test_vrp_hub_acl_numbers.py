@@ -12,7 +12,11 @@ import re
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.platforms.huawei_vrp import HUB_FIXED_ACLS, hub_cloud_filter_numbers
+from storestack.devices.platforms.huawei_vrp import (
+    HUB_FIXED_ACLS,
+    HUB_REBUILD_NUMBERS,
+    hub_cloud_filter_numbers,
+)
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.errors import NetworkIntentError
@@ -41,8 +45,12 @@ def test_the_cloud_filters_are_numbered_around_the_fixed_acls() -> None:
 
 
 def test_a_hub_whose_sites_run_out_of_advanced_acl_numbers_is_refused() -> None:
-    free = 3999 - 3080 + 1 - len(HUB_FIXED_ACLS)
-    assert len(hub_cloud_filter_numbers(HUB, free)) == free
+    # every advanced number from 3080 up but the fixed ACLs' and the top kept for rebuilds
+    spare = range(HUB_REBUILD_NUMBERS[0], HUB_REBUILD_NUMBERS[1] + 1)
+    assert spare and spare[-1] == 3999
+    free = 3999 - 3080 + 1 - len(HUB_FIXED_ACLS) - len(spare)
+    assert len(numbers := hub_cloud_filter_numbers(HUB, free)) == free
+    assert not set(numbers) & set(spare)
     with pytest.raises(NetworkIntentError, match=rf"hub {HUB} \(huawei_vrp\): {free + 1} cloud sites"):
         hub_cloud_filter_numbers(HUB, free + 1)
 

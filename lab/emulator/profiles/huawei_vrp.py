@@ -278,8 +278,11 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*undo\s+traffic\s+classifier\s+\S+\s+(operator)\b"),
     re.compile(r"^\s*undo\s+classifier\s+\S+\s+(behavior)\b"),
     # An IKE peer's DPD mode by the keyword alone (AR500, AR510, and AR530 V200R007 Commands
-    # Reference EDOC1000097293, "dpd type": `undo dpd type`).
+    # Reference EDOC1000097293, "dpd type": `undo dpd type`), and its DPD timers likewise (Huawei
+    # HiSecEngine USG command reference, "dpd": `undo dpd { idle-time | retransmit-interval |
+    # retry-limit }`).
     re.compile(r"^\s*undo\s+dpd\s+type\s+(\S+)"),
+    re.compile(r"^\s*undo\s+dpd\s+(?:idle-time|retransmit-interval|retry-limit)\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
