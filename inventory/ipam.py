@@ -758,7 +758,7 @@ def _allocate_dc_addresses(
     the hubs whose pins it no longer holds move onto it in the order of their old addresses, so the
     new LAN is numbered as a fleet without pins would be. A stated address another hub holds pinned
     is refused at its line, and a core router on a pinned address at the router's. Raises
-    InventoryError."""
+    InventoryError, IpamExhaustedError when the LAN has no host left."""
     lan = hq.core_lan(spec)
     routers = hq.core_routers(spec)
     hubs = spec.sites.hq.hubs
@@ -825,11 +825,11 @@ def _allocate_dc_addresses(
             hosts = (hq.lan_host(lan, index) for index in chain(range(start, count), range(start)))
             address = next((host for host in hosts if host is not None and host not in taken), None)
         if address is None:
-            raise InventoryError(
+            raise IpamExhaustedError(
                 [
                     fleet_doc.issue(
                         ("sites", "hq", "hubs", position),
-                        f"DC core LAN {lan} has no free host left for hub {name}; set its "
+                        f"IPAM exhausted: DC core LAN {lan} has no free host left for hub {name}; set its "
                         f"dc_address or widen sites.hq.core.subnet (a removed hub keeps its address until its "
                         f"line is deleted from {LOCK_FILE_NAME})",
                     )

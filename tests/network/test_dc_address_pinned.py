@@ -18,7 +18,7 @@ from testsupport.rendering import committed, edited_sample_chain, three_hub_chai
 from storestack.devices.frr import partner_slots
 from storestack.devices.render import render_fleet
 from storestack.inventory import load_fleet
-from storestack.inventory.errors import InventoryError
+from storestack.inventory.errors import InventoryError, IpamExhaustedError
 from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.network.build import NetworkIntent
 
@@ -172,7 +172,8 @@ def test_a_hub_the_core_lan_has_no_host_left_for_is_refused_at_the_hub(tmp_path:
     root = three_hub_chain(tmp_path)
     (root / LOCK_FILE_NAME).unlink()
     _core(root, "      subnet: 10.0.0.0/29\n      routers: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4]\n")
-    with pytest.raises(InventoryError) as refused:
+    # An exhausted pool, as every other IPAM pool reports it (not a plain inventory error).
+    with pytest.raises(IpamExhaustedError) as refused:
         load_fleet(root)
     (issue,) = refused.value.issues
     assert (issue.file, issue.field) == ("fleet.yaml", "sites.hq.hubs[2]")
