@@ -250,7 +250,8 @@ def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     A service lives inside `ip_plan.hq` or `ip_plan.cloud` (hubs announce those to the stores)
     and never inside a management range (management is reachable from the management network
     only). The DC core LAN is private, clear of the store, transit, loopback, cloud and desktop
-    space, and holds the core routers and every hub at distinct host addresses.
+    space, and holds the core routers and every hub that states its address at distinct host
+    addresses (a hub's address left out is IPAM's, `ipam._allocate_dc_addresses`).
     """
     issues: list[InventoryIssue] = []
     plan = spec.ip_plan
@@ -304,12 +305,10 @@ def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
             ("sites", "hq", "core", "routers", index) if core.routers else lan_loc,
             f"core router {index + 1}",
         )
-    hub_addresses = hq.hub_core_addresses(spec)
+    # A hub's address left out is IPAM's (`ipam._allocate_dc_addresses`), clear of these.
     for index, hub in enumerate(spec.sites.hq.hubs):
-        loc = (
-            ("sites", "hq", "hubs", index, "dc_address") if hub.dc_address else ("sites", "hq", "hubs", index)
-        )
-        claim(hub_addresses[index], loc, f"hub {hub.hostname}")
+        if hub.dc_address is not None:
+            claim(hub.dc_address, ("sites", "hq", "hubs", index, "dc_address"), f"hub {hub.hostname}")
     return issues
 
 
@@ -618,6 +617,16 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
             if alloc.aws_region is not None:
                 aws_insides.setdefault((alloc.aws_region, net), loc)
     issues.extend(_slot_issues(lock))
+    dc_addresses: dict[ipaddress.IPv4Address, Loc] = {}
+    for name, hub_alloc in lock.table.hubs.items():
+        dc_address = hub_alloc.dc_address
+        if dc_address is None:
+            continue
+        loc = ("hubs", name, "dc_address")
+        if dc_address in dc_addresses:
+            taken_by = dotted(dc_addresses[dc_address])
+            issues.append(doc.issue(loc, f"{dc_address} is already allocated to {taken_by}; delete the entry to re-allocate"))
+        dc_addresses.setdefault(dc_address, loc)
     blocks.sort(key=lambda item: (item[0], -item[1]))
     widest_last, widest = -1, None
     for first, last, net, loc in blocks:

@@ -2,8 +2,10 @@
 and the LAN on which the hubs peer with the DC core.
 
 Each is a field of `sites.hq` in fleet.yaml (`services`, `core`, each hub's `dc_address`). Left
-out, a value defaults to a fixed place in the first `ip_plan.hq` network, the layout the sample
-chain and generated fleets were written against, so existing inventories keep their addresses.
+out, a service or the core LAN defaults to a fixed place in the first `ip_plan.hq` network, the
+layout the sample chain and generated fleets were written against, so existing inventories keep
+their addresses; a hub's DC address is pinned by IPAM in the lock file (`inventory/ipam.py`
+`_allocate_dc_addresses`), first at the host its place among the hubs gives it (`first_hub_host`).
 A default that does not fit is reported by `inventory.checks.hq_checks`, with file and line;
 these functions only compute.
 """
@@ -53,7 +55,7 @@ def core_lan(spec: FleetSpec) -> IPv4Network:
     return IPv4Network((int(hq.network_address), max(hq.prefixlen, CORE_LAN_PREFIX)))
 
 
-def _host(lan: IPv4Network, index: int) -> IPv4Address | None:
+def lan_host(lan: IPv4Network, index: int) -> IPv4Address | None:
     """The `index`-th host address of `lan` (0 is the first), or None past its last host."""
     address = int(lan.network_address) + 1 + index
     return IPv4Address(address) if address < int(lan.broadcast_address) else None
@@ -65,15 +67,9 @@ def core_routers(spec: FleetSpec) -> tuple[IPv4Address, ...]:
     if written:
         return tuple(written)
     lan = core_lan(spec)
-    return tuple(a for a in (_host(lan, i) for i in range(DEFAULT_CORE_ROUTERS)) if a is not None)
+    return tuple(a for a in (lan_host(lan, i) for i in range(DEFAULT_CORE_ROUTERS)) if a is not None)
 
 
-def hub_core_addresses(spec: FleetSpec) -> list[IPv4Address | None]:
-    """Each hub's address on the core LAN, in `sites.hq.hubs` order: as written, else the host
-    after the routers that the hub's position gives it (None: the LAN has no such host)."""
-    lan = core_lan(spec)
-    first = DEFAULT_CORE_ROUTERS if not spec.sites.hq.core.routers else len(spec.sites.hq.core.routers)
-    return [
-        hub.dc_address if hub.dc_address is not None else _host(lan, first + index)
-        for index, hub in enumerate(spec.sites.hq.hubs)
-    ]
+def first_hub_host(spec: FleetSpec) -> int:
+    """The host index (0 is the LAN's first host) of the first hub host: the one after the routers."""
+    return DEFAULT_CORE_ROUTERS if not spec.sites.hq.core.routers else len(spec.sites.hq.core.routers)

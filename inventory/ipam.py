@@ -5,7 +5,8 @@ lowest free block, so adding, removing or reordering stores never renumbers an e
 Likewise the cloud tunnels' slots (`network/cloud.py`): each hub's, AWS region's and OpenStack
 site's, and each OpenStack gateway's /29 towards each region, so adding or removing a hub, region
 or site never renumbers a kept tunnel; each hub's cloud rank and each AWS account's data region,
-so reordering hubs or regions moves no cloud flow and no bucket.
+so reordering hubs or regions moves no cloud flow and no bucket; and each hub's DC core LAN
+address, so reordering or removing hubs moves no kept hub's BGP sessions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from storestack.common.errors import InventoryFamily
 from storestack.common.files import atomic_write_text
 from storestack.common.patterns import AWS_REGION
+from storestack.inventory import hq
 from storestack.inventory.addresses import span
 from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
 from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
@@ -81,6 +84,9 @@ class HubAllocation(BaseModel):
     # cloud sites: the inventory's `cloud_rank`, else pinned here. None in a lock written before
     # ranks: its fleet position, if free.
     cloud_rank: int | None = None
+    # Its address on the DC core LAN (`inventory/hq.py`): the inventory's `dc_address`, else pinned
+    # here. None in a lock written before: the host its fleet position gives it, if free.
+    dc_address: ipaddress.IPv4Address | None = None
 
 
 class AwsRegionAllocation(BaseModel):
@@ -154,7 +160,8 @@ class AllocationTable(BaseModel):
             beacon = f", beacon: {hub.beacon}" if hub.beacon is not None else ""
             slot = f", slot: {hub.slot}" if hub.slot is not None else ""
             rank = f", cloud_rank: {hub.cloud_rank}" if hub.cloud_rank is not None else ""
-            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}{slot}{rank}}}\n")
+            dc = f", dc_address: {hub.dc_address}" if hub.dc_address is not None else ""
+            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}{slot}{rank}{dc}}}\n")
         # Written only for a fleet with cloud sites: a lock without them reads as before.
         if self.aws_accounts:
             out.append("aws_accounts:\n")
@@ -235,7 +242,7 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
-        if "loopback" not in set(hub) or not set(hub) <= {"loopback", "beacon", "slot", "cloud_rank"}:
+        if "loopback" not in set(hub) or not set(hub) <= {"loopback", "beacon", "slot", "cloud_rank", "dc_address"}:
             raise ValueError(name)
         beacon = hub.get("beacon")
         hubs[name] = HubAllocation.model_construct(
@@ -243,6 +250,7 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             beacon=None if beacon is None else _address(beacon),
             slot=None if hub.get("slot") is None else _slot(hub["slot"]),
             cloud_rank=None if hub.get("cloud_rank") is None else _slot(hub["cloud_rank"]),
+            dc_address=None if hub.get("dc_address") is None else _address(hub["dc_address"]),
         )
     accounts: dict[str, AwsAccountAllocation] = {}
     for name, entry in (data.get("aws_accounts") or {}).items():
@@ -547,7 +555,9 @@ def allocate_fleet(
             beacon=pinned.beacon if pinned else None,
             slot=pinned.slot if pinned else None,
             cloud_rank=pinned.cloud_rank if pinned else None,
+            dc_address=pinned.dc_address if pinned else None,
         )
+    _allocate_dc_addresses(spec, fleet_doc, previous, table)
     for store in sorted(stores, key=lambda store: store.id):
         pinned_store = previous.stores.get(store.id)
         try:
@@ -733,6 +743,100 @@ def _allocate_cloud_ranks(
             holders = [f"hubs.{name}" for name, rank in removed.items()] + [f"hubs.{name}" for name in kept]
             loc = ("sites", "hq", "hubs", position)
             hub_alloc.cloud_rank = _take_slot(first, taken, CLOUD_RANKS, fleet_doc, loc, "cloud rank", holders)
+
+
+def _allocate_dc_addresses(
+    spec: FleetSpec, fleet_doc: SourceDocument, previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each hub's address on the DC core LAN (`inventory/hq.py`), on which its hub-hub and hub-DC
+    BGP sessions run and by which an FRR hub numbers its return partners (`devices/frr.py`
+    `partner_slots`): the inventory's `dc_address`, else the pinned one. While the lock pins none
+    (what a fleet deployed before the pins holds), a hub takes the host its place among the hubs
+    gives it after the routers (`hq.first_hub_host`), if free; otherwise the first free host from
+    there on. A hub added takes the first free one; a reorder or a removal moves no other hub, and a
+    removed hub keeps its address (its sessions may still be up). When the core LAN itself changes,
+    the hubs whose pins it no longer holds move onto it in the order of their old addresses, so the
+    new LAN is numbered as a fleet without pins would be. A stated address another hub holds pinned
+    is refused at its line, and a core router on a pinned address at the router's. Raises
+    InventoryError, IpamExhaustedError when the LAN has no host left."""
+    lan = hq.core_lan(spec)
+    routers = hq.core_routers(spec)
+    hubs = spec.sites.hq.hubs
+    stated = {hub.dc_address: hub.hostname for hub in hubs if hub.dc_address is not None}
+    stating = set(stated.values())
+
+    def usable(address: ipaddress.IPv4Address | None) -> bool:
+        return address is not None and address in lan and address not in (lan.network_address, lan.broadcast_address)
+
+    # A hub that states its address gives up its pin: two hubs may swap theirs by stating both.
+    pins = {
+        alloc.dc_address: name
+        for name, alloc in table.hubs.items()
+        if alloc.dc_address is not None and usable(alloc.dc_address) and name not in stating
+    }
+    issues: list[InventoryIssue] = []
+    for position, hub in enumerate(hubs):
+        holder = pins.get(hub.dc_address) if hub.dc_address is not None else None
+        if holder is not None:
+            issues.append(
+                fleet_doc.issue(
+                    ("sites", "hq", "hubs", position, "dc_address"),
+                    f"{hub.dc_address} is pinned in {LOCK_FILE_NAME} to {dotted(('hubs', holder))}, whose BGP "
+                    f"sessions on the DC core LAN run from it; state another address, or another for {holder} "
+                    f"too (a removed hub keeps its address until its line is deleted from {LOCK_FILE_NAME})",
+                )
+            )
+    for index, router in enumerate(routers):
+        holder = pins.get(router)
+        if holder is not None and router not in stated:
+            loc: Loc = ("sites", "hq", "core", "routers", index) if spec.sites.hq.core.routers else ("sites", "hq", "core")
+            issues.append(
+                fleet_doc.issue(
+                    loc,
+                    f"core router {router} is on the DC core LAN address pinned in {LOCK_FILE_NAME} to "
+                    f"{dotted(('hubs', holder))}; state the hub's dc_address elsewhere first (a removed hub keeps "
+                    f"its address until its line is deleted from {LOCK_FILE_NAME})",
+                )
+            )
+    if issues:
+        raise InventoryError(issues)
+    taken: set[ipaddress.IPv4Address] = {*routers, *stated, *pins}
+    pinned_before = any(alloc.dc_address is not None for alloc in previous.hubs.values())
+    first = hq.first_hub_host(spec)
+    # The LAN's hosts from the first hub host on, then those before it.
+    count = lan.num_addresses - 2
+    start = min(first, count)
+    positions = {hub.hostname: position for position, hub in enumerate(hubs)}
+    moved: list[tuple[int, str]] = []
+    fresh: list[str] = []
+    for hub in hubs:
+        hub_alloc = table.hubs[hub.hostname]
+        if hub.dc_address is not None:
+            hub_alloc.dc_address = hub.dc_address
+        elif hub_alloc.dc_address is None:
+            fresh.append(hub.hostname)
+        elif pins.get(hub_alloc.dc_address) != hub.hostname:
+            moved.append((int(hub_alloc.dc_address), hub.hostname))
+    for name in [name for _, name in sorted(moved)] + fresh:
+        position = positions[name]
+        default = None if pinned_before else hq.lan_host(lan, first + position)
+        address = default if default is not None and default not in taken else None
+        if address is None:
+            hosts = (hq.lan_host(lan, index) for index in chain(range(start, count), range(start)))
+            address = next((host for host in hosts if host is not None and host not in taken), None)
+        if address is None:
+            raise IpamExhaustedError(
+                [
+                    fleet_doc.issue(
+                        ("sites", "hq", "hubs", position),
+                        f"IPAM exhausted: DC core LAN {lan} has no free host left for hub {name}; set its "
+                        f"dc_address or widen sites.hq.core.subnet (a removed hub keeps its address until its "
+                        f"line is deleted from {LOCK_FILE_NAME})",
+                    )
+                ]
+            )
+        taken.add(address)
+        table.hubs[name].dc_address = address
 
 
 def _allocate_data_regions(

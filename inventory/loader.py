@@ -44,7 +44,6 @@ from storestack.inventory.fleet import (
     ResolvedHub,
     ResolvedStore,
 )
-from storestack.inventory.hq import hub_core_addresses
 from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
     MAX_LOCK_BYTES,
@@ -419,9 +418,9 @@ def _resolve(
 ) -> tuple[dict[str, ResolvedHub], dict[str, ResolvedStore]]:
     """The resolved hubs and stores: what the files say, with the numbers IPAM gave them."""
     hubs: dict[str, ResolvedHub] = {}
-    dc_addresses = hub_core_addresses(spec)
-    for hub, dc_address in zip(spec.sites.hq.hubs, dc_addresses, strict=True):
-        assert dc_address is not None, "hq_checks refuses a hub without a DC core LAN address"
+    for hub in spec.sites.hq.hubs:
+        dc_address = table.hubs[hub.hostname].dc_address
+        assert dc_address is not None, "IPAM gives every hub a DC core LAN address or refuses the fleet"
         hubs[hub.hostname] = ResolvedHub(
             hostname=hub.hostname,
             platform=hub.platform,

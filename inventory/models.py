@@ -139,7 +139,12 @@ class Hub(Strict):
     ssh_host_key: HostKeyFingerprint | None = None
     dc_address: IPv4 | None = Field(
         default=None,
-        description="the hub's address on the DC core LAN; default: the next free host after the core routers",
+        description=(
+            "the hub's address on the DC core LAN; default: the one pinned in allocations.yaml, first the host "
+            "after the core routers its place among the hubs gives it, a hub added later the first free one; a "
+            "reorder or removal of hubs moves no kept hub's; a new core subnet numbers the hubs afresh in their old "
+            "order"
+        ),
     )
     cloud_rank: int | None = Field(
         default=None,

@@ -194,11 +194,7 @@ def lab_sites(fleet: Fleet) -> LabSites:
             asn=fleet.spec.asn.dc_core,
             lan=hq.core_lan(fleet.spec),
             routers=list(hq.core_routers(fleet.spec)),
-            hub_addresses={
-                hub.hostname: address
-                for hub, address in zip(fleet.spec.sites.hq.hubs, hq.hub_core_addresses(fleet.spec), strict=True)
-                if address is not None
-            },
+            hub_addresses={name: hub.dc_address for name, hub in fleet.hubs.items()},
             hub_asn=fleet.spec.asn.hq,
             # What the hubs take from the core (their FROM-DC filter): the DC's default, which a
             # hub needs to give its stores theirs (`StoreDefault`), then HQ and management.

@@ -38,7 +38,7 @@ def _targets(fleet: Fleet) -> tuple[list[Packet], list[Packet], Packet]:
         Packet("tcp", office, _host(intent.management.ranges[0]), 22),
     ]
     # the DC core routers and every hub's DC address: SSH, BGP and HTTPS (a router's web UI)
-    core = (*hq.core_routers(fleet.spec), *(a for a in hq.hub_core_addresses(fleet.spec) if a is not None))
+    core = (*hq.core_routers(fleet.spec), *(hub.dc_address for hub in fleet.hubs.values()))
     denied += [Packet("tcp", office, address, port) for address in core for port in (22, 179, 443)]
     hq_net, cloud = fleet.spec.ip_plan.hq[0], fleet.spec.ip_plan.cloud
     beside_core = hq.core_lan(fleet.spec).broadcast_address + 4  # a corporate host next to the core LAN

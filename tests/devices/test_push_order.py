@@ -35,6 +35,7 @@ from storestack.devices.push_order import (
 )
 from storestack.devices.runner import PushTargets, plan_waves, step_of
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.network.build import NetworkIntent
 from storestack.network.transition import ChangeIntent
 
@@ -177,11 +178,11 @@ def test_adding_a_hub_gives_the_hub_pushed_last_its_session_with_the_new_hub_fir
 
 
 def test_a_change_that_moves_a_kept_hubs_dc_address_is_refused(tmp_path: Path) -> None:
-    # Without a stated address, removing hq-hub2 gives hq-hub3 hq-hub2's DC core LAN address
-    # (the next free one), which hq-hub2 holds until it is retired: two hubs on one address.
+    # Without the lock file that pins the hubs' DC core LAN addresses (a fleet whose lock was not
+    # carried), removing hq-hub2 gives hq-hub3 hq-hub2's address (its place among the hubs), which
+    # hq-hub2 holds until it is retired: two hubs on one address.
     after = hub_removed_chain(tmp_path / "after")
-    fleet = after / "fleet.yaml"
-    fleet.write_text(fleet.read_text().replace("        dc_address: 10.0.0.5\n", ""))
+    (after / LOCK_FILE_NAME).unlink()
     before_intent = NetworkIntent(load_fleet(three_hub_chain(tmp_path)))
     with pytest.raises(PushConfigError) as refused:
         make_before_break(before_intent, NetworkIntent(load_fleet(after)))

@@ -95,12 +95,14 @@ def test_a_rename_that_cannot_keep_the_numbers_changes_nothing(
 
 
 def test_a_rename_keeps_what_the_lock_file_pins_for_the_cloud(pinned: Path) -> None:
-    """The lock file's other sections (the cloud tunnels' slots, the hubs' cloud ranks, the data
-    bucket's region) are written back as they were: a rename that dropped them left the next load
-    to pin them anew from the order of fleet.yaml, which a reorder since then would have moved."""
+    """The lock file's other sections (the cloud tunnels' slots, the hubs' cloud ranks and DC core
+    LAN addresses, the data bucket's region) are written back as they were: a rename that dropped
+    them left the next load to pin them anew from the order of fleet.yaml, which a reorder since
+    then would have moved."""
     lock = pinned / "allocations.yaml"
     # Pinned away from the fleet order, as a fleet that had a hub removed and added holds them.
-    text = lock.read_text().replace("slot: 0, cloud_rank: 0}", "slot: 5, cloud_rank: 3}")
+    text = lock.read_text().replace("slot: 0, cloud_rank: 0, dc_address: 10.0.0.3}", "slot: 5, cloud_rank: 3, dc_address: 10.0.0.9}")
+    assert "dc_address: 10.0.0.9}" in text
     lock.write_text(text)
     before = text[: text.index("\nstores:\n")]
     code, output = _invoke("inventory", "rename", "nw-0007", "nw-0017", "--fleet", str(pinned), "--json")
@@ -109,3 +111,4 @@ def test_a_rename_keeps_what_the_lock_file_pins_for_the_cloud(pinned: Path) -> N
     assert after[: after.index("\nstores:\n")] == before
     fleet = load_fleet(pinned)
     assert (fleet.hub_slot("hq-hub1"), fleet.hub_cloud_rank("hq-hub1")) == (5, 3)
+    assert str(fleet.hubs["hq-hub1"].dc_address) == "10.0.0.9", "the hub's DC core LAN address is kept"

@@ -173,7 +173,7 @@ def test_a_cloud_rank_out_of_local_preferences_reach_is_refused(tmp_path: Path) 
 def test_a_cloud_rank_given_twice_in_the_lock_file_is_refused_at_its_line(tmp_path: Path) -> None:
     root = committed(three_hub_chain(tmp_path))
     path = root / LOCK_FILE_NAME
-    text, changed = re.subn(r"(hq-hub2: \{.*)cloud_rank: 1\}", r"\1cloud_rank: 0}", path.read_text())
+    text, changed = re.subn(r"(hq-hub2: \{.*)cloud_rank: 1,", r"\1cloud_rank: 0,", path.read_text())
     assert changed == 1
     path.write_text(text)
     with pytest.raises(InventoryError) as refused:
