@@ -40,7 +40,7 @@ from storestack.cli.common import (
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
 from storestack.devices.errors import PushConfigError
-from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
+from storestack.devices.fleet_targets import fleet_secret_values, refuse_contradictions, targets_from_fleet
 from storestack.devices.intended import (
     HELD_OVER_DIR,
     IntendedConfigDirectory,
@@ -131,6 +131,14 @@ def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets
             return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
     assert fleet is not None
     return PushTargets.from_inventory(targets_from_fleet(fleet))
+
+
+def _refuse_contradictions(targets_file: Path | None, fleet: Fleet | None, targets: PushTargets) -> None:
+    """The --targets entries of the appliances a run reaches that say otherwise than the fleet
+    inventory (another vendor's driver, store or role), refused at their lines; a fleet that
+    could not be read (pushing --intended configs) has nothing to say."""
+    if targets_file is not None and fleet is not None:
+        refuse_contradictions(fleet, targets)
 
 
 def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
@@ -361,6 +369,7 @@ def push(
         selection["only_failed"] = previous.run_id
     if not len(targets):
         raise PushConfigError("no appliance matches the selection")
+    _refuse_contradictions(targets_file, fleet, targets)
     if change is not None:
         given = next((flag for key, flag in _SELECTION_OPTIONS.items() if selection[key]), "--fleet-before")
         done = pushed_in_change(runs_dir, change.change_id)
@@ -473,6 +482,7 @@ def restore(
     with for_option("APPLIANCE"):
         targets = every_target.filter(names=[appliance])
     (target,) = list(targets)
+    _refuse_contradictions(targets_file, fleet, targets)
     backups = BackupStore(state_dir / "backups")
     # Chosen before the restore takes its own backup of the running config.
     source = backup_file or backups.latest(target)
