@@ -37,6 +37,7 @@ from storestack.cli.common import (
     quiet_device_logs,
     targets_option,
 )
+from storestack.cli.devices import load_core_outputs_file, load_outputs
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
 from storestack.devices.errors import PushConfigError
@@ -64,8 +65,7 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, load_stack_outputs
-from storestack.stacks.device_bridge import load_core_outputs
+from storestack.network.outputs import CoreCloudOutputs
 
 _OUTCOME_STYLE = {
     "changed": "green",
@@ -165,25 +165,6 @@ def _change_order(before_path: Path, fleet: Fleet | None) -> tuple[Fleet, FleetC
         except OSError as exc:
             raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}") from None
         return before, fleet_change_order(before, fleet)
-
-
-def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
-    """The core stack's outputs `--core-outputs` names, if any; a file refused whole names the
-    option."""
-    if path is None:
-        return None
-    with for_option("--core-outputs"):
-        return load_core_outputs(path)
-
-
-def load_outputs(outputs_path: Path | None) -> dict[str, StoreCloudOutputs] | None:
-    """The store stack outputs of --outputs (`devices push`, `render`, `show`, `lint`); a file
-    refused whole names the option."""
-    if outputs_path is None:
-        return None
-    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
-    with for_option("--outputs"):
-        return load_stack_outputs(outputs_path)
 
 
 def _held_over_source(
@@ -725,3 +706,8 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
     console.print(markup("journal: {}", runs_dir / (report.run_id + ".json")))
     if not report.ok:
         console.print("retry what did not finish with: storestack devices push --only-failed …")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(push)
+    group.add_command(restore)
