@@ -66,6 +66,15 @@ def test_lab_commands_that_plan_no_cloud_tunnels_do_not_import_pulumi(arguments:
     assert not [name for name in imported if name.startswith("pulumi")]
 
 
+@pytest.mark.parametrize("arguments", [["lab", "--help"], ["lab", "status"]])
+def test_lab_commands_that_reach_no_appliance_import_no_ssh_library(arguments: list[str], tmp_path: Path) -> None:
+    """asyncssh (the emulator's server) and paramiko (the push engine's host keys) are for the
+    commands that serve or reach appliances."""
+    code, _stdout, imported = _run_and_list_heavy_imports(arguments, cwd=tmp_path)
+    assert code == (0 if "--help" in arguments else 2)
+    assert not {"asyncssh", "paramiko", "netmiko"} & set(imported), imported
+
+
 def test_top_level_help_lists_each_command_as_the_command_itself_describes_it() -> None:
     _, lazy, _ = _run_and_list_heavy_imports(["--help"])
     _, loaded, imported = _run_and_list_heavy_imports(["--help"], load_all=True)
