@@ -5,10 +5,15 @@ runs it, on the sample chain with every device secret set, in a scratch folder (
 finds no lab and reads nothing of the caller's). Prints the best wall time and the CPU seconds
 (user + system) of each, with the load average when it was taken: on a shared machine the wall
 time waits for other work, CPU seconds much less so. Then the modules `import storestack.cli.main`
-pulls in and whether Pulumi is among the modules each command imported. Prints figures; asserts
-nothing.
+pulls in and whether Pulumi and Netmiko are among the modules each command imported. Prints
+figures; asserts nothing.
 
-Run: .venv/bin/python benchmarks/cli_start.py [--runs 5] [--json]
+With `--before PYTHON` (the interpreter of another checkout's virtualenv, e.g. main's
+`.venv/bin/python`, whose `storestack` is the code to compare with) each command also runs with
+that one, interleaved, and its figures are printed beside these ("before → after"); nothing is
+written into that checkout (no bytecode).
+
+Run: .venv/bin/python benchmarks/cli_start.py [--runs 5] [--json] [--before ../main/.venv/bin/python]
 """
 
 from __future__ import annotations
@@ -35,18 +40,20 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("lab", "--help"),
     ("lab", "status"),
     ("devices", "--help"),
+    ("devices", "lint", "--help"),
     ("stacks", "--help"),
 )
 
-# Runs the command in-process, then prints whether a Pulumi module was imported.
+# Runs the command in-process, then prints which of Pulumi and Netmiko it imported.
 PROBE = """
-import sys
+import json, sys
 from storestack.cli.main import cli
 try:
     cli(sys.argv[1:])
 except SystemExit:
     pass
-print("PULUMI" if any(name.split(".")[0].startswith("pulumi") for name in sys.modules) else "NO-PULUMI")
+tops = {name.split(".")[0] for name in sys.modules}
+print(json.dumps({"pulumi": any(top.startswith("pulumi") for top in tops), "netmiko": "netmiko" in tops}))
 """
 
 
@@ -61,20 +68,28 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, floa
     return wall, cpu, process.returncode
 
 
-def command_figures(command: tuple[str, ...], runs: int, cwd: Path, env: dict[str, str]) -> dict[str, object]:
-    entry = str(Path(sys.executable).with_name("storestack"))
+def command_figures(
+    command: tuple[str, ...], runs: int, cwd: Path, env: dict[str, str], python: str = sys.executable
+) -> dict[str, object]:
+    entry = str(Path(python).with_name("storestack"))
     arguments = [*command, str(sample_chain_path())] if command == ("inventory", "validate") else [*command]
     samples = [_timed([entry, *arguments], cwd, env) for _ in range(runs)]
     probe = subprocess.run(
-        [sys.executable, "-c", PROBE, *arguments], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        [python, "-c", PROBE, *arguments], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
+    imported = json.loads((probe.stdout.strip().splitlines() or ["{}"])[-1])
     return {
         "command": "storestack " + " ".join(command),
         "exit_code": samples[0][2],
         "wall_s": round(min(wall for wall, _cpu, _code in samples), 3),
         "cpu_s": round(min(cpu for _wall, cpu, _code in samples), 3),
-        "imports_pulumi": probe.stdout.strip().splitlines()[-1:] == ["PULUMI"],
+        "imports_pulumi": bool(imported.get("pulumi")),
+        "imports_netmiko": bool(imported.get("netmiko")),
     }
+
+
+def _imported(row: dict[str, object]) -> str:
+    return "+".join(name for name in ("pulumi", "netmiko") if row[f"imports_{name}"]) or "neither"
 
 
 def import_figures(env: dict[str, str]) -> dict[str, object]:
@@ -92,21 +107,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--before", metavar="PYTHON", default=None,
+                        help="interpreter of the checkout to compare with (its virtualenv's bin/python)")
     args = parser.parse_args()
     env = {**os.environ, **SECRETS}
     env.pop("STORESTACK_FLEET", None)
+    before_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+    commands, before = [], []
     with tempfile.TemporaryDirectory(prefix="storestack-cli-start-") as scratch:
-        commands = [command_figures(command, args.runs, Path(scratch), env) for command in COMMANDS]
+        for command in COMMANDS:
+            if args.before:
+                before.append(command_figures(command, args.runs, Path(scratch), before_env, args.before))
+            commands.append(command_figures(command, args.runs, Path(scratch), env))
     imports = import_figures(env)
     load_average = round(os.getloadavg()[0], 1)
     if args.json:
-        print(json.dumps({"runs": args.runs, "import": imports, "commands": commands, "load_average": load_average}))
+        print(json.dumps({"runs": args.runs, "import": imports, "commands": commands, "before": before,
+                          "load_average": load_average}))
         return 0
     print(f"import storestack.cli.main: {imports['modules']} modules, {imports['cli_main_cumulative_ms']} ms (-X importtime)")
-    for row in commands:
-        print(f"{row['command']:<34} wall {row['wall_s']:.2f} s  CPU {row['cpu_s']:.2f} s  exit {row['exit_code']}  "
-              f"{'imports Pulumi' if row['imports_pulumi'] else 'no Pulumi'}")
-    print(f"best of {args.runs}; load average {load_average}")
+    for index, row in enumerate(commands):
+        if before:
+            old = before[index]
+            print(f"{row['command']:<34} CPU {old['cpu_s']:.2f} → {row['cpu_s']:.2f} s  "
+                  f"wall {old['wall_s']:.2f} → {row['wall_s']:.2f} s  exit {old['exit_code']} → {row['exit_code']}  "
+                  f"imports {_imported(old)} → {_imported(row)}")
+        else:
+            print(f"{row['command']:<34} wall {row['wall_s']:.2f} s  CPU {row['cpu_s']:.2f} s  exit {row['exit_code']}  "
+                  f"imports {_imported(row)}")
+    print(f"best of {args.runs}{f'; before: {args.before}' if args.before else ''}; load average {load_average}")
     return 0
 
 

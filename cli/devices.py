@@ -1,6 +1,7 @@
 """`storestack devices …`: render and show intended appliance configs.
 
-The push engine adds `devices push` to this same group.
+The push engine's `devices push` and `devices restore` (cli/push.py) are in this same group,
+loaded when one runs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from storestack.cli.common import (
     markup,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.cli.push import load_core_outputs_file, load_outputs, push, restore
+from storestack.cli.lazy import LazyGroup
 from storestack.common.errors import UsageError
 from storestack.common.files import private_directory
 from storestack.devices.intended import HELD_OVER_DIR
@@ -39,6 +40,8 @@ from storestack.devices.render import (
     write_configs,
 )
 from storestack.inventory import Fleet
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, load_stack_outputs
+from storestack.stacks.device_bridge import load_core_outputs
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -53,6 +56,25 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
+
+
+def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
+    """The core stack's outputs `--core-outputs` names, if any; a file refused whole names the
+    option."""
+    if path is None:
+        return None
+    with for_option("--core-outputs"):
+        return load_core_outputs(path)
+
+
+def load_outputs(outputs_path: Path | None) -> dict[str, StoreCloudOutputs] | None:
+    """The store stack outputs of --outputs (`devices push`, `render`, `show`, `lint`); a file
+    refused whole names the option."""
+    if outputs_path is None:
+        return None
+    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
+    with for_option("--outputs"):
+        return load_stack_outputs(outputs_path)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], option: str = "--store") -> None:
@@ -74,7 +96,18 @@ def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool)
             progress.advance(task)
 
 
-@click.group()
+class _DevicesGroup(LazyGroup):
+    # The push and the restore (cli/push.py) are loaded when one runs: they import Netmiko and
+    # paramiko, which rendering, showing and linting configs never use.
+    modules = dict.fromkeys(("push", "restore"), "storestack.cli.push")
+    help_lines = {
+        "push": "Push intended configs safely: backup, diff, arm, apply, verify, confirm, save, or roll back.",
+        "restore": "Put a backup of APPLIANCE back, as safely as a push: backup, diff, apply, verify, save, or "
+        "roll back.",
+    }
+
+
+@click.group(cls=_DevicesGroup)
 def devices() -> None:
     """Render, show and push appliance configs."""
 
@@ -316,6 +349,3 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     if not report.ok:
         sys.exit(EXIT_FAILED)
 
-
-devices.add_command(push)
-devices.add_command(restore)

@@ -33,7 +33,6 @@ from storestack.lab import (
     up,
 )
 from storestack.lab.check import LabCheck, check
-from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.reachability import Cell
 from storestack.lab.state import load_state, require_state
@@ -355,6 +354,8 @@ def lab_restore_link(store: str, link: str, name: str, state_dir: Path | None, a
 )
 def lab_emulator(spec_path: Path, state_dir: Path) -> None:
     """Run the vendor SSH emulator in the foreground until Ctrl-C (no root needed)."""
+    from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever  # asyncssh: only to serve
+
     spec = EmulatorSpec.load(spec_path)  # an unreadable or invalid spec: exit 2, file, line and field
     emulator = Emulator(spec, state_dir=state_dir, persist_configs=True, name=state_dir.name)
     err_console.print(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
 
+from storestack.cli.lazy import LazyGroup, add_commands_of
 from storestack.common.errors import StorestackError
 
 # ctx.meta key: whether `--json` is among the command line's options (see _LazyGroup.parse_args).
@@ -19,13 +19,14 @@ COMMAND_MODULES: dict[str, str] = {
     "inventory": "storestack.cli.inventory",
     "devices": "storestack.cli.devices",
     "lab": "storestack.cli.lab",
-    **dict.fromkeys(
-        ("stacks", "plan", "preview", "up", "refresh", "destroy", "outputs"), "storestack.cli.stacks"
-    ),
+    "stacks": "storestack.cli.stacks_group",
+    **dict.fromkeys(("plan", "preview", "up", "refresh", "destroy", "outputs"), "storestack.cli.stacks"),
     **dict.fromkeys(("rollout", "drift"), "storestack.cli.rollout"),
     "demo": "storestack.cli.demo",
     "network": "storestack.cli.network",
 }
+
+__all__ = ["COMMAND_HELP", "COMMAND_MODULES", "add_commands_of", "cli"]
 
 # Each command's one line in `storestack --help`, so listing the commands imports none of their
 # modules (their imports cost about 2 s of CPU). tests/packaging/test_cli_startup.py checks that
@@ -49,22 +50,9 @@ COMMAND_HELP: dict[str, str] = {
 }
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            add_commands_of(self, COMMAND_MODULES[cmd_name])
-        return super().get_command(ctx, cmd_name)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # A command not loaded yet is listed by its line in COMMAND_HELP, its module not imported.
-        listed = {
-            name: self.commands.get(name) or click.Command(name, help=COMMAND_HELP[name])
-            for name in self.list_commands(ctx)
-        }
-        click.Group(commands=listed).format_commands(ctx, formatter)
+class _LazyGroup(LazyGroup):
+    modules = COMMAND_MODULES
+    help_lines = COMMAND_HELP
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Whether --json is on the command line, before its option is parsed: a usage error
@@ -96,17 +84,6 @@ class _LazyGroup(click.Group):
 
             fail("interrupted (Ctrl-C); files are written whole or not at all", EXIT_INTERRUPTED,
                  as_json=bool(ctx.meta.get(JSON_REQUESTED)))
-
-
-def add_commands_of(group: click.Group, module_name: str) -> None:
-    """Add the commands a module defines: through its `register(group)`, or the one command
-    named after the module."""
-    module = importlib.import_module(module_name)
-    register = getattr(module, "register", None)
-    if register is not None:
-        register(group)
-    else:
-        group.add_command(getattr(module, module_name.rsplit(".", 1)[1]))
 
 
 @click.group(

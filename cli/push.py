@@ -37,10 +37,11 @@ from storestack.cli.common import (
     quiet_device_logs,
     targets_option,
 )
+from storestack.cli.devices import load_core_outputs_file, load_outputs
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
 from storestack.devices.errors import PushConfigError
-from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
+from storestack.devices.fleet_targets import fleet_secret_values, refuse_contradictions, targets_from_fleet
 from storestack.devices.intended import (
     HELD_OVER_DIR,
     IntendedConfigDirectory,
@@ -64,8 +65,7 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
-from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, load_stack_outputs
-from storestack.stacks.device_bridge import load_core_outputs
+from storestack.network.outputs import CoreCloudOutputs
 
 _OUTCOME_STYLE = {
     "changed": "green",
@@ -133,6 +133,14 @@ def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets
     return PushTargets.from_inventory(targets_from_fleet(fleet))
 
 
+def _refuse_contradictions(targets_file: Path | None, fleet: Fleet | None, targets: PushTargets) -> None:
+    """The --targets entries of the appliances a run reaches that say otherwise than the fleet
+    inventory (another vendor's driver, store or role), refused at their lines; a fleet that
+    could not be read (pushing --intended configs) has nothing to say."""
+    if targets_file is not None and fleet is not None:
+        refuse_contradictions(fleet, targets)
+
+
 def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
     """The fleet, when the push needs it (targets, --region, rendering) or can use it (redaction)."""
     path = fleet_path or default_fleet_path()
@@ -157,25 +165,6 @@ def _change_order(before_path: Path, fleet: Fleet | None) -> tuple[Fleet, FleetC
         except OSError as exc:
             raise PushConfigError(f"cannot read the inventory at {before_path}: {exc}") from None
         return before, fleet_change_order(before, fleet)
-
-
-def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
-    """The core stack's outputs `--core-outputs` names, if any; a file refused whole names the
-    option."""
-    if path is None:
-        return None
-    with for_option("--core-outputs"):
-        return load_core_outputs(path)
-
-
-def load_outputs(outputs_path: Path | None) -> dict[str, StoreCloudOutputs] | None:
-    """The store stack outputs of --outputs (`devices push`, `render`, `show`, `lint`); a file
-    refused whole names the option."""
-    if outputs_path is None:
-        return None
-    # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
-    with for_option("--outputs"):
-        return load_stack_outputs(outputs_path)
 
 
 def _held_over_source(
@@ -361,6 +350,7 @@ def push(
         selection["only_failed"] = previous.run_id
     if not len(targets):
         raise PushConfigError("no appliance matches the selection")
+    _refuse_contradictions(targets_file, fleet, targets)
     if change is not None:
         given = next((flag for key, flag in _SELECTION_OPTIONS.items() if selection[key]), "--fleet-before")
         done = pushed_in_change(runs_dir, change.change_id)
@@ -473,6 +463,7 @@ def restore(
     with for_option("APPLIANCE"):
         targets = every_target.filter(names=[appliance])
     (target,) = list(targets)
+    _refuse_contradictions(targets_file, fleet, targets)
     backups = BackupStore(state_dir / "backups")
     # Chosen before the restore takes its own backup of the running config.
     source = backup_file or backups.latest(target)
@@ -715,3 +706,8 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
     console.print(markup("journal: {}", runs_dir / (report.run_id + ".json")))
     if not report.ok:
         console.print("retry what did not finish with: storestack devices push --only-failed …")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(push)
+    group.add_command(restore)

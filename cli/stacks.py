@@ -1,4 +1,7 @@
-"""`storestack stacks render|matrix`, `storestack plan`, and `storestack preview|up|destroy|refresh|outputs`."""
+"""`storestack stacks render|matrix`, `storestack plan`, and `storestack preview|up|destroy|refresh|outputs`.
+
+The `stacks` group itself is `cli/stacks_group.py`: listing its commands imports nothing of Pulumi.
+"""
 
 from __future__ import annotations
 
@@ -102,12 +105,7 @@ def _guard(doomed: list[str], fleet: Fleet, allow: int | None) -> None:
     guard_destroy(doomed, len(every), allow, what="store stacks")
 
 
-@click.group()
-def stacks() -> None:
-    """Render Pulumi stack configs from the inventory and emit CI matrices."""
-
-
-@stacks.command()
+@click.command()
 @fleet_option
 @out_option
 @click.option("--shard", "shard_text", metavar="K/N", help="Render only shard K of N of the store stacks.")
@@ -157,7 +155,7 @@ def render(
         console.print(markup("[red]to destroy[/] ({}): {}", len(result.destroy), ", ".join(result.destroy)))
 
 
-@stacks.command()
+@click.command()
 @fleet_option
 @out_option
 @click.option("--shards", type=click.IntRange(1, 256), default=1, show_default=True)
@@ -463,9 +461,14 @@ class _OperationDisplay:
             self.bar.console.print(markup("[yellow]{}[/]", event.message), highlight=False)
 
 
+def register_stacks(group: click.Group) -> None:
+    """Add `render` and `matrix` to the `stacks` group (`cli/stacks_group.py`)."""
+    group.add_command(render)
+    group.add_command(matrix)
+
+
 def register(group: click.Group) -> None:
-    """Add the stacks group, `plan` and the engine operations to the top-level command group."""
-    group.add_command(stacks)
+    """Add `plan` and the engine operations to the top-level command group."""
     group.add_command(plan)
     for operation in OPERATIONS:
         group.add_command(_operation_command(operation))

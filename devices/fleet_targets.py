@@ -6,8 +6,15 @@ the host-key fingerprints the inventory records, with credentials from the envir
 
 from __future__ import annotations
 
-from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
-from storestack.inventory import Fleet
+from collections.abc import Iterable
+
+from storestack.devices.targets import (
+    ApplianceInventory,
+    AppliancesFileError,
+    ApplianceTarget,
+    CredentialsRef,
+)
+from storestack.inventory import Fleet, InventoryError
 from storestack.network.secrets import fleet_secrets
 
 
@@ -39,6 +46,22 @@ def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = Non
             for appliance in store.appliances
         )
     return ApplianceInventory(source="fleet", appliances=appliances)
+
+
+def refuse_contradictions(fleet: Fleet, targets: Iterable[ApplianceTarget]) -> None:
+    """Refuse the entries of an appliance inventory file (`--targets`) that say otherwise than the
+    fleet inventory of an appliance it has (its platform: another vendor's driver; its store or
+    role): one AppliancesFileError (a usage error) with each at its file, line and field. Called
+    with the appliances a command reaches, before any is reached."""
+    expected = targets_from_fleet(fleet).by_name()
+    issues = [
+        issue
+        for target in targets
+        if (theirs := expected.get(target.name)) is not None
+        for issue in target.contradictions(theirs)
+    ]
+    if issues:
+        raise AppliancesFileError.of(InventoryError(issues))
 
 
 def fleet_secret_values(fleet: Fleet) -> set[str]:

@@ -29,7 +29,6 @@ from typing import Any
 
 from storestack.common.files import atomic_write_text
 from storestack.devices import frr_confirm
-from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.lab import system
 from storestack.lab.companions import companion_entries, hand_over, sudo_rules, write_sudoers
 from storestack.lab.errors import LabCommandError, LabError
@@ -137,6 +136,10 @@ def generate_host_key(path: Path, lab_name: str) -> str:
         stale.unlink(missing_ok=True)
     comment = f"storestack-lab-{lab_name}"
     system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
+    # Here, not at the top: the push engine's host-key module imports paramiko, which the lab's
+    # other commands (`lab status`, `lab --help`) never use.
+    from storestack.devices.hostkeys import public_key_line_fingerprint
+
     return public_key_line_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
 
 

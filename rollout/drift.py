@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from storestack.devices.companions import CompanionChange, changed_lines, unified
 from storestack.devices.configdiff import Redactor, compute_diff, redactor_for, secret_paths
 from storestack.devices.errors import DevicesError, PushError
+from storestack.devices.fleet_targets import refuse_contradictions
 from storestack.devices.inspect import fetch_state
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
@@ -223,6 +224,10 @@ def check_drift(
     stores, hubs = _scope(env)
     try:
         names = [*hubs, *(a.hostname for s in stores for a in env.fleet.store(s).appliances)]
+        if targets is not None:
+            # An entry of --targets that says otherwise than the inventory (another vendor's
+            # driver, store or role) is refused at its line before any appliance is reached.
+            refuse_contradictions(env.fleet, (env.targets[name] for name in names))
         # A login that cannot be resolved is a configuration error before any appliance is reached,
         # and before the intended configs are rendered and the cloud outputs read for nothing.
         env.push_context.credentials.check(env.targets[name] for name in names)

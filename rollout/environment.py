@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storestack.devices.errors import DevicesError
-from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
+from storestack.devices.fleet_targets import fleet_secret_values, refuse_contradictions, targets_from_fleet
 from storestack.devices.inspect import ShowSessions
 from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, PushContext, PushOptions
 from storestack.devices.render import render_fleet
 from storestack.devices.session import SessionOptions
-from storestack.devices.targets import ApplianceInventory, AppliancesFileError, ApplianceTarget
+from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
 from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
@@ -351,10 +351,7 @@ def prepare(
     if targets is not None:
         # A --targets entry that says otherwise than the inventory of an appliance the run
         # pushes to (its platform: another vendor's driver; its store or role) is refused at its line.
-        fleet_targets = targets_from_fleet(fleet).by_name()
-        issues = [issue for name in sorted(needed) for issue in by_name[name].contradictions(fleet_targets[name])]
-        if issues:
-            raise AppliancesFileError.of(InventoryError(issues))
+        refuse_contradictions(fleet, (by_name[name] for name in sorted(needed)))
     push_options = PushOptions(
         dry_run=dry_run,
         health_timeout=connection.health_timeout,

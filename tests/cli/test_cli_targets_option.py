@@ -170,3 +170,56 @@ def test_a_targets_file_without_an_appliance_the_rollout_needs_names_the_file(
     (entry,) = json.loads(result.stdout)["errors"]
     assert (entry["file"], entry["field"]) == (str(targets), "--targets"), entry
     assert "nw-0001-edge1" in entry["message"]
+
+
+# Every command that reaches appliances through --targets refuses an entry that says otherwise
+# than the inventory of an appliance it would reach, at the entry's file, line and field, before
+# any is reached: the appliances "listen" here and nothing connects. (command: what it runs with)
+REACHING = {
+    "drift": ["drift", *FLEET],
+    "devices push": ["devices", "push", *FLEET],
+    "devices restore": ["devices", "restore", "nw-0001-edge1", *FLEET, "--backup", "{tmp}/backup.cfg"],
+}
+HUBS_AT = (
+    "  - {{name: hq-hub1, role: hub, platform: frr, host: 127.0.0.1, port: {port}}}\n"
+    "  - {{name: hq-hub2, role: hub, platform: frr, host: 127.0.0.1, port: {port}}}\n"
+)
+EDGE_AT = "  - {name: nw-0001-edge1, role: edge, store_id: nw-0001, platform: frr, host: 127.0.0.1, port: %d}\n"
+# field: (the entry as the file says it, otherwise than the inventory)
+CONTRADICTING = {
+    "platform": ("platform: frr", "platform: fortinet"),
+    "store_id": ("store_id: nw-0001", "store_id: nw-0002"),
+    "role": ("role: edge, store_id: nw-0001", "role: hub, store_id: nw-0001"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(CONTRADICTING))
+@pytest.mark.parametrize("name", sorted(REACHING))
+def test_a_targets_entry_contradicting_the_inventory_is_refused_before_any_appliance_is_reached(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, field: str
+) -> None:
+    import socket
+
+    # A login that resolves: the contradiction is the one thing wrong.
+    monkeypatch.setenv("STORESTACK_DEVICE_USERNAME", "admin")
+    monkeypatch.setenv("STORESTACK_DEVICE_PASSWORD", "lab-password")
+    (tmp_path / "backup.cfg").write_text("hostname nw-0001-edge1\n")
+    state = tmp_path / "state"
+    targets = tmp_path / "targets.yaml"
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in REACHING[name]]
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        edge = (EDGE_AT % port).replace(*CONTRADICTING[field])
+        targets.write_text("source: lab:test\nappliances:\n" + HUBS_AT.format(port=port) + edge)
+        result = runner.invoke(cli, [*args, "--targets", str(targets), "--state-dir", str(state), "--json"])
+        text = runner.invoke(cli, [*args, "--targets", str(targets), "--state-dir", str(state)])
+        with pytest.raises(TimeoutError):
+            listener.accept()
+
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"], entry["line"]) == (str(targets), f"appliances[2].{field}", 5), entry
+    assert "nw-0001-edge1" in entry["message"]
+    assert text.exit_code == 2 and f"{targets}:5" in text.stderr and "Traceback" not in text.output
+    assert not (state / "backups").exists(), "no backup was taken: nothing was reached"

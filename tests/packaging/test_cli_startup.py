@@ -25,12 +25,15 @@ def _run_and_list_heavy_imports(
 ) -> tuple[int, str, list[str]]:
     """(exit code, stdout, heavy top-level packages imported) of `storestack ARGUMENTS`, run in
     a fresh interpreter so nothing an earlier test imported counts; with `load_all`, every
-    command's module imported first."""
+    command's module imported first (a group's own lazily loaded commands' too)."""
     probe = (
         "import json, sys\n"
         "from storestack.cli.main import COMMAND_MODULES, add_commands_of, cli\n"
         f"for module in sorted(set(COMMAND_MODULES.values())) if {load_all!r} else ():\n"
         "    add_commands_of(cli, module)\n"
+        f"for group in list(cli.commands.values()) if {load_all!r} else ():\n"
+        "    for module in sorted(set(getattr(group, 'modules', {}).values())):\n"
+        "        add_commands_of(group, module, register=group.register)\n"
         "code = 0\n"
         "try:\n"
         f"    cli({arguments!r})\n"
@@ -63,6 +66,15 @@ def test_lab_commands_that_plan_no_cloud_tunnels_do_not_import_pulumi(arguments:
     assert not [name for name in imported if name.startswith("pulumi")]
 
 
+@pytest.mark.parametrize("arguments", [["lab", "--help"], ["lab", "status"]])
+def test_lab_commands_that_reach_no_appliance_import_no_ssh_library(arguments: list[str], tmp_path: Path) -> None:
+    """asyncssh (the emulator's server) and paramiko (the push engine's host keys) are for the
+    commands that serve or reach appliances."""
+    code, _stdout, imported = _run_and_list_heavy_imports(arguments, cwd=tmp_path)
+    assert code == (0 if "--help" in arguments else 2)
+    assert not {"asyncssh", "paramiko", "netmiko"} & set(imported), imported
+
+
 def test_top_level_help_lists_each_command_as_the_command_itself_describes_it() -> None:
     _, lazy, _ = _run_and_list_heavy_imports(["--help"])
     _, loaded, imported = _run_and_list_heavy_imports(["--help"], load_all=True)
@@ -79,3 +91,25 @@ def test_every_command_is_found_where_the_group_says_and_nothing_else_is_registe
     for name, module in cli_main.COMMAND_MODULES.items():
         assert eager.commands[name].callback is not None
         assert eager.commands[name].callback.__module__ == module, name
+
+
+@pytest.mark.parametrize(
+    "arguments", [["devices", "lint"], ["devices", "lint", "--help"], ["devices", "--help"], ["stacks", "--help"]]
+)
+def test_commands_that_reach_no_appliance_or_cloud_import_neither_pulumi_nor_netmiko(
+    arguments: list[str], tmp_path: Path
+) -> None:
+    """`devices lint` reads rendered configs only and `stacks --help` lists commands: neither
+    needs the Pulumi SDK or Netmiko (with paramiko), which the push and the stack commands load."""
+    code, stdout, imported = _run_and_list_heavy_imports(arguments, cwd=tmp_path)
+    assert code == 0, stdout
+    assert ("Usage:" if "--help" in arguments else "0 finding(s)") in stdout
+    assert not [name for name in imported if name.startswith(("pulumi", "netmiko", "paramiko"))], imported
+
+
+@pytest.mark.parametrize(("group", "heavy"), [("devices", "netmiko"), ("stacks", "pulumi")])
+def test_a_group_lists_its_lazily_loaded_commands_as_the_commands_describe_themselves(group: str, heavy: str) -> None:
+    _, lazy, _ = _run_and_list_heavy_imports([group, "--help"])
+    _, loaded, imported = _run_and_list_heavy_imports([group, "--help"], load_all=True)
+    assert heavy in imported  # the comparison is with the commands' own module loaded
+    assert lazy == loaded
