@@ -865,8 +865,10 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
 
     A store with two partners (a fleet change's first config, `network/transition.py`
     `held_over`: its other hub before the change and after) takes the first one's mark and a copy
-    to the second (`partner_copies`, `partner_tunnel_copies`: its DC address), as the store has a
-    tunnel to one of them until its own push and to the other from then on. Each hub forwards a
+    to the second (`partner_copies`, `partner_tunnel_copies`: its DC address; a tunnel's copies
+    keyed by the tunnel and each of its store's own sources, `HubView.store_sources`), as the store
+    has a tunnel to one of them until its own push and to the other from then on. The copy goes out
+    whether or not the first is alive (its table's route, the packet itself). Each hub forwards a
     passed packet only into a live tunnel of its own (`return_path`: the dead tunnel's link mark
     cleared, then its route leads back over the DC LAN, where a passed packet never goes): the
     hub the store is paired with now takes it, the other drops it."""
@@ -881,6 +883,7 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     store_copies: dict[str, str] = {}
     tunnel_copies: dict[str, str] = {}
     slots = partner_slots(view.intent)
+    sources = {f'"{ifname}"': store.sources for store in view.store_sources for ifname in store.ifnames}
     for partner in partners:
         mark, hop = _mark(PARTNER_MARK + slots[partner.hostname]), str(partner.dc_address)
         shared = set(partner.stores)
@@ -896,7 +899,9 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
         "partner_mark": _mark(PARTNER_MARK),
         "partner_mask": _mark(APPLICATION_MARK_MASK),
         "partner_copies": ", ".join(f"{net} : {hop}" for net, hop in store_copies.items()),
-        "partner_tunnel_copies": ", ".join(f"{ifname} : {hop}" for ifname, hop in tunnel_copies.items()),
+        "partner_tunnel_copies": ", ".join(
+            f"{ifname} . {net.cidr} : {hop}" for ifname, hop in tunnel_copies.items() for net in sources[ifname]
+        ),
     }
 
 

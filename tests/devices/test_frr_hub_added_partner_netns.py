@@ -16,7 +16,9 @@ hq-hub2's over iBGP; a partner table's route to the partner's DC address).
 hq-hub2, pushed once before the stores, handed those stores' flows to hq-hub3 at once, which had
 no tunnel to them until each store's own push: the flows stalled from hq-hub2's push on. Pushed
 twice, its first config handing them to hq-hub1 alone, they stalled from the store's push to
-hq-hub2's last."""
+hq-hub2's last. And hq-hub1 dying in that window (its DC link gone, hq-hub2's route to its
+loopback withdrawn with their iBGP session) took the copy to hq-hub3 with it: the copy went out
+only with the packets routed to hq-hub1."""
 
 from __future__ import annotations
 
@@ -63,8 +65,12 @@ class Walk:
         self.rules: dict[str, list[str]] = {}
         self.tables: dict[str, set[str]] = {}
         self.paired = {"hub1", "hub2"}  # the hubs the store has a tunnel to
+        self.dead: set[str] = set()
+        self.partner_tables: dict[str, dict[str, str]] = {}  # a hub's partner tables -> the partner
+        self.dc_port = ""
 
     def build(self, lan: ipaddress.IPv4Network, dc_port: str) -> None:
+        self.dc_port = dc_port
         for namespace in self.ns.values():
             _run("ip", "netns", "add", namespace)
             _run("ip", "-n", namespace, "link", "set", "lo", "up")
@@ -89,7 +95,7 @@ class Walk:
             _run("ip", "-n", namespace, "addr", "add", f"198.51.100.{number}/32", "dev", self.tunnel)
             for address in (HQ_SERVER, self.management):
                 _run("ip", "-n", namespace, "route", "add", f"{address}/32", "via", self.dc["hq"])
-            self.rules[key], self.tables[key] = [], set()
+            self.rules[key], self.tables[key], self.partner_tables[key] = [], set(), {}
         for key in ("hub1", "hub2"):
             _run("ip", "-n", self.ns["store"], "link", "set", f"eth-{key}", "up")
         self._store_routes()
@@ -133,9 +139,23 @@ class Walk:
         for table in re.findall(rf"^ip route {re.escape(self.home)}/32 \S+ {re.escape(self.tunnel)} table (52\d\d)$", config.text, re.M):
             _run("ip", "-n", namespace, "route", "replace", f"{self.home}/32", "dev", self.tunnel, "table", table)
             self.tables[key].add(table)
+        self.partner_tables[key] = {}
         for loopback, table in _PARTNER_ROUTE.findall(config.text):
-            _run("ip", "-n", namespace, "route", "replace", "0.0.0.0/0", "via", self.dc[self.loopbacks[loopback]], "table", table)
+            partner = self.loopbacks[loopback]
+            self.partner_tables[key][table] = partner
+            if partner not in self.dead:  # iBGP resolves a live partner's loopback only
+                _run("ip", "-n", namespace, "route", "replace", "0.0.0.0/0", "via", self.dc[partner], "table", table)
             self.tables[key].add(table)
+
+    def kill(self, key: str) -> None:
+        """Hub `key` dies: its DC port gone; the other hubs' iBGP sessions with it drop, and zebra
+        withdraws each partner table's route to its loopback."""
+        _run("ip", "-n", self.ns[key], "link", "del", self.dc_port)
+        self.dead.add(key)
+        for other, tables in self.partner_tables.items():
+            for table, partner in tables.items():
+                if partner == key and other != key:
+                    _run("ip", "-n", self.ns[other], "route", "flush", "table", table)
 
     def move_store(self, backup: str) -> None:
         """The store's push: its backup tunnel to hq-hub3 instead of hq-hub1 (hq-hub1's end stays
@@ -152,6 +172,24 @@ class Walk:
             self.sends_through("hub3")
         else:
             self.dc_core_through("hub3")
+
+    def watch_passes(self, key: str, sender: str) -> None:
+        """Count the packets hub `key` takes from hub `sender` on the DC LAN without TTL 255 (a
+        table of the test's own, until `key`'s next push flushes the ruleset): all `sender` sends
+        it there is the flows' packets it passes, and a partner forwards what comes without TTL
+        255 as the DC core's, passing it on again where it has no flow of its own."""
+        mac = _run("ip", "-n", self.ns[sender], "-br", "link", "show", self.dc_port).split()[2]
+        _run("ip", "netns", "exec", self.ns[key], "nft", "-f", "-", stdin=(
+            "table ip frrpw_watch {\n counter unmarked {}\n chain pre {\n"
+            "  type filter hook prerouting priority raw; policy accept;\n"
+            f'  iifname "{self.dc_port}" ether saddr {mac} ip ttl != 255 counter name unmarked\n }}\n}}\n'
+        ))  # fmt: skip
+
+    def unmarked(self, key: str) -> int:
+        listed = _run("ip", "netns", "exec", self.ns[key], "nft", "list", "counter", "ip", "frrpw_watch", "unmarked")
+        found = re.search(r"packets (\d+)", listed)
+        assert found, listed
+        return int(found.group(1))
 
     def serve(self, opener: str, port: int) -> subprocess.Popen[str]:
         side, address = ("hq", HQ_SERVER) if opener == "store" else ("store", self.home)
@@ -183,13 +221,17 @@ def _fresh(walk: Walk, opener: str) -> str:
         _stop(client)
 
 
-@pytest.mark.parametrize("opener", ["store", "hq"])
-def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str
-) -> None:
-    """`opener` "store": the store's connection to an HQ server through its backup hub, HQ
-    answering through hq-hub2. "hq": HQ's management host opens a session to the store through its
-    backup hub (the DC core's path for it), the store answering through hq-hub2."""
+def _walk_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str, dies: bool
+) -> tuple[str, list[tuple[str, str, str]], int]:
+    """Push adding hq-hub3 step by step: the store's appliance, each step's (label, what the kept
+    connection said, what a fresh one said), and how many of the packets hq-hub2 passed hq-hub3
+    from its push on came without TTL 255 (the copies among them, hq-hub3 without the flow's
+    tunnel until the store's push):
+    `opener` "store", the store's connection to an HQ server through its backup hub, HQ answering
+    through hq-hub2; "hq", HQ's management host opening a session to the store through its backup
+    hub (the DC core's path for it), the store answering through hq-hub2. `dies`: hq-hub1 dies
+    right after the store's push, while hq-hub2 holds its first config (its last push skipped)."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         pytest.skip("needs root and nft (network namespaces)")
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
@@ -211,7 +253,7 @@ def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
     keys = {"hq-hub1": "hub1", "hq-hub2": "hub2", "hq-hub3": "hub3"}
     management = str(next(ipaddress.IPv4Network(r.cidr) for r in view.mgmt.ranges).network_address + 10)
     loopbacks = {str(h.loopback): keys[name] for name, h in after.hubs.items()}
-    walk = Walk(opener, dc, loopbacks, tunnel, home, management)
+    walk = Walk(f"{opener[0]}{int(dies)}", dc, loopbacks, tunnel, home, management)
     waves, _ = plan_waves(PushTargets.from_inventory(targets_from_fleet(after)), None, order)
     store_appliance = next(t.name for t in targets_from_fleet(after).appliances if t.store_id == store)
     said: list[tuple[str, str, str]] = []
@@ -228,10 +270,14 @@ def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
             said.append(("start", exchange(kept), _fresh(walk, opener)))
             for index, wave in enumerate(waves, start=1):
                 for name in wave:
+                    if name in keys and keys[name] in walk.dead:
+                        continue
                     if name in keys:
                         step = step_of(order, name, index, waves)
                         (union,) = render_change_hubs(before, after, [name]) if step == "union" else (render_hub(after, name),)
                         walk.push(keys[name], union)
+                        if name == "hq-hub3":
+                            walk.watch_passes("hub3", "hub2")  # its only push
                         label = f"{name} ({step})" if step else name
                     elif name == store_appliance:
                         walk.move_store(opener)
@@ -239,13 +285,49 @@ def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
                     else:
                         continue
                     said.append((label, exchange(kept), _fresh(walk, opener)))
+                    if dies and name == store_appliance:
+                        walk.kill("hub1")
+                        said.append(("hq-hub1 dies", exchange(kept), _fresh(walk, opener)))
+            unmarked = walk.unmarked("hub3")
         finally:
             _stop(kept, kept_server, fresh_server)
     finally:
         walk.remove()
+    return store_appliance, said, unmarked
+
+
+def _assert_walked(said: list[tuple[str, str, str]], unmarked: int, steps: list[str]) -> None:
+    """Every step echoed both connections, hq-hub3 took no copy without TTL 255, and the walk
+    went through `steps`."""
     broken = [(label, kept_said, fresh_said) for label, kept_said, fresh_said in said if (kept_said, fresh_said) != ("echoed", "echoed")]
     assert broken == [], f"the flow split across the store's hubs stalled: {said}"
+    # A copy leaves hq-hub2 with TTL 255, as a passed packet does: hq-hub3, without the flow, never
+    # passes it on again
+    assert unmarked == 0
+    assert [label for label, _, _ in said] == steps
+
+
+@pytest.mark.parametrize("opener", ["store", "hq"])
+def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str
+) -> None:
+    store_appliance, said, unmarked = _walk_change(tmp_path, monkeypatch, opener, dies=False)
     # hq-hub2 pushed twice: first with the hubs, last after the store
-    assert [label for label, _, _ in said] == [
+    _assert_walked(said, unmarked, [
         "start", "hq-hub1 (union)", "hq-hub2 (union)", "hq-hub3", store_appliance, "hq-hub1 (final)", "hq-hub2 (final)",
-    ]
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("opener", ["store", "hq"])
+def test_a_split_flow_reaches_the_store_through_its_new_hub_when_the_old_one_dies_mid_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str
+) -> None:
+    """hq-hub1 dies after the store's push, while hq-hub2's first config still passes the store's
+    return packets to hq-hub1 and copies them to hq-hub3, the store's new backup: the copy to
+    hq-hub3 goes out whether or not hq-hub1 is there to take the packet, and the flows through
+    hq-hub3 carry on, the one held through the walk and one opened then, until hq-hub2's last
+    push and after."""
+    store_appliance, said, unmarked = _walk_change(tmp_path, monkeypatch, opener, dies=True)
+    _assert_walked(said, unmarked, [
+        "start", "hq-hub1 (union)", "hq-hub2 (union)", "hq-hub3", store_appliance, "hq-hub1 dies", "hq-hub2 (final)",
+    ])  # fmt: skip

@@ -82,8 +82,15 @@ def test_a_union_hub_passes_a_moving_stores_return_packets_to_its_other_hub_befo
     assert {net: mark for net, mark in _map(ruleset, "partner_stores").items() if net in addresses} == {
         net: "0x00005303" for net in addresses
     }
-    tunnels = {t.split('"')[1].rsplit("-", 1)[0] for t in _map(ruleset, "partner_tunnel_copies")}
-    assert tunnels == set(moving.stores) and set(_map(ruleset, "partner_tunnel_copies").values()) == {"10.0.0.5"}
+    tunnel_copies = _map(ruleset, "partner_tunnel_copies")
+    tunnels = {t.split('"')[1].rsplit("-", 1)[0] for t in tunnel_copies}
+    assert tunnels == set(moving.stores) and set(tunnel_copies.values()) == {"10.0.0.5"}
+    # From each of those tunnels, its own store's sources and nothing else (the copy leaves before
+    # the forward chain's spoofing checks): as the tunnel's `store_tunnel_sources`
+    found = re.search(r"set store_tunnel_sources \{[^}]*elements = \{ ([^}]*) \}", ruleset)
+    assert found
+    own = {element for element in found.group(1).split(", ") if element.split('"')[1] in {t.split('"')[1] for t in tunnel_copies}}
+    assert set(tunnel_copies) == own
     for fleet in (before, after):
         for hub in fleet.hubs:
             assert " dup to " not in dict(render_hub(fleet, hub).companions)["nftables.conf"], hub
