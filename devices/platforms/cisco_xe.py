@@ -679,6 +679,36 @@ def hub_stores_prefixes(view: HubView, networks: Sequence[ipaddress.IPv4Network]
     return [f"ip prefix-list HUB-STORES seq {number} {text}" for number, text in numbered]
 
 
+# The hub's TO-STORES prefix list, each entry numbered by what it is: HQ's and the clouds'
+# summaries from 5 (`HubView.summaries`, fleet-wide ranges), the hub's own loopback, beacon and the
+# DC core's default route at TO_STORES_OWN (each its own number, there or not), and each other
+# hub's loopback at TO_STORES_HUBS_FIRST + 5 * its slot (`HubRef.slot`, `Fleet.hub_slot`, which
+# IPAM pins in the lock). Every entry is an exact permit, so their order matches nothing
+# differently. Numbered by place, a hub removed from the middle of the fleet moved each later
+# hub's loopback down one number: deleted and added again at the end of the push, that hub was
+# not announced to the stores meanwhile. A hub added or removed now adds or deletes its own entry
+# alone, in the held-over push (`network/transition.py` `held_over`) as in the last.
+TO_STORES_OWN = {"loopback": 1000, "beacon": 1005, "default": 1010}
+TO_STORES_HUBS_FIRST = 2000
+
+
+def to_stores_prefixes(view: HubView) -> list[str]:
+    """The TO-STORES prefix list's lines (see TO_STORES_OWN); refused (RenderError) where the
+    summaries would reach the hub's own entries."""
+    if 5 * len(view.summaries) >= TO_STORES_OWN["loopback"]:
+        raise RenderError(f"hub {view.hostname}: TO-STORES has {len(view.summaries)} summaries, more than its numbering holds")
+    beacon = view.intent.beacon
+    default = view.intent.store_default
+    numbered = [(5 * index, net.cidr) for index, net in enumerate(view.summaries, start=1)]
+    numbered.append((TO_STORES_OWN["loopback"], f"{view.loopback.ip}/32"))
+    if beacon is not None:
+        numbered.append((TO_STORES_OWN["beacon"], f"{beacon.address}/32"))
+    if default is not None and default.passed_on:
+        numbered.append((TO_STORES_OWN["default"], str(default.condition)))
+    numbered += [(TO_STORES_HUBS_FIRST + 5 * hub.slot, f"{hub.loopback}/32") for hub in view.hub_neighbors]
+    return [f"ip prefix-list TO-STORES seq {number} permit {prefix}" for number, prefix in sorted(numbered)]
+
+
 def sequenced(rules: Sequence[str]) -> list[str]:
     """Rules already spelled (`overlay_to_self`) as ACL entry lines numbered 10, 20, ..."""
     return [f" {10 * position} {rule}" for position, rule in enumerate(rules, start=1)]
@@ -1597,6 +1627,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_hub_stores_prefixes", hub_stores_prefixes),
+        ("ios_to_stores_prefixes", to_stores_prefixes),
         ("ios_hub_route_prefixes", hub_route_prefixes),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),

@@ -7,7 +7,12 @@ what it holds and gains together, then its own config. The new hub's loopback us
 numbered among the hubs' before the beacon and the default route, so the first push deleted
 the entries at seq 30 and 35 and added them again one number up: for a moment the list held
 neither the beacon nor the default route. The hubs' loopbacks now come last: a hub gained takes
-the next number, and no entry the hub holds is deleted by either push."""
+the next number, and no entry the hub holds is deleted by either push.
+
+A hub removed from the middle of the fleet: numbered by place, each later hub's loopback moved
+down one number, deleted and added again on every IOS-XE hub that kept it, so for the length of
+the push the stores were not told of that hub. Each hub's loopback is now numbered by its slot,
+which IPAM pins in the lock (`Fleet.hub_slot`): only the removed hub's entry goes."""
 
 from __future__ import annotations
 
@@ -18,9 +23,12 @@ import pytest
 from testsupport.rendering import (
     TEST_IPSEC_PSK_SEED,
     TEST_SECRETS,
+    committed,
     edited_sample_chain,
+    hub_removed_chain,
     hubs_on_yaml,
     three_hub_chain,
+    with_lock_of,
 )
 
 from storestack.devices.configdiff import compute_diff
@@ -80,3 +88,37 @@ def test_a_hub_added_takes_no_entry_of_to_stores_away_in_either_push(tmp_path: P
     for line, state in zip(last, _walk(_entries(union.text), last), strict=True):
         missing = set(_entries(final).values()) - set(state.values())
         assert not missing, f"after {line!r} TO-STORES lacks {missing}"
+
+
+def test_a_hub_removed_from_the_middle_deletes_its_own_entry_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+    before_root = committed(_ios_hubs(three_hub_chain(tmp_path / "before"), 3))
+    after_root = with_lock_of(_ios_hubs(hub_removed_chain(tmp_path / "after"), 2), before_root)
+    before, after = load_fleet(before_root), load_fleet(after_root)
+    removed = f"permit {before.hubs['hq-hub2'].loopback}/32"
+    kept_hub = f"permit {before.hubs['hq-hub3'].loopback}/32"
+    held = render_hub(before, "hq-hub1").text
+    (union,) = render_change_hubs(before, after, ["hq-hub1"])
+    final = render_hub(after, "hq-hub1").text
+    assert {removed, kept_hub} <= set(_entries(held).values())
+    assert set(_entries(held).values()) - set(_entries(final).values()) == {removed}
+
+    steps = (
+        (held, compute_diff(held, union.text, "cisco_xe").remediation),
+        (union.text, compute_diff(union.text, final, "cisco_xe").remediation),
+    )
+    touched: list[str] = []
+    for start, lines in steps:
+        kept = set(_entries(start).values()) - {removed}
+        for line, state in zip(lines, _walk(_entries(start), lines), strict=True):
+            missing = kept - set(state.values())
+            assert not missing, f"after {line!r} TO-STORES lacks {missing}"
+        touched += [found.string for line in lines if (found := _ENTRY.match(line.strip())) is not None]
+    # The one TO-STORES line of the whole change: the removed hub's entry deleted.
+    assert touched == [f"no ip prefix-list TO-STORES seq {_number_of(held, removed)} {removed}"]
+
+
+def _number_of(config: str, match: str) -> int:
+    (number,) = [seq for seq, held in _entries(config).items() if held == match]
+    return number
