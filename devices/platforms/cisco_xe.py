@@ -1325,23 +1325,27 @@ def hub_crypto(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> l
     return lines
 
 
+# A store's HUB-ROUTES prefix list, each entry numbered by what it is: the default route 5, the
+# summaries a store accepts from its hubs from 10 (`hub_routes`, fleet-wide ranges), each hub's
+# loopback at HUB_ROUTES_LOOPBACKS + 5 * its slot and its beacon at HUB_ROUTES_BEACONS + 5 * its
+# slot (`HubRef.slot`, `Fleet.hub_slot`, which IPAM pins in the lock). Every entry is an exact
+# permit, so their order matches nothing differently. Numbered by the hubs' place in the store's
+# tunnels, a store whose backup became its home hub (a hub removed, its stores moved to their
+# backup) had the kept hub's loopback and beacon deleted and added again by its push.
+HUB_ROUTES_LOOPBACKS = 1000
+HUB_ROUTES_BEACONS = 2000
+
+
 def hub_route_prefixes(view: StoreApplianceView) -> list[str]:
-    """`ip prefix-list HUB-ROUTES`, numbered 5, 10, ...: the default route, the summaries a store
-    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order,
-    then each hub's beacon (`HubBeacon`), which its steering tracks."""
-    loopbacks: dict[str, str] = {}
-    beacons: dict[str, str] = {}
-    for tunnel in view.tunnels:
-        loopbacks.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.loopback)
-        if tunnel.hub.beacon is not None:
-            beacons.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.beacon)
-    entries = [
-        "0.0.0.0/0",
-        *(net.cidr for net in view.hub_routes),
-        *(f"{lo}/32" for lo in loopbacks.values()),
-        *(f"{beacon}/32" for beacon in beacons.values()),
-    ]
-    return [f"ip prefix-list HUB-ROUTES seq {5 * position} permit {entry}" for position, entry in enumerate(entries, 1)]
+    """`ip prefix-list HUB-ROUTES` (see HUB_ROUTES_LOOPBACKS), once per hub; refused (RenderError)
+    where the summaries would reach the hubs' entries."""
+    if 5 * (1 + len(view.hub_routes)) >= HUB_ROUTES_LOOPBACKS:
+        raise RenderError(f"{view.hostname}: HUB-ROUTES has {len(view.hub_routes)} summaries, more than its numbering holds")
+    hubs = {tunnel.hub.hostname.lower(): tunnel.hub for tunnel in view.tunnels}
+    numbered = [(5, "0.0.0.0/0"), *((5 * index, net.cidr) for index, net in enumerate(view.hub_routes, start=2))]
+    numbered += [(HUB_ROUTES_LOOPBACKS + 5 * hub.slot, f"{hub.loopback}/32") for hub in hubs.values()]
+    numbered += [(HUB_ROUTES_BEACONS + 5 * hub.slot, f"{hub.beacon}/32") for hub in hubs.values() if hub.beacon is not None]
+    return [f"ip prefix-list HUB-ROUTES seq {number} permit {entry}" for number, entry in sorted(numbered)]
 
 
 def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
