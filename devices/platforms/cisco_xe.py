@@ -364,14 +364,22 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
 # gets a static tunnel interface with the same /31) leaves the address on the virtual-access, and
 # the tunnel's `ip address` is refused. The session is cleared first, by the link's outside
 # address, which the tunnel names (`tunnel destination`): `clear crypto session remote
-# ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs (Cisco IOS
-# Security Command Reference: Commands A to C, `clear crypto session`, whose page the document
-# index does not hold; Cisco's pyATS clears IKEv2 SAs by remote address alike, genielibs
-# sdk/apis/iosxe/ikev2 `clear_ikev2_sa`), sent from configuration mode with `do`. The FlexVPN
-# server clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
-# template cites it); no Cisco page at hand says in so many words that it goes with the session,
-# which is what the emulator models. The lines before it have dropped the link's keyring peer and
-# authorization policy, so the box still online cannot dial back in with the old identity.
+# ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs, sent from
+# configuration mode with `do`. Its Cisco command reference page (Cisco IOS Security Command
+# Reference: Commands A to C, `clear crypto session`) is not in the document index, and neither
+# is one for `clear crypto ikev2 sa` (searched: "clear crypto session remote", "clear crypto ikev2
+# sa remote", FlexVPN virtual-access), so no documented command fits better and the session
+# command stays. What was found: Cisco's pyATS sends the command on IOS-XE (genielibs
+# sdk/apis/iosxe/ike/configure.py `clear_crypto_session`: `clear crypto session` [active]
+# [ikev2] [fvrf F]) and clears IKEv2 SAs by remote address alike (sdk/apis/iosxe/ikev2
+# `clear_ikev2_sa`); the `remote` form appears in operators' runbooks only. The FlexVPN server
+# clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
+# template cites it); that the virtual-access goes with the cleared session is said by a
+# community answer, not by Cisco ("Issuing the clear crypto session command forces the IPsec SAs
+# to be torn down and the associated virtual-access interfaces to be removed", NetworkLessons
+# forum, "FlexVPN Hub and Spoke"), and is what the emulator models. The lines before it have
+# dropped the link's keyring peer and authorization policy, so the box still online cannot dial
+# back in with the old identity.
 CLEARED_SESSIONS = LiveLinkAddresses(
     block=r"aaa attribute list \S+",
     address=r'attribute type interface-config "ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)"',
