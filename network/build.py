@@ -1262,10 +1262,12 @@ class NetworkIntent:
         a condition (`HUB_DEFAULT_PASSED_ON`)."""
         return StoreDefault(DEFAULT_ROUTE, ("hub-dc",), passed_on=hub.platform in HUB_DEFAULT_PASSED_ON)
 
-    def peer_hubs(self) -> dict[str, tuple[ResolvedHub, HubBeacon | None]]:
-        """The hubs a hub of this intent may hold a hub-hub session with, each with its beacon:
-        the fleet's (and, during a change, the fleet before's: `network/transition.py`)."""
-        return {name: (hub, self.hub_beacon(hub)) for name, hub in self.fleet.hubs.items()}
+    def peer_hubs(self) -> dict[str, tuple[ResolvedHub, HubBeacon | None, int]]:
+        """The hubs a hub of this intent may hold a hub-hub session with, each with its beacon and
+        its slot (`Fleet.hub_slot`, pinned by IPAM: what a hub's config numbers it by, so a hub
+        added or removed renumbers no other): the fleet's (and, during a change, the fleet
+        before's: `network/transition.py`)."""
+        return {name: (hub, self.hub_beacon(hub), self.fleet.hub_slot(name)) for name, hub in self.fleet.hubs.items()}
 
     def hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
         """The host route `hub` announces to its stores while it offers the summaries only its

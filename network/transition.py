@@ -124,6 +124,6 @@ class ChangeIntent(NetworkIntent):
         final = super().hub(name)
         return held_over(self.before.hub(name), final) if name in self.before.fleet.hubs else final
 
-    def peer_hubs(self) -> dict[str, tuple[ResolvedHub, HubBeacon | None]]:
+    def peer_hubs(self) -> dict[str, tuple[ResolvedHub, HubBeacon | None, int]]:
         """The hubs of both fleets: a hub holds its session with a hub only the fleet before has."""
         return {**self.before.peer_hubs(), **super().peer_hubs()}

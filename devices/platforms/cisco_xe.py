@@ -364,14 +364,22 @@ BGP_NEIGHBORS_REMOVED_WHOLE = RemovedWhole(
 # gets a static tunnel interface with the same /31) leaves the address on the virtual-access, and
 # the tunnel's `ip address` is refused. The session is cleared first, by the link's outside
 # address, which the tunnel names (`tunnel destination`): `clear crypto session remote
-# ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs (Cisco IOS
-# Security Command Reference: Commands A to C, `clear crypto session`, whose page the document
-# index does not hold; Cisco's pyATS clears IKEv2 SAs by remote address alike, genielibs
-# sdk/apis/iosxe/ikev2 `clear_ikev2_sa`), sent from configuration mode with `do`. The FlexVPN
-# server clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
-# template cites it); no Cisco page at hand says in so many words that it goes with the session,
-# which is what the emulator models. The lines before it have dropped the link's keyring peer and
-# authorization policy, so the box still online cannot dial back in with the old identity.
+# ip-address`, the privileged EXEC command that deletes one peer's IKE and IPsec SAs, sent from
+# configuration mode with `do`. Its Cisco command reference page (Cisco IOS Security Command
+# Reference: Commands A to C, `clear crypto session`) is not in the document index, and neither
+# is one for `clear crypto ikev2 sa` (searched: "clear crypto session remote", "clear crypto ikev2
+# sa remote", FlexVPN virtual-access), so no documented command fits better and the session
+# command stays. What was found: Cisco's pyATS sends the command on IOS-XE (genielibs
+# sdk/apis/iosxe/ike/configure.py `clear_crypto_session`: `clear crypto session` [active]
+# [ikev2] [fvrf F]) and clears IKEv2 SAs by remote address alike (sdk/apis/iosxe/ikev2
+# `clear_ikev2_sa`); the `remote` form appears in operators' runbooks only. The FlexVPN server
+# clones its virtual-access for the session ("Configuring the FlexVPN Server", as the hub
+# template cites it); that the virtual-access goes with the cleared session is said by a
+# community answer, not by Cisco ("Issuing the clear crypto session command forces the IPsec SAs
+# to be torn down and the associated virtual-access interfaces to be removed", NetworkLessons
+# forum, "FlexVPN Hub and Spoke"), and is what the emulator models. The lines before it have
+# dropped the link's keyring peer and authorization policy, so the box still online cannot dial
+# back in with the old identity.
 CLEARED_SESSIONS = LiveLinkAddresses(
     block=r"aaa attribute list \S+",
     address=r'attribute type interface-config "ip address (?P<address>\d+\.\d+\.\d+\.\d+) (?P<mask>\d+\.\d+\.\d+\.\d+)"',
@@ -677,6 +685,36 @@ def hub_stores_prefixes(view: HubView, networks: Sequence[ipaddress.IPv4Network]
         numbered += [(start + index, text) for index, text in enumerate(texts)]
     numbered += [(TAIL_ENTRIES_FIRST + 10 * index, text) for index, (text, _) in enumerate(tail)]
     return [f"ip prefix-list HUB-STORES seq {number} {text}" for number, text in numbered]
+
+
+# The hub's TO-STORES prefix list, each entry numbered by what it is: HQ's and the clouds'
+# summaries from 5 (`HubView.summaries`, fleet-wide ranges), the hub's own loopback, beacon and the
+# DC core's default route at TO_STORES_OWN (each its own number, there or not), and each other
+# hub's loopback at TO_STORES_HUBS_FIRST + 5 * its slot (`HubRef.slot`, `Fleet.hub_slot`, which
+# IPAM pins in the lock). Every entry is an exact permit, so their order matches nothing
+# differently. Numbered by place, a hub removed from the middle of the fleet moved each later
+# hub's loopback down one number: deleted and added again at the end of the push, that hub was
+# not announced to the stores meanwhile. A hub added or removed now adds or deletes its own entry
+# alone, in the held-over push (`network/transition.py` `held_over`) as in the last.
+TO_STORES_OWN = {"loopback": 1000, "beacon": 1005, "default": 1010}
+TO_STORES_HUBS_FIRST = 2000
+
+
+def to_stores_prefixes(view: HubView) -> list[str]:
+    """The TO-STORES prefix list's lines (see TO_STORES_OWN); refused (RenderError) where the
+    summaries would reach the hub's own entries."""
+    if 5 * len(view.summaries) >= TO_STORES_OWN["loopback"]:
+        raise RenderError(f"hub {view.hostname}: TO-STORES has {len(view.summaries)} summaries, more than its numbering holds")
+    beacon = view.intent.beacon
+    default = view.intent.store_default
+    numbered = [(5 * index, net.cidr) for index, net in enumerate(view.summaries, start=1)]
+    numbered.append((TO_STORES_OWN["loopback"], f"{view.loopback.ip}/32"))
+    if beacon is not None:
+        numbered.append((TO_STORES_OWN["beacon"], f"{beacon.address}/32"))
+    if default is not None and default.passed_on:
+        numbered.append((TO_STORES_OWN["default"], str(default.condition)))
+    numbered += [(TO_STORES_HUBS_FIRST + 5 * hub.slot, f"{hub.loopback}/32") for hub in view.hub_neighbors]
+    return [f"ip prefix-list TO-STORES seq {number} permit {prefix}" for number, prefix in sorted(numbered)]
 
 
 def sequenced(rules: Sequence[str]) -> list[str]:
@@ -1295,23 +1333,27 @@ def hub_crypto(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> l
     return lines
 
 
+# A store's HUB-ROUTES prefix list, each entry numbered by what it is: the default route 5, the
+# summaries a store accepts from its hubs from 10 (`hub_routes`, fleet-wide ranges), each hub's
+# loopback at HUB_ROUTES_LOOPBACKS + 5 * its slot and its beacon at HUB_ROUTES_BEACONS + 5 * its
+# slot (`HubRef.slot`, `Fleet.hub_slot`, which IPAM pins in the lock). Every entry is an exact
+# permit, so their order matches nothing differently. Numbered by the hubs' place in the store's
+# tunnels, a store whose backup became its home hub (a hub removed, its stores moved to their
+# backup) had the kept hub's loopback and beacon deleted and added again by its push.
+HUB_ROUTES_LOOPBACKS = 1000
+HUB_ROUTES_BEACONS = 2000
+
+
 def hub_route_prefixes(view: StoreApplianceView) -> list[str]:
-    """`ip prefix-list HUB-ROUTES`, numbered 5, 10, ...: the default route, the summaries a store
-    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order,
-    then each hub's beacon (`HubBeacon`), which its steering tracks."""
-    loopbacks: dict[str, str] = {}
-    beacons: dict[str, str] = {}
-    for tunnel in view.tunnels:
-        loopbacks.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.loopback)
-        if tunnel.hub.beacon is not None:
-            beacons.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.beacon)
-    entries = [
-        "0.0.0.0/0",
-        *(net.cidr for net in view.hub_routes),
-        *(f"{lo}/32" for lo in loopbacks.values()),
-        *(f"{beacon}/32" for beacon in beacons.values()),
-    ]
-    return [f"ip prefix-list HUB-ROUTES seq {5 * position} permit {entry}" for position, entry in enumerate(entries, 1)]
+    """`ip prefix-list HUB-ROUTES` (see HUB_ROUTES_LOOPBACKS), once per hub; refused (RenderError)
+    where the summaries would reach the hubs' entries."""
+    if 5 * (1 + len(view.hub_routes)) >= HUB_ROUTES_LOOPBACKS:
+        raise RenderError(f"{view.hostname}: HUB-ROUTES has {len(view.hub_routes)} summaries, more than its numbering holds")
+    hubs = {tunnel.hub.hostname.lower(): tunnel.hub for tunnel in view.tunnels}
+    numbered = [(5, "0.0.0.0/0"), *((5 * index, net.cidr) for index, net in enumerate(view.hub_routes, start=2))]
+    numbered += [(HUB_ROUTES_LOOPBACKS + 5 * hub.slot, f"{hub.loopback}/32") for hub in hubs.values()]
+    numbered += [(HUB_ROUTES_BEACONS + 5 * hub.slot, f"{hub.beacon}/32") for hub in hubs.values() if hub.beacon is not None]
+    return [f"ip prefix-list HUB-ROUTES seq {number} permit {entry}" for number, entry in sorted(numbered)]
 
 
 def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
@@ -1597,6 +1639,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_hub_stores_prefixes", hub_stores_prefixes),
+        ("ios_to_stores_prefixes", to_stores_prefixes),
         ("ios_hub_route_prefixes", hub_route_prefixes),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),

@@ -204,9 +204,10 @@ class ViewBuilder:
                 str(hub.public_address),
                 str(hub.loopback),
                 str(hub.dc_address),
+                slot,
                 str(beacon.address) if beacon else None,
             )
-            for name, (hub, beacon) in self.intent.peer_hubs().items()
+            for name, (hub, beacon, slot) in self.intent.peer_hubs().items()
         }
         # Per hub with a beacon, the summaries it stands for (`HubBeacon.summaries`).
         self._beacon_summaries = {

@@ -158,6 +158,7 @@ class HubRef:
     public_address: str
     loopback: str
     dc_address: str  # on the DC core LAN: where the hubs' iBGP runs
+    slot: int  # pinned by IPAM (`Fleet.hub_slot`): the same while other hubs come and go
     # The host route it announces to its stores only while it offers HQ (`HubBeacon`); None where
     # it announces none (`HUB_NO_BEACON`).
     beacon: str | None = None
