@@ -5,14 +5,16 @@ appliances started within milliseconds, the stores beside their hubs. With `--fl
 (make before break), a hub the fleet no longer has is named decommissionable once the push
 finished ok, and a failed wave stops the change before the next one moves or cuts tunnels.
 
-The emulated appliances take the fleet's names (IOS-XE all, hubs and stores: the order is the
-engine's, whatever the platform); each gets a one-line change, so each is pushed in full.
+The emulated appliances take the fleet's names, the fleet put on IOS-XE, hubs and stores (the
+order is the engine's, whatever the platform; --targets must say what the inventory says); each
+gets a one-line change, so each is pushed in full.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,9 +35,17 @@ from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, Emul
 CHANGE = ("interface GigabitEthernet2\n no ip address", "interface GigabitEthernet2\n description LAN trunk\n no ip address")
 
 
+def _all_ios_xe(root: Path) -> Path:
+    """`root` with every appliance on IOS-XE, as the emulator runs them: an appliance's platform
+    in --targets must be the inventory's."""
+    for path in [root / "fleet.yaml", *(root / "stores").glob("*.yaml")]:
+        path.write_text(re.sub(r"(?m)^(\s+platform:) \w+$", r"\1 cisco_xe", path.read_text()))
+    return root
+
+
 @pytest.fixture
 def chains(tmp_path: Path) -> tuple[Path, Path]:
-    return three_hub_chain(tmp_path / "before"), hub_removed_chain(tmp_path / "after")
+    return _all_ios_xe(three_hub_chain(tmp_path / "before")), _all_ios_xe(hub_removed_chain(tmp_path / "after"))
 
 
 @pytest.fixture
