@@ -394,8 +394,9 @@ def _render_then_push(
         pushed = runner.invoke(
             cli,
             [
-                "devices", "push", "--targets", str(emulator.inventory_path), "--intended", str(out),
-                "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--conn-timeout", "3", "--json",
+                "devices", "push", "--fleet", str(after), "--targets", str(emulator.inventory_path),
+                "--intended", str(out), "--state-dir", str(tmp_path / "state"), "--read-timeout", "3",
+                "--conn-timeout", "3", "--json",
             ],
         )
         running = emulator.running_config(name)
