@@ -73,7 +73,21 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     ),
     # A VPN connection replaced is new tunnels with new outside addresses: every hub or gateway
     # dialling it needs its new config (network/cloud.py pins the inside /30s so none moves).
-    "aws:ec2/vpnConnection:VpnConnection": frozenset({"tunnel1InsideCidr", "tunnel2InsideCidr"}),
+    # The connection's `type` and `staticRoutesOnly` are ForceNew too; its `customerGatewayId` and
+    # `transitGatewayId` are not: the provider moves a connection with ModifyVpnConnection
+    # (terraform-provider-aws internal/service/ec2/vpnsite_connection.go).
+    "aws:ec2/vpnConnection:VpnConnection": frozenset({"staticRoutesOnly", "tunnel1InsideCidr", "tunnel2InsideCidr", "type"}),
+    # The AWS network inputs terraform-provider-aws marks ForceNew, of those storestack sets: a
+    # customer gateway has no update but its tags (internal/service/ec2/customer_gateway.go), a VPC
+    # keeps its primary CIDR (vpc_.go), a subnet its VPC, zone and CIDR (vpc_subnet.go), a Transit
+    # Gateway its Amazon-side ASN (transitgateway_.go). A replaced customer gateway or Transit
+    # Gateway is a new VPN endpoint: its connections' tunnels move with it.
+    "aws:ec2/customerGateway:CustomerGateway": frozenset(
+        {"bgpAsn", "bgpAsnExtended", "certificateArn", "deviceName", "ipAddress", "type"}
+    ),
+    "aws:ec2/subnet:Subnet": frozenset({"availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId"}),
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
+    "aws:ec2transitgateway/transitGateway:TransitGateway": frozenset({"amazonSideAsn"}),
     "aws:workspaces/workspace:Workspace": frozenset(
         {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
     ),

@@ -110,7 +110,7 @@ def test_a_modified_inventory_shows_the_right_change_list(tmp_path: Path) -> Non
     store4 = changes["store-nw-0004"]
     assert store4.status == "changed"
     assert [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in store4.changes] == [
-        ("change", "nw-0004-wan1-cgw", ["ipAddress"])
+        ("replace", "nw-0004-wan1-cgw", ["ipAddress"])
     ]
     assert changes["store-nw-0007"].status == "removed"
     # Seats are entitlements, WorkSpaces belong to named users: a store leaving changes no core resource.
