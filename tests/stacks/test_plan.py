@@ -92,6 +92,11 @@ def test_saved_plans_hold_no_secret_and_are_private(sample_plan: tuple[PlanRepor
     assert '"tunnel1PresharedKey": "[secret]"' in text
     assert '"userData": "[secret]"' in text, "the OpenStack VPN gateway's config holds its keys"
     assert (plans_dir / "core.json").stat().st_mode & 0o777 == 0o600
+    # Planned in worker processes, the secret inputs still reach the digests saved beside the plan.
+    digests = json.loads((plans_dir / "core.digests").read_text())["inputs"]
+    gateway = next(held for urn, held in digests.items() if urn.endswith("::ams-private-vpn-gateway"))
+    assert list(gateway) == ["userData"] and len(gateway["userData"]) == 64
+    assert (plans_dir / "core.digests").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_modified_inventory_shows_the_right_change_list(tmp_path: Path) -> None:
