@@ -99,6 +99,14 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     "aws:ec2/subnet:Subnet": frozenset({"availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId"}),
     "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
     "aws:ec2transitgateway/transitGateway:TransitGateway": frozenset({"amazonSideAsn"}),
+    # An attachment's route table association and propagation have no update at all
+    # (transitgateway_route_table_association.go, transitgateway_route_table_propagation.go).
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": frozenset(
+        {"transitGatewayAttachmentId", "transitGatewayRouteTableId"}
+    ),
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": frozenset(
+        {"transitGatewayAttachmentId", "transitGatewayRouteTableId"}
+    ),
     "aws:workspaces/workspace:Workspace": frozenset(
         {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
     ),

@@ -39,6 +39,20 @@ def test_a_vpc_whose_dns_setting_changes_is_updated_in_place() -> None:
         ("aws:ec2/customerGateway:CustomerGateway", "type", "ipsec.1", "ipsec.2", "replace"),
         ("aws:ec2transitgateway/transitGateway:TransitGateway", "amazonSideAsn", "64512", "64514", "replace"),
         ("aws:ec2/vpnConnection:VpnConnection", "staticRoutesOnly", False, True, "replace"),
+        (
+            "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+            "transitGatewayRouteTableId",
+            "tgw-rtb-stores",
+            "tgw-rtb-workloads",
+            "replace",
+        ),
+        (
+            "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
+            "transitGatewayAttachmentId",
+            "tgw-attach-1",
+            "tgw-attach-2",
+            "replace",
+        ),
         # Moved with ModifyVpnConnection, not replaced.
         ("aws:ec2/vpnConnection:VpnConnection", "customerGatewayId", "cgw-1", "cgw-2", "change"),
         ("aws:ec2/vpnConnection:VpnConnection", "transitGatewayId", "tgw-1", "tgw-2", "change"),
