@@ -124,6 +124,11 @@ def ensure_key(plans_dir: Path) -> bytes:
     new = secrets.token_bytes(32)
     try:
         plans_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # `mkdir(exist_ok=True)` says "File exists" of a folder (or a parent) that is a file.
+        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
+        raise FileWriteError(plans_dir, reason) from exc
+    try:
         atomic_write_text(draft, new.hex() + "\n", mode=0o600)
         try:
             os.link(draft, path)

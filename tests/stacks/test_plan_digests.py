@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from stack_harness import copy_sample_chain
 
 from storestack.cli.main import cli
+from storestack.common.files import FileWriteError
 from storestack.inventory import load_fleet
 from storestack.stacks.plan import StackChanges, StackPlan, compare_and_save, make_tasks, plan_tasks
 from storestack.stacks.plan_digests import DIGEST_KEY_FILE
@@ -173,3 +174,12 @@ def test_cli_plan_prints_a_rotated_psk_as_a_changed_secret_and_never_the_secret(
     assert len(secrets) > 2
     outputs = {"first run": first.output, "rotated run": rotated.output, "--json": as_json.output}
     _assert_no_secret({**outputs, **_files(plans_dir)}, secrets)
+
+
+def test_a_plans_folder_that_is_a_file_is_refused_by_name_and_nothing_written(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("not a folder\n")
+    plan = StackPlan(stack="core", kind="core", project="p", resources=[], outputs={}, secret_outputs=[], findings=[])
+    with pytest.raises(FileWriteError) as refused:
+        compare_and_save([plan], tmp_path / "taken" / "plans")
+    assert refused.value.path == str(tmp_path / "taken" / "plans")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
