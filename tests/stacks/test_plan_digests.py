@@ -63,6 +63,15 @@ def _assert_no_secret(texts: dict[str, str], secrets: set[str]) -> None:
         assert not leaked, f"{where} holds a secret ({leaked})"
 
 
+def _planned_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the sample chain and its plans folder, the core planned once with the fleet secret."""
+    fleet_dir = copy_sample_chain(tmp_path)
+    plans_dir = tmp_path / "plans"
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", FLEET_SECRET)
+    _plan(fleet_dir, plans_dir)
+    return fleet_dir, plans_dir
+
+
 def _files(plans_dir: Path) -> dict[str, str]:
     return {str(p): p.read_text(encoding="utf-8", errors="replace") for p in plans_dir.rglob("*") if p.is_file()}
 
@@ -70,11 +79,8 @@ def _files(plans_dir: Path) -> dict[str, str]:
 def test_a_psk_rotation_shows_as_changed_secrets_and_nothing_written_holds_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fleet_dir = copy_sample_chain(tmp_path)
-    plans_dir = tmp_path / "plans"
-    monkeypatch.setenv("STORESTACK_IPSEC_PSK", FLEET_SECRET)
-    before, _ = _plan(fleet_dir, plans_dir)
-    _, again = _plan(fleet_dir, plans_dir)
+    fleet_dir, plans_dir = _planned_once(tmp_path, monkeypatch)
+    before, again = _plan(fleet_dir, plans_dir)
     assert again.status == "unchanged", "the same secrets again are no change"
 
     monkeypatch.setenv("STORESTACK_IPSEC_PSK", ROTATED_SECRET)
@@ -95,10 +101,7 @@ def test_a_psk_rotation_shows_as_changed_secrets_and_nothing_written_holds_one(
 
 
 def test_a_gateway_peer_moved_shows_as_a_changed_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fleet_dir = copy_sample_chain(tmp_path)
-    plans_dir = tmp_path / "plans"
-    monkeypatch.setenv("STORESTACK_IPSEC_PSK", FLEET_SECRET)
-    _plan(fleet_dir, plans_dir)
+    fleet_dir, plans_dir = _planned_once(tmp_path, monkeypatch)
     fleet_file = fleet_dir / "fleet.yaml"
     text = fleet_file.read_text()
     assert "public_address: 203.0.113.11" in text
@@ -115,10 +118,7 @@ def test_a_gateway_peer_moved_shows_as_a_changed_secret(tmp_path: Path, monkeypa
 def test_a_plan_saved_without_digests_says_unknown_for_secrets_not_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fleet_dir = copy_sample_chain(tmp_path)
-    plans_dir = tmp_path / "plans"
-    monkeypatch.setenv("STORESTACK_IPSEC_PSK", FLEET_SECRET)
-    _plan(fleet_dir, plans_dir)
+    fleet_dir, plans_dir = _planned_once(tmp_path, monkeypatch)
     # As a plan saved before digests were kept: the plan alone.
     (plans_dir / "core.digests").unlink()
     (plans_dir / DIGEST_KEY_FILE).unlink()
@@ -135,10 +135,7 @@ def test_a_plan_saved_without_digests_says_unknown_for_secrets_not_unchanged(
 
 
 def test_digests_of_another_key_are_not_compared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fleet_dir = copy_sample_chain(tmp_path)
-    plans_dir = tmp_path / "plans"
-    monkeypatch.setenv("STORESTACK_IPSEC_PSK", FLEET_SECRET)
-    _plan(fleet_dir, plans_dir)
+    fleet_dir, plans_dir = _planned_once(tmp_path, monkeypatch)
     (plans_dir / DIGEST_KEY_FILE).unlink()  # a new key is made: the saved digests are of the old one
 
     _, change = _plan(fleet_dir, plans_dir)
