@@ -146,5 +146,8 @@ def ensure_key(plans_dir: Path) -> bytes:
         draft.unlink(missing_ok=True)
     key = read_key(plans_dir)
     if key is None:
-        raise FileWriteError(path, "the digest key written cannot be read back")
+        # One there already that is no key (edited, truncated by hand): never overwritten here.
+        raise FileWriteError(
+            path, "it holds no digest key; remove it (the next plan then says unknown for each secret input once)"
+        )
     return key

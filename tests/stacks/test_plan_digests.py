@@ -180,3 +180,15 @@ def test_a_plans_folder_that_is_a_file_is_refused_by_name_and_nothing_written(tm
         compare_and_save([plan], tmp_path / "taken" / "plans")
     assert refused.value.path == str(tmp_path / "taken" / "plans")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_a_digest_key_that_is_no_key_is_refused_by_name_not_replaced(tmp_path: Path) -> None:
+    plans_dir = tmp_path / "plans"
+    plans_dir.mkdir()
+    (plans_dir / DIGEST_KEY_FILE).write_text("not a key\n")
+    plan = StackPlan(stack="core", kind="core", project="p", resources=[], outputs={}, secret_outputs=[], findings=[])
+    with pytest.raises(FileWriteError, match="holds no digest key; remove it") as refused:
+        compare_and_save([plan], plans_dir)
+    assert refused.value.path == str(plans_dir / DIGEST_KEY_FILE)
+    assert sorted(p.name for p in plans_dir.iterdir()) == [DIGEST_KEY_FILE]
+    assert (plans_dir / DIGEST_KEY_FILE).read_text() == "not a key\n"
