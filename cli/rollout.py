@@ -87,8 +87,9 @@ _SHORT = {
 }
 STEP_LEGEND = "steps: " + "  ".join(f"{n} {name}" for n, name in enumerate(STEP_NAMES, start=1))
 WIDE_TABLE = 120
-# Stack column: resources, and how they compare with the last saved plan.
-_CHANGE_MARK = {"new": "new", "changed": "changed", "unchanged": "="}
+# Stack column: resources, and how they compare with the last saved plan ("?": secret inputs it
+# saved no digests of).
+_CHANGE_MARK = {"new": "new", "changed": "changed", "unchanged": "=", "unknown": "?"}
 
 
 class RolloutDisplay(RolloutObserver):

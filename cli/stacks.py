@@ -53,6 +53,7 @@ from storestack.stacks.errors import (
 from storestack.stacks.plan import (
     DEFAULT_PLANS_DIR,
     PlanReport,
+    ResourceChange,
     StackPlan,
     compare_and_save,
     gone_stacks,
@@ -263,13 +264,18 @@ def _print_plan(report: PlanReport, detail: bool) -> None:
     total = sum(len(p.resources) for p in report.stacks)
     for stack_plan in report.stacks:
         change = changes[stack_plan.stack]
-        counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "replace", "remove")}
+        counted = {
+            a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "replace", "remove", "unknown")
+        }
+        # `?N`: resources whose secret inputs the saved plan cannot compare (saved without digests).
+        unknown = markup(" [magenta]?{}[/]", counted["unknown"]) if counted["unknown"] else ""
         console.print(
             markup(
                 "[bold]{}[/] {} resources, {}: [green]+{}[/] [yellow]~{}[/] [red]+-{}[/] [red]-{}[/]",
                 stack_plan.stack, len(stack_plan.resources), change.status,
                 counted["add"], counted["change"], counted["replace"], counted["remove"],
             )
+            + unknown
         )
         if detail:
             _print_stack_detail(stack_plan, change.changes)
@@ -310,9 +316,11 @@ def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
         console.print(f"  {line}", markup=False, emoji=False, highlight=False, soft_wrap=True)
     for change in changes:
         if change.action == "change":
-            shown = markup("  [yellow]~[/] {} ({})", change.urn, ", ".join(change.keys))
+            shown = markup("  [yellow]~[/] {} ({})", change.urn, _changed_inputs(change))
         elif change.action == "replace":
-            shown = markup("  [red]+-[/] {} ({})", change.urn, ", ".join(change.keys))
+            shown = markup("  [red]+-[/] {} ({})", change.urn, _changed_inputs(change))
+        elif change.action == "unknown":
+            shown = markup("  [magenta]?[/] {} ({})", change.urn, _changed_inputs(change))
         elif change.action == "remove":
             shown = markup("  [red]-[/] {}", change.urn)
         elif len(changes) <= 50:
@@ -320,6 +328,14 @@ def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
         else:
             continue
         console.print(shown, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _changed_inputs(change: ResourceChange) -> str:
+    """A change's inputs by name, a secret one marked: `changed (secret)` by its digest, `unknown
+    (secret)` where the saved plan has none (saved before digests)."""
+    hidden = {name: state for name, state in change.secrets.items() if name not in change.keys}
+    named = [f"{key} changed (secret)" if change.secrets.get(key) == "changed" else key for key in change.keys]
+    return ", ".join(named + [f"{name} unknown (secret)" for name in sorted(hidden)])
 
 
 class _progress:

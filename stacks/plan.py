@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import multiprocessing
 import os
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +38,15 @@ from storestack.stacks.config import (
 from storestack.stacks.errors import StackConfigError
 from storestack.stacks.keys import FleetTunnelKeys, TunnelKeySource
 from storestack.stacks.mocks import MockRun, StackOutput, StorestackMocks, run_program_under_mocks
+from storestack.stacks.plan_digests import (
+    digests_of,
+    digests_path,
+    digests_text,
+    ensure_key,
+    load_digests,
+    read_key,
+    secret_inputs,
+)
 from storestack.stacks.resource_types import is_region_aware
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
@@ -73,15 +84,37 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     ),
     # A VPN connection replaced is new tunnels with new outside addresses: every hub or gateway
     # dialling it needs its new config (network/cloud.py pins the inside /30s so none moves).
-    "aws:ec2/vpnConnection:VpnConnection": frozenset({"tunnel1InsideCidr", "tunnel2InsideCidr"}),
+    # The connection's `type` and `staticRoutesOnly` are ForceNew too; its `customerGatewayId` and
+    # `transitGatewayId` are not: the provider moves a connection with ModifyVpnConnection
+    # (terraform-provider-aws internal/service/ec2/vpnsite_connection.go).
+    "aws:ec2/vpnConnection:VpnConnection": frozenset({"staticRoutesOnly", "tunnel1InsideCidr", "tunnel2InsideCidr", "type"}),
+    # The AWS network inputs terraform-provider-aws marks ForceNew, of those storestack sets: a
+    # customer gateway has no update but its tags (internal/service/ec2/customer_gateway.go), a VPC
+    # keeps its primary CIDR (vpc_.go), a subnet its VPC, zone and CIDR (vpc_subnet.go), a Transit
+    # Gateway its Amazon-side ASN (transitgateway_.go). A replaced customer gateway or Transit
+    # Gateway is a new VPN endpoint: its connections' tunnels move with it.
+    "aws:ec2/customerGateway:CustomerGateway": frozenset(
+        {"bgpAsn", "bgpAsnExtended", "certificateArn", "deviceName", "ipAddress", "type"}
+    ),
+    "aws:ec2/subnet:Subnet": frozenset({"availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId"}),
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
+    "aws:ec2transitgateway/transitGateway:TransitGateway": frozenset({"amazonSideAsn"}),
+    # An attachment's route table association and propagation have no update at all
+    # (transitgateway_route_table_association.go, transitgateway_route_table_propagation.go).
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": frozenset(
+        {"transitGatewayAttachmentId", "transitGatewayRouteTableId"}
+    ),
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": frozenset(
+        {"transitGatewayAttachmentId", "transitGatewayRouteTableId"}
+    ),
     "aws:workspaces/workspace:Workspace": frozenset(
         {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
     ),
     # The inputs pulumi_openstack 5.5 documents as "Changing this creates a new ..." (each
     # resource's argument docs, from terraform-provider-openstack), of those storestack sets.
     # An OpenStack VPN gateway's peers are its user data: a peer added, moved or re-keyed is a new
-    # gateway instance. That user data is secret, redacted in the saved plan, so its change is not
-    # seen here (README, "Stacks").
+    # gateway instance. That user data is secret, redacted in the saved plan: its change is seen
+    # by the keyed digest kept beside the plan (`plan_digests`).
     "openstack:compute/instance:Instance": frozenset({"networks", "userData"}),
     "openstack:compute/serverGroup:ServerGroup": frozenset({"policies"}),
     "openstack:networking/floatingIp:FloatingIp": frozenset({"pool", "tenantId"}),
@@ -131,15 +164,19 @@ def _without(value: Any, paths: Iterable[str]) -> Any:
     return {k: _without(v, nested.get(k, ())) for k, v in value.items() if k not in dropped}
 
 
-def replaced_by(old: PlannedResource, new: PlannedResource) -> list[str]:
+def replaced_by(old: PlannedResource, new: PlannedResource, secrets_changed: Iterable[str] = ()) -> list[str]:
     """The create-only inputs whose change replaces the resource, less what its `ignore_changes`
-    leaves as it is (a whole input, or a property inside one)."""
+    leaves as it is (a whole input, or a property inside one). `secrets_changed`: the secret inputs
+    whose digests changed (the saved plans show them redacted alike); one with a property ignored
+    is not counted, as which part of it changed is not known."""
+    changed = set(secrets_changed)
     keys = []
     for key in sorted(create_only(new.type)):
         if key in new.ignore_changes:
             continue
         ignored = [p.partition(".")[2] for p in new.ignore_changes if p.startswith(f"{key}.")]
-        if _without(old.inputs.get(key), ignored) != _without(new.inputs.get(key), ignored):
+        secret_changed = key in changed and not ignored
+        if secret_changed or _without(old.inputs.get(key), ignored) != _without(new.inputs.get(key), ignored):
             keys.append(key)
     return keys
 
@@ -157,10 +194,17 @@ class StackPlan(BaseModel):
     # The outputs as the program produced them, secrets included: never serialised. A rollout
     # in planned mode takes a store's outputs from here instead of running the program again.
     _raw_outputs: dict[str, StackOutput] = PrivateAttr(default_factory=dict)
+    # Per resource URN, each secret input's value as text (`plan_digests.secret_inputs`): never
+    # serialised; what the saved plan's keyed digests are taken over.
+    _secret_inputs: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
 
     @property
     def raw_outputs(self) -> dict[str, StackOutput]:
         return self._raw_outputs
+
+    @property
+    def secret_inputs(self) -> dict[str, dict[str, str]]:
+        return self._secret_inputs
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,8 +213,14 @@ class StackPlan(BaseModel):
 
 class ResourceChange(BaseModel):
     urn: str
-    action: Literal["add", "change", "replace", "remove"]
+    # `unknown`: nothing changed that the saved plan shows, but its secret inputs cannot be compared.
+    action: Literal["add", "change", "replace", "remove", "unknown"]
     keys: list[str] = Field(default_factory=list, description="changed inputs (values never shown)")
+    secrets: dict[str, Literal["changed", "unknown"]] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="secret inputs changed, or not comparable (a saved plan without digests), by their digests",
+    )
     protected: bool = Field(
         default=False,
         exclude_if=lambda v: not v,
@@ -180,7 +230,8 @@ class ResourceChange(BaseModel):
 
 class StackChanges(BaseModel):
     stack: str
-    status: Literal["new", "changed", "unchanged", "removed"]
+    # `unknown`: no change the saved plan shows, but secret inputs it cannot compare.
+    status: Literal["new", "changed", "unchanged", "unknown", "removed"]
     changes: list[ResourceChange] = Field(default_factory=list)
 
 
@@ -325,6 +376,7 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
         findings=findings,
     )
     planned._raw_outputs = dict(run.outputs)
+    planned._secret_inputs = {r.urn: held for r in run.resources if (held := secret_inputs(r))}
     return planned
 
 
@@ -472,7 +524,37 @@ def load_saved(plans_dir: Path, stack: str) -> StackPlan | None:
         return None
 
 
-def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None) -> StackChanges:
+def _secret_changes(
+    urn: str,
+    shown: Iterable[str],
+    before: dict[str, dict[str, str]] | None,
+    after: dict[str, dict[str, str]],
+) -> dict[str, Literal["changed", "unknown"]]:
+    """The secret inputs of resource `urn` whose digests differ (`changed`) or that the saved plan
+    has no digest of (`unknown`), less those whose redacted values already differ (`shown`)."""
+    found: dict[str, Literal["changed", "unknown"]] = {}
+    saved = before.get(urn, {}) if before is not None else None
+    for name, now in after.get(urn, {}).items():
+        if name in shown:
+            continue
+        if saved is None or name not in saved:
+            found[name] = "unknown"
+        elif not hmac.compare_digest(saved[name], now):
+            found[name] = "changed"
+    return found
+
+
+def diff_plans(
+    stack: str,
+    previous: StackPlan | None,
+    current: StackPlan | None,
+    *,
+    digests_before: dict[str, dict[str, str]] | None = None,
+    digests_after: dict[str, dict[str, str]] | None = None,
+) -> StackChanges:
+    """The changes from the saved plan `previous` to `current`. With `digests_after` (the current
+    plan's secret input digests, `plan_digests`), a secret input whose digest differs from the
+    saved one (`digests_before`) is a change; one the saved plan has no digest of, `unknown`."""
     if current is None:
         removed = [
             ResourceChange(urn=r.urn, action="remove", protected=r.protect) for r in (previous.resources if previous else [])
@@ -489,17 +571,30 @@ def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None
         old = before.get(urn)
         if old is None:
             changes.append(ResourceChange(urn=urn, action="add"))
-        elif old.inputs != resource.inputs or old.type != resource.type:
-            keys = sorted(k for k in set(old.inputs) | set(resource.inputs) if old.inputs.get(k) != resource.inputs.get(k))
-            replaced = replaced_by(old, resource) if old.type == resource.type else keys
+            continue
+        shown = [k for k in set(old.inputs) | set(resource.inputs) if old.inputs.get(k) != resource.inputs.get(k)]
+        same_type = old.type == resource.type
+        hidden = (
+            _secret_changes(urn, shown, digests_before, digests_after) if same_type and digests_after is not None else {}
+        )
+        secrets_changed = [k for k, state in hidden.items() if state == "changed"]
+        keys = sorted({*shown, *secrets_changed})
+        if keys or not same_type:
+            replaced = replaced_by(old, resource, secrets_changed) if same_type else keys
             action: Literal["change", "replace"] = "replace" if replaced else "change"
             changes.append(
-                ResourceChange(urn=urn, action=action, keys=keys, protected=resource.protect and bool(replaced))
+                ResourceChange(
+                    urn=urn, action=action, keys=keys, secrets=hidden, protected=resource.protect and bool(replaced)
+                )
             )
+        elif hidden:
+            changes.append(ResourceChange(urn=urn, action="unknown", secrets=hidden))
     changes += [
         ResourceChange(urn=urn, action="remove", protected=before[urn].protect) for urn in before if urn not in after
     ]
-    status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
+    status: Literal["changed", "unchanged", "unknown"] = (
+        "changed" if any(c.action != "unknown" for c in changes) else "unknown" if changes else "unchanged"
+    )
     return StackChanges(stack=stack, status=status, changes=changes)
 
 
@@ -518,7 +613,9 @@ def compare_and_save(
     save: bool = True,
     complete: bool = False,
 ) -> list[StackChanges]:
-    """Changes against the saved plans; then save the new ones (secrets were redacted already).
+    """Changes against the saved plans; then save the new ones (secrets were redacted already),
+    each with the keyed digests of its secret inputs (`plan_digests`), which tell a changed
+    secret input from an unchanged one.
 
     With `complete` (the whole fleet was planned), saved stacks that are gone are reported removed
     and their saved plans deleted. What a run killed outright left of the folder is finished
@@ -527,20 +624,34 @@ def compare_and_save(
     """
     if save:
         recover_staged(plans_dir)
-    changes = [diff_plans(plan.stack, load_saved(plans_dir, plan.stack), plan) for plan in plans]
+    key = ensure_key(plans_dir) if save else read_key(plans_dir)
+    # Not saving in a folder without a key: digests that nothing saved can be compared with.
+    digests = {plan.stack: digests_of(key or secrets.token_bytes(32), plan.secret_inputs) for plan in plans}
+    changes = [
+        diff_plans(
+            plan.stack,
+            load_saved(plans_dir, plan.stack),
+            plan,
+            digests_before=load_digests(plans_dir, plan.stack, key),
+            digests_after=digests[plan.stack].inputs,
+        )
+        for plan in plans
+    ]
     gone = gone_stacks(plans, plans_dir) if complete else []
     if gone:
         changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
     if save:
-        texts = {plan.stack: plan.model_dump_json(indent=1) + "\n" for plan in plans}
-        changed = {stack: text for stack, text in texts.items() if would_change(plan_path(plans_dir, stack), text, 0o600)}
+        texts = {plan_path(Path(), plan.stack).name: plan.model_dump_json(indent=1) + "\n" for plan in plans}
+        texts.update({digests_path(Path(), stack).name: digests_text(held) for stack, held in digests.items()})
+        changed = {name: text for name, text in texts.items() if would_change(plans_dir / name, text, 0o600)}
         if changed or gone:
             # The saved plans whole or as they were: a run stopped part-way leaves no plans of
-            # two fleets side by side, nor a gone stack's plan deleted while the rest are old.
-            removed = [plan_path(Path(), stack).name for stack in gone]
+            # two fleets side by side, nor a gone stack's plan deleted while the rest are old,
+            # nor a plan without the digests of its secret inputs.
+            removed = [path(Path(), stack).name for stack in gone for path in (plan_path, digests_path)]
             with staged_directory(plans_dir, remove=removed) as staging:
-                for stack, text in changed.items():
-                    atomic_write_text(plan_path(staging, stack), text, mode=0o600, durable=False)
+                for name, text in changed.items():
+                    atomic_write_text(staging / name, text, mode=0o600, durable=False)
     return changes
 
 

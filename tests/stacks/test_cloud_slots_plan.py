@@ -83,8 +83,10 @@ def test_adding_an_aws_region_leaves_the_openstack_sites_networks(tmp_path: Path
     touched = [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in changes if any(t in c.urn for t in networks)]
     assert touched == []
     # The gateway forwards the new region's ranges too: its port's allowed pairs grow, in place.
-    gateway = [(c.action, c.keys) for c in changes if c.urn.endswith("::ams-private-vpn-gateway")]
-    assert gateway == [("change", ["allowedAddressPairs"])]
+    # The region's tunnels are new peers in the gateway's user data (secret, seen by its digest):
+    # a new gateway instance.
+    gateway = sorted((c.urn.split("::")[-2].rsplit(":", 1)[-1], c.action, c.keys) for c in changes if c.urn.endswith("::ams-private-vpn-gateway"))
+    assert gateway == [("Instance", "replace", ["userData"]), ("Port", "change", ["allowedAddressPairs"])]
 
 
 def test_reordering_the_hubs_and_the_regions_changes_nothing_in_the_core_stack(tmp_path: Path) -> None:

@@ -92,6 +92,11 @@ def test_saved_plans_hold_no_secret_and_are_private(sample_plan: tuple[PlanRepor
     assert '"tunnel1PresharedKey": "[secret]"' in text
     assert '"userData": "[secret]"' in text, "the OpenStack VPN gateway's config holds its keys"
     assert (plans_dir / "core.json").stat().st_mode & 0o777 == 0o600
+    # Planned in worker processes, the secret inputs still reach the digests saved beside the plan.
+    digests = json.loads((plans_dir / "core.digests").read_text())["inputs"]
+    gateway = next(held for urn, held in digests.items() if urn.endswith("::ams-private-vpn-gateway"))
+    assert list(gateway) == ["userData"] and len(gateway["userData"]) == 64
+    assert (plans_dir / "core.digests").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_modified_inventory_shows_the_right_change_list(tmp_path: Path) -> None:
@@ -110,7 +115,7 @@ def test_a_modified_inventory_shows_the_right_change_list(tmp_path: Path) -> Non
     store4 = changes["store-nw-0004"]
     assert store4.status == "changed"
     assert [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in store4.changes] == [
-        ("change", "nw-0004-wan1-cgw", ["ipAddress"])
+        ("replace", "nw-0004-wan1-cgw", ["ipAddress"])
     ]
     assert changes["store-nw-0007"].status == "removed"
     # Seats are entitlements, WorkSpaces belong to named users: a store leaving changes no core resource.

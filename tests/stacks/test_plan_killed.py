@@ -64,7 +64,11 @@ def test_a_plan_after_one_killed_deleting_a_gone_stacks_plan_finishes_the_deleti
 
     one = _plan(tmp_path, "--store", "nw-0001")
     assert one["removed_stacks"] == []
-    assert sorted(p.name for p in plans.iterdir()) == ["core.json", "store-nw-0001.json"], (
-        "the gone stack's saved plan (or the killed run's staging) stayed"
-    )
+    assert sorted(p.name for p in plans.iterdir()) == [
+        "core.digests",
+        "core.json",
+        "digest.key",
+        "store-nw-0001.digests",
+        "store-nw-0001.json",
+    ], "the gone stack's saved plan or digests (or the killed run's staging) stayed"
     assert _plan(tmp_path)["removed_stacks"] == [], "the gone stack was reported removed a second time"
