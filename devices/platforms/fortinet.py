@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ from storestack.network.model import PrefixLimit
 if TYPE_CHECKING:
     from storestack.devices.views import (
         AclRule,
+        AwsTunnelView,
+        CloudTunnelView,
         FlowView,
         HealthCheckView,
         HubView,
@@ -613,6 +616,22 @@ TO_STORES_DEFAULT_RULE = 1000
 FIRST_STORE_LOCAL_IN = 1000
 STORE_LOCAL_IN_STRIDE = 16
 LOCAL_IN_ID_MAX = 4294967295
+# A hub's other local-in policies by what each is, never their place: a cloud VPN's accept and deny
+# from its slot (`CloudTunnelView.slot`: its AWS region's or OpenStack site's pinned slot), the DC
+# port's BGP accept, BFD accept and deny fixed. Numbered by place, a cloud VPN added or removed, or
+# a hub added (the DC port's BFD accept appearing), turned the later policies into others in place.
+# Above the ids a place gave (1 to 2 x the cloud VPNs + 3) and below the stores'; FortiOS takes them
+# in the table's order (`ordered_tables`), the push moving them into the rendered one.
+FIRST_CLOUD_LOCAL_IN = 100
+DC_LOCAL_IN = (900, 901, 902)  # BGP from the DC peers, BFD from them, the rest of BGP and BFD
+
+
+def cloud_local_in_id(tunnel: CloudTunnelView, which: int) -> int:
+    """The id of cloud VPN `tunnel`'s accept (`which` 0) or deny (1) local-in policy on its hub."""
+    number = FIRST_CLOUD_LOCAL_IN + 2 * tunnel.slot + which
+    if not 0 <= which < 2 or number >= DC_LOCAL_IN[0]:
+        raise RenderError(f"cloud VPN {tunnel.name}: slot {tunnel.slot} has no local-in policy id below the DC port's")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -651,9 +670,9 @@ def hub_store_zones(view: HubView) -> list[HubStoreZone]:
         for own, controls in forwarding.served()
         if (names := [by_tunnel[c.tunnel] for c in controls if c.tunnel in by_tunnel])
     }
-    # The cloud VPNs' local-in policies (two each) and the DC port's (three at most) below the stores'.
-    if 2 * len(view.cloud_tunnels) + 3 >= FIRST_STORE_LOCAL_IN:
-        raise RenderError(f"hub {view.hostname}: {len(view.cloud_tunnels)} cloud VPNs' local-in policies reach the stores'")
+    # The cloud VPNs' local-in policies (two each, `cloud_local_in_id`) below the DC port's and the stores'.
+    for tunnel in view.cloud_tunnels:
+        cloud_local_in_id(tunnel, 1)
     zones: list[HubStoreZone] = []
     for own in (o for o in forwarding.own if o.store in ifnames):
         first = FIRST_STORE_POLICY + 2 * own.number
@@ -789,6 +808,10 @@ LOOPBACK_ENTRY = SEGMENT_ENTRY
 BREAKOUT_ROUTE = 1000
 FIRST_UNDERLAY_ROUTE = 2000
 UNDERLAY_PORT_STRIDE = 100
+# A hub tunnel's far end by its hub's slot (`HubRef.slot`, pinned by IPAM), past the two offsets
+# (0, 1: home hub, other hub) the routes held before: a store whose home hub changes keeps both
+# routes, one whose other hub changes adds the new hub's before the old one's is deleted.
+HUB_UNDERLAY_OFFSET = 10
 AWS_UNDERLAY_OFFSET = 50  # a link's AWS tunnels' far ends, past its hub tunnels'
 
 
@@ -808,13 +831,93 @@ def host_rule_id(address: object) -> int:
 
 
 def underlay_route_id(link: WanLinkView, far_end: int, *, aws: bool = False) -> int:
-    """The id of the underlay route over `link` to its `far_end`-th hub tunnel's far end (from 0,
-    home hub first) or, with `aws`, its AWS tunnel `far_end`'s (1, 2): by the link's WAN port
-    (`WanLinkView.port`), never its place among the links."""
-    offset = AWS_UNDERLAY_OFFSET + far_end if aws else far_end
-    if offset >= UNDERLAY_PORT_STRIDE:
-        raise RenderError(f"link {link.name}: {offset} underlay routes; its block holds {UNDERLAY_PORT_STRIDE}")
+    """The id of the underlay route over `link` to the far end of its tunnel to the hub in slot
+    `far_end` (`HubRef.slot`) or, with `aws`, of its AWS tunnel `far_end` (1, 2): by the link's WAN
+    port (`WanLinkView.port`) and the hub, never their places among the links and the hubs."""
+    offset = AWS_UNDERLAY_OFFSET + far_end if aws else HUB_UNDERLAY_OFFSET + far_end
+    if offset >= (UNDERLAY_PORT_STRIDE if aws else AWS_UNDERLAY_OFFSET):
+        kind = "AWS tunnel" if aws else "hub slot"
+        raise RenderError(f"link {link.name}: {kind} {far_end} has no underlay route id in the port's block")
     return FIRST_UNDERLAY_ROUTE + UNDERLAY_PORT_STRIDE * link.port + offset
+
+
+# A store's SD-WAN members by what each is, its link's WAN port and its hub's slot (`HubRef.slot`),
+# never its place: numbered by place (P ports: 1..P to the links' home hubs, P+1..2P to the other
+# hub), a link on a new port renumbered every member to the other hub, and a store whose home hub
+# changed swapped its members' interfaces in place, the SD-WAN rules and health checks naming
+# them steering to the wrong hub meanwhile. Above every number a place gave (at most 2P), within
+# FortiOS's range (`config system sdwan`, `config members`: seq-num 1-512; FortiOS 7.x schema as
+# fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`, members `seq_num`).
+FIRST_SDWAN_MEMBER = 100
+SDWAN_MEMBER_PORTS = 16  # WAN ports per hub's block
+SDWAN_MEMBER_MAX = 512
+
+
+def sdwan_member_id(tunnel: TunnelView) -> int:
+    """The seq-num of the SD-WAN member of hub tunnel `tunnel`: its hub's block, its port in it."""
+    number = FIRST_SDWAN_MEMBER + SDWAN_MEMBER_PORTS * tunnel.hub.slot + tunnel.port
+    if tunnel.port >= SDWAN_MEMBER_PORTS or number > SDWAN_MEMBER_MAX:
+        raise RenderError(
+            f"tunnel {tunnel.id}: WAN port {tunnel.port} to hub {tunnel.hub.hostname} (slot {tunnel.hub.slot}) "
+            f"has no SD-WAN member number (FortiOS takes 1-{SDWAN_MEMBER_MAX}, {SDWAN_MEMBER_PORTS} ports per hub)"
+        )
+    return number
+
+
+# A store's local-in policies by what each is, never their place: each hub tunnel's three by its
+# SD-WAN member number (`sdwan_member_id`), each AWS tunnel's two by its number, each WAN port's two
+# by the port, the `any` BGP/BFD refusal one id, a guest segment's two by its kind
+# (`segment_entry_id`). Numbered by place, a link, hub or segment added or removed turned every
+# later policy into another in place: while the push edited them, a tunnel's accept stood where its
+# deny had been, or a port took IKE from another port's peers. FortiOS evaluates them top down, by
+# their place in the table (`move`, `ordered_tables`), which the push keeps as rendered. Every id is
+# above the ones a place gave (1 to the store's count of policies), within FortiOS's range
+# (policyid 0-4294967295, FortiOS 6.4.11 CLI Reference, `config firewall local-in-policy`).
+LOCAL_IN_STRIDE = 10
+FIRST_TUNNEL_LOCAL_IN = 1000  # + LOCAL_IN_STRIDE x SD-WAN member number (at most 512)
+FIRST_AWS_LOCAL_IN = 7000  # + LOCAL_IN_STRIDE x AWS tunnel number
+FIRST_PORT_LOCAL_IN = 10000  # + LOCAL_IN_STRIDE x WAN port
+ANY_LOCAL_IN = 20000
+FIRST_SEGMENT_LOCAL_IN = 30000  # + LOCAL_IN_STRIDE x segment_entry_id
+
+
+def local_in_id(owner: TunnelView | AwsTunnelView | WanLinkView | SegmentView, which: int) -> int:
+    """The id of `owner`'s `which`-th (from 0) local-in policy: a hub or AWS tunnel's, a WAN
+    port's, a guest segment's."""
+    from storestack.devices.views import AwsTunnelView, SegmentView, TunnelView, WanLinkView
+
+    if isinstance(owner, TunnelView):
+        first = FIRST_TUNNEL_LOCAL_IN + LOCAL_IN_STRIDE * sdwan_member_id(owner)
+    elif isinstance(owner, AwsTunnelView):
+        first = FIRST_AWS_LOCAL_IN + LOCAL_IN_STRIDE * owner.number
+    elif isinstance(owner, WanLinkView):
+        first = FIRST_PORT_LOCAL_IN + LOCAL_IN_STRIDE * owner.port
+    elif isinstance(owner, SegmentView):
+        first = FIRST_SEGMENT_LOCAL_IN + LOCAL_IN_STRIDE * segment_entry_id(owner.kind)
+    else:
+        raise TypeError(f"no local-in policies of {owner!r}")
+    bound = {TunnelView: FIRST_AWS_LOCAL_IN, AwsTunnelView: FIRST_PORT_LOCAL_IN, WanLinkView: ANY_LOCAL_IN}.get(type(owner))
+    if not 0 <= which < LOCAL_IN_STRIDE or (bound is not None and first + which >= bound):
+        raise RenderError(f"local-in policy {which} of {owner!r} has no id in its block")
+    return first + which
+
+
+# A WAN port's DoS policy by the port (`WanLinkView.port`), never the link's place: numbered by
+# place, a link added or removed moved every later port's policy to another interface in place.
+# Above the ids a place gave (1 to the store's links), within FortiOS's range (policyid 0-9999,
+# FortiOS 6.4.11 CLI Reference, `config firewall DoS-policy`,
+# https://docs.fortinet.com/document/fortigate/6.4.11/cli-reference/326620). One policy per port,
+# each on its own interface: their order decides nothing.
+FIRST_DOS_POLICY = 100
+DOS_POLICY_MAX = 9999
+
+
+def dos_policy_id(link: WanLinkView) -> int:
+    """The id of the DoS policy of `link`'s WAN port."""
+    number = FIRST_DOS_POLICY + link.port
+    if number > DOS_POLICY_MAX:
+        raise RenderError(f"link {link.name}: WAN port {link.port} has no DoS policy id (FortiOS takes 0-{DOS_POLICY_MAX})")
+    return number
 
 
 def advertised_entries(view: StoreApplianceView) -> list[tuple[int, Net]]:
@@ -1022,9 +1125,9 @@ def dos_policies(view: StoreApplianceView) -> list[str]:
     tunnel interfaces, not the port), where no DoS policy applies."""
     pps = view.intent.management.icmp_requests_pps
     lines: list[str] = []
-    for number, link in enumerate(view.wan, start=1):
+    for link in view.wan:
         lines += [
-            f"    edit {number}",
+            f"    edit {dos_policy_id(link)}",
             f"        set name {quote('WAN-PING-' + link.ifname)}",
             f"        set interface {quote(link.ifname)}",
             '        set srcaddr "all"',
@@ -1176,7 +1279,7 @@ def sdwan_members(links: Sequence[WanLinkView]) -> list[str]:
         zone = "overlay-cellular" if link.cellular else "overlay"
         for tunnel in link.tunnels:
             lines += [
-                f"        edit {tunnel.number}",
+                f"        edit {sdwan_member_id(tunnel)}",
                 f"            set interface {quote(tunnel.ifname)}",
                 f"            set zone {quote(zone)}",
                 f"            set gateway {tunnel.inside_peer}",
@@ -1307,7 +1410,7 @@ def static_routes(view: StoreApplianceView) -> list[str]:
             "    next",
         ]
     for link in view.wan:
-        far_ends = [(underlay_route_id(link, index), tunnel.peer_outside) for index, tunnel in enumerate(link.tunnels)]
+        far_ends = [(underlay_route_id(link, tunnel.hub.slot), tunnel.peer_outside) for tunnel in link.tunnels]
         far_ends += [
             (underlay_route_id(link, tunnel.tunnel, aws=True), tunnel.peer_outside)
             for tunnel in view.aws_tunnels
@@ -1456,7 +1559,7 @@ def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
             # 000000 (unmarked) is the default, which FortiOS leaves out of its configuration.
             *([f"            set diffservcode {dscp:06b}"] if dscp else []),
             f"            set sla-fail-log-period {timers.fail_log_s}",
-            f"            set members {tunnel.number}",
+            f"            set members {sdwan_member_id(tunnel)}",
             "            config sla",
         ]
         for sla in check.classes:
@@ -1480,7 +1583,7 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
         tunnel = check.tunnel
         lines += [
             f"        edit {quote(tunnel.inside_peer)}",
-            f"            set member {tunnel.number}",
+            f"            set member {sdwan_member_id(tunnel)}",
             f"            set health-check {quote(tunnel.ifname)}",
             f"            set sla-id {check.return_sla.index}",
             "        next",
@@ -1502,18 +1605,55 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
 SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
 
 
+# A store's SD-WAN rules by what each is, never their place: an application class's rules from its
+# name's block (`application_rule_ids`), a segment's wired-only rule by its kind, the local-out rule
+# one id. Numbered by place, an application or segment added or removed turned every later rule into
+# another in place, steering a class by another's members and SLA until the push ended. FortiOS
+# evaluates the rules top down, by their place in the table, not by id (the table's order is what
+# `move <id> before|after <id>` changes: Fortinet Community, "Technical Tip: Using the CLI to change
+# the order of the IPV4, traffic shaping, local-in and SD-WAN policy list", ta-p/197353): the push
+# moves them into the intended order (`ordered_tables`). Every id is above the ones a place gave
+# (1 to the store's count of rules) and within FortiOS's range (SD-WAN rule ID 1-4000, FortiOS 7.x
+# schema as fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`, `service`).
+FIRST_APPLICATION_RULE = 100
+APPLICATION_RULE_STRIDE = 10  # one rule per port range, at most 9
+APPLICATION_RULE_BLOCKS = 280  # 100 .. 2899
+FIRST_WIRED_ONLY_RULE = 3000
+LOCAL_OUT_RULE = 3500
+
+
+def application_rule_ids(names: Sequence[str]) -> dict[str, int]:
+    """The first rule id of each application class of `names`: its name's block (CRC-32 of the
+    name), the next free block where two names meet (in name order, so that a class keeps its block
+    unless a class added takes it first); more classes than blocks are refused."""
+    if len(set(names)) > APPLICATION_RULE_BLOCKS:
+        raise RenderError(f"{len(set(names))} application classes; the SD-WAN rules hold {APPLICATION_RULE_BLOCKS}")
+    taken: dict[int, str] = {}
+    for name in sorted(set(names)):
+        block = zlib.crc32(name.encode()) % APPLICATION_RULE_BLOCKS
+        while block in taken:
+            block = (block + 1) % APPLICATION_RULE_BLOCKS
+        taken[block] = name
+    return {name: FIRST_APPLICATION_RULE + APPLICATION_RULE_STRIDE * block for block, name in taken.items()}
+
+
 def sdwan_services(view: StoreApplianceView) -> list[str]:
-    """The `config service` block of `config system sdwan`, rules numbered from 1: one per
-    application class and port range, its members in the intent's order of paths, each judged
-    by the class's SLA entry; then one per overlay segment that may not use LTE/5G and that no
-    application class takes whole (`_wired_only_rules`)."""
+    """The `config service` block of `config system sdwan`: one rule per application class and
+    port range, its members in the intent's order of paths, each judged by the class's SLA entry;
+    then one per overlay segment that may not use LTE/5G and that no application class takes whole
+    (`_wired_only_rules`), then the local-out rule. Each rule's id its own (`application_rule_ids`,
+    FIRST_WIRED_ONLY_RULE, LOCAL_OUT_RULE), the push moving them into this order."""
     steering = view.steering
     assert steering is not None, f"store {view.store_id}: FortiOS steers by SD-WAN rules, the view has no steering"
     lines = ["    config service"]
-    rule = 0
+    first_rules = application_rule_ids([app.name for app in steering.applications])
     for app in steering.applications:
+        if len(app.port_ranges) >= APPLICATION_RULE_STRIDE:
+            raise RenderError(
+                f"application {app.name}: {len(app.port_ranges)} port ranges; its SD-WAN rules hold {APPLICATION_RULE_STRIDE - 1}"
+            )
         for position, (low, high) in enumerate(app.port_ranges or [(0, 0)], start=1):
-            rule += 1
+            rule = first_rules[app.name] + position - 1
             name = app.name if len(app.port_ranges) < 2 else f"{app.name}-{position}"
             lines += [f"        edit {rule}", f"            set name {quote(name)}", "            set mode sla"]
             if app.protocol != "ip":
@@ -1534,18 +1674,16 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
                 ]
             lines += [
                 "            end",
-                "            set priority-members" + "".join(f" {probe.tunnel.number}" for probe in app.paths),
+                "            set priority-members" + "".join(f" {sdwan_member_id(probe.tunnel)}" for probe in app.paths),
                 SDWAN_TIE_BREAK,
                 f"            set hold-down-time {app.sla.recovery_seconds}",
                 "        next",
             ]
-    wired_only = _wired_only_rules(view, steering.applications, rule)
-    rule += sum(line.startswith("        edit ") for line in wired_only)
-    return [*lines, *wired_only, *_local_out_rule(view, rule), "    end"]
+    return [*lines, *_wired_only_rules(view, steering.applications), *_local_out_rule(view), "    end"]
 
 
-def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
-    """Rule `last` + 1 for the store's own traffic from its loopback (NTP, syslog, TACACS+, DNS:
+def _local_out_rule(view: StoreApplianceView) -> list[str]:
+    """Rule LOCAL_OUT_RULE for the store's own traffic from its loopback (NTP, syslog, TACACS+, DNS:
     each set to `interface-select-method sdwan` in the template): its hub tunnels in the order the
     hubs rank them for the way back (`TunnelView.local_pref`, the network intent's
     `transport_ranks`: wired before LTE/5G, the strictest class's transports, home hub first), so
@@ -1566,9 +1704,9 @@ def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
     tunnels = [tunnel for link in view.wan for tunnel in link.tunnels]
     if len(tunnels) < 2:
         return []
-    members = [tunnel.number for tunnel in sorted(tunnels, key=lambda tunnel: -tunnel.local_pref)]
+    members = [sdwan_member_id(tunnel) for tunnel in sorted(tunnels, key=lambda tunnel: -tunnel.local_pref)]
     return [
-        f"        edit {last + 1}",
+        f"        edit {LOCAL_OUT_RULE}",
         '            set name "local-out"',
         '            set src "LOOPBACK"',
         '            set dst "STORE-LOCAL"',
@@ -1579,10 +1717,8 @@ def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
     ]
 
 
-def _wired_only_rules(
-    view: StoreApplianceView, applications: Sequence[SteeredApplicationView], last: int
-) -> list[str]:
-    """Rules numbered after `last` for each overlay segment kept off LTE/5G (IoT) that no
+def _wired_only_rules(view: StoreApplianceView, applications: Sequence[SteeredApplicationView]) -> list[str]:
+    """A rule, numbered by its kind from FIRST_WIRED_ONLY_RULE, for each overlay segment kept off LTE/5G (IoT) that no
     application class takes whole: its traffic to the wired tunnels only, in the links' order,
     home hub first (`manual`: "Interfaces are manually assigned a priority", FortiOS 6.4
     administration guide, "Maximize bandwidth (SLA) strategy"). Without it the implicit rule
@@ -1591,7 +1727,7 @@ def _wired_only_rules(
     share that lands on an LTE tunnel matches no policy (the segment's leave by zone "overlay"
     only) and is dropped. With no wired tunnel up the rule is skipped and the segment's traffic
     meets that deny, as the intent wants (fail closed, never over LTE)."""
-    wired = [tunnel.number for link in view.wan if not link.cellular for tunnel in link.tunnels]
+    wired = [sdwan_member_id(tunnel) for link in view.wan if not link.cellular for tunnel in link.tunnels]
     if not wired or all(not link.cellular for link in view.wan):
         return []
     whole = {
@@ -1604,9 +1740,8 @@ def _wired_only_rules(
     for segment in view.segments:
         if not segment.overlay or segment.cellular_allowed or segment.kind in whole:
             continue
-        last += 1
         lines += [
-            f"        edit {last}",
+            f"        edit {FIRST_WIRED_ONLY_RULE + SEGMENT_KINDS.index(segment.kind)}",
             f"            set name {quote(segment.kind + '-wired')}",
             f'            set src "{segment.tag}-NET"',
             '            set dst "STORE-LOCAL"',
@@ -1632,6 +1767,8 @@ PLATFORM = FortinetPlatform(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
         ("to_stores_default_rule", TO_STORES_DEFAULT_RULE),
+        ("any_local_in", ANY_LOCAL_IN),
+        ("dc_local_in", DC_LOCAL_IN),
         ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
@@ -1685,5 +1822,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_static_routes", static_routes),
         ("fortios_advertised", advertised_entries),
         ("fortios_host_rule", host_rule_id),
+        ("fortios_local_in_id", local_in_id),
+        ("fortios_cloud_local_in_id", cloud_local_in_id),
     ),
 )

@@ -71,6 +71,7 @@ from storestack.devices.views.model import (
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
+from storestack.network.cloud import HUB_AWS_REGIONS
 from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
     CLOUD_LONGEST_PREFIX,
@@ -279,6 +280,7 @@ class ViewBuilder:
             underlay_gateway=dotted(int(underlay.gateway)) if underlay is not None and underlay.gateway else None,
             ifname=profile.store_tunnel(link_index, tunnel.transport, number, tunnel.peer),
             number=number,
+            port=link_index,
             local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,
             peer_outside=dotted(int(tunnel.peer_outside)),
             inside=IfAddr.of(tunnel.local_inside),
@@ -1323,6 +1325,10 @@ class ViewBuilder:
         # else counted down from the top of the platform's range (Huawei AR).
         maximum = profile.max_tunnel_number
         tunnel_number = CLOUD_TUNNEL_BASE + number if maximum is None else maximum + 1 - number
+        if tunnel.kind == "hub-aws":
+            slot = 2 * self.fleet.aws_region_slot(far[1]) + int(far[2]) - 1
+        else:
+            slot = 2 * HUB_AWS_REGIONS + self.fleet.openstack_site_slot(far[1])
         return CloudTunnelView(
             id=tunnel.id,
             kind=tunnel.kind,
@@ -1338,6 +1344,7 @@ class ViewBuilder:
             local_selectors=[Net.of(net) for net in tunnel.local_selectors],
             peer_selectors=[Net.of(net) for net in tunnel.peer_selectors],
             site=site,
+            slot=slot,
             mtu=tunnel.mtu.mtu,
             tcp_mss=tunnel.mtu.tcp_mss,
         )

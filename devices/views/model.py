@@ -278,6 +278,7 @@ class TunnelView:
     underlay_gateway: str | None  # next hop of the pinned /32 to peer_outside; None: learned
     ifname: str
     number: int
+    port: int  # its link's WAN port (`WanLinkView.port`)
     local_outside: str | None  # store's public address; None when it comes from DHCP
     peer_outside: str  # hub's public endpoint
     inside: IfAddr  # store side; BGP source
@@ -422,6 +423,11 @@ class CloudTunnelView:
     # `Tunnel.mtu`, from the MTU of the transport it rides on: `CryptoPolicy.tunnel_mtu`).
     mtu: int
     tcp_mss: int
+    # What it is among a hub's cloud tunnels, by its far end's pinned slot, never its place: an AWS
+    # tunnel 2 x its region's slot (`Fleet.aws_region_slot`) + its number - 1, an OpenStack site's
+    # 2 x HUB_AWS_REGIONS + the site's slot (`Fleet.openstack_site_slot`). FortiOS keys the hub's
+    # local-in policies of the tunnel by it.
+    slot: int = 0
 
 
 @record

@@ -16,14 +16,20 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from testsupport.emulator_push import fortios_holding, send_to_fortios
+from testsupport.emulator_push import (
+    forti_block,
+    forti_entries,
+    fortios_held,
+    fortios_holding,
+    send_to_fortios,
+)
 from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_store
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet
-from storestack.lab.emulator.forticonfig import FortiBlock, FortiConfig, unquote
+from storestack.lab.emulator.forticonfig import FortiConfig
 from storestack.lab.emulator.profiles.fortinet import FortiSession
 
 # (table, its block's path from the top, the settings no two of its entries may share)
@@ -47,38 +53,9 @@ def _edited(tmp_path: Path, store: str, old: str, new: str) -> str:
     return _rendered(load_fleet(edited_sample_chain(tmp_path, old, new, f"stores/{store}.yaml")), store)
 
 
-def _block(config: FortiConfig, path: tuple[str, ...]) -> FortiBlock:
-    """The block at `path` (a block's name, or an entry's name then a block's), empty if none."""
-    block = config.root.blocks.get(path[0], FortiBlock())
-    rest = path[1:]
-    while rest:
-        if rest[0] in block.blocks:
-            block, rest = block.blocks[rest[0]], rest[1:]
-            continue
-        entry = next((e for name, e in block.entries.items() if unquote(name) == rest[0]), None)
-        if entry is None or len(rest) < 2:
-            return FortiBlock()
-        block, rest = entry.blocks.get(rest[1], FortiBlock()), rest[2:]
-    return block
-
-
-def _entries(config: FortiConfig, path: tuple[str, ...]) -> dict[str, frozenset[tuple[str, str]]]:
-    """Each entry of the table at `path` by id: its settings but the unit's own uuid."""
-    return {
-        unquote(name): frozenset((key, value) for key, value in entry.attributes.items() if key != "uuid")
-        for name, entry in _block(config, path).entries.items()
-    }
-
-
-def _held(session: FortiSession) -> FortiConfig:
-    """What the unit would apply now: the block being edited where one is open, else its running
-    config."""
-    return session.staged if session.staged is not None else session.device.forti()
-
-
 def _ids(text: str) -> dict[str, dict[str, frozenset[tuple[str, str]]]]:
     config = FortiConfig(text)
-    return {table: _entries(config, path) for table, path, _ in TABLES}
+    return {table: forti_entries(config, path) for table, path, _ in TABLES}
 
 
 def _what(entries: Iterable[frozenset[tuple[str, str]]]) -> set[frozenset[tuple[str, str]]]:
@@ -93,13 +70,13 @@ def _push_line_by_line(session: FortiSession, lines: tuple[str, ...], before: st
     `duplicates` may arise, no two entries of a table sharing its key settings."""
     kept = {}
     for table, path, _ in TABLES:
-        old, new = _entries(FortiConfig(before), path), _entries(FortiConfig(after), path)
+        old, new = forti_entries(FortiConfig(before), path), forti_entries(FortiConfig(after), path)
         kept[table] = _what(old.values()) & _what(new.values())
     for line in lines:
         send_to_fortios(session, [line])
-        config = _held(session)
+        config = fortios_held(session)
         for table, path, key in TABLES:
-            entries = _entries(config, path).values()
+            entries = forti_entries(config, path).values()
             missing = kept[table] - _what(entries)
             assert not missing, f"after {line!r} the unit holds no {table} {sorted(dict(next(iter(missing))).items())}"
             if duplicates:
@@ -168,7 +145,7 @@ def _by_place(text: str) -> str:
     them before they had ids of their own."""
     config = FortiConfig(text)
     for _, path, _ in TABLES:
-        block = _block(config, path)
+        block = forti_block(config, path)
         block.entries = {str(place): entry for place, entry in enumerate(block.entries.values(), start=1)}
     return config.render()
 

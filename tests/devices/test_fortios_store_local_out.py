@@ -9,6 +9,7 @@ from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.lint import ConfigFile
 from storestack.devices.lint.fortinet import local_out_rule, parse
+from storestack.devices.platforms.fortinet import sdwan_member_id
 from storestack.devices.render import render_store
 from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
@@ -30,10 +31,10 @@ def test_a_fortios_stores_own_traffic_leaves_by_the_tunnel_hqs_answers_take(flee
     view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
     (config,) = render_store(fleet, store.id)
     tunnels = [tunnel for link in view.wan for tunnel in link.tunnels]
-    ranked = [str(t.number) for t in sorted(tunnels, key=lambda t: (-t.local_pref, t.prepend))]
+    ranked = [str(sdwan_member_id(t)) for t in sorted(tunnels, key=lambda t: (-t.local_pref, t.prepend))]
     back = min(tunnels, key=lambda t: (t.prepend, -t.local_pref))
     assert _loopback_rules(config.text) == [ranked], shape
-    assert ranked[0] == str(back.number), shape
+    assert ranked[0] == str(sdwan_member_id(back)), shape
 
 
 def test_lint_finds_a_fortios_store_whose_own_traffic_has_no_rule(fleet: Fleet) -> None:

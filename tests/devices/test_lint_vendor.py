@@ -2047,11 +2047,11 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     renamed = _steering(fleet, _broken(config, 'set name "pos"\n', 'set name "tills"\n'))
     assert "sla-unknown-application" in _rules(renamed)
     assert any(f.rule == "sla-application-unsteered" and f.message.startswith("pos:") for f in renamed)
-    # Bulk with an LTE member (4: hq-hub2-lte1) and an early return to the primary.
+    # Bulk with an LTE member (117: hq-hub2-lte1) and an early return to the primary.
     over_lte = _broken_re(
         config,
-        r"set priority-members 1 3\n            set tie-break fib-best-match\n            set hold-down-time \d+",
-        "set priority-members 1 3 4\n            set tie-break fib-best-match\n            set hold-down-time 7",
+        r"set priority-members 116 100\n            set tie-break fib-best-match\n            set hold-down-time \d+",
+        "set priority-members 116 100 117\n            set tie-break fib-best-match\n            set hold-down-time 7",
     )
     findings = _steering(fleet, over_lte)
     assert any(
@@ -2143,14 +2143,14 @@ def test_fortios_store_signals_its_sla_to_the_hubs(fleet: Fleet) -> None:
     # The SD-WAN neighbour names an SLA its health check does not have.
     wrong_sla = _broken_re(
         config,
-        r'(edit "100.64.0.4"\n\s+set member 1\n\s+set health-check "hq-hub2-wan1"\n\s+)set sla-id \d+',
+        r'(edit "100.64.0.4"\n\s+set member 116\n\s+set health-check "hq-hub2-wan1"\n\s+)set sla-id \d+',
         r"\1set sla-id 9",
     )
     assert any(f.rule == "fortios-return-path" and "has no SLA 9" in f.message for f in _lint(wrong_sla))
     # No SD-WAN neighbour at all for a judged path: the hub returns over it out of SLA.
     gone = _broken_re(
         config,
-        r'        edit "100.64.0.4"\n            set member 1\n(?:            .*\n)+?        next\n',
+        r'        edit "100.64.0.4"\n            set member 116\n(?:            .*\n)+?        next\n',
         "",
     )
     assert any(
@@ -2397,9 +2397,9 @@ def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet)
     lte_first = _broken(
         store,
         '            set src "LOOPBACK"\n            set dst "STORE-LOCAL"\n            set dst-negate enable\n'
-        "            set priority-members 1 3 4 2\n",
+        "            set priority-members 116 100 117 101\n",
         '            set src "LOOPBACK"\n            set dst "STORE-LOCAL"\n            set dst-negate enable\n'
-        "            set priority-members 4 1 3 2\n",
+        "            set priority-members 117 116 100 101\n",
     )
     assert [f.message for f in _lint(lte_first) if f.rule == "fortios-local-out-cellular"] == [
         "no SD-WAN rule for the loopback's traffic ranks every wired member before the LTE/5G ones"

@@ -180,3 +180,19 @@ def test_every_section_the_templates_render_has_its_place_in_the_send_order(flee
     staged = {stage.section for stage in SEND_ORDER}
     rendered = {line for _name, text in _configs(fleet) for line in text.splitlines() if line.startswith("config ")}
     assert rendered - staged == set()
+
+
+@pytest.mark.parametrize(
+    ("block", "good", "bad"),
+    [
+        (["config system sdwan", "config members"], "512", "513"),
+        (["config system sdwan", "config service"], "4000", "4001"),
+        (["config firewall DoS-policy"], "9999", "10000"),
+    ],
+)
+def test_an_id_out_of_its_tables_range_is_refused(block: list[str], good: str, bad: str) -> None:
+    """A numbered table takes the ids FortiOS documents only (SD-WAN members 1-512, SD-WAN rules
+    1-4000, DoS policies 0-9999): a rendered id past them would be refused by a real unit."""
+    _, session = _unit()
+    assert _send(session, [*block, f"edit {good}", "next"]) == []
+    assert [line for line, _ in _send(session, [f"edit {bad}"])] == [f"edit {bad}"]

@@ -25,6 +25,7 @@ from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.session import SessionOptions
 from storestack.lab.emulator import Emulator
 from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.forticonfig import FortiBlock, FortiConfig, unquote
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.cisco_xe import IosSession
 from storestack.lab.emulator.profiles.fortinet import FortiSession
@@ -78,6 +79,36 @@ def send_to_vrp(session: VrpSession, lines: Sequence[str]) -> None:
         output = session.handle(line).output
         assert "Error:" not in output, (line, output)
     session.handle("return")
+
+
+def forti_block(config: FortiConfig, path: tuple[str, ...]) -> FortiBlock:
+    """The block at `path` of a FortiOS config (a block's name, or an entry's name then a
+    block's), empty if none."""
+    block = config.root.blocks.get(path[0], FortiBlock())
+    rest = path[1:]
+    while rest:
+        if rest[0] in block.blocks:
+            block, rest = block.blocks[rest[0]], rest[1:]
+            continue
+        entry = next((e for name, e in block.entries.items() if unquote(name) == rest[0]), None)
+        if entry is None or len(rest) < 2:
+            return FortiBlock()
+        block, rest = entry.blocks.get(rest[1], FortiBlock()), rest[2:]
+    return block
+
+
+def forti_entries(config: FortiConfig, path: tuple[str, ...]) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each entry of the table at `path` by id: its settings but the unit's own uuid."""
+    return {
+        unquote(name): frozenset((key, value) for key, value in entry.attributes.items() if key != "uuid")
+        for name, entry in forti_block(config, path).entries.items()
+    }
+
+
+def fortios_held(session: FortiSession) -> FortiConfig:
+    """What an emulated FortiOS unit would apply now: the block being edited where one is open,
+    else its running config."""
+    return session.staged if session.staged is not None else session.device.forti()
 
 
 def fortios_holding(intended: str, name: str = "fgt") -> tuple[DeviceState, FortiSession]:

@@ -72,6 +72,17 @@ FORTI_ORDERED_TABLES = frozenset(
     }
 )
 
+# The ids a numbered table takes (FortiOS 7.x schema as fortinetdev/terraform-provider-fortios
+# publishes it, `fortios_system_sdwan`: members `seq_num` 1-512, service `id` 1-4000; FortiOS 6.4.11
+# CLI Reference, `config firewall DoS-policy`: policyid 0-9999); the refusal's wording is the
+# emulator's.
+FORTI_ID_RANGES: dict[tuple[str, ...], tuple[int, int]] = {
+    ("system sdwan", "members"): (1, 512),
+    ("system sdwan", "service"): (1, 4000),
+    ("firewall DoS-policy",): (0, 9999),
+}
+FORTI_ID_OUT_OF_RANGE = "value {value} out of range {low}-{high}\nCommand fail. Return code -1"
+
 # Objects every VDOM has, and the names a policy may use without defining them.
 _PREDEFINED = {
     "interface": frozenset({"any"}),
@@ -487,6 +498,10 @@ class FortiSession(CliSession):
             unset_attribute(scope.attributes, words[1])
         elif verb == "edit" and len(words) >= 2 and isinstance(scope, FortiBlock):
             name = unquote(" ".join(words[1:]))
+            if path in FORTI_ID_RANGES:
+                low, high = FORTI_ID_RANGES[path]
+                if not (name.isdigit() and low <= int(name) <= high):
+                    return FORTI_ID_OUT_OF_RANGE.format(value=name, low=low, high=high) + "\n"
             if name not in scope.entries:
                 refused = self.refused_reference(path, "", words[1])
                 if refused:
