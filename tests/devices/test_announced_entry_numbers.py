@@ -1,5 +1,6 @@
 """What a store announces keeps its prefix-list entry numbers when the inventory removes or adds a
-segment, on IOS-XE, VRP and FRR, on the store (STORE-PREFIXES) and on its hubs (STORE-<id>).
+segment, on IOS-XE, VRP and FRR, on the store (STORE-PREFIXES) and on its hubs (STORE-<id>), and
+on a FortiGate hub (its store's own STORE-PREFIXES: `test_fortios_store_entry_ids.py`).
 
 They were numbered by place (5, 10, ... then the loopback): a segment removed moved every later
 entry, the loopback's too, so the push deleted and added again entries of the live list that
@@ -12,11 +13,13 @@ import re
 from collections.abc import Iterable
 
 import pytest
+from testsupport.emulator_push import forti_entries
 from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet
+from storestack.lab.emulator.forticonfig import FortiConfig
 
 STORE = "nw-0001"  # homed on hq-hub1; POS, office, CCTV, guest Wi-Fi and IoT
 PLATFORMS = ("cisco_xe", "huawei_vrp", "frr")
@@ -70,3 +73,38 @@ def test_a_removed_segment_touches_its_own_entries_only(fleet: Fleet, without_io
         for direction, lines in (("push", diff.remediation), ("rollback", diff.rollback)):
             touched = _entries(lines)
             assert touched.keys() == gone, f"{device}: the {direction} touches {sorted(touched)}, not the IoT entry alone"
+
+
+def _forti_rules(text: str) -> dict[str, str]:
+    """The rules of a FortiGate hub's list of the store: id -> its prefix."""
+    rules = forti_entries(FortiConfig(text), ("router prefix-list", f"STORE-{STORE}", "rule"))
+    return {number: dict(rule)["prefix"] for number, rule in rules.items()}
+
+
+def _forti_touched(lines: tuple[str, ...]) -> set[str]:
+    """The rule ids a FortiOS push edits or deletes in the hub's list of the store."""
+    touched: set[str] = set()
+    inside = False
+    for line in lines:
+        if line == f'  edit "STORE-{STORE}"':
+            inside = True
+        elif inside and line == "  next":
+            inside = False
+        elif inside and (found := re.match(r"^ {6}(?:edit|delete) (\d+)$", line)):
+            touched.add(found[1])
+    return touched
+
+
+def test_a_removed_segment_touches_its_own_rule_only_on_a_fortigate_hub(fleet: Fleet, without_iot: Fleet) -> None:
+    subnet = fleet.stores[STORE].segments["iot"].subnet
+    iot = f"{subnet.network_address} {subnet.netmask}"
+    hub = fleet.stores[STORE].primary_hub
+    before = render_hub(on_platform(fleet, "fortinet"), hub).text
+    after = render_hub(on_platform(without_iot, "fortinet"), hub).text
+    old, new = _forti_rules(before), _forti_rules(after)
+    gone = old.keys() - new.keys()
+    assert [old[number] for number in gone] == [iot] and not new.keys() - old.keys()
+    assert all(old[number] == new[number] for number in new), "a kept rule id holds another prefix"
+    diff = compute_diff(before, after, "fortinet")
+    assert _forti_touched(diff.remediation) == gone
+    assert _forti_touched(diff.rollback) == gone
