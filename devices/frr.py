@@ -60,6 +60,7 @@ from typing import Any
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.announced import numbered_announcements
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.platforms import get_platform
@@ -2003,13 +2004,19 @@ def hub_neighbor_family_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
 
 
 def store_prefix_list_lines(stores: Sequence[HubStoreView]) -> list[str]:
-    """One prefix list per store (its prefixes, seq 5, 10, ...), as `prefix_list_lines` spells
-    a list without `le`."""
+    """One prefix list per store (its prefixes, each entry numbered by what it is,
+    `devices/announced.py`), as `prefix_list_lines` spells a list without `le`."""
     return [
-        f"ip prefix-list {store.prefix_list} seq {5 * position} permit {net.cidr}"
+        f"ip prefix-list {store.prefix_list} seq {number} permit {net.cidr}"
         for store in stores
-        for position, net in enumerate(store.prefixes, start=1)
+        for number, net in sorted(store.entries)
     ]
+
+
+def store_prefixes_lines(view: StoreApplianceView) -> list[str]:
+    """STORE-PREFIXES, what the store announces, each entry numbered by what it is
+    (`devices/announced.py`), as `prefix_list_lines` spells a list without `le`."""
+    return [f"ip prefix-list STORE-PREFIXES seq {number} permit {net.cidr}" for number, net in numbered_announcements(view)]
 
 
 def store_route_map_lines(peers: Sequence[HubPeerView], degraded_list: str) -> list[str]:
@@ -2182,6 +2189,7 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_hub_neighbors", hub_neighbor_lines),
     ("frr_hub_neighbor_families", hub_neighbor_family_lines),
     ("frr_store_prefix_lists", store_prefix_list_lines),
+    ("frr_store_prefixes", store_prefixes_lines),
     ("frr_store_route_maps", store_route_map_lines),
     ("frr_swanctl_connections", swanctl_connection_lines),
     ("frr_store_neighbors", store_neighbor_lines),

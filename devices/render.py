@@ -31,6 +31,7 @@ from storestack.common.files import atomic_write_text, linked_copy, staged_direc
 from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
+from storestack.devices.announced import numbered_announcements
 from storestack.devices.errors import RenderError
 from storestack.devices.intended import HELD_OVER_DIR, STATED_PORTS_FILE, read_stated_ports, stated_ports_text
 from storestack.devices.platforms import PLATFORMS, get_platform
@@ -255,6 +256,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     secret = _SECRET_FILTERS[secrets]
     env.filters["secret"] = secret
     env.filters["numbered"] = _numbered
+    env.filters["announced"] = numbered_announcements
     env.filters["lines"] = _lines
     env.filters["config_header"] = _config_header
     # Line builders that print secrets spell them with this mode's `secret` filter.

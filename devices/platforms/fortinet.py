@@ -13,6 +13,7 @@ from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetF
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.announced import advertised_entries, segment_entry_id
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
@@ -794,7 +795,8 @@ def segment_policy_id(kind: str, index: int, what: str = "firewall policies") ->
 # unit held a DHCP server twice on one interface, a blackhole or underlay route under another's
 # id, or no default route for guest Wi-Fi's breakout. Now an entry comes and goes alone.
 # A segment's DHCP server, BGP network, STORE-PREFIXES rule and blackhole route: its kind's place
-# in SEGMENT_KINDS past SEGMENT_ENTRY; the store's loopback's network and rule: LOOPBACK_ENTRY.
+# in SEGMENT_KINDS past SEGMENT_ENTRY; the store's loopback's network and rule: LOOPBACK_ENTRY (the
+# numbers every platform gives what a store announces, `devices/announced.py`).
 # Static routes: the DHCP breakout's default BREAKOUT_ROUTE; a link's underlay routes from its
 # WAN port's block (`underlay_route_id`). A prefix-list rule matching one address (a hub's
 # loopback or beacon, a store's loopback on a hub) is that address as a number (`host_rule_id`;
@@ -803,8 +805,6 @@ def segment_policy_id(kind: str, index: int, what: str = "firewall policies") ->
 # other id is above any a store numbered by place ever held (1 to its count of entries),
 # so a unit still numbered so takes them beside the old entries (README, "FortiOS store entry
 # ids").
-SEGMENT_ENTRY = 100
-LOOPBACK_ENTRY = SEGMENT_ENTRY
 BREAKOUT_ROUTE = 1000
 FIRST_UNDERLAY_ROUTE = 2000
 UNDERLAY_PORT_STRIDE = 100
@@ -813,12 +813,6 @@ UNDERLAY_PORT_STRIDE = 100
 # routes, one whose other hub changes adds the new hub's before the old one's is deleted.
 HUB_UNDERLAY_OFFSET = 10
 AWS_UNDERLAY_OFFSET = 50  # a link's AWS tunnels' far ends, past its hub tunnels'
-
-
-def segment_entry_id(kind: str) -> int:
-    """The id of a segment of `kind`'s DHCP server, BGP network, STORE-PREFIXES rule and
-    blackhole route."""
-    return SEGMENT_ENTRY + 1 + SEGMENT_KINDS.index(kind)
 
 
 def host_rule_id(address: object) -> int:
@@ -918,21 +912,6 @@ def dos_policy_id(link: WanLinkView) -> int:
     if number > DOS_POLICY_MAX:
         raise RenderError(f"link {link.name}: WAN port {link.port} has no DoS policy id (FortiOS takes 0-{DOS_POLICY_MAX})")
     return number
-
-
-def advertised_entries(view: StoreApplianceView) -> list[tuple[int, Net]]:
-    """Each prefix the store announces with its id (`segment_entry_id`, the loopback's
-    `LOOPBACK_ENTRY`), in announcement order: its BGP network and STORE-PREFIXES rule."""
-    kinds = {segment.net.cidr: segment.kind for segment in view.segments}
-    entries: list[tuple[int, Net]] = []
-    for prefix in view.advertised:
-        if prefix.cidr in kinds:
-            entries.append((segment_entry_id(kinds[prefix.cidr]), prefix))
-        elif prefix.prefixlen == 32 and prefix.address == view.loopback.ip:
-            entries.append((LOOPBACK_ENTRY, prefix))
-        else:
-            raise RenderError(f"store {view.store_id}: announced prefix {prefix.cidr} is neither a segment nor the loopback")
-    return entries
 
 
 def firewall_policies(view: StoreApplianceView) -> list[str]:

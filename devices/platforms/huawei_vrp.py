@@ -9,6 +9,7 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.devices.announced import numbered_announcements
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
@@ -1614,8 +1615,8 @@ def nqa_tests(probes: Sequence[ProbeView]) -> list[str]:
 
 
 def ip_prefixes(view: StoreApplianceView) -> list[str]:
-    """HUB-ROUTES (the default, the hubs' summaries and loopbacks), STORE-PREFIXES and, with
-    AWS tunnels, AWS-ROUTES."""
+    """HUB-ROUTES (the default, the hubs' summaries and loopbacks), STORE-PREFIXES (each entry
+    numbered by what it is, `devices/announced.py`) and, with AWS tunnels, AWS-ROUTES."""
     lines = ["ip ip-prefix HUB-ROUTES index 5 permit 0.0.0.0 0"]
     lines += [
         f"ip ip-prefix HUB-ROUTES index {10 + 5 * position} permit {net.address} {net.prefixlen}"
@@ -1627,8 +1628,8 @@ def ip_prefixes(view: StoreApplianceView) -> list[str]:
         for position, hub in enumerate(hubs, start=1)
     ]
     lines += [
-        f"ip ip-prefix STORE-PREFIXES index {5 * position} permit {net.address} {net.prefixlen}"
-        for position, net in enumerate(view.advertised, start=1)
+        f"ip ip-prefix STORE-PREFIXES index {number} permit {net.address} {net.prefixlen}"
+        for number, net in numbered_announcements(view)
     ]
     if view.aws_tunnels:
         aws = view.aws_routes

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
+from storestack.devices.announced import loopback_entry_id, segment_entry_id
 from storestack.devices.errors import RenderError
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
@@ -176,7 +177,7 @@ class ViewBuilder:
         spec = fleet.spec
         plan = spec.ip_plan
         self._secrets = fleet_secrets(fleet, reveal=reveal_secrets)
-        self._hub_prefix_cache: dict[str, list[Net]] = {}
+        self._hub_prefix_cache: dict[str, list[tuple[int, Net]]] = {}
         # The fleet's QoS classes as views, with their lookups: every store's intent holds the
         # same classes, so they are spelled once (views share them; nothing mutates a view).
         self._qos_cache: _QosViews | None = None
@@ -968,13 +969,17 @@ class ViewBuilder:
 
     # -------------------------------------------------------- hub
 
-    def _hub_prefixes(self, store: ResolvedStore) -> list[Net]:
-        """What a store may announce to a hub: its segments and its appliances' loopbacks."""
+    def _hub_prefixes(self, store: ResolvedStore) -> list[tuple[int, Net]]:
+        """What a store may announce to a hub, each with its number (`devices/announced.py`): its
+        segments (`ResolvedStore.advertised_prefixes`) and its appliances' loopbacks."""
         prefixes = self._hub_prefix_cache.get(store.id)
         if prefixes is None:
             prefixes = self._hub_prefix_cache[store.id] = [
-                *(Net.of(net) for net in store.advertised_prefixes),
-                *(Net.at(int(appliance.loopback), 32) for appliance in store.appliances),
+                *((segment_entry_id(kind), Net.of(segment.subnet)) for kind, segment in store.segments.items() if segment.advertised),
+                *(
+                    (loopback_entry_id(place), Net.at(int(appliance.loopback), 32))
+                    for place, appliance in enumerate(store.appliances)
+                ),
             ]
         return prefixes
 
@@ -1031,7 +1036,7 @@ class ViewBuilder:
                     store_id=store.id,
                     name=store.name,
                     asn=store.asn,
-                    prefixes=self._hub_prefixes(store),
+                    entries=self._hub_prefixes(store),
                     prefix_list=profile.route_filter_name(f"STORE-{store.id}"),
                     platform=store.appliances[0].platform,
                 )

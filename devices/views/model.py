@@ -761,14 +761,20 @@ class StoreApplianceView:
 
 @record
 class HubStoreView:
-    """One store as a hub sees it: what it may announce."""
+    """One store as a hub sees it: what it may announce, each prefix with its entry number
+    (`devices/announced.py`), in announcement order."""
 
     store_id: str
     name: str
     asn: int
-    prefixes: list[Net]
+    entries: list[tuple[int, Net]]
     prefix_list: str
     platform: Platform  # of the store's edge appliance, the tunnels' far end
+
+    @property
+    def prefixes(self) -> list[Net]:
+        """What the store may announce: its segments, then its appliances' loopbacks."""
+        return [net for _, net in self.entries]
 
 
 @record

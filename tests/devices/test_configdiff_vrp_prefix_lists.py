@@ -68,8 +68,8 @@ CLOUD_SITE_MOVED = {
 }
 STORE_READDRESSED = {
     f"ip ip-prefix STORE-nw-0006 index {index} permit 10.64.10.{low} 26": f"ip ip-prefix STORE-nw-0006 index {index} permit 10.64.11.{low} 26"
-    for index, low in ((5, 0), (10, 64), (15, 128))
-} | {"ip ip-prefix STORE-nw-0006 index 20 permit 10.255.0.8 32": "ip ip-prefix STORE-nw-0006 index 20 permit 10.255.0.80 32"}
+    for index, low in ((101, 0), (102, 64), (103, 128))
+} | {"ip ip-prefix STORE-nw-0006 index 100 permit 10.255.0.8 32": "ip ip-prefix STORE-nw-0006 index 100 permit 10.255.0.80 32"}
 AWS_REGION_MOVED = {
     "ip ip-prefix AWS-ROUTES index 5 permit 10.16.0.0 18 ": "ip ip-prefix AWS-ROUTES index 5 permit 10.16.64.0 18 ",
 }

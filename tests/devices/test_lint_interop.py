@@ -191,7 +191,7 @@ def test_route_filters_that_refuse_what_the_other_end_announces_are_found(fleet:
         return [f"{f.file}:{f.message}" for f in rule_findings(fleet, broken_files(rendered, name, change), "route-filter")]
 
     # IOS-XE store: its loopback left out of what it announces (to all four hub tunnels it names)
-    loopback = found("nw-0003-edge1.cfg", lambda t: t.replace("STORE-PREFIXES seq 25 permit 10.255.0.5/32", "STORE-PREFIXES seq 25 permit 10.255.0.55/32"))
+    loopback = found("nw-0003-edge1.cfg", lambda t: t.replace("STORE-PREFIXES seq 100 permit 10.255.0.5/32", "STORE-PREFIXES seq 100 permit 10.255.0.55/32"))
     assert len(loopback) == 6 and all("store's outbound filter towards" in m and "refuses 10.255.0.5/32" in m for m in loopback)
     # VRP store: HQ's /16 narrowed in what it takes from the hubs
     hq = found("nw-0005-edge1.cfg", lambda t: t.replace("HUB-ROUTES index 10 permit 10.0.0.0 16", "HUB-ROUTES index 10 permit 10.0.0.0 17"))
@@ -207,7 +207,7 @@ def test_route_filters_that_refuse_what_the_other_end_announces_are_found(fleet:
     fortios = found("nw-0006-edge1.cfg", degraded_deny)
     assert len(fortios) == 4 and all(m.startswith("nw-0006-edge1.cfg:tunnel nw-0006-wan1-hq-hub1") for m in fortios)
     # FRR hub: the IOS-XE store's loopback missing from what it takes from that store
-    hub = found("hq-hub1.cfg", lambda t: t.replace("STORE-nw-0003 seq 25 permit 10.255.0.5/32", "STORE-nw-0003 seq 25 permit 10.255.0.55/32"))
+    hub = found("hq-hub1.cfg", lambda t: t.replace("STORE-nw-0003 seq 100 permit 10.255.0.5/32", "STORE-nw-0003 seq 100 permit 10.255.0.55/32"))
     assert len(hub) == 3 and all(m.startswith("hq-hub1.cfg:") and "hub's inbound filter from" in m for m in hub)
 
 

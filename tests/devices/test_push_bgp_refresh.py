@@ -125,8 +125,8 @@ def test_only_the_sessions_of_a_changed_prefix_list_are_refreshed() -> None:
     running = (GOLDEN / "cisco_xe" / "hub.cfg").read_text()
     # nw-0001's prefix list, which its two sessions' inbound route-maps match
     intended = running.replace(
-        "ip prefix-list STORE-nw-0001 seq 5 permit 10.64.0.0/26",
-        "ip prefix-list STORE-nw-0001 seq 5 permit 10.64.0.0/25",
+        "ip prefix-list STORE-nw-0001 seq 101 permit 10.64.0.0/26",
+        "ip prefix-list STORE-nw-0001 seq 101 permit 10.64.0.0/25",
     )
     assert compute_diff(running, intended, "cisco_xe").refresh == (
         "clear ip bgp 100.64.0.1 soft in",

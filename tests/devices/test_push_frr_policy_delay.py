@@ -94,8 +94,8 @@ def test_a_changed_prefix_list_is_verified_after_the_route_map_delay_timer(
     running = (GOLDEN / "hub.cfg").read_text()
     # nw-0001's prefix list, which its two sessions' inbound route-maps match
     intended = running.replace(
-        "ip prefix-list STORE-nw-0001 seq 5 permit 10.64.0.0/26",
-        "ip prefix-list STORE-nw-0001 seq 5 permit 10.64.0.0/25",
+        "ip prefix-list STORE-nw-0001 seq 101 permit 10.64.0.0/26",
+        "ip prefix-list STORE-nw-0001 seq 101 permit 10.64.0.0/25",
     )
     session = _push(tmp_path, monkeypatch, running, intended)
     (applied,) = session.applied_at
