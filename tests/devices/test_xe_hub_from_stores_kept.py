@@ -22,20 +22,9 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import (
-    TEST_IPSEC_PSK_SEED,
-    TEST_SECRETS,
-    committed,
-    edited_sample_chain,
-    hub_removed_chain,
-    hubs_on_yaml,
-    three_hub_chain,
-    with_lock_of,
-)
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, hub_change_configs, ios_hub_change
 
 from storestack.devices.configdiff import compute_diff
-from storestack.devices.render import render_change_hubs, render_hub
-from storestack.inventory import load_fleet
 
 _NAME = "FROM-STORES"
 _ENTRY = re.compile(r"^(?P<no>no )?(?P<seq>\d+) (?P<rule>.+)$")
@@ -76,11 +65,6 @@ def _walk(held: dict[int, str], lines: tuple[str, ...]) -> list[tuple[str, list[
     return states
 
 
-def _ios_hubs(root: Path, count: int) -> Path:
-    hubs_on_yaml(root, *(["cisco_xe"] * count))  # type: ignore[list-item]
-    return root
-
-
 def _assert_change_keeps_filter(held: str, union: str, final: str) -> list[str]:
     """Both pushes of a hub's change: FROM-STORES holds, after every line, every rule the push
     starts and ends with, each in the order both give it. The last push's FROM-STORES lines."""
@@ -101,20 +85,16 @@ def _assert_change_keeps_filter(held: str, union: str, final: str) -> list[str]:
 def test_a_hub_removed_from_the_middle_moves_no_rule_of_from_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
         monkeypatch.setenv(name, value)
-    before_root = committed(_ios_hubs(three_hub_chain(tmp_path / "before"), 3))
-    after_root = with_lock_of(_ios_hubs(hub_removed_chain(tmp_path / "after"), 2), before_root)
-    before, after = load_fleet(before_root), load_fleet(after_root)
-    held = render_hub(before, "hq-hub1").text
-    (union,) = render_change_hubs(before, after, ["hq-hub1"])
-    final = render_hub(after, "hq-hub1").text
+    before, after = ios_hub_change(tmp_path, "removed")
+    held, union, final = hub_change_configs(before, after, "hq-hub1")
     # The change moves stores onto hq-hub1: its filter gains their tunnels' control entries.
     gained = set(_entries(final).values()) - set(_entries(held).values())
     assert any(rule.endswith("eq bgp") for rule in gained)
     assert f"deny ip host {before.hubs['hq-hub2'].loopback} any" in _entries(held).values()
-    last = _assert_change_keeps_filter(held, union.text, final)
+    last = _assert_change_keeps_filter(held, union, final)
     # The last push deletes what only the first holds (hq-hub2's loopback and beacon) and adds
     # nothing: every rule both hold keeps its place.
-    assert {f"no {seq} {rule}" for seq, rule in _entries(union.text).items() if rule not in _entries(final).values()} == {
+    assert {f"no {seq} {rule}" for seq, rule in _entries(union).items() if rule not in _entries(final).values()} == {
         line for line in last if line.startswith("no ")
     }
     assert f"deny ip host {before.hubs['hq-hub2'].loopback} any" in " ".join(last)
@@ -124,10 +104,7 @@ def test_a_hub_removed_from_the_middle_moves_no_rule_of_from_stores(tmp_path: Pa
 def test_a_hub_added_moves_no_rule_of_from_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
         monkeypatch.setenv(name, value)
-    before = load_fleet(_ios_hubs(edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2"), 2))
-    after = load_fleet(_ios_hubs(three_hub_chain(tmp_path / "after"), 3))
-    held = render_hub(before, "hq-hub1").text
-    (union,) = render_change_hubs(before, after, ["hq-hub1"])
-    final = render_hub(after, "hq-hub1").text
+    before, after = ios_hub_change(tmp_path, "added")
+    held, union, final = hub_change_configs(before, after, "hq-hub1")
     assert _entries(held) and _entries(final)
-    _assert_change_keeps_filter(held, union.text, final)
+    _assert_change_keeps_filter(held, union, final)
