@@ -677,6 +677,17 @@ class StoreForwarding:
                 served.append((own, controls))
         return tuple(served)
 
+    def control_by_number(self) -> tuple[StoreControl, ...]:
+        """`control` by the stores' stable numbers (`StoreSources.number`), each store's tunnels
+        in the hub's order: the order of one filter of every store's control traffic (IOS-XE's
+        FROM-STORES). In the hub's store order, the stores a hub gains in a change came after
+        those it held in its held-over push (`network/transition.py` `held_over`) and among them
+        in its last: the entries both pushes hold changed places, and the last push deleted and
+        added again every entry of the filter from the first that moved, its closing entries
+        included. By number, both hold their common entries in one order."""
+        numbers = {own.store: own.number for own in self.own}
+        return tuple(sorted(self.control, key=lambda control: numbers.get(control.store, -1)))
+
     def from_stores(self, address: ipaddress.IPv4Address) -> bool:
         """Whether a hub forwards a packet from `address` to the corporate ranges: one of the
         stores' own addresses (`sources`), none of the hubs' (`hub_owned`)."""

@@ -1173,7 +1173,7 @@ class ViewBuilder:
         (`hub_owned`), the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
-        for control in forwarding.control if controls is None else controls:
+        for control in forwarding.control_by_number() if controls is None else controls:
             store, hub = Net.at(int(control.store_inside), 32), Net.at(int(control.hub_inside), 32)
             rules += [
                 AclRule("permit", "tcp", store, hub, 179),

@@ -31,15 +31,15 @@ from testsupport.rendering import (
     TEST_IPSEC_PSK_SEED,
     TEST_SECRETS,
     committed,
-    edited_sample_chain,
+    hub_change_configs,
     hub_removed_chain,
-    hubs_on_yaml,
+    ios_hub_change,
     three_hub_chain,
     with_lock_of,
 )
 
 from storestack.devices.configdiff import compute_diff
-from storestack.devices.render import render_change_hubs, render_hub, render_store
+from storestack.devices.render import render_store
 from storestack.inventory import load_fleet
 
 
@@ -68,27 +68,19 @@ def _walk(held: dict[int, str], lines: tuple[str, ...]) -> list[dict[int, str]]:
     return states
 
 
-def _ios_hubs(root: Path, count: int) -> Path:
-    hubs_on_yaml(root, *(["cisco_xe"] * count))  # type: ignore[list-item]
-    return root
-
-
 def test_a_hub_added_takes_no_entry_of_to_stores_away_in_either_push(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
         monkeypatch.setenv(name, value)
-    before = load_fleet(_ios_hubs(edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2"), 2))
-    after = load_fleet(_ios_hubs(three_hub_chain(tmp_path / "after"), 3))
-    held = render_hub(before, "hq-hub1").text
-    (union,) = render_change_hubs(before, after, ["hq-hub1"])
-    final = render_hub(after, "hq-hub1").text
+    before, after = ios_hub_change(tmp_path, "added")
+    held, union, final = hub_change_configs(before, after, "hq-hub1")
     start = _entries(held)
     assert "permit 0.0.0.0/0" in start.values() and len(start) >= 6
     gained = set(_entries(final).values()) - set(start.values())
-    assert gained and gained == set(_entries(union.text).values()) - set(start.values())  # hq-hub3's loopback
+    assert gained and gained == set(_entries(union).values()) - set(start.values())  # hq-hub3's loopback
 
-    first = compute_diff(held, union.text, "cisco_xe").remediation
+    first = compute_diff(held, union, "cisco_xe").remediation
     states = _walk(start, first)
-    assert states[-1] == _entries(union.text)
+    assert states[-1] == _entries(union)
     for line, state in zip(first, states, strict=True):
         missing = set(start.values()) - set(state.values())
         assert not missing, f"after {line!r} TO-STORES lacks {missing}"
@@ -96,8 +88,8 @@ def test_a_hub_added_takes_no_entry_of_to_stores_away_in_either_push(tmp_path: P
     sent = [found for line in first if (found := _ENTRY.match(line.strip())) is not None]
     assert sent and not [found.string for found in sent if int(found["seq"]) in start]
 
-    last = compute_diff(union.text, final, "cisco_xe").remediation
-    for line, state in zip(last, _walk(_entries(union.text), last), strict=True):
+    last = compute_diff(union, final, "cisco_xe").remediation
+    for line, state in zip(last, _walk(_entries(union), last), strict=True):
         missing = set(_entries(final).values()) - set(state.values())
         assert not missing, f"after {line!r} TO-STORES lacks {missing}"
 
@@ -105,20 +97,16 @@ def test_a_hub_added_takes_no_entry_of_to_stores_away_in_either_push(tmp_path: P
 def test_a_hub_removed_from_the_middle_deletes_its_own_entry_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
         monkeypatch.setenv(name, value)
-    before_root = committed(_ios_hubs(three_hub_chain(tmp_path / "before"), 3))
-    after_root = with_lock_of(_ios_hubs(hub_removed_chain(tmp_path / "after"), 2), before_root)
-    before, after = load_fleet(before_root), load_fleet(after_root)
+    before, after = ios_hub_change(tmp_path, "removed")
     removed = f"permit {before.hubs['hq-hub2'].loopback}/32"
     kept_hub = f"permit {before.hubs['hq-hub3'].loopback}/32"
-    held = render_hub(before, "hq-hub1").text
-    (union,) = render_change_hubs(before, after, ["hq-hub1"])
-    final = render_hub(after, "hq-hub1").text
+    held, union, final = hub_change_configs(before, after, "hq-hub1")
     assert {removed, kept_hub} <= set(_entries(held).values())
     assert set(_entries(held).values()) - set(_entries(final).values()) == {removed}
 
     steps = (
-        (held, compute_diff(held, union.text, "cisco_xe").remediation),
-        (union.text, compute_diff(union.text, final, "cisco_xe").remediation),
+        (held, compute_diff(held, union, "cisco_xe").remediation),
+        (union, compute_diff(union, final, "cisco_xe").remediation),
     )
     touched: list[str] = []
     for start, lines in steps:

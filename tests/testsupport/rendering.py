@@ -15,7 +15,7 @@ from storestack.common.platforms import (
     STORE_ONE_FQDN_IDENTITY,
     Platform,
 )
-from storestack.devices.render import render_store
+from storestack.devices.render import render_change_hubs, render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
@@ -315,6 +315,34 @@ def hub_removed_chain(tmp_path: Path) -> Path:
     for store in (root / "stores").glob("*.yaml"):
         store.write_text(store.read_text().replace("hub: hq-hub2\n", "hub: hq-hub3\n"))
     return root
+
+
+def ios_hub_change(tmp_path: Path, change: str) -> tuple[Fleet, Fleet]:
+    """The fleets before and after a hub change, every hub on IOS-XE: "added", the sample
+    chain's two hubs and then the three-hub chain (`three_hub_chain`); "removed", the committed
+    three-hub chain and then the one without hq-hub2 (`hub_removed_chain`) holding its lock."""
+    ios: tuple[Platform, ...] = ("cisco_xe", "cisco_xe", "cisco_xe")
+    if change == "added":
+        before_root = edited_sample_chain(tmp_path / "before", "hq-hub2", "hq-hub2")
+        hubs_on_yaml(before_root, *ios[:2])
+        after_root = three_hub_chain(tmp_path / "after")
+        hubs_on_yaml(after_root, *ios)
+    elif change == "removed":
+        before_root = three_hub_chain(tmp_path / "before")
+        hubs_on_yaml(before_root, *ios)
+        after_root = hub_removed_chain(tmp_path / "after")
+        hubs_on_yaml(after_root, *ios[:2])
+        after_root = with_lock_of(after_root, committed(before_root))
+    else:
+        raise ValueError(f"no hub change {change!r}")
+    return load_fleet(before_root), load_fleet(after_root)
+
+
+def hub_change_configs(before: Fleet, after: Fleet, hub: str) -> tuple[str, str, str]:
+    """A hub's configs through a fleet change: what it holds before, what its held-over push
+    gives it (`render_change_hubs`), and its own config after."""
+    (union,) = render_change_hubs(before, after, [hub])
+    return render_hub(before, hub).text, union.text, render_hub(after, hub).text
 
 
 def static_wan_yaml(root: Path) -> None:
