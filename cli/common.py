@@ -41,8 +41,8 @@ from storestack.common.errors import (
     StorestackError,
     UsageError,
 )
-from storestack.inventory import sample_chain_path
 from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
+from storestack.inventory.paths import sample_chain_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1

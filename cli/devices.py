@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from storestack.cli.common import (
     EXIT_FAILED,
@@ -27,21 +27,16 @@ from storestack.cli.common import (
     json_option,
     markup,
 )
-from storestack.cli.inventory import load_or_exit
 from storestack.cli.lazy import LazyGroup
 from storestack.common.errors import UsageError
-from storestack.common.files import private_directory
-from storestack.devices.intended import HELD_OVER_DIR
-from storestack.devices.render import (
-    RenderedConfig,
-    render_fleet,
-    render_held_over,
-    stale_files,
-    write_configs,
-)
-from storestack.inventory import Fleet
-from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, load_stack_outputs
-from storestack.stacks.device_bridge import load_core_outputs
+
+if TYPE_CHECKING:
+    from storestack.devices.render import RenderedConfig
+    from storestack.inventory import Fleet
+    from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
+
+# Each command imports the renderers (Jinja2, the platforms, the fleet's models) when it runs:
+# `devices --help` and `devices lint --help` import none of them (tests/packaging/test_cli_startup.py).
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -63,6 +58,8 @@ def load_core_outputs_file(path: Path | None) -> CoreCloudOutputs | None:
     option."""
     if path is None:
         return None
+    from storestack.stacks.device_bridge import load_core_outputs
+
     with for_option("--core-outputs"):
         return load_core_outputs(path)
 
@@ -72,6 +69,8 @@ def load_outputs(outputs_path: Path | None) -> dict[str, StoreCloudOutputs] | No
     refused whole names the option."""
     if outputs_path is None:
         return None
+    from storestack.network.outputs import load_stack_outputs
+
     # A StackOutputsError is a usage error of its own, with each issue's file, line and field.
     with for_option("--outputs"):
         return load_stack_outputs(outputs_path)
@@ -88,6 +87,8 @@ def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool)
     if not enabled:
         yield from configs
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("render", total=total)
@@ -170,6 +171,11 @@ def render(
     Without --store/--hub every store appliance and every hub is rendered. Output is
     redacted (secrets shown as <redacted>) unless --with-secrets is given.
     """
+    from storestack.cli.inventory import load_or_exit
+    from storestack.common.files import private_directory
+    from storestack.devices.intended import HELD_OVER_DIR
+    from storestack.devices.render import render_fleet, render_held_over, stale_files, write_configs
+
     fleet = load_or_exit(fleet_path, as_json=as_json)
     before = None if before_path is None else load_or_exit(before_path, as_json=as_json)
     # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
@@ -270,6 +276,9 @@ def show(
     name: str, outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: Path | None, as_json: bool
 ) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
+    from storestack.cli.inventory import load_or_exit
+    from storestack.devices.render import render_fleet
+
     fleet = load_or_exit(fleet_path, as_json=as_json)
     outputs = load_outputs(outputs_path)
     is_hub = name in fleet.hubs
@@ -312,6 +321,9 @@ def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: 
     """Check every rendered config statically: references defined, both ends of every tunnel
     agreeing (addresses, ASN, identity, PSK slot, BFD), proposals intersecting (AWS included), no
     permit-any between zones, no hub letting one store reach another. Exit 1 on any finding."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from storestack.cli.inventory import load_or_exit
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)

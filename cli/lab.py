@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.text import Text
@@ -24,20 +24,14 @@ from storestack.cli.common import (
     markup,
     print_table,
 )
-from storestack.cli.inventory import load_or_exit
-from storestack.lab import (
-    down,
-    fail_link,
-    restore_link,
-    status,
-    up,
-)
-from storestack.lab.check import LabCheck, check
-from storestack.lab.fleet import topology_from_fleet
-from storestack.lab.reachability import Cell
-from storestack.lab.state import load_state, require_state
-from storestack.lab.underlay import WanEvidence
-from storestack.network.build import NetworkIntent
+
+if TYPE_CHECKING:
+    from storestack.lab.check import LabCheck
+    from storestack.lab.reachability import Cell
+    from storestack.lab.underlay import WanEvidence
+
+# Each command imports the lab (FRR, namespaces, the network intent, the fleet's models) when it
+# runs: `lab --help` imports none of it (tests/packaging/test_cli_startup.py).
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +57,8 @@ def resolve_state_dir(name: str, state_dir: Path | None) -> Path:
 def recorded_lab(name: str, state_dir: Path | None) -> Path:
     """The state dir of a lab `lab up` recorded, checked before the command runs: none there is
     a bad value of --name (of --state-dir when one is given), which its --json error names."""
+    from storestack.lab.state import require_state
+
     target = resolve_state_dir(name, state_dir).resolve()
     with for_option("--name" if state_dir is None else "--state-dir"):
         require_state(target)
@@ -102,6 +98,10 @@ def lab_up(
     as_json: bool,
 ) -> None:
     """Start the lab for the inventory's hubs and stores (needs root)."""
+    from storestack.cli.inventory import load_or_exit
+    from storestack.lab import up
+    from storestack.lab.fleet import topology_from_fleet
+
     fleet = load_or_exit(fleet_path, as_json=as_json)
     store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
     topology = topology_from_fleet(
@@ -141,6 +141,8 @@ def lab_up(
 @json_option
 def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     """Each appliance: does SSH answer, is FRR running, its BGP sessions. Exit 1 when unhealthy."""
+    from storestack.lab import status
+
     result = status(recorded_lab(name, state_dir))
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
@@ -178,6 +180,11 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch.
 
     The policy is the intent of --fleet, by default the fleet the lab was built from."""
+    from storestack.cli.inventory import load_or_exit
+    from storestack.lab.check import check
+    from storestack.lab.state import load_state
+    from storestack.network.build import NetworkIntent
+
     target = recorded_lab(name, state_dir)
     recorded = load_state(target)
     if fleet_path is None and recorded is not None and recorded.topology.fleet_root is not None:
@@ -293,6 +300,8 @@ def print_matrix(cells: list[Cell]) -> None:
 @json_option
 def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
     """Stop every lab process and delete its namespaces; safe to run twice."""
+    from storestack.lab import down
+
     report = down(resolve_state_dir(name, state_dir))
     if as_json:
         emit_json({"ok": True, **report.model_dump(mode="json")})
@@ -309,6 +318,8 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
 
 
 def change_link(action: str, store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
+    from storestack.lab import fail_link, restore_link
+
     change = fail_link if action == "fail" else restore_link
     changed = change(recorded_lab(name, state_dir), store, link)
     state = "down" if action == "fail" else "up"

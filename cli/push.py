@@ -47,6 +47,7 @@ from storestack.devices.intended import (
     IntendedConfigDirectory,
     IntendedConfigs,
     IntendedConfigSource,
+    refuse_intended_contradictions,
     rendered_held_over_configs,
     rendered_intended_configs,
 )
@@ -133,12 +134,18 @@ def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets
     return PushTargets.from_inventory(targets_from_fleet(fleet))
 
 
-def _refuse_contradictions(targets_file: Path | None, fleet: Fleet | None, targets: PushTargets) -> None:
-    """The --targets entries of the appliances a run reaches that say otherwise than the fleet
-    inventory (another vendor's driver, store or role), refused at their lines; a fleet that
-    could not be read (pushing --intended configs) has nothing to say."""
-    if targets_file is not None and fleet is not None:
+def _refuse_contradictions(
+    targets_file: Path | None, fleet: Fleet | None, intended_dir: Path | None, targets: PushTargets
+) -> None:
+    """The --targets entries of the appliances a run reaches that say otherwise (another vendor's
+    driver, store or role) than the fleet inventory, where it could be read, or than the headers
+    of the --intended configs they would be sent, refused at their lines."""
+    if targets_file is None:
+        return
+    if fleet is not None:
         refuse_contradictions(fleet, targets)
+    if intended_dir is not None:
+        refuse_intended_contradictions(IntendedConfigDirectory(intended_dir), targets)
 
 
 def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
@@ -350,7 +357,7 @@ def push(
         selection["only_failed"] = previous.run_id
     if not len(targets):
         raise PushConfigError("no appliance matches the selection")
-    _refuse_contradictions(targets_file, fleet, targets)
+    _refuse_contradictions(targets_file, fleet, intended_dir, targets)
     if change is not None:
         given = next((flag for key, flag in _SELECTION_OPTIONS.items() if selection[key]), "--fleet-before")
         done = pushed_in_change(runs_dir, change.change_id)
@@ -463,7 +470,7 @@ def restore(
     with for_option("APPLIANCE"):
         targets = every_target.filter(names=[appliance])
     (target,) = list(targets)
-    _refuse_contradictions(targets_file, fleet, targets)
+    _refuse_contradictions(targets_file, fleet, None, targets)
     backups = BackupStore(state_dir / "backups")
     # Chosen before the restore takes its own backup of the running config.
     source = backup_file or backups.latest(target)

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,99 @@ class FileWriteError(CommonFamily, UsageError, OSError):
     def __reduce__(self) -> tuple[type[FileWriteError], tuple[str, str]]:
         # Rebuilt from its own arguments where it crosses a process (a render worker's).
         return (FileWriteError, (self.path, self.reason))
+
+
+class KeyFileError(CommonFamily, UsageError, ValueError):
+    """A file that should hold a random key (`private_key`) is refused: others may read it, or it
+    holds no key of the right length. Names the file (`file`, for a --json error); the file is left
+    as it is, for its owner to look at."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}", file=str(path))
+        self.path = str(path)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[KeyFileError], tuple[str, str]]:
+        return (KeyFileError, (self.path, self.reason))
+
+
+KEY_BYTES = 32
+
+
+def read_private_key(path: Path, *, size: int = KEY_BYTES) -> bytes | None:
+    """The random key kept at `path` (`size` bytes in hex, mode 0600); None where there is none.
+    Refused (`KeyFileError`): one others may read or write (any mode bit beyond 0600; a key
+    someone else may have read keys nothing), a symbolic link or no regular file, one holding no
+    key of `size` bytes (edited, truncated)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None  # not there (nor its folder): made by `private_key`, which says why it cannot
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else str(exc.strerror or exc)
+        raise KeyFileError(path, f"{reason}; a key file must be a regular file of mode 0600") from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise KeyFileError(path, "it is no regular file; a key file must be a regular file of mode 0600")
+        if status.st_mode & 0o077:
+            raise KeyFileError(
+                path,
+                f"mode 0{stat.S_IMODE(status.st_mode):o} lets others read or write the key (it must be 0600); "
+                "remove it if anyone else may have read it (a new key is made), else chmod 600 it",
+            )
+        data = os.read(fd, 4 * size + 64)
+    finally:
+        os.close(fd)
+    try:
+        key = bytes.fromhex(data.decode("ascii").strip())
+    except ValueError:
+        key = b""
+    if len(key) != size:
+        raise KeyFileError(
+            path, f"holds no key of {size} bytes in hex; remove it (a new key is made: what the old one keyed is not known)"
+        )
+    return key
+
+
+def private_key(path: Path, *, size: int = KEY_BYTES) -> bytes:
+    """The random key kept at `path` (`read_private_key`), made where there is none: `size`
+    random bytes in hex, mode 0600, written whole under a temporary name and linked into place, so
+    a run stopped part-way leaves no torn key and two runs making it at once end up with the same
+    one; one there already is never replaced. Its folder is made where missing (callers wanting it
+    0700 use `private_directory` first)."""
+    path = Path(path)
+    key = read_private_key(path, size=size)
+    if key is not None:
+        return key
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # `mkdir(exist_ok=True)` says "File exists" of a folder (or a parent) that is a file.
+        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
+        raise FileWriteError(path.parent, reason) from exc
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        atomic_write_text(draft, secrets.token_bytes(size).hex() + "\n", mode=0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another run made it first: its key is the one
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            os.replace(draft, path)  # a file system without hard links: the rename alone
+    except FileWriteError:
+        raise
+    except OSError as exc:
+        raise FileWriteError(path, str(exc.strerror or exc)) from exc
+    finally:
+        draft.unlink(missing_ok=True)
+    made = read_private_key(path, size=size)
+    if made is None:
+        raise FileWriteError(path, "the key written is not there")
+    return made
 
 
 def private_directory(path: Path) -> None:

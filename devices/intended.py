@@ -7,13 +7,15 @@ The engine depends only on the `IntendedConfigSource` protocol: rendering (templ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from storestack.devices.errors import MissingIntendedConfigError, PushConfigError
-from storestack.devices.targets import ApplianceTarget
+from storestack.devices.targets import AppliancesFileError, ApplianceTarget
+from storestack.inventory.errors import InventoryError
 
 if TYPE_CHECKING:
     from storestack.inventory import Fleet
@@ -122,10 +124,14 @@ class IntendedConfigDirectory:
         stated = self._stated_ports[folder]
         return None if stated is None else stated.get(name, frozenset())
 
-    def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
+    def _candidates(self, target: ApplianceTarget) -> list[Path]:
         candidates = [self.directory / f"{target.name}{self.suffix}"]
         if target.store_id:
             candidates.append(self.directory / target.store_id / f"{target.name}{self.suffix}")
+        return candidates
+
+    def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
+        candidates = self._candidates(target)
         for path in candidates:
             if path.is_file():
                 return IntendedConfig(
@@ -137,6 +143,67 @@ class IntendedConfigDirectory:
         raise MissingIntendedConfigError(
             f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"
         )
+
+    def stated_identity(self, target: ApplianceTarget) -> StatedIdentity | None:
+        """What the config the push would read for `target` says it is for; None where there is
+        none or it has no storestack header (written by hand)."""
+        path = next((path for path in self._candidates(target) if path.is_file()), None)
+        return None if path is None else read_stated_identity(path)
+
+
+# The line every rendered config opens with (after the PLANNED line where there is one), as
+# `devices/render.py` `_config_header` writes it in the platform's comment: "! storestack: intended
+# config of nw-0001-edge1 (store nw-0001 Northwind …), platform frr", "(hub, 17 store links)".
+_HEADER = re.compile(
+    r"\S+ storestack: intended config of (?P<name>\S+) \((?P<role>hub\b.*|store (?P<store>\S+).*)\), "
+    r"platform (?P<platform>\S+)"
+)
+_HEADER_LINES = 2
+
+
+@dataclass(frozen=True)
+class StatedIdentity:
+    """What a rendered config's header says of its appliance: name, role, store and platform, at
+    the config's `path` and `line`."""
+
+    path: Path
+    line: int
+    name: str
+    role: str
+    store_id: str | None
+    platform: str
+
+
+def read_stated_identity(path: Path) -> StatedIdentity | None:
+    """The identity the header of the config at `path` states; None where it has none."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as handle:
+            head = [handle.readline().rstrip("\n") for _ in range(_HEADER_LINES)]
+    except OSError:
+        return None
+    for number, text in enumerate(head, start=1):
+        if (found := _HEADER.fullmatch(text)) is not None:
+            store = found["store"]
+            return StatedIdentity(
+                Path(path), number, found["name"], "edge" if store else "hub", store, found["platform"]
+            )
+    return None
+
+
+def refuse_intended_contradictions(directory: IntendedConfigDirectory, targets: Iterable[ApplianceTarget]) -> None:
+    """Refuse the entries of an appliance inventory file (`--targets`) that say otherwise than
+    the header of the config `directory` holds for them (its platform: another vendor's driver
+    would send it; its store or role): one AppliancesFileError (a usage error) with each at its
+    file, line and field, the config named. Called with the appliances a push reaches, before any
+    is reached; a config without a header (written by hand) says nothing."""
+    issues = [
+        issue
+        for target in targets
+        if (stated := directory.stated_identity(target)) is not None
+        for issue in target.contradictions(stated, f"its intended config {stated.path}:{stated.line}")
+    ]
+    if issues:
+        raise AppliancesFileError.of(InventoryError(issues))
 
 
 def companion_names(target: ApplianceTarget) -> tuple[str, ...]:

@@ -203,7 +203,8 @@ def run_push(
     context: PushContext | None = None,
 ) -> RunReport:
     """Push every target; returns (and journals) the run report. Never raises for appliance trouble;
-    raises CredentialsError, before anything is reached, when a login the targets need cannot be resolved.
+    raises CredentialsError, before anything is reached, when a login the targets need cannot be resolved,
+    and KeyFileError when the secret ledger's key file is refused.
 
     Ctrl-C (KeyboardInterrupt in the calling thread) or `stop` being set stops new appliances
     from starting; those already running finish their cycle, rolling back if they fail.
@@ -215,6 +216,9 @@ def run_push(
     # Every login first: one that cannot be resolved is a configuration error (CredentialsError,
     # exit 2) before any appliance is reached or a journal written, not a failure of each appliance.
     context.credentials.check(targets)
+    # The secret ledger's key alike: one others may read is refused (KeyFileError, exit 2) here.
+    if context.ledger is not None:
+        context.ledger.check()
     by_name = {t.name: t for t in targets}
     waves, labels = plan_waves(targets, options.canary, options.change)
     if options.held_over is None and any(

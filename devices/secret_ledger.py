@@ -9,7 +9,7 @@ secret lines are unchanged since (the appliance holds them) and which changed or
 by storestack (they are sent again).
 
 A fingerprint is HMAC-SHA256 over the appliance's name and the line's path, keyed by a random key
-kept next to the ledger (mode 0600 like every file here): without the key, a fingerprint cannot be
+kept next to the ledger (mode 0600 like every file here; one others may read is refused): without the key, a fingerprint cannot be
 checked against guessed secrets.
 """
 
@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from storestack.common.files import atomic_write_text
+from storestack.common.files import atomic_write_text, private_directory, private_key, read_private_key
 
 DEFAULT_SECRET_LEDGER = Path(".storestack/secrets")
 _KEY_FILE = "ledger.key"
@@ -71,21 +70,22 @@ class SecretLedger:
         self._key: bytes | None = None
 
     def _read_key(self) -> bytes | None:
+        """The ledger's key; None where it has none yet. One others may read, or that is no key,
+        is refused (`KeyFileError`), never replaced: what it fingerprinted must not be trusted nor
+        silently forgotten."""
         if self._key is None:
-            try:
-                self._key = bytes.fromhex((self.root / _KEY_FILE).read_text(encoding="ascii").strip()) or None
-            except (OSError, ValueError):
-                return None
+            self._key = read_private_key(self.root / _KEY_FILE)
         return self._key
 
     def _new_key(self) -> bytes:
-        """A new ledger key, where none can be read: what the old one fingerprinted (if anything)
-        no longer counts as held, so those secrets are sent once more, never taken on trust."""
-        key = secrets.token_bytes(32)
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atomic_write_text(self.root / _KEY_FILE, key.hex() + "\n", mode=_FILE_MODE)
-        self._key = key
-        return key
+        private_directory(self.root)
+        self._key = private_key(self.root / _KEY_FILE)
+        return self._key
+
+    def check(self) -> None:
+        """Refuse a key file the ledger would refuse (`KeyFileError`), before a run reaches any appliance."""
+        with self._lock:
+            self._read_key()
 
     def _file(self, appliance: str) -> Path:
         return self.root / f"{appliance}.json"

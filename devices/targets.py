@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
@@ -82,6 +82,18 @@ class CredentialsRef(BaseModel):
         return Credentials(username=data["username"], password=SecretStr(data["password"]))
 
 
+class StatedAppliance(Protocol):
+    """What a source says an appliance is: an `ApplianceTarget`, or an intended config's header
+    (`devices/intended.py` `StatedIdentity`)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def store_id(self) -> str | None: ...
+    @property
+    def platform(self) -> str: ...
+
+
 class ApplianceTarget(BaseModel):
     """One appliance as the push engine reaches it."""
 
@@ -113,11 +125,12 @@ class ApplianceTarget(BaseModel):
         """`message` about this appliance's login, at the place its credentials are configured."""
         return self.issue("credentials", message)
 
-    def contradictions(self, expected: ApplianceTarget) -> list[InventoryIssue]:
-        """What this entry says of the appliance otherwise than `expected` (the fleet inventory's
-        entry of the same name) does: its role, store or platform, each at its field."""
+    def contradictions(self, expected: StatedAppliance, where: str = "the inventory") -> list[InventoryIssue]:
+        """What this entry says of the appliance otherwise than `expected` does (the fleet
+        inventory's entry of the same name, or what its intended config says, `where`): its role,
+        store or platform, each at its field."""
         return [
-            self.issue(field, f"{ours!r} for {self.name}, whose {field} in the inventory is {theirs!r}")
+            self.issue(field, f"{ours!r} for {self.name}, whose {field} in {where} is {theirs!r}")
             for field in ("role", "store_id", "platform")
             if (ours := getattr(self, field)) != (theirs := getattr(expected, field))
         ]

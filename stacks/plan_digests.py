@@ -14,18 +14,15 @@ A saved plan without digests (saved before them), or with digests of another key
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from storestack.common.files import FileWriteError, atomic_write_text
+from storestack.common.files import private_key, read_private_key
 from storestack.stacks.checks import redact
 from storestack.stacks.mocks import RecordedResource, unwrap_secrets
 
@@ -105,49 +102,12 @@ def load_digests(plans_dir: Path, stack: str, key: bytes | None) -> dict[str, di
 
 
 def read_key(plans_dir: Path) -> bytes | None:
-    """The plans folder's digest key; None when it has none (or it cannot be read)."""
-    try:
-        return bytes.fromhex((plans_dir / DIGEST_KEY_FILE).read_text(encoding="ascii").strip()) or None
-    except (OSError, ValueError):
-        return None
+    """The plans folder's digest key; None when it has none. One others may read, or that is no
+    key, is refused (`KeyFileError`), never used or replaced."""
+    return read_private_key(plans_dir / DIGEST_KEY_FILE)
 
 
 def ensure_key(plans_dir: Path) -> bytes:
-    """The plans folder's digest key, made (random, 0600) where it has none. Made whole under a
-    temporary name and linked into place, so a run stopped part-way leaves no torn key and two
-    runs making it at once (a rollout's stores) end up with the same one."""
-    key = read_key(plans_dir)
-    if key is not None:
-        return key
-    path = plans_dir / DIGEST_KEY_FILE
-    draft = plans_dir / f".{DIGEST_KEY_FILE}.{secrets.token_hex(8)}.tmp"
-    new = secrets.token_bytes(32)
-    try:
-        plans_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        # `mkdir(exist_ok=True)` says "File exists" of a folder (or a parent) that is a file.
-        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
-        raise FileWriteError(plans_dir, reason) from exc
-    try:
-        atomic_write_text(draft, new.hex() + "\n", mode=0o600)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise
-            os.replace(draft, path)  # a file system without hard links: the rename alone
-    except FileWriteError:
-        raise
-    except OSError as exc:
-        raise FileWriteError(path, str(exc.strerror or exc)) from exc
-    finally:
-        draft.unlink(missing_ok=True)
-    key = read_key(plans_dir)
-    if key is None:
-        # One there already that is no key (edited, truncated by hand): never overwritten here.
-        raise FileWriteError(
-            path, "it holds no digest key; remove it (the next plan then says unknown for each secret input once)"
-        )
-    return key
+    """The plans folder's digest key, made (random, 0600) where it has none (`private_key`: made
+    whole, two runs making it at once, a rollout's stores, end up with the same one)."""
+    return private_key(plans_dir / DIGEST_KEY_FILE)

@@ -488,7 +488,7 @@ def test_lab_up_progress_goes_to_stderr(runner: CliRunner, monkeypatch: pytest.M
         time.sleep(0.3)  # a refresh of the spinner (12.5 per second) draws the step
         raise LabCommandError("ip netns add: stopped here by the test")
 
-    monkeypatch.setattr(lab_cli, "up", up)
+    monkeypatch.setattr("storestack.lab.up", up)  # imported by `lab up` when it runs
     result = runner.invoke(cli, ["lab", "up", "--stores", "nw-0001", *FLEET])
     assert result.exit_code != 0
     assert "creating the namespaces" in err.export_text()

@@ -77,7 +77,7 @@ def _lab_check(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         name="lab[1]", tunnels=[TunnelCheck(tunnel=tunnel, reason=REASON)], bgp=[], bfd=[], wan=[],
         reachability=[], problems=PROBLEMS,
     )
-    monkeypatch.setattr(lab_cli, "check", lambda *_args: measured)
+    monkeypatch.setattr("storestack.lab.check.check", lambda *_args: measured)
     # no lab was recorded by `lab up` either: the state dir stands in for one
     monkeypatch.setattr(lab_cli, "recorded_lab", lambda _name, state_dir: state_dir)
     result = runner.invoke(

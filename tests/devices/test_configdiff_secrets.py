@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from storestack.common.files import KeyFileError
 from storestack.devices.configdiff import compute_diff, remediation_lines, secret_paths
 from storestack.devices.secret_ledger import HELD_AS_SENT, HeldSecrets, SecretLedger
 
@@ -206,13 +209,20 @@ def test_the_ledger_holds_no_secret_and_only_its_owner_reads_it(tmp_path: Path) 
     assert len(json.loads((root / "nw-0001-edge1.json").read_text())["fingerprints"]) == 3
 
 
-def test_an_unreadable_ledger_key_means_secrets_are_sent_again_never_trusted(tmp_path: Path) -> None:
+def test_a_ledger_key_that_is_no_key_is_refused_by_name_never_replaced(tmp_path: Path) -> None:
+    """What the old key fingerprinted is neither trusted nor silently forgotten: the push stops
+    before any appliance (`run_push` checks the ledger first) until the file is looked at."""
     root = tmp_path / "secrets"
     SecretLedger(root).record("nw-0003-edge1", secret_paths(VRP_INTENDED, "huawei_vrp"))
     (root / "ledger.key").write_text("not hex\n")
-    stale = SecretLedger(root).held("nw-0003-edge1")
-    assert "hwtacacs-server shared-key cipher Tacacs-Key-1" in _sent(VRP_RUNNING, VRP_INTENDED, "huawei_vrp", stale)
-    # the next push records under a new key, 0600 like the old one
+    for use in (SecretLedger(root).check, lambda: SecretLedger(root).held("nw-0003-edge1"),
+                lambda: SecretLedger(root).record("nw-0003-edge1", secret_paths(VRP_INTENDED, "huawei_vrp"))):
+        with pytest.raises(KeyFileError, match=r"ledger\.key: holds no key of 32 bytes") as refused:
+            use()
+        assert refused.value.file == str(root / "ledger.key")
+    assert (root / "ledger.key").read_text() == "not hex\n"
+    # removed (as the error says), the next push records under a new key, 0600 like the old one
+    (root / "ledger.key").unlink()
     SecretLedger(root).record("nw-0003-edge1", secret_paths(VRP_INTENDED, "huawei_vrp"))
     assert (root / "ledger.key").stat().st_mode & 0o777 == 0o600
     assert _sent(VRP_RUNNING, VRP_INTENDED, "huawei_vrp", SecretLedger(root).held("nw-0003-edge1")) == []

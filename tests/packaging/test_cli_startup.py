@@ -113,3 +113,62 @@ def test_a_group_lists_its_lazily_loaded_commands_as_the_commands_describe_thems
     _, loaded, imported = _run_and_list_heavy_imports([group, "--help"], load_all=True)
     assert heavy in imported  # the comparison is with the commands' own module loaded
     assert lazy == loaded
+
+
+# What a group's --help needs is its options and its commands' lines: none of the renderers (and
+# the Jinja2 and hier_config they load), the lab's FRR and namespace code, or the fleet's pydantic
+# models. Each is the first module of its kind a command's import would pull in.
+NOT_FOR_HELP = (
+    "jinja2",
+    "hier_config",
+    "pydantic",
+    "storestack.devices.render",
+    "storestack.devices.platforms",
+    "storestack.inventory.fleet",
+    "storestack.inventory.models",
+    "storestack.lab.frr_lab",
+    "storestack.network.build",
+)
+
+
+def _modules_imported(arguments: list[str], cwd: Path) -> tuple[int, str, set[str]]:
+    """(exit code, stdout, every module imported) of `storestack ARGUMENTS` in a fresh interpreter."""
+    probe = (
+        "import json, sys\n"
+        "from storestack.cli.main import cli\n"
+        "code = 0\n"
+        "try:\n"
+        f"    cli({arguments!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd)
+    *printed, last = out.stdout.strip().splitlines()
+    code, modules = json.loads(last)
+    return code, "\n".join(printed), set(modules)
+
+
+@pytest.mark.parametrize(
+    "arguments", [["lab", "--help"], ["devices", "--help"], ["devices", "lint", "--help"], ["devices", "render", "--help"]]
+)
+def test_a_groups_help_imports_no_renderer_lab_or_fleet_model(arguments: list[str], tmp_path: Path) -> None:
+    code, stdout, modules = _modules_imported(arguments, tmp_path)
+    assert code == 0 and "Usage:" in stdout, stdout
+    assert not {name for name in modules if name.startswith(NOT_FOR_HELP)}, sorted(
+        name for name in modules if name.startswith(NOT_FOR_HELP)
+    )
+
+
+def test_the_inventory_package_still_gives_every_name_it_exports() -> None:
+    """`storestack.inventory` imports each name from its module on first use: every name in its
+    `__all__` is there, and is the module's own object."""
+    probe = (
+        "import importlib, json, storestack.inventory as inv\n"
+        "print(json.dumps({n: getattr(inv, n).__module__ if hasattr(getattr(inv, n), '__module__') else '' "
+        "for n in inv.__all__}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout)
+    assert set(found) >= {"Fleet", "load_fleet", "InventoryError", "sample_chain_path"}
+    assert found["Fleet"] == "storestack.inventory.fleet" and found["load_fleet"] == "storestack.inventory.loader"

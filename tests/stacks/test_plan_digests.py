@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from stack_harness import copy_sample_chain
 
 from storestack.cli.main import cli
-from storestack.common.files import FileWriteError
+from storestack.common.files import FileWriteError, KeyFileError
 from storestack.inventory import load_fleet
 from storestack.stacks.plan import StackChanges, StackPlan, compare_and_save, make_tasks, plan_tasks
 from storestack.stacks.plan_digests import DIGEST_KEY_FILE
@@ -186,8 +186,9 @@ def test_a_digest_key_that_is_no_key_is_refused_by_name_not_replaced(tmp_path: P
     plans_dir = tmp_path / "plans"
     plans_dir.mkdir()
     (plans_dir / DIGEST_KEY_FILE).write_text("not a key\n")
+    (plans_dir / DIGEST_KEY_FILE).chmod(0o600)
     plan = StackPlan(stack="core", kind="core", project="p", resources=[], outputs={}, secret_outputs=[], findings=[])
-    with pytest.raises(FileWriteError, match="holds no digest key; remove it") as refused:
+    with pytest.raises(KeyFileError, match="holds no key of 32 bytes in hex; remove it") as refused:
         compare_and_save([plan], plans_dir)
     assert refused.value.path == str(plans_dir / DIGEST_KEY_FILE)
     assert sorted(p.name for p in plans_dir.iterdir()) == [DIGEST_KEY_FILE]
