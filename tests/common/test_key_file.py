@@ -44,7 +44,12 @@ def test_a_key_file_others_may_read_is_refused_by_name(tmp_path: Path, mode: int
     assert stat.S_IMODE(path.stat().st_mode) == mode, "left as it was for its owner to look at"
 
 
-@pytest.mark.parametrize("text", ["not a key\n", os.urandom(16).hex() + "\n", os.urandom(33).hex(), ""])
+# Fixed texts, not random ones: pytest-xdist workers must collect the same test ids.
+@pytest.mark.parametrize(
+    "text",
+    ["not a key\n", "5e" * 16 + "\n", "a7" * 33, ""],
+    ids=["text", "16-bytes", "33-bytes", "empty"],
+)
 def test_a_key_file_holding_no_key_of_the_right_length_is_refused_not_replaced(tmp_path: Path, text: str) -> None:
     path = tmp_path / "a.key"
     path.write_text(text)
