@@ -464,13 +464,22 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # retransmit-interval | retry-limit }` (Huawei HiSecEngine USG command reference, "dpd", IKE peer
 # view, the page `ike_dpd`'s ranges rest on; no AR page for the timers was found), sent where the
 # fleet's DPD interval or retries change (`network/crypto.py`) or a rollback restores them.
-# The other lines a VRP deletion still sends with their value (`undo mtu N`, `undo tcp
-# adjust-mss N`, a traffic behavior's `undo queue af|ef bandwidth N` and `undo gts cir N`, the
-# WAN port's `undo qos gts cir N` and `undo bandwidth N`, `undo sa duration [time-based] N`,
-# `undo peer X timer keepalive K hold H`, `undo peer X bfd ...`, `undo peer X description ...`,
-# a zone's `undo priority N`) stay as hier_config sends them: no AR (nor USG) command reference
-# page for them was found (only HP/H3C Comware, the Quidway S3500's VRP3 manual, Huawei NetEngine
-# 8000 F1A (VRP8), Fat AP and campus switch pages), and a form is not guessed.
+# An interface's MTU, its TCP MSS and an IPsec profile's SA lifetime by their keyword alone too,
+# never with the value (AR, NetEngine, CloudEngine and USG references follow one VRP syntax):
+# `undo mtu` (CloudEngine command reference, "mtu (MTI view)": "Format: mtu mtu / undo mtu"; no
+# Huawei mtu page found gives the value after the undo), `undo tcp adjust-mss` (NetEngine 8000
+# F1A command reference, "tcp adjust-mss": "Format: tcp adjust-mss mss-value / undo tcp
+# adjust-mss"), `undo sa duration { time-based | traffic-based }` (NetEngine 8000 F1A command
+# reference, "sa duration", IPsec profile view), sent where a link's MTU changes
+# (`network/crypto.py` `tunnel_mtu`) or the fleet's IPsec lifetime does.
+# The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
+# af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
+# N`, an IKE proposal's `undo sa duration N`, `undo peer X bfd ...`, `undo peer X description ...`,
+# a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
+# them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
+# not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
+# F1A command reference, "peer timer (BGP view)": `undo peer group-name timer keepalive
+# keepalive-time hold hold-time` beside `undo peer group-name timer keepalive hold`).
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
@@ -487,6 +496,9 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd type) \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd (?:idle-time|retransmit-interval|retry-limit)) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(mtu) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(tcp adjust-mss) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(sa duration (?:time-based|traffic-based)) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

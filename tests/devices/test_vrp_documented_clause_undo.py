@@ -8,8 +8,11 @@ local-preference`; "apply preferred-value": `undo apply preferred-value`; "remar
 behavior view): `undo remark dscp`. An IKE peer's DPD mode likewise: AR500, AR510, and AR530
 V200R007 Commands Reference (EDOC1000097293), "dpd type" (IKE peer view): `undo dpd type`; and
 its DPD timers by their keyword alone: Huawei HiSecEngine USG command reference, "dpd" (IKE peer
-view): `undo dpd { idle-time | retransmit-interval | retry-limit }`. The emulated AR takes them
-and then holds what was intended."""
+view): `undo dpd { idle-time | retransmit-interval | retry-limit }`. A tunnel's MTU and TCP MSS,
+and an IPsec profile's SA lifetime, by their keyword alone too: CloudEngine command reference,
+"mtu (MTI view)": `undo mtu`; NetEngine 8000 F1A command reference, "tcp adjust-mss": `undo tcp
+adjust-mss`; "sa duration" (IPsec profile view): `undo sa duration { time-based | traffic-based
+}`. The emulated AR takes them and then holds what was intended."""
 
 from __future__ import annotations
 
@@ -32,9 +35,13 @@ DOCUMENTED = {
     "undo dpd idle-time",
     "undo dpd retransmit-interval",
     "undo dpd retry-limit",
+    "undo mtu",
+    "undo tcp adjust-mss",
+    "undo sa duration time-based",
 }
 CLAUSE_UNDO = re.compile(
-    r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit))\b"
+    r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit)"
+    r"|mtu|tcp adjust-mss|sa duration)\b"
 )
 
 
@@ -117,6 +124,53 @@ def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() ->
     assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
 
 
+def _stray_undo(text: str) -> list[str]:
+    """Deletions the AR kept as lines (nothing of that text to delete)."""
+    return re.findall(r"^\s*undo (?:mtu|tcp adjust-mss|sa duration)\b.*$", text, re.M)
+
+
+def _section(text: str, header: str) -> str:
+    found = re.search(rf"^{re.escape(header)}\n((?: .*\n)*)", text, re.M)
+    assert found is not None, header
+    return found.group(1)
+
+
+def test_a_tunnels_changed_mtu_and_mss_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "dual-wan.cfg").read_text()
+    # wan1's carrier MTU lowered: its tunnels' MTU and MSS with it (network/crypto.py tunnel_mtu).
+    intended = before.replace(" mtu 1432\n", " mtu 1400\n").replace(" tcp adjust-mss 1392\n", " tcp adjust-mss 1360\n")
+    assert intended.count(" mtu 1400\n") == 2
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo mtu", "undo tcp adjust-mss"}
+    assert _clause_undos(diff.rollback) == {"undo mtu", "undo tcp adjust-mss"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    tunnel = _section(now, "interface Tunnel0/0/1")
+    assert " mtu 1400\n" in tunnel and " tcp adjust-mss 1360\n" in tunnel
+    assert " mtu 1432\n" not in tunnel and " tcp adjust-mss 1392\n" not in tunnel and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_an_ipsec_profiles_changed_sa_lifetime_is_deleted_by_its_keyword_alone() -> None:
+    before = (GOLDEN / "dual-wan.cfg").read_text()
+    intended = before.replace(" sa duration time-based 3600\n", " sa duration time-based 1800\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo sa duration time-based"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    assert _section(now, "ipsec profile HUB-1").endswith(" sa duration time-based 1800\n")
+    assert " sa duration time-based 3600\n" not in now and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @pytest.mark.parametrize(
     ("view", "line", "column"),
     [
@@ -126,6 +180,9 @@ def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() ->
         ("ike peer HUB-1", "undo dpd type periodic", 14),
         ("ike peer HUB-1", "undo dpd idle-time 10", 19),
         ("ike peer HUB-1", "undo dpd retry-limit 3", 21),
+        ("interface Tunnel0/0/1", "undo mtu 1432", 9),
+        ("interface Tunnel0/0/1", "undo tcp adjust-mss 1392", 20),
+        ("ipsec profile HUB-1", "undo sa duration time-based 3600", 28),
     ],
 )
 def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:

@@ -283,6 +283,13 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     # retry-limit }`).
     re.compile(r"^\s*undo\s+dpd\s+type\s+(\S+)"),
     re.compile(r"^\s*undo\s+dpd\s+(?:idle-time|retransmit-interval|retry-limit)\s+(\S+)"),
+    # An interface's MTU and TCP MSS and an IPsec profile's SA lifetime by their keyword alone
+    # (CloudEngine command reference "mtu (MTI view)": `undo mtu`; NetEngine 8000 F1A command
+    # reference "tcp adjust-mss": `undo tcp adjust-mss`; "sa duration", IPsec profile view:
+    # `undo sa duration { time-based | traffic-based }`).
+    re.compile(r"^\s*undo\s+mtu\s+(\S+)"),
+    re.compile(r"^\s*undo\s+tcp\s+adjust-mss\s+(\S+)"),
+    re.compile(r"^\s*undo\s+sa\s+duration\s+(?:time-based|traffic-based)\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
