@@ -471,10 +471,21 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # F1A command reference, "tcp adjust-mss": "Format: tcp adjust-mss mss-value / undo tcp
 # adjust-mss"), `undo sa duration { time-based | traffic-based }` (NetEngine 8000 F1A command
 # reference, "sa duration", IPsec profile view), sent where a link's MTU changes
-# (`network/crypto.py` `tunnel_mtu`) or the fleet's IPsec lifetime does.
+# (`network/crypto.py` `tunnel_mtu`) or the fleet's IPsec lifetime does. A segment's DHCP lease,
+# a BGP session's prefix limit, BGP's preferences and the guest gateway's NQA test parameters
+# likewise: `undo dhcp server lease` (AR command reference EDOC1100064351, "dhcp server lease":
+# "Format: dhcp server lease { day day [ hour hour [ minute minute ] ] | unlimited } / undo dhcp
+# server lease"), `undo peer { group-name | ipv4-address } route-limit` (CloudEngine command
+# reference, "peer route-limit"), `undo preference` (CloudEngine command reference, "preference
+# (BGP)"), `undo probe-count`, `undo frequency`, `undo interval`, `undo timeout`, `undo
+# fail-percent` (CloudEngine and HiSecEngine USG command references, NQA view: "probe-count",
+# "frequency", "interval (NQA view)", "timeout", "fail-percent"), sent where the guest lease
+# (`guest_lease_seconds`) or a prefix limit (`network/model.py` `PrefixLimit`: a hub's limit
+# towards the other hub grows with the fleet) changes.
 # The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
 # af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
-# N`, an IKE proposal's `undo sa duration N`, `undo peer X bfd ...`, `undo peer X description ...`,
+# N`, an IKE proposal's `undo sa duration N`, `undo route-policy-change notify-delay N`, `undo peer
+# X bfd ...`, `undo peer X description ...`,
 # a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
 # them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
 # not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
@@ -499,6 +510,11 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(mtu) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(tcp adjust-mss) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(sa duration (?:time-based|traffic-based)) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(dhcp server lease) .+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(peer \S+ route-limit) .+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(preference) \d+ \d+ \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(probe-count|frequency|timeout|fail-percent) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(interval) (?:seconds|milliseconds) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

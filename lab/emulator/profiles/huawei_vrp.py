@@ -290,6 +290,15 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*undo\s+mtu\s+(\S+)"),
     re.compile(r"^\s*undo\s+tcp\s+adjust-mss\s+(\S+)"),
     re.compile(r"^\s*undo\s+sa\s+duration\s+(?:time-based|traffic-based)\s+(\S+)"),
+    # A segment's DHCP lease, a BGP session's prefix limit, BGP's preferences and an NQA test's
+    # parameters by their keyword alone too (AR command reference EDOC1100064351, "dhcp server
+    # lease": `undo dhcp server lease`; CloudEngine command reference, "peer route-limit": `undo
+    # peer { group-name | ipv4-address } route-limit`, "preference (BGP)": `undo preference`; NQA
+    # view, "probe-count", "frequency", "interval (NQA view)", "timeout", "fail-percent").
+    re.compile(r"^\s*undo\s+dhcp\s+server\s+lease\s+(\S+)"),
+    re.compile(r"^\s*undo\s+peer\s+\S+\s+route-limit\s+(\S+)"),
+    re.compile(r"^\s*undo\s+preference\s+(\S+)"),
+    re.compile(r"^\s*undo\s+(?:probe-count|frequency|timeout|fail-percent|interval)\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
