@@ -481,11 +481,14 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # fail-percent` (CloudEngine and HiSecEngine USG command references, NQA view: "probe-count",
 # "frequency", "interval (NQA view)", "timeout", "fail-percent"), sent where the guest lease
 # (`guest_lease_seconds`) or a prefix limit (`network/model.py` `PrefixLimit`: a hub's limit
-# towards the other hub grows with the fleet) changes.
+# towards the other hub grows with the fleet) changes. An IKE proposal's SA lifetime and the
+# route-policy notification delay too: `undo sa duration` (NetEngine 8000 F1A command reference,
+# "sa duration (ike-proposal)": "Format: sa duration sa-duration / undo sa duration"), `undo
+# route-policy-change notify-delay` (CloudEngine command reference, "route-policy-change
+# notify-delay", system view).
 # The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
 # af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
-# N`, an IKE proposal's `undo sa duration N`, `undo route-policy-change notify-delay N`, `undo peer
-# X bfd ...`, `undo peer X description ...`,
+# N`, `undo peer X bfd ...`, `undo peer X description ...`,
 # a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
 # them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
 # not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
@@ -515,6 +518,8 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(preference) \d+ \d+ \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(probe-count|frequency|timeout|fail-percent) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(interval) (?:seconds|milliseconds) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(sa duration) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(route-policy-change notify-delay) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

@@ -16,7 +16,10 @@ adjust-mss`; "sa duration" (IPsec profile view): `undo sa duration { time-based 
 parameters likewise: AR command reference (EDOC1100064351), "dhcp server lease": `undo dhcp
 server lease`; CloudEngine command reference, "peer route-limit": `undo peer { group-name |
 ipv4-address } route-limit`, "preference (BGP)": `undo preference`, and NQA view "probe-count",
-"frequency", "interval (NQA view)", "timeout", "fail-percent": `undo probe-count` and so on. The
+"frequency", "interval (NQA view)", "timeout", "fail-percent": `undo probe-count` and so on. An
+IKE proposal's SA lifetime and the route-policy notification delay as well: NetEngine 8000 F1A
+command reference, "sa duration (ike-proposal)": `undo sa duration`; CloudEngine command
+reference, "route-policy-change notify-delay": `undo route-policy-change notify-delay`. The
 emulated AR takes them and then holds what was intended."""
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ DOCUMENTED = {
     "undo timeout",
     "undo frequency",
     "undo fail-percent",
+    "undo sa duration",
+    "undo route-policy-change notify-delay",
 }
 CLAUSE_UNDO = re.compile(
     r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit)"
     r"|mtu|tcp adjust-mss|sa duration|dhcp server lease|peer \S+ route-limit|preference"
-    r"|probe-count|interval|timeout|frequency|fail-percent)\b"
+    r"|probe-count|interval|timeout|frequency|fail-percent|route-policy-change notify-delay)\b"
 )
 
 
@@ -139,7 +144,11 @@ def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() ->
 
 def _stray_undo(text: str) -> list[str]:
     """Deletions the AR kept as lines (nothing of that text to delete)."""
-    return re.findall(r"^\s*undo (?:mtu|tcp adjust-mss|sa duration|dhcp server lease|peer \S+ route-limit|preference)\b.*$", text, re.M)
+    return re.findall(
+        r"^\s*undo (?:mtu|tcp adjust-mss|sa duration|dhcp server lease|peer \S+ route-limit|preference|route-policy-change)\b.*$",
+        text,
+        re.M,
+    )
 
 
 def _section(text: str, header: str) -> str:
@@ -242,6 +251,25 @@ def test_a_guest_gateway_tests_changed_parameters_are_deleted_by_their_keyword_a
     assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
 
 
+def test_an_ike_proposals_lifetime_and_the_policy_notify_delay_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "hub.cfg").read_text()
+    intended = _changed(before, " sa duration 28800\n", " sa duration 14400\n")
+    intended = _changed(intended, "route-policy-change notify-delay 180\n", "route-policy-change notify-delay 120\n")
+    device, session = vrp_immediate_with(before, "hq-hub1")
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    expected = {"undo sa duration", "undo route-policy-change notify-delay"}
+    assert _clause_undos(diff.remediation) == expected
+    assert _clause_undos(diff.rollback) == expected
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    assert _section(now, "ike proposal 10").endswith(" sa duration 14400\n")
+    assert "route-policy-change notify-delay 120\n" in now and "notify-delay 180" not in now and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @pytest.mark.parametrize(
     ("view", "line", "column"),
     [
@@ -260,12 +288,15 @@ def test_a_guest_gateway_tests_changed_parameters_are_deleted_by_their_keyword_a
         ("nqa test-instance storestack guest_gateway", "undo probe-count 3", 17),
         ("nqa test-instance storestack guest_gateway", "undo interval seconds 2", 14),
         ("nqa test-instance storestack guest_gateway", "undo frequency 10", 15),
+        ("ike proposal 10", "undo sa duration 28800", 17),
+        ("", "undo route-policy-change notify-delay 180", 38),
     ],
 )
 def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:
     device, session = vrp_immediate_with((GOLDEN / "mall-guest.cfg").read_text())
     session.handle("system-view")
-    session.handle(view)
+    if view:
+        session.handle(view)
     held = device.running_text()
     prompt = session.prompt
     output = session.handle(line).output

@@ -299,6 +299,12 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*undo\s+peer\s+\S+\s+route-limit\s+(\S+)"),
     re.compile(r"^\s*undo\s+preference\s+(\S+)"),
     re.compile(r"^\s*undo\s+(?:probe-count|frequency|timeout|fail-percent|interval)\s+(\S+)"),
+    # An IKE proposal's SA lifetime (NetEngine 8000 F1A command reference, "sa duration
+    # (ike-proposal)": `undo sa duration`) and the route-policy notification delay (CloudEngine
+    # command reference, "route-policy-change notify-delay": `undo route-policy-change
+    # notify-delay`) alike.
+    re.compile(r"^\s*undo\s+sa\s+duration\s+(\d+)"),
+    re.compile(r"^\s*undo\s+route-policy-change\s+notify-delay\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
