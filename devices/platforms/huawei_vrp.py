@@ -464,13 +464,36 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # retransmit-interval | retry-limit }` (Huawei HiSecEngine USG command reference, "dpd", IKE peer
 # view, the page `ike_dpd`'s ranges rest on; no AR page for the timers was found), sent where the
 # fleet's DPD interval or retries change (`network/crypto.py`) or a rollback restores them.
-# The other lines a VRP deletion still sends with their value (`undo mtu N`, `undo tcp
-# adjust-mss N`, a traffic behavior's `undo queue af|ef bandwidth N` and `undo gts cir N`, the
-# WAN port's `undo qos gts cir N` and `undo bandwidth N`, `undo sa duration [time-based] N`,
-# `undo peer X timer keepalive K hold H`, `undo peer X bfd ...`, `undo peer X description ...`,
-# a zone's `undo priority N`) stay as hier_config sends them: no AR (nor USG) command reference
-# page for them was found (only HP/H3C Comware, the Quidway S3500's VRP3 manual, Huawei NetEngine
-# 8000 F1A (VRP8), Fat AP and campus switch pages), and a form is not guessed.
+# An interface's MTU, its TCP MSS and an IPsec profile's SA lifetime by their keyword alone too,
+# never with the value (AR, NetEngine, CloudEngine and USG references follow one VRP syntax):
+# `undo mtu` (CloudEngine command reference, "mtu (MTI view)": "Format: mtu mtu / undo mtu"; no
+# Huawei mtu page found gives the value after the undo), `undo tcp adjust-mss` (NetEngine 8000
+# F1A command reference, "tcp adjust-mss": "Format: tcp adjust-mss mss-value / undo tcp
+# adjust-mss"), `undo sa duration { time-based | traffic-based }` (NetEngine 8000 F1A command
+# reference, "sa duration", IPsec profile view), sent where a link's MTU changes
+# (`network/crypto.py` `tunnel_mtu`) or the fleet's IPsec lifetime does. A segment's DHCP lease,
+# a BGP session's prefix limit, BGP's preferences and the guest gateway's NQA test parameters
+# likewise: `undo dhcp server lease` (AR command reference EDOC1100064351, "dhcp server lease":
+# "Format: dhcp server lease { day day [ hour hour [ minute minute ] ] | unlimited } / undo dhcp
+# server lease"), `undo peer { group-name | ipv4-address } route-limit` (CloudEngine command
+# reference, "peer route-limit"), `undo preference` (CloudEngine command reference, "preference
+# (BGP)"), `undo probe-count`, `undo frequency`, `undo interval`, `undo timeout`, `undo
+# fail-percent` (CloudEngine and HiSecEngine USG command references, NQA view: "probe-count",
+# "frequency", "interval (NQA view)", "timeout", "fail-percent"), sent where the guest lease
+# (`guest_lease_seconds`) or a prefix limit (`network/model.py` `PrefixLimit`: a hub's limit
+# towards the other hub grows with the fleet) changes. An IKE proposal's SA lifetime and the
+# route-policy notification delay too: `undo sa duration` (NetEngine 8000 F1A command reference,
+# "sa duration (ike-proposal)": "Format: sa duration sa-duration / undo sa duration"), `undo
+# route-policy-change notify-delay` (CloudEngine command reference, "route-policy-change
+# notify-delay", system view).
+# The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
+# af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
+# N`, `undo peer X bfd ...`, `undo peer X description ...`,
+# a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
+# them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
+# not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
+# F1A command reference, "peer timer (BGP view)": `undo peer group-name timer keepalive
+# keepalive-time hold hold-time` beside `undo peer group-name timer keepalive hold`).
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
@@ -487,6 +510,16 @@ DELETED_FORMS = (
     DeletedForm(line=r"^(classifier \S+) behavior \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd type) \S+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(dpd (?:idle-time|retransmit-interval|retry-limit)) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(mtu) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(tcp adjust-mss) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(sa duration (?:time-based|traffic-based)) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(dhcp server lease) .+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(peer \S+ route-limit) .+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(preference) \d+ \d+ \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(probe-count|frequency|timeout|fail-percent) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(interval) (?:seconds|milliseconds) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(sa duration) \d+$", deleted_as=r"\1"),
+    DeletedForm(line=r"^(route-policy-change notify-delay) \d+$", deleted_as=r"\1"),
 )
 
 # A BGP peer goes whole with the line that made it: Huawei's command reference "peer as-number"

@@ -8,8 +8,19 @@ local-preference`; "apply preferred-value": `undo apply preferred-value`; "remar
 behavior view): `undo remark dscp`. An IKE peer's DPD mode likewise: AR500, AR510, and AR530
 V200R007 Commands Reference (EDOC1000097293), "dpd type" (IKE peer view): `undo dpd type`; and
 its DPD timers by their keyword alone: Huawei HiSecEngine USG command reference, "dpd" (IKE peer
-view): `undo dpd { idle-time | retransmit-interval | retry-limit }`. The emulated AR takes them
-and then holds what was intended."""
+view): `undo dpd { idle-time | retransmit-interval | retry-limit }`. A tunnel's MTU and TCP MSS,
+and an IPsec profile's SA lifetime, by their keyword alone too: CloudEngine command reference,
+"mtu (MTI view)": `undo mtu`; NetEngine 8000 F1A command reference, "tcp adjust-mss": `undo tcp
+adjust-mss`; "sa duration" (IPsec profile view): `undo sa duration { time-based | traffic-based
+}`. A segment's DHCP lease, a BGP session's prefix limit, BGP's preferences and an NQA test's
+parameters likewise: AR command reference (EDOC1100064351), "dhcp server lease": `undo dhcp
+server lease`; CloudEngine command reference, "peer route-limit": `undo peer { group-name |
+ipv4-address } route-limit`, "preference (BGP)": `undo preference`, and NQA view "probe-count",
+"frequency", "interval (NQA view)", "timeout", "fail-percent": `undo probe-count` and so on. An
+IKE proposal's SA lifetime and the route-policy notification delay as well: NetEngine 8000 F1A
+command reference, "sa duration (ike-proposal)": `undo sa duration`; CloudEngine command
+reference, "route-policy-change notify-delay": `undo route-policy-change notify-delay`. The
+emulated AR takes them and then holds what was intended."""
 
 from __future__ import annotations
 
@@ -32,9 +43,23 @@ DOCUMENTED = {
     "undo dpd idle-time",
     "undo dpd retransmit-interval",
     "undo dpd retry-limit",
+    "undo mtu",
+    "undo tcp adjust-mss",
+    "undo sa duration time-based",
+    "undo dhcp server lease",
+    "undo preference",
+    "undo probe-count",
+    "undo interval",
+    "undo timeout",
+    "undo frequency",
+    "undo fail-percent",
+    "undo sa duration",
+    "undo route-policy-change notify-delay",
 }
 CLAUSE_UNDO = re.compile(
-    r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit))\b"
+    r"^undo (?:remark|apply (?:as-path|local-preference|preferred-value)|dpd (?:type|idle-time|retransmit-interval|retry-limit)"
+    r"|mtu|tcp adjust-mss|sa duration|dhcp server lease|peer \S+ route-limit|preference"
+    r"|probe-count|interval|timeout|frequency|fail-percent|route-policy-change notify-delay)\b"
 )
 
 
@@ -117,6 +142,134 @@ def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() ->
     assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
 
 
+def _stray_undo(text: str) -> list[str]:
+    """Deletions the AR kept as lines (nothing of that text to delete)."""
+    return re.findall(
+        r"^\s*undo (?:mtu|tcp adjust-mss|sa duration|dhcp server lease|peer \S+ route-limit|preference|route-policy-change)\b.*$",
+        text,
+        re.M,
+    )
+
+
+def _section(text: str, header: str) -> str:
+    found = re.search(rf"^{re.escape(header)}\n((?: .*\n)*)", text, re.M)
+    assert found is not None, header
+    return found.group(1)
+
+
+def test_a_tunnels_changed_mtu_and_mss_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "dual-wan.cfg").read_text()
+    # wan1's carrier MTU lowered: its tunnels' MTU and MSS with it (network/crypto.py tunnel_mtu).
+    intended = before.replace(" mtu 1432\n", " mtu 1400\n").replace(" tcp adjust-mss 1392\n", " tcp adjust-mss 1360\n")
+    assert intended.count(" mtu 1400\n") == 2
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo mtu", "undo tcp adjust-mss"}
+    assert _clause_undos(diff.rollback) == {"undo mtu", "undo tcp adjust-mss"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    tunnel = _section(now, "interface Tunnel0/0/1")
+    assert " mtu 1400\n" in tunnel and " tcp adjust-mss 1360\n" in tunnel
+    assert " mtu 1432\n" not in tunnel and " tcp adjust-mss 1392\n" not in tunnel and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_an_ipsec_profiles_changed_sa_lifetime_is_deleted_by_its_keyword_alone() -> None:
+    before = (GOLDEN / "dual-wan.cfg").read_text()
+    intended = before.replace(" sa duration time-based 3600\n", " sa duration time-based 1800\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo sa duration time-based"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    assert _section(now, "ipsec profile HUB-1").endswith(" sa duration time-based 1800\n")
+    assert " sa duration time-based 3600\n" not in now and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_a_guest_segments_changed_dhcp_lease_is_deleted_by_its_keyword_alone() -> None:
+    before = (GOLDEN / "mall-guest.cfg").read_text()
+    intended = _changed(before, " dhcp server lease day 0 hour 1 minute 0\n", " dhcp server lease day 0 hour 4 minute 0\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert _clause_undos(diff.remediation) == {"undo dhcp server lease"}
+    assert _clause_undos(diff.rollback) == {"undo dhcp server lease"}
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    guest = _section(now, "interface GigabitEthernet0/0/0.140")
+    assert " dhcp server lease day 0 hour 4 minute 0\n" in guest and "hour 1 minute" not in guest and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_a_hubs_changed_prefix_limits_and_preferences_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "hub.cfg").read_text()
+    # A store added to the fleet: the other hub may announce more (network/model.py PrefixLimit).
+    intended = _changed(before, "  peer 10.0.0.4 route-limit 5206 idle-timeout 5\n", "  peer 10.0.0.4 route-limit 5240 idle-timeout 5\n")
+    intended = _changed(intended, "  peer STORES-WIRED route-limit 20 idle-timeout 5\n", "  peer STORES-WIRED route-limit 24 idle-timeout 5\n")
+    intended = _changed(intended, "  preference 20 200 200\n", "  preference 20 200 150\n")
+    device, session = vrp_immediate_with(before, "hq-hub1")
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    expected = {"undo peer 10.0.0.4 route-limit", "undo peer STORES-WIRED route-limit", "undo preference"}
+    assert _clause_undos(diff.remediation) == expected
+    assert _clause_undos(diff.rollback) == expected
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    assert "  peer 10.0.0.4 route-limit 5240 idle-timeout 5\n" in now and "route-limit 5206" not in now
+    assert "  peer STORES-WIRED route-limit 24 idle-timeout 5\n" in now and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_a_guest_gateway_tests_changed_parameters_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "mall-guest.cfg").read_text()
+    old = " probe-count 3\n interval seconds 2\n timeout 1\n frequency 10\n fail-percent 50\n"
+    intended = _changed(before, old, " probe-count 4\n interval seconds 3\n timeout 2\n frequency 20\n fail-percent 75\n")
+    device, session = vrp_immediate_with(before)
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    expected = {"undo probe-count", "undo interval", "undo timeout", "undo frequency", "undo fail-percent"}
+    assert _clause_undos(diff.remediation) == expected
+    assert _clause_undos(diff.rollback) == expected
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    test = _section(now, "nqa test-instance storestack guest_gateway")
+    assert " probe-count 4\n" in test and " interval seconds 3\n" in test and " fail-percent 75\n" in test
+    assert test.endswith(" start now\n") and "undo" not in test
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
+def test_an_ike_proposals_lifetime_and_the_policy_notify_delay_are_deleted_by_their_keyword_alone() -> None:
+    before = (GOLDEN / "hub.cfg").read_text()
+    intended = _changed(before, " sa duration 28800\n", " sa duration 14400\n")
+    intended = _changed(intended, "route-policy-change notify-delay 180\n", "route-policy-change notify-delay 120\n")
+    device, session = vrp_immediate_with(before, "hq-hub1")
+    running = device.running_text()
+    diff = compute_diff(running, intended, "huawei_vrp")
+    expected = {"undo sa duration", "undo route-policy-change notify-delay"}
+    assert _clause_undos(diff.remediation) == expected
+    assert _clause_undos(diff.rollback) == expected
+    send_to_vrp(session, diff.remediation)
+    now = device.running_text()
+    assert _section(now, "ike proposal 10").endswith(" sa duration 14400\n")
+    assert "route-policy-change notify-delay 120\n" in now and "notify-delay 180" not in now and not _stray_undo(now)
+    assert compute_diff(now, intended, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @pytest.mark.parametrize(
     ("view", "line", "column"),
     [
@@ -126,12 +279,24 @@ def test_an_ike_peers_changed_dpd_timers_are_deleted_by_their_keyword_alone() ->
         ("ike peer HUB-1", "undo dpd type periodic", 14),
         ("ike peer HUB-1", "undo dpd idle-time 10", 19),
         ("ike peer HUB-1", "undo dpd retry-limit 3", 21),
+        ("interface Tunnel0/0/1", "undo mtu 1432", 9),
+        ("interface Tunnel0/0/1", "undo tcp adjust-mss 1392", 20),
+        ("ipsec profile HUB-1", "undo sa duration time-based 3600", 28),
+        ("interface GigabitEthernet0/0/0.140", "undo dhcp server lease day 0 hour 1 minute 0", 23),
+        ("bgp 4200000002", "undo peer 100.64.0.8 route-limit 20 idle-timeout 5", 33),
+        ("bgp 4200000002", "undo preference 20 200 200", 16),
+        ("nqa test-instance storestack guest_gateway", "undo probe-count 3", 17),
+        ("nqa test-instance storestack guest_gateway", "undo interval seconds 2", 14),
+        ("nqa test-instance storestack guest_gateway", "undo frequency 10", 15),
+        ("ike proposal 10", "undo sa duration 28800", 17),
+        ("", "undo route-policy-change notify-delay 180", 38),
     ],
 )
 def test_the_emulated_ar_refuses_a_clause_deleted_with_its_value_or_without_its_field(view: str, line: str, column: int) -> None:
     device, session = vrp_immediate_with((GOLDEN / "mall-guest.cfg").read_text())
     session.handle("system-view")
-    session.handle(view)
+    if view:
+        session.handle(view)
     held = device.running_text()
     prompt = session.prompt
     output = session.handle(line).output

@@ -283,6 +283,28 @@ UNDOCUMENTED_UNDO: tuple[re.Pattern[str], ...] = (
     # retry-limit }`).
     re.compile(r"^\s*undo\s+dpd\s+type\s+(\S+)"),
     re.compile(r"^\s*undo\s+dpd\s+(?:idle-time|retransmit-interval|retry-limit)\s+(\S+)"),
+    # An interface's MTU and TCP MSS and an IPsec profile's SA lifetime by their keyword alone
+    # (CloudEngine command reference "mtu (MTI view)": `undo mtu`; NetEngine 8000 F1A command
+    # reference "tcp adjust-mss": `undo tcp adjust-mss`; "sa duration", IPsec profile view:
+    # `undo sa duration { time-based | traffic-based }`).
+    re.compile(r"^\s*undo\s+mtu\s+(\S+)"),
+    re.compile(r"^\s*undo\s+tcp\s+adjust-mss\s+(\S+)"),
+    re.compile(r"^\s*undo\s+sa\s+duration\s+(?:time-based|traffic-based)\s+(\S+)"),
+    # A segment's DHCP lease, a BGP session's prefix limit, BGP's preferences and an NQA test's
+    # parameters by their keyword alone too (AR command reference EDOC1100064351, "dhcp server
+    # lease": `undo dhcp server lease`; CloudEngine command reference, "peer route-limit": `undo
+    # peer { group-name | ipv4-address } route-limit`, "preference (BGP)": `undo preference`; NQA
+    # view, "probe-count", "frequency", "interval (NQA view)", "timeout", "fail-percent").
+    re.compile(r"^\s*undo\s+dhcp\s+server\s+lease\s+(\S+)"),
+    re.compile(r"^\s*undo\s+peer\s+\S+\s+route-limit\s+(\S+)"),
+    re.compile(r"^\s*undo\s+preference\s+(\S+)"),
+    re.compile(r"^\s*undo\s+(?:probe-count|frequency|timeout|fail-percent|interval)\s+(\S+)"),
+    # An IKE proposal's SA lifetime (NetEngine 8000 F1A command reference, "sa duration
+    # (ike-proposal)": `undo sa duration`) and the route-policy notification delay (CloudEngine
+    # command reference, "route-policy-change notify-delay": `undo route-policy-change
+    # notify-delay`) alike.
+    re.compile(r"^\s*undo\s+sa\s+duration\s+(\d+)"),
+    re.compile(r"^\s*undo\s+route-policy-change\s+notify-delay\s+(\S+)"),
 )
 # `undo route-policy NAME node N`: the node N of NAME, whichever its mode.
 NODE_DELETED = re.compile(r"^undo route-policy (\S+) node (\d+)$")
