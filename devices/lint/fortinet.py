@@ -351,20 +351,23 @@ def _string_addresses(parsed: dict[str, Block]) -> Iterator[tuple[str, str, int]
 
 # Each table's longest entry name: FortiOS 7.4 CLI reference, `config system interface` and
 # `config vpn ipsec phase1-interface` (15), `config system zone` (7.4.8, 35), `config router
-# prefix-list` (7.4.3, 35), `config router route-map` (a BGP neighbor's `route-map-in`, 35).
+# prefix-list` (7.4.3, 35), `config router route-map` (a BGP neighbor's `route-map-in`, 35), `config
+# firewall shaper traffic-shaper` (35, Fortinet's schema: `shaper_name` in the platform module).
 _NAME_LIMITS = (
     ("system interface", 15),
     ("vpn ipsec phase1-interface", 15),
     ("system zone", NAME_LIMIT),
     ("router prefix-list", NAME_LIMIT),
     ("router route-map", NAME_LIMIT),
+    ("firewall shaper traffic-shaper", NAME_LIMIT),
 )
 
 
 @register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     """Names FortiOS accepts: an interface's and a phase 1's at most 15 characters, a zone's,
-    a prefix list's and a route-map's at most 35 (`NAME_LIMIT` in the platform module)."""
+    a prefix list's, a route-map's and a traffic shaper's at most 35 (`NAME_LIMIT` in the
+    platform module)."""
     if config.suffix:
         return
     parsed = parse(config.text)
@@ -377,20 +380,30 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 # Values FortiOS holds to a length, each as (what the finding calls it, the entries that hold it,
-# the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`) and a
-# phase 1's local ID (63, `common/names.py` `IKE_ID_LIMIT`).
+# the setting, its longest): a BGP neighbour's description (`NEIGHBOR_DESCRIPTION_LIMIT`), a
+# phase 1's local ID (63, `common/names.py` `IKE_ID_LIMIT`), and the names of firewall and shaping
+# policies, SD-WAN rules and the traffic shaper a policy names (35, `NAME_LIMIT`: Fortinet's schema
+# of each table as its Terraform provider for FortiOS 7.x carries it, `StringLenBetween(0, 35)`).
 def _limited_values(parsed: dict[str, Block]) -> Iterator[tuple[str, Entry, str, int]]:
     bgp = parsed.get("router bgp")
     for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
         yield f"router bgp neighbor {neighbor.name!r}", neighbor, "description", NEIGHBOR_DESCRIPTION_LIMIT
     for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
         yield f"vpn ipsec phase1-interface {phase1.name!r}", phase1, "localid", IKE_ID_LIMIT
+    for path in ("firewall policy", "firewall shaping-policy"):
+        for policy in _entries(parsed, path):
+            yield f"{path} {policy.name}", policy, "name", NAME_LIMIT
+            yield f"{path} {policy.name}", policy, "traffic-shaper", NAME_LIMIT
+    sdwan = _sdwan(parsed)
+    for rule in _nested(sdwan, "service") if sdwan else []:
+        yield f"system sdwan service {rule.name}", rule, "name", NAME_LIMIT
 
 
 @register_rule(PLATFORM)
 def value_lengths(config: ConfigFile) -> Iterator[Finding]:
     """Values within what FortiOS takes: a BGP neighbour's description and a phase 1's local ID,
-    63 characters each (`_limited_values`)."""
+    63 characters each, a policy's, shaping policy's and SD-WAN rule's name and the shaper a
+    policy names, 35 each (`_limited_values`)."""
     if config.suffix:
         return
     for where, entry, key, limit in _limited_values(parse(config.text)):

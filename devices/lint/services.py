@@ -57,6 +57,7 @@ from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.cisco_xe import CONTROL_CLASS as XE_CONTROL_CLASS
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
 from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
+from storestack.devices.platforms.fortinet import shaper_name as fortios_shaper_name
 from storestack.devices.platforms.huawei_vrp import CONTROL_CLASSIFIER as VRP_CONTROL_CLASSIFIER
 from storestack.devices.platforms.huawei_vrp import NTP_KEY_TYPES as VRP_NTP_KEY_TYPES
 from storestack.devices.platforms.huawei_vrp import mqc_name
@@ -1085,6 +1086,17 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
     return facts
 
 
+def _forti_class_tags(
+    queues: list[tuple[int, str, str | None, bool | None, int | None]], qos: Sequence[QosClass]
+) -> list[tuple[int, str, str | None, bool | None, int | None]]:
+    """Each FortiOS shaper's class by the intent's tag: a shaper is `QOS-<class>` held to FortiOS's
+    35 characters (`fortinet.shaper_name`), shortened with a hash where the class's name is long."""
+    spelled = {fortios_shaper_name(cls.name.upper()).removeprefix("QOS-"): cls.name.upper() for cls in qos}
+    return [
+        (line, spelled.get(tag, tag), matches, priority, percent) for line, tag, matches, priority, percent in queues
+    ]
+
+
 def _wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
     """What is wrong with a vendor store's WAN ports as its queues' parent: each port is shaped,
     at most to the intent's shaped rate of its link (`Transport.queue_kbps`), the one rate every
@@ -1310,6 +1322,7 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         facts.shapers += _control_problems(facts, store)
     if config.platform == "fortinet":
         facts.shapers += _forti_local_out_problems(config, store)
+        facts.queues = _forti_class_tags(facts.queues, store.qos)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}

@@ -574,6 +574,18 @@ def quote(value: object) -> str:
 NAME_LIMIT = 35
 
 
+# A traffic shaper's and a shaping policy's name take at most 35 characters too (Fortinet's schema
+# of the tables as its Terraform provider for FortiOS 7.x carries them,
+# fortinetdev/terraform-provider-fortios `resource_firewallshaper_trafficshaper.go` "name" and
+# `resource_firewall_shapingpolicy.go` "name" and "traffic_shaper", `StringLenBetween(0, 35)`),
+# where a store names them after the inventory's QoS classes and applications (`QOS-<class>`,
+# `QOS-<segment>-<application>`; both slugs of up to 32 characters).
+def shaper_name(tag: str) -> str:
+    """The traffic shaper of QoS class `tag` (`QOS-<class>`), as FortiOS takes it: shortened to
+    NAME_LIMIT with a hash of the full name, the same in its shaper and every policy naming it."""
+    return short_ifname(f"QOS-{tag}", NAME_LIMIT)
+
+
 def route_filter_name(name: str) -> str:
     """A prefix list's or route-map's name made of a store's, link's or hub's names (a hub's
     `STORE-<id>` and `FROM-<id>-<link>`, a store's `HUB-IN-<link>-<hub>`, `AWS-IN-<link>` …) as
@@ -1016,7 +1028,7 @@ def traffic_shapers(view: StoreApplianceView) -> list[str]:
     lines: list[str] = []
     for cls in view.qos:
         lines += [
-            f'    edit "QOS-{cls.tag}"',
+            f"    edit {quote(shaper_name(cls.tag))}",
             # `high` is the default, which `show` leaves out (SHOW_OMITS_DEFAULTS).
             *([] if cls.priority else [f"        set priority {'medium' if cls.bandwidth_percent else 'low'}"]),
         ]
@@ -1035,7 +1047,8 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
     first its applications picked out by port (`marks`), then the whole segment, each through its
     class's shaper. Each policy's id is its own, from its segment kind's block as the firewall
     policies' (`segment_policy_id`): the whole segment first, its marks after it, so a segment
-    added or removed moves no other segment's policies; the push moves them into this order."""
+    added or removed moves no other segment's policies; the push moves them into this order.
+    Policy and shaper names within FortiOS's NAME_LIMIT (`shaper_name`)."""
     lines: list[str] = []
     for segment in view.segments:
         if not (segment.overlay or view.breakout):
@@ -1053,13 +1066,13 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
         for number, name, service, tag in [*marks, whole]:
             lines += [
                 f"    edit {number}",
-                f'        set name "{name}"',
+                f"        set name {quote(short_ifname(name, NAME_LIMIT))}",
                 f"        set srcintf {quote(segment.ifname)}",
                 f"        set dstintf {destination}",
                 f'        set srcaddr "{segment.tag}-NET"',
                 '        set dstaddr "all"',
                 f'        set service "{service}"',
-                f'        set traffic-shaper "QOS-{tag}"',
+                f"        set traffic-shaper {quote(shaper_name(tag))}",
                 "    next",
             ]
     return lines

@@ -196,3 +196,29 @@ def test_an_id_out_of_its_tables_range_is_refused(block: list[str], good: str, b
     _, session = _unit()
     assert _send(session, [*block, f"edit {good}", "next"]) == []
     assert [line for line, _ in _send(session, [f"edit {bad}"])] == [f"edit {bad}"]
+
+
+@pytest.mark.parametrize(
+    ("block", "line"),
+    [
+        (["config firewall shaper traffic-shaper"], 'edit "{name}"'),
+        (["config firewall shaping-policy", "edit 2001"], 'set name "{name}"'),
+        (["config firewall policy", "edit 2001"], 'set name "{name}"'),
+        (["config system sdwan", "config service", "edit 1"], 'set name "{name}"'),
+    ],
+)
+def test_a_name_longer_than_its_table_takes_is_refused(block: list[str], line: str) -> None:
+    """A traffic shaper's name, a policy's, a shaping policy's and an SD-WAN rule's take 35
+    characters at most (FortiOS Administration Guide 7.4.0, "Text strings"; Fortinet's schema of
+    each table): a rendered name past that would be refused by a real unit."""
+    _, session = _unit()
+    assert _send(session, [*block, line.format(name="Q" * 35)]) == []
+    _, session = _unit()
+    refused = line.format(name="Q" * 36)
+    assert _send(session, [*block, refused]) == [(refused, f"string {'Q' * 36!r} longer than 35 characters")]
+
+
+def test_a_shaping_policy_naming_a_long_shaper_is_refused_for_its_length() -> None:
+    _, session = _unit()
+    lines = ["config firewall shaping-policy", "edit 2001", f'set traffic-shaper "{"Q" * 36}"']
+    assert _send(session, lines) == [(lines[-1], f"string {'Q' * 36!r} longer than 35 characters")]

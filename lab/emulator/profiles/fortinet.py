@@ -82,6 +82,19 @@ FORTI_ID_RANGES: dict[tuple[str, ...], tuple[int, int]] = {
     ("firewall DoS-policy",): (0, 9999),
 }
 FORTI_ID_OUT_OF_RANGE = "value {value} out of range {low}-{high}\nCommand fail. Return code -1"
+# The names a table's entries or a setting hold to a length (the `tree` command shows each;
+# FortiOS Administration Guide 7.4.0, "Text strings"; Fortinet's schema of each table as its
+# Terraform provider for FortiOS 7.x carries it, `StringLenBetween(0, 35)`): a traffic shaper's
+# name, a firewall or shaping policy's and an SD-WAN rule's name, the shaper a shaping policy names.
+# The refusal's wording is the emulator's.
+FORTI_NAME_LIMITS: dict[tuple[str, ...], int] = {("firewall shaper traffic-shaper",): 35}
+FORTI_VALUE_LIMITS: dict[tuple[tuple[str, ...], str], int] = {
+    (("firewall policy",), "name"): 35,
+    (("firewall shaping-policy",), "name"): 35,
+    (("firewall shaping-policy",), "traffic-shaper"): 35,
+    (("system sdwan", "service"), "name"): 35,
+}
+FORTI_TOO_LONG = "string {value!r} longer than {limit} characters\nCommand fail. Return code -1"
 
 # Objects every VDOM has, and the names a policy may use without defining them.
 _PREDEFINED = {
@@ -486,6 +499,9 @@ class FortiSession(CliSession):
             return FORTI_PHASE1_TYPE_FIXED + "\n"
         if verb == "set" and len(words) >= 3:
             value = " ".join(words[2:])
+            limit = FORTI_VALUE_LIMITS.get((path, words[1]))
+            if limit is not None and len(unquote(value)) > limit:
+                return FORTI_TOO_LONG.format(value=unquote(value), limit=limit) + "\n"
             refused = (
                 self.refused_reference(path, words[1], value)
                 or self.overlapping(path, words[1], value)
@@ -502,6 +518,8 @@ class FortiSession(CliSession):
                 low, high = FORTI_ID_RANGES[path]
                 if not (name.isdigit() and low <= int(name) <= high):
                     return FORTI_ID_OUT_OF_RANGE.format(value=name, low=low, high=high) + "\n"
+            if len(name) > FORTI_NAME_LIMITS.get(path, len(name)):
+                return FORTI_TOO_LONG.format(value=name, limit=FORTI_NAME_LIMITS[path]) + "\n"
             if name not in scope.entries:
                 refused = self.refused_reference(path, "", words[1])
                 if refused:
