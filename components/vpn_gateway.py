@@ -191,7 +191,8 @@ def interfaces_script(peers: Sequence[GatewayPeer], crypto: CryptoPolicy = FLEET
         f"tunnel_mtu=$(( (uplink_mtu - {overhead}) / {TUNNEL_MTU_ALIGN} * {TUNNEL_MTU_ALIGN} ))",
         f'wanted="{wanted}"',
         "for device in $(ip -o link show type xfrm | awk -F': ' '{print $2}' | cut -d@ -f1); do",
-        '    case " $wanted " in *" $device "*) ;; *) ip link del "$device" ;; esac',
+        # Only the gateway's own (x-<peer>): an XFRM interface made by hand is left alone.
+        '    case "$device" in x-*) case " $wanted " in *" $device "*) ;; *) ip link del "$device" ;; esac ;; esac',
         "done",
     ]
     for peer in peers:

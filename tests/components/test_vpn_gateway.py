@@ -253,8 +253,9 @@ def _run_interfaces(existing: dict[str, str]) -> list[str]:
 def test_a_sync_removes_a_gone_peers_interface_and_leaves_a_kept_one_up() -> None:
     """A peer removed loses its interface; a kept peer's interface is not made anew (its tunnel
     and BGP session stay up); a new peer's is created; a kept interface holds only its own address."""
-    ran = _run_interfaces({"x-aws0t1": "169.254.11.2/30", "x-hub3": "169.254.20.2/30"})
+    ran = _run_interfaces({"x-aws0t1": "169.254.11.2/30", "x-hub3": "169.254.20.2/30", "xfrm9": "10.9.9.1/30"})
     assert "ip link del x-hub3" in ran
+    assert "ip link del xfrm9" not in ran, "an interface the gateway did not make is left alone"
     assert not any(line.startswith("ip link add x-aws0t1") for line in ran), ran
     assert any(line.startswith("ip link add x-aws0t2 ") and line.endswith(" if_id 2") for line in ran), ran
     assert not any(line.startswith("ip addr del") for line in ran), ran
