@@ -20,7 +20,15 @@ from storestack.common.addressing import collapse
 from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
 from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
-from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
+from storestack.components.vpn_gateway import (
+    PEER_OBJECT,
+    GatewayPeer,
+    GatewayReader,
+    GatewaySettings,
+    cloud_init,
+    peer_config,
+    reader_access_path,
+)
 from storestack.network.cloud import openstack_aws_if_id, openstack_aws_peer, openstack_hub_if_id
 
 COMPONENT = "hybrid-cloud"
@@ -452,12 +460,21 @@ class OpenStackSite(pulumi.ComponentResource):
         return description, psk
 
     def finish(self) -> None:
-        """Create the gateway instance from every tunnel added, and route the remote ranges to it."""
+        """Write the peer config of every tunnel added, create the gateway instance that reads it,
+        and route the remote ranges to it."""
         site = self._site
         s = site.name
         # By interface, not by the order the hubs and regions were given: a reorder changes no line
-        # of the gateway's user data (a change replaces the gateway, every tunnel of the site down).
+        # of the peer config.
         peers = sorted(self._peers, key=lambda peer: peer.if_id)
+
+        def settings_of(public: str) -> GatewaySettings:
+            return GatewaySettings(
+                asn=site.bgp_asn,
+                public_address=ipaddress.IPv4Address(public),
+                announces=tuple(self.local_cidrs),
+                routed=((site.desktops_cidr, self.router_address),),
+            )
 
         def render(values: list[Any]) -> str:
             public, *rest = values
@@ -476,19 +493,56 @@ class OpenStackSite(pulumi.ComponentResource):
                         accepts=peer.accepts,
                     )
                 )
-            settings = GatewaySettings(
-                asn=site.bgp_asn,
-                public_address=ipaddress.IPv4Address(public),
-                announces=tuple(self.local_cidrs),
-                routed=((site.desktops_cidr, self.router_address),),
-            )
-            return cloud_init(settings, built)
+            return peer_config(settings_of(public), built)
 
         inputs: list[Any] = [self.gateway_address]
         for peer in peers:
             inputs += [peer.outside_address, peer.psk, peer.local_inside, peer.peer_inside, peer.peer_asn]
         rendered: pulumi.Output[str] = pulumi.Output.all(*inputs).apply(render)
-        user_data: pulumi.Output[str] = pulumi.Output.secret(rendered)
+        content: pulumi.Output[str] = pulumi.Output.secret(rendered)
+        # In the infrastructure project's own Swift account (its provider is scoped there), which
+        # only that project's members reach: no read ACL, so no one else.
+        in_project = pulumi.ResourceOptions(parent=self, provider=self._infrastructure_provider, aliases=self._moved)
+        container_name = f"{self._cloud.fleet}-{s}-vpn-gateway"
+        container = openstack.objectstorage.Container(f"{s}-vpn-gateway-config", name=container_name, opts=in_project)
+        # Its content is written in place (a PUT over the object): the instance stays.
+        peer_object = openstack.objectstorage.ContainerObject(
+            f"{s}-vpn-gateway-peers",
+            container_name=container.name,
+            name=PEER_OBJECT,
+            content=content,
+            content_type="application/json",
+            opts=in_project,
+        )
+        # What the gateway reads the object with: a GET of that one object and nothing else, with
+        # the deployer's member role on the infrastructure project (Keystone access rules).
+        reader = openstack.identity.ApplicationCredential(
+            f"{s}-vpn-gateway-reader",
+            name=f"{self._cloud.fleet}-{s}-vpn-gateway",
+            description="storestack VPN gateway: reads its peer config, nothing else",
+            roles=[DEPLOYER_ROLE],
+            access_rules=[
+                {"service": "object-store", "method": "GET", "path": reader_access_path(container_name)}
+            ],
+            opts=in_project,
+        )
+
+        def user_data_of(values: list[Any]) -> str:
+            public, credential_id, credential_secret = values
+            return cloud_init(
+                settings_of(public),
+                GatewayReader(
+                    auth_url=str(site.auth_url),
+                    region=site.region,
+                    credential_id=str(credential_id),
+                    credential_secret=str(credential_secret),
+                    container=container_name,
+                ),
+            )
+
+        user_data: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(self.gateway_address, reader.id, reader.secret).apply(user_data_of)
+        )
         openstack.compute.Instance(
             f"{s}-vpn-gateway",
             name=f"{self._cloud.fleet}-{s}-vpn-gateway",
@@ -502,12 +556,12 @@ class OpenStackSite(pulumi.ComponentResource):
                 parent=self,
                 provider=self._infrastructure_provider,
                 aliases=self._moved,
-                depends_on=[self.gateway_association],
+                depends_on=[self.gateway_association, peer_object],
                 # A cloud refreshes a named image under a new id; the provider then reads the name
                 # back as the old image's (renamed, or "Image not found" once deleted), which would
                 # replace the gateway and drop every tunnel (hashicorp/terraform#28965). A new image
-                # is taken on purpose with `pulumi up --replace`; new keys or peers (user data)
-                # still replace it.
+                # is taken on purpose with `pulumi up --replace`. New keys or peers change the peer
+                # config object only.
                 ignore_changes=["image_name", "image_id"],
             ),
         )

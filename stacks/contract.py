@@ -641,6 +641,50 @@ def _openstack_identity(index: PlanIndex, context: ContractContext) -> Iterator[
             yield assignment.urn, "a role assignment needs exactly one of project and domain"
 
 
+# Swift (`swift/common/constraints.py`, the Object Storage API's "Create container" and "Create or
+# replace object"): a container name of 1 to 256 characters without '/', an object name of 1 to
+# 1,024; terraform-provider-openstack's object needs one of its content sources
+# (resource_openstack_objectstorage_object_v1.go: "Must specify ...").
+SWIFT_CONTAINER_NAME = 256
+SWIFT_OBJECT_NAME = 1024
+_OBJECT_SOURCES = ("content", "source", "copyFrom", "objectManifest")
+# Keystone's application credential schema (keystone/application_credential/schema.py): a name;
+# each access rule a path of at most 225 characters starting with '/', one of six methods, a service.
+ACCESS_RULE_PATH = 225
+_ACCESS_RULE_METHODS = frozenset({"POST", "GET", "HEAD", "PATCH", "PUT", "DELETE"})
+
+
+def _swift_objects(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    containers = {str(c.inputs.get("name")) for c in index.of_type("openstack:objectstorage/container:Container")}
+    for container in index.of_type("openstack:objectstorage/container:Container"):
+        name = str(container.inputs.get("name") or "")
+        if not 1 <= len(name) <= SWIFT_CONTAINER_NAME or "/" in name:
+            yield container.urn, f"container name {name[:40]!r} is not 1 to {SWIFT_CONTAINER_NAME} characters without '/'"
+    for item in index.of_type("openstack:objectstorage/containerObject:ContainerObject"):
+        name = str(item.inputs.get("name") or "")
+        if not 1 <= len(name.encode()) <= SWIFT_OBJECT_NAME:
+            yield item.urn, f"object name is not 1 to {SWIFT_OBJECT_NAME} bytes"
+        if str(item.inputs.get("containerName")) not in containers:
+            yield item.urn, f"container {item.inputs.get('containerName')!r} is not one the plan creates"
+        given = [key for key in _OBJECT_SOURCES if item.inputs.get(key) is not None]
+        if len(given) != 1:
+            yield item.urn, f"an object needs exactly one of {', '.join(_OBJECT_SOURCES)} (given: {given or 'none'})"
+
+
+def _application_credentials(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    for credential in index.of_type("openstack:identity/applicationCredential:ApplicationCredential"):
+        if not credential.inputs.get("name"):
+            yield credential.urn, "an application credential needs a name"
+        for rule in _plain(credential.inputs.get("accessRules")) or []:
+            path, method = str(rule.get("path") or ""), str(rule.get("method") or "")
+            if not path.startswith("/") or len(path) > ACCESS_RULE_PATH:
+                yield credential.urn, f"access rule path {path[:40]!r} does not start with '/' or exceeds {ACCESS_RULE_PATH}"
+            if method not in _ACCESS_RULE_METHODS:
+                yield credential.urn, f"access rule method {method!r} is not one Keystone takes"
+            if not rule.get("service"):
+                yield credential.urn, "an access rule needs a service type"
+
+
 def _ports_and_subnets(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Neutron: allocation pools lie inside the subnet; a fixed IP lies inside its subnet, and one
     # chosen by hand outside the DHCP pool, or DHCP may hand it out first.
@@ -768,6 +812,9 @@ _T = {
     "os-server-group": "openstack:compute/serverGroup:ServerGroup",
     "os-instance": "openstack:compute/instance:Instance",
     "os-volume": "openstack:blockstorage/volume:Volume",
+    "os-container": "openstack:objectstorage/container:Container",
+    "os-object": "openstack:objectstorage/containerObject:ContainerObject",
+    "os-appcred": "openstack:identity/applicationCredential:ApplicationCredential",
 }
 
 
@@ -947,6 +994,19 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.openstack.org/api-ref/identity/v3/index.html#projects",
         _openstack_tags,
         _kinds("os-project", "os-network", "os-subnet", "os-router", "os-sg", "os-port", "os-fip", "os-instance"),
+    ),
+    ContractRule(
+        "swift-objects",
+        "https://docs.openstack.org/api-ref/object-store/index.html#create-container and "
+        "https://docs.openstack.org/api-ref/object-store/index.html#create-or-replace-object",
+        _swift_objects,
+        _kinds("os-container", "os-object"),
+    ),
+    ContractRule(
+        "application-credentials",
+        "https://docs.openstack.org/api-ref/identity/v3/index.html#create-application-credential",
+        _application_credentials,
+        _kinds("os-appcred"),
     ),
     ContractRule(
         "compute-instances",

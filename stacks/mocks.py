@@ -277,6 +277,9 @@ class StorestackMocks(pulumi_mocks.Mocks):
             computed["address"] = self.planned_gateways.get(name) or _public_address("floating-ip", name)
         elif typ == "openstack:networking/secGroup:SecGroup":
             computed["name"] = state.get("name", name)
+        elif typ == "openstack:identity/applicationCredential:ApplicationCredential":
+            # Keystone generates the secret when none is given.
+            computed["secret"] = _password(name, 40)
         return computed
 
     def _amazon_asn(self, name: str, state: Mapping[str, Any]) -> int:

@@ -112,10 +112,18 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     ),
     # The inputs pulumi_openstack 5.5 documents as "Changing this creates a new ..." (each
     # resource's argument docs, from terraform-provider-openstack), of those storestack sets.
-    # An OpenStack VPN gateway's peers are its user data: a peer added, moved or re-keyed is a new
-    # gateway instance. That user data is secret, redacted in the saved plan: its change is seen
-    # by the keyed digest kept beside the plan (`plan_digests`).
+    # An OpenStack VPN gateway's user data holds nothing a peer changes (its peers are a Swift
+    # object's content, written in place, `components/vpn_gateway.py`): a changed user data still
+    # replaces the instance. Secret inputs are redacted in the saved plan; their change is seen by
+    # the keyed digest kept beside the plan (`plan_digests`).
     "openstack:compute/instance:Instance": frozenset({"networks", "userData"}),
+    "openstack:identity/applicationCredential:ApplicationCredential": frozenset(
+        {"accessRules", "description", "name", "roles"}
+    ),
+    "openstack:objectstorage/container:Container": frozenset({"name"}),
+    # Not said in the SDK's docs: ForceNew in terraform-provider-openstack's
+    # resource_openstack_objectstorage_object_v1.go (`content` has an update, a PUT over the object).
+    "openstack:objectstorage/containerObject:ContainerObject": frozenset({"containerName", "name"}),
     "openstack:compute/serverGroup:ServerGroup": frozenset({"policies"}),
     "openstack:networking/floatingIp:FloatingIp": frozenset({"pool", "tenantId"}),
     "openstack:networking/network:Network": frozenset({"tenantId"}),
@@ -424,6 +432,8 @@ def preload(kinds: Iterable[StackKind]) -> None:
             pulumi_openstack.networking.Router, pulumi_openstack.identity.Project,
             pulumi_openstack.compute.Instance, pulumi_openstack.blockstorage.Volume,
             pulumi_openstack.images.get_image_output, pulumi_aws.kms.get_key_output,
+            pulumi_openstack.objectstorage.Container, pulumi_openstack.objectstorage.ContainerObject,
+            pulumi_openstack.identity.ApplicationCredential,
         ]
     del touched
 

@@ -297,3 +297,13 @@ def secret_value(value: Any) -> Any:
     """The value inside a secret wrapper; fails the test if the value was not marked secret."""
     assert is_secret(value), f"expected a secret, got a plain {type(value).__name__}"
     return unwrap_secrets(value)
+
+
+def gateway_peer_files(scenario: Scenario) -> dict[str, str]:
+    """The OpenStack VPN gateway's peer config (the site's one Swift object, secret), its files'
+    contents by path: what the gateway applies for every tunnel and BGP session."""
+    import json
+
+    (peers,) = scenario.of_type("openstack:objectstorage/containerObject:ContainerObject")
+    files: dict[str, str] = {f["path"]: f["content"] for f in json.loads(secret_value(peers.inputs["content"]))["files"]}
+    return files

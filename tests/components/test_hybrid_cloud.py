@@ -15,6 +15,7 @@ from component_harness import (
     FLEET_TAGS,
     TEST_KEYS,
     Scenario,
+    gateway_peer_files,
     hybrid_cloud_args,
     run_scenario,
     secret_value,
@@ -535,8 +536,7 @@ def test_openstack_reaches_aws_over_both_tunnels_of_a_route_based_bgp_vpn(cloud:
     assert binding.urn in aws_vpn.dependencies, "AWS dials the gateway only once its address is bound"
     # No policy-based VPNaaS is left: it cannot keep one SA pair per AWS tunnel or two hub tunnels apart.
     assert not [r for r in cloud.resources if r.type.startswith("openstack:vpnaas/")]
-    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
-    user_data = secret_value(gateway.inputs["userData"])
+    user_data = "".join(gateway_peer_files(cloud).values())
     assert f'id-2 = {aws_vpn.outputs["tunnel1Address"]}' in user_data and f'id-2 = {aws_vpn.outputs["tunnel2Address"]}' in user_data
     assert first in user_data and second in user_data
     assert "router bgp 64513" in user_data
@@ -555,10 +555,36 @@ def test_each_hub_gets_its_own_route_based_tunnel_to_openstack(cloud: Scenario) 
     assert len({t["inside_cidr"] for t in tunnels.values()}) == 2
     psks = secret_value(outputs["openstack_vpn_psks"])
     assert psks["dc1-cloud/hub1"] != psks["dc1-cloud/hub2"]
-    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
-    user_data = secret_value(gateway.inputs["userData"])
+    user_data = gateway_peer_files(cloud)["/etc/frr/frr.conf"]
     for tunnel in tunnels.values():
         assert f"neighbor {tunnel['hub_inside_address']} remote-as" in user_data
+
+
+def test_the_gateways_peers_are_a_private_object_only_its_reader_may_get(cloud: Scenario) -> None:
+    """The gateway's tunnels and keys are one Swift object in the infrastructure project's account
+    (written in place when a peer or key changes), read with an application credential that may GET
+    that object and nothing else; the instance's user data holds that credential, no tunnel key."""
+    outputs = cloud.monitor.component_outputs[cloud.named("acme").urn]
+    held = secret_value(outputs["openstack_vpn_psks"]).values()
+    psks = [psk for value in held for psk in (value if isinstance(value, list) else [value])]
+    assert len(psks) == 4  # two AWS tunnels, two hubs
+    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    (container,) = cloud.of_type("openstack:objectstorage/container:Container")
+    (peers,) = cloud.of_type("openstack:objectstorage/containerObject:ContainerObject")
+    (reader,) = cloud.of_type("openstack:identity/applicationCredential:ApplicationCredential")
+    # The infrastructure project's provider, as the gateway's: its Swift account, not the desktops'.
+    assert peers.provider == container.provider == reader.provider == gateway.provider
+    assert "readAcl" not in container.inputs and "containerRead" not in container.inputs
+    assert peers.inputs["containerName"] == container.inputs["name"]
+    keys = gateway_peer_files(cloud)["/etc/swanctl/conf.d/storestack.conf"]
+    assert all(f'secret = "{psk}"' in keys for psk in psks)
+    assert reader.inputs["roles"] == ["member"]
+    path = f"/v1/*/{container.inputs['name']}/{peers.inputs['name']}"
+    assert reader.inputs["accessRules"] == [{"method": "GET", "path": path, "service": "object-store"}]
+    user_data = secret_value(gateway.inputs["userData"])
+    assert reader.resource_id in user_data and reader.outputs["secret"] in user_data
+    assert not any(psk in user_data for psk in psks)
+    assert peers.urn in gateway.dependencies, "the gateway boots once its peer config is there"
 
 
 def test_a_new_upload_of_the_gateway_image_leaves_the_vpn_gateway_in_place(cloud: Scenario) -> None:
@@ -569,7 +595,7 @@ def test_a_new_upload_of_the_gateway_image_leaves_the_vpn_gateway_in_place(cloud
     (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
     assert gateway.inputs["imageName"] == "debian-12"
     assert {"imageName", "imageId"} <= set(gateway.ignore_changes)
-    # What the gateway is configured with still reaches it: new keys or peers replace it.
+    # What the gateway boots with still reaches it (its peers are the peer config's, in place).
     assert "userData" not in gateway.ignore_changes
 
 
@@ -737,10 +763,8 @@ def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_plann
             planned.append(inside)
     hub_thirties = {t.inside_cidr for hub in hubs for t in hub.cloud_tunnels}
     assert not hub_thirties & set(planned)
-    (gateway,) = [r for r in scenario.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
-    document = json.loads(secret_value(gateway.inputs["userData"]).split("\n", 1)[1])
-    (script,) = [f["content"] for f in document["write_files"] if f["path"] == "/usr/local/sbin/storestack-tunnels"]
-    interfaces = [ipaddress.IPv4Interface(line.split()[3]) for line in script.splitlines() if "ip addr add" in line]
+    script = gateway_peer_files(scenario)["/usr/local/sbin/storestack-tunnels"]
+    interfaces = [ipaddress.IPv4Interface(line.split()[3]) for line in script.splitlines() if line.startswith("ip addr replace")]
     assert len(interfaces) == 6  # two tunnels per region, one per hub
     subnets = [interface.network for interface in interfaces]
     assert len(set(subnets)) == len(subnets), f"tunnel interfaces share a subnet: {sorted(map(str, subnets))}"

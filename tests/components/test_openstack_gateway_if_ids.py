@@ -13,16 +13,16 @@ import re
 from component_harness import (
     HQ_RANGES,
     TEST_KEYS,
+    gateway_peer_files,
     hybrid_cloud_args,
     planned_cloud_tunnels,
     run_scenario,
-    secret_value,
 )
 
 from storestack.components import HybridCloud
 from storestack.components.cloud_args import HqHubArgs
 
-_LINK = re.compile(r"^ip link add (\S+) type xfrm dev \"\$uplink\" if_id (\d+)$", re.M)
+_LINK = re.compile(r"ip link add (\S+) type xfrm dev \"\$uplink\" if_id (\d+)$", re.M)
 _CHILD = re.compile(r"^            (\S+) \{\n(?:                .*\n)*?                if_id_in = (\d+)\n                if_id_out = (\d+)$", re.M)
 
 
@@ -35,12 +35,11 @@ def _gateway_if_ids(hubs: list[HqHubArgs]) -> dict[str, int]:
         return {}
 
     scenario = run_scenario(build)
-    (gateway,) = [r for r in scenario.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
-    user_data = secret_value(gateway.inputs["userData"])
-    links = {name: int(if_id) for name, if_id in _LINK.findall(user_data.replace('\\"', '"').replace("\\n", "\n"))}
+    files = gateway_peer_files(scenario)
+    links = {name: int(if_id) for name, if_id in _LINK.findall(files["/usr/local/sbin/storestack-tunnels"])}
     children = {
         f"x-{name}": (int(if_in), int(if_out))
-        for name, if_in, if_out in _CHILD.findall(user_data.replace('\\"', '"').replace("\\n", "\n"))
+        for name, if_in, if_out in _CHILD.findall(files["/etc/swanctl/conf.d/storestack.conf"])
     }
     assert links and children == {name: (if_id, if_id) for name, if_id in links.items()}
     return links

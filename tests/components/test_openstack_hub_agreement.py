@@ -7,8 +7,7 @@ import ipaddress
 from typing import Any
 
 import pytest
-import yaml
-from component_harness import TEST_KEYS, Scenario, run_scenario, secret_value
+from component_harness import TEST_KEYS, Scenario, gateway_peer_files, run_scenario
 from testsupport.rendering import on_platform
 
 from storestack.components import HybridCloud
@@ -35,10 +34,8 @@ def core(fleet: Fleet) -> Scenario:
 
 
 def _gateway_files(core: Scenario) -> dict[str, str]:
-    """The gateway instance's cloud-init files by path (the instance is the site's only gateway)."""
-    (gateway,) = [r for r in core.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
-    document = yaml.safe_load(secret_value(gateway.inputs["userData"]).split("\n", 1)[1])
-    return {entry["path"]: entry["content"] for entry in document["write_files"]}
+    """The gateway's peer config files by path (the site's only gateway)."""
+    return gateway_peer_files(core)
 
 
 def _component_tunnels(core: Scenario) -> dict[str, Any]:

@@ -9,6 +9,7 @@ dialling it down until it has its new config. IPAM pins the hubs', regions' and 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,24 +19,44 @@ from storestack.inventory import load_fleet
 from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.inventory.loader import load_fleet_with_allocations
 from storestack.stacks.config import CoreStackConfig
-from storestack.stacks.plan import ResourceChange, compare_and_save, make_tasks, plan_tasks
+from storestack.stacks.plan import ResourceChange, StackPlan, compare_and_save, make_tasks, plan_tasks
 from storestack.stacks.render import plan_stacks
 
 VPN = "aws:ec2/vpnConnection:VpnConnection"
 
 
-def _core_changes(before: Path, after: Path, plans: Path) -> list[ResourceChange]:
-    """The core stack's changes from `before` (committed with its lock) to `after` (its lock)."""
+def _core_plan(before: Path, after: Path, plans: Path) -> tuple[list[ResourceChange], StackPlan]:
+    """The core stack's changes from `before` (committed with its lock) to `after` (its lock), and
+    the plan of `after`."""
     load_fleet_with_allocations(before, write_lock=True)
     shutil.copy(before / LOCK_FILE_NAME, after / LOCK_FILE_NAME)
     changes: list[ResourceChange] = []
     for root in (before, after):
         _, configs = plan_stacks(load_fleet(root))
         core = {name: config for name, config in configs.items() if isinstance(config, CoreStackConfig)}
-        plans_made = plan_tasks(make_tasks(core), workers=1)
-        (stack,) = compare_and_save(plans_made, plans, complete=False)
+        (planned,) = plan_tasks(make_tasks(core), workers=1)
+        (stack,) = compare_and_save([planned], plans, complete=False)
         changes = stack.changes
-    return changes
+    return changes, planned
+
+
+def _core_changes(before: Path, after: Path, plans: Path) -> list[ResourceChange]:
+    return _core_plan(before, after, plans)[0]
+
+
+def _gateway(changes: list[ResourceChange]) -> list[tuple[str, str, list[str], dict[str, str]]]:
+    """The OpenStack site's gateway changes: its instance, port and peer config, by type."""
+    return sorted(
+        (c.urn.split("::")[-2].rsplit(":", 1)[-1], c.action, c.keys, dict(c.secrets))
+        for c in changes
+        if c.urn.endswith(("::ams-private-vpn-gateway", "::ams-private-vpn-gateway-peers"))
+    )
+
+
+def _peer_config(plan: StackPlan) -> dict[str, str]:
+    """The gateway's peer config files as planned (the object's secret content), by path."""
+    (content,) = [held["content"] for urn, held in plan.secret_inputs.items() if urn.endswith("::ams-private-vpn-gateway-peers")]
+    return {f["path"]: f["content"] for f in json.loads(json.loads(content))["files"]}
 
 
 def _named(changes: list[ResourceChange], *words: str) -> list[tuple[str, str, list[str]]]:
@@ -78,15 +99,38 @@ def test_adding_an_aws_region_leaves_the_openstack_sites_networks(tmp_path: Path
     site's networks (listed after the regions) keep theirs, no subnet replaced."""
     before = edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-west-1]")
     after = edited_sample_chain(tmp_path / "after", "regions: [eu-west-1]", "regions: [eu-west-1, eu-central-1]")
-    changes = _core_changes(before, after, tmp_path / "plans")
+    changes, planned = _core_plan(before, after, tmp_path / "plans")
     networks = ("openstack:networking/subnet:Subnet::", "openstack:networking/network:Network::")
     touched = [(c.action, c.urn.rsplit("::", 1)[-1], c.keys) for c in changes if any(t in c.urn for t in networks)]
     assert touched == []
     # The gateway forwards the new region's ranges too: its port's allowed pairs grow, in place.
-    # The region's tunnels are new peers in the gateway's user data (secret, seen by its digest):
-    # a new gateway instance.
-    gateway = sorted((c.urn.split("::")[-2].rsplit(":", 1)[-1], c.action, c.keys) for c in changes if c.urn.endswith("::ams-private-vpn-gateway"))
-    assert gateway == [("Instance", "replace", ["userData"]), ("Port", "change", ["allowedAddressPairs"])]
+    # The region's tunnels are new peers in the gateway's peer config (secret, seen by its
+    # digest), written in place: the instance, and every tunnel it holds, stays.
+    assert _gateway(changes) == [
+        ("ContainerObject", "change", ["content"], {"content": "changed"}),
+        ("Port", "change", ["allowedAddressPairs"], {}),
+    ]
+    # Both regions' tunnels and both hubs' are in what the gateway applies.
+    swanctl = _peer_config(planned)["/etc/swanctl/conf.d/storestack.conf"]
+    connections = swanctl.split("secrets {", 1)[0]
+    assert connections.count("        version = 2\n") == 6, connections
+    assert swanctl.count("    ike-") == 6 and swanctl.count('secret = "') == 6
+
+
+def test_adding_a_hub_adds_its_tunnel_to_the_gateways_peer_config_in_place(tmp_path: Path) -> None:
+    """A new hub is a new peer of the OpenStack gateway: its tunnel joins the peer config, written
+    in place; the gateway instance is not replaced, so the AWS and other hubs' tunnels stay up."""
+    before = edited_sample_chain(tmp_path / "before", "regions: [eu-west-1]", "regions: [eu-west-1]")
+    changes, planned = _core_plan(before, three_hub_chain(tmp_path / "after"), tmp_path / "plans")
+    assert _gateway(changes) == [("ContainerObject", "change", ["content"], {"content": "changed"})]
+    files = _peer_config(planned)
+    for hub in ("hub1", "hub2", "hub3"):
+        assert f"    {hub} {{\n" in files["/etc/swanctl/conf.d/storestack.conf"], hub
+        assert f" x-{hub} " in files["/usr/local/sbin/storestack-tunnels"], hub
+    assert files["/etc/frr/frr.conf"].count(" remote-as ") == 5  # two AWS tunnels, three hubs
+    # The new hub's IKE and ESP are let in: new rules, none of the kept ones touched.
+    rules = _named(changes, "vpn-gateway-hub")
+    assert rules and all(action == "add" and "-hub3-" in name for action, name, _ in rules), rules
 
 
 def test_reordering_the_hubs_and_the_regions_changes_nothing_in_the_core_stack(tmp_path: Path) -> None:

@@ -473,6 +473,35 @@ def test_nova_takes_a_known_group_policy_and_bounded_user_data() -> None:
     assert _rules(program(data="x" * 60_000)) == {"compute-instances"}
 
 
+def test_swift_takes_the_gateways_peer_config_object_in_a_container_the_plan_creates() -> None:
+    def program(container: str = "acme-ams-vpn-gateway", into: str = "acme-ams-vpn-gateway", content: str | None = "{}") -> Program:
+        def run() -> None:
+            openstack.objectstorage.Container("c", name=container)
+            openstack.objectstorage.ContainerObject("o", container_name=into, name="peers.json", content=content)
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(container="acme/ams", into="acme/ams")) == {"swift-objects"}
+    assert _rules(program(into="elsewhere")) == {"swift-objects"}
+    assert _rules(program(content=None)) == {"swift-objects"}
+
+
+def test_keystone_takes_the_gateways_reader_credential() -> None:
+    def program(path: str = "/v1/*/acme-ams-vpn-gateway/peers.json", method: str = "GET") -> Program:
+        def run() -> None:
+            openstack.identity.ApplicationCredential(
+                "reader", name="acme-ams-vpn-gateway", roles=["member"],
+                access_rules=[{"service": "object-store", "method": method, "path": path}],
+            )
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(path="v1/x")) == {"application-credentials"}
+    assert _rules(program(method="get")) == {"application-credentials"}
+
+
 def test_openstack_tags_hold_no_comma_or_slash_and_a_servers_fit_nova() -> None:
     """Keystone and Nova refuse a tag with ',' or '/' (API-WG "Tags"); Nova takes 60 characters
     a tag, so a long user name in `storestack:user=<name>` would stop `up` at the instance."""

@@ -22,6 +22,7 @@ from storestack.stacks.render import plan_stacks
 FLEET_SECRET = "lab-fleet-secret-0123456789"
 ROTATED_SECRET = "lab-fleet-secret-9876543210"
 GATEWAY = "ams-private-vpn-gateway"
+PEERS = "ams-private-vpn-gateway-peers"  # the gateway's peer config, a Swift object
 
 
 def _plan(fleet_dir: Path, plans_dir: Path, stack: str = "core") -> tuple[StackPlan, StackChanges]:
@@ -36,14 +37,16 @@ def _by_name(change: StackChanges) -> dict[str, tuple[str, list[str], dict[str, 
 
 
 def _secret_texts(plan: StackPlan) -> set[str]:
-    """Every secret the plan's inputs hold: each secret input's string values, and the pre-shared
-    keys inside the OpenStack gateway's user data (its swanctl `secret = "..."` lines)."""
+    """Every secret the plan's inputs hold: each secret input's string values, the pre-shared keys
+    inside the OpenStack gateway's peer config (its swanctl `secret = "..."` lines) and its
+    reader's credential inside its user data (`"secret": "..."`)."""
     found: set[str] = {FLEET_SECRET, ROTATED_SECRET}
 
     def walk(value: object) -> None:
         if isinstance(value, str) and len(value) >= 8:
             found.add(value)
             found.update(re.findall(r'secret = \\*"(\w{16,})', value))
+            found.update(re.findall(r'\\*"secret\\*": \\*"(\w{16,})', value))
         elif isinstance(value, dict):
             for item in value.values():
                 walk(item)
@@ -90,8 +93,10 @@ def test_a_psk_rotation_shows_as_changed_secrets_and_nothing_written_holds_one(
     # An AWS VPN connection takes new tunnel PSKs in place (ModifyVpnTunnelOptions).
     psks = ["tunnel1PresharedKey", "tunnel2PresharedKey"]
     assert changes["eu-west-1-hub-hq-hub1-vpn"] == ("change", psks, dict.fromkeys(psks, "changed"))
-    # The OpenStack VPN gateway's keys are its user data: a new gateway instance.
-    assert changes[GATEWAY] == ("replace", ["userData"], {"userData": "changed"})
+    # The OpenStack VPN gateway's keys are in its peer config, written in place: the gateway
+    # instance (and its port, also named so) is unchanged, its tunnels stay up.
+    assert changes[PEERS] == ("change", ["content"], {"content": "changed"})
+    assert GATEWAY not in changes
     assert "store-staff-directory" not in changes, "the directory's password did not change"
 
     _assert_no_secret(_files(plans_dir), _secret_texts(before) | _secret_texts(after))
@@ -109,7 +114,8 @@ def test_a_gateway_peer_moved_shows_as_a_changed_secret(tmp_path: Path, monkeypa
 
     _, moved = _plan(fleet_dir, plans_dir)
     changes = _by_name(moved)
-    assert changes[GATEWAY] == ("replace", ["userData"], {"userData": "changed"})
+    assert changes[PEERS] == ("change", ["content"], {"content": "changed"})
+    assert GATEWAY not in changes
     # The hub's AWS customer gateway is new too; its tunnels' keys are not.
     assert changes["eu-west-1-hub-hq-hub1-cgw"][:2] == ("replace", ["ipAddress"])
     assert changes.get("eu-west-1-hub-hq-hub1-vpn", ("", [], {}))[2] == {}
@@ -127,6 +133,7 @@ def test_a_plan_saved_without_digests_says_unknown_for_secrets_not_unchanged(
     changes = _by_name(first)
     assert first.status == "unknown"
     assert changes[GATEWAY] == ("unknown", [], {"userData": "unknown"})
+    assert changes[PEERS] == ("unknown", [], {"content": "unknown"})
     assert changes["eu-west-1-hub-hq-hub1-vpn"][2] == {"tunnel1PresharedKey": "unknown", "tunnel2PresharedKey": "unknown"}
     assert {action for action, _, _ in changes.values()} == {"unknown"}
 

@@ -75,12 +75,12 @@ def test_a_store_plan_reports_the_transit_gateways_asn_that_its_config_and_the_s
 
 
 def test_the_openstack_gateway_peers_with_the_transit_gateways_asn(fleet: Fleet) -> None:
-    """The core plan's OpenStack VPN gateway is configured from its AWS VPN's tunnel values."""
+    """The core plan's OpenStack VPN gateway's peer config is made from its AWS VPN's tunnel values."""
     _, configs = plan_stacks(fleet)
     (task,) = [t for t in make_tasks(configs) if t.kind == "core"]
     run = stack_run(task)
-    (gateway,) = [r for r in run.resources if r.type == "openstack:compute/instance:Instance" and r.name.endswith("vpn-gateway")]
-    user_data = str(unwrap_secrets(gateway.inputs["userData"]))
+    (peers,) = [r for r in run.resources if r.type == "openstack:objectstorage/containerObject:ContainerObject"]
+    user_data = str(unwrap_secrets(peers.inputs["content"]))
     vpns = [r for r in run.resources if r.type == VPN and "openstack" in r.name]
     assert vpns
     for vpn in vpns:
