@@ -33,7 +33,7 @@ from storestack.devices.platforms.base import (
 )
 from storestack.inventory.models import SEGMENT_KINDS
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
-from storestack.network.model import PrefixLimit
+from storestack.network.model import HubBeacon, PrefixLimit
 
 if TYPE_CHECKING:
     from storestack.devices.views import (
@@ -822,6 +822,58 @@ def host_rule_id(address: object) -> int:
     if number == 0:
         raise RenderError("0.0.0.0/32 has no prefix-list rule id of its own")
     return number
+
+
+# A hub's BEACON-CONDITION rules by what each is, never their place: the deny of its own DC LAN leg
+# (`HubBeacon.connected`, at most that one network) BEACON_CONNECTED_RULE, each HQ summary's permit
+# its network address as a number (`host_rule_id`), above it: the rules are read in id order
+# (`_prefix_rules`), the deny first. Numbered by place (the leg, then the summaries), a leg that
+# came or went with a change of the DC LAN turned every summary's permit into the next one in place.
+BEACON_CONNECTED_RULE = 1
+
+
+def beacon_condition_rules(beacon: HubBeacon) -> list[tuple[int, ipaddress.IPv4Network, bool]]:
+    """(id, network, whether a deny) of each rule of `beacon`'s BEACON-CONDITION, in id order."""
+    if len(beacon.connected) > 1:
+        raise RenderError(f"beacon {beacon.address}: {len(beacon.connected)} connected networks; BEACON-CONDITION denies one")
+    rules = [(BEACON_CONNECTED_RULE, net, True) for net in beacon.connected]
+    rules += [(host_rule_id(net.network_address), net, False) for net in beacon.summaries]
+    _refuse_shared_ids(f"beacon {beacon.address}: BEACON-CONDITION rule", [(number, str(net)) for number, net, _ in rules])
+    return sorted(rules, key=lambda rule: rule[0])
+
+
+# A hub's static routes by what each is, never their place: the beacon's blackhole BEACON_ROUTE (the
+# id it always held), a policy-based cloud VPN's route to a peer selector the selector's network
+# address as a number (`host_rule_id`; seq-num 0-4294967295, FortiOS 7.6.3 CLI Reference, `config
+# router static`, https://docs.fortinet.com/document/fortigate/7.6.3/cli-reference/200835411).
+# Numbered by place, a cloud VPN or selector added or removed moved the routes after it, the
+# beacon's blackhole included, to other destinations in place.
+BEACON_ROUTE = 1
+
+
+def hub_static_routes(view: HubView) -> list[tuple[int, str, str, CloudTunnelView | None]]:
+    """(seq-num, destination address, netmask, the cloud VPN it leads into or None for the beacon's
+    blackhole) of each of a hub's static routes, in seq-num order."""
+    routes: list[tuple[int, str, str, CloudTunnelView | None]] = [
+        (host_rule_id(net.address), net.address, net.netmask, tunnel)
+        for tunnel in view.cloud_tunnels
+        if tunnel.inside is None
+        for net in tunnel.peer_selectors
+    ]
+    beacon = view.intent.beacon
+    if beacon is not None:
+        routes.append((BEACON_ROUTE, str(beacon.address), "255.255.255.255", None))
+    _refuse_shared_ids(f"hub {view.hostname}: static route", [(number, f"{dst}/{mask}") for number, dst, mask, _ in routes])
+    return sorted(routes, key=lambda route: route[0])
+
+
+def _refuse_shared_ids(what: str, entries: Sequence[tuple[int, str]]) -> None:
+    """RenderError naming two entries of `entries` ((id, what it is)) that share an id."""
+    seen: dict[int, str] = {}
+    for number, name in entries:
+        if number in seen and seen[number] != name:
+            raise RenderError(f"{what} {number} would be both {seen[number]} and {name}")
+        seen[number] = name
 
 
 def underlay_route_id(link: WanLinkView, far_end: int, *, aws: bool = False) -> int:
@@ -1801,6 +1853,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_static_routes", static_routes),
         ("fortios_advertised", advertised_entries),
         ("fortios_host_rule", host_rule_id),
+        ("fortios_beacon_condition_rules", beacon_condition_rules),
+        ("fortios_hub_static_routes", hub_static_routes),
         ("fortios_local_in_id", local_in_id),
         ("fortios_cloud_local_in_id", cloud_local_in_id),
     ),
