@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import APPLICATION_NUMBERS, SLA_CLASS_NUMBERS
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.announced import advertised_entries, segment_entry_id
 from storestack.devices.errors import RenderError
@@ -1567,7 +1567,8 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
 
 def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
     """The `config health-check` block of `config system sdwan`: one check per tunnel (ping to
-    its far end), with an SLA entry per class steered over it (id: the class's index).
+    its far end), with an SLA entry per class steered over it (id: the class's number pinned in
+    the lock, `SlaClassView.number`: a class added or removed edits no other class's entry).
 
     Its probes carry the DSCP of the strictest class steered over the tunnel (`diffservcode`,
     six bits; Administration Guide 7.0.4, "Health check packet DSCP marker support"), the class
@@ -1594,8 +1595,10 @@ def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
             "            config sla",
         ]
         for sla in check.classes:
+            if not 1 <= sla.number <= SLA_CLASS_NUMBERS:
+                raise RenderError(f"SLA class {sla.name}: number {sla.number} is no FortiOS SLA id (1-{SLA_CLASS_NUMBERS})")
             lines += [
-                f"                edit {sla.index}",
+                f"                edit {sla.number}",
                 "                    set link-cost-factor latency jitter packet-loss",
                 f"                    set latency-threshold {sla.latency_ms}",
                 f"                    set jitter-threshold {sla.jitter_ms}",
@@ -1616,7 +1619,7 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
             f"        edit {quote(tunnel.inside_peer)}",
             f"            set member {sdwan_member_id(tunnel)}",
             f"            set health-check {quote(tunnel.ifname)}",
-            f"            set sla-id {check.return_sla.index}",
+            f"            set sla-id {check.return_sla.number}",
             "        next",
         ]
     return [*lines, "    end"]
@@ -1637,7 +1640,7 @@ SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
 
 
 # A store's SD-WAN rules by what each is, never their place: an application class's rules from its
-# name's block (`application_rule_ids`), a segment's wired-only rule by its kind, the local-out rule
+# number's block (pinned in the lock, `application_rule_ids`), a segment's wired-only rule by its kind, the local-out rule
 # one id. Numbered by place, an application or segment added or removed turned every later rule into
 # another in place, steering a class by another's members and SLA until the push ended. FortiOS
 # evaluates the rules top down, by their place in the table, not by id (the table's order is what
@@ -1648,24 +1651,21 @@ SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
 # schema as fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`, `service`).
 FIRST_APPLICATION_RULE = 100
 APPLICATION_RULE_STRIDE = 10  # one rule per port range, at most 9
-APPLICATION_RULE_BLOCKS = 280  # 100 .. 2899
+APPLICATION_RULE_BLOCKS = APPLICATION_NUMBERS  # 100 .. 2899
 FIRST_WIRED_ONLY_RULE = 3000
 LOCAL_OUT_RULE = 3500
 
 
-def application_rule_ids(names: Sequence[str]) -> dict[str, int]:
-    """The first rule id of each application class of `names`: its name's block (CRC-32 of the
-    name), the next free block where two names meet (in name order, so that a class keeps its block
-    unless a class added takes it first); more classes than blocks are refused."""
-    if len(set(names)) > APPLICATION_RULE_BLOCKS:
-        raise RenderError(f"{len(set(names))} application classes; the SD-WAN rules hold {APPLICATION_RULE_BLOCKS}")
-    taken: dict[int, str] = {}
-    for name in sorted(set(names)):
-        block = zlib.crc32(name.encode()) % APPLICATION_RULE_BLOCKS
-        while block in taken:
-            block = (block + 1) % APPLICATION_RULE_BLOCKS
-        taken[block] = name
-    return {name: FIRST_APPLICATION_RULE + APPLICATION_RULE_STRIDE * block for block, name in taken.items()}
+def application_rule_ids(applications: Sequence[SteeredApplicationView]) -> dict[str, int]:
+    """The first rule id of each application class of `applications`: the block of its number
+    pinned in the lock (`SteeredApplicationView.number`, `Fleet.application_number`), which no
+    class added or removed moves."""
+    ids: dict[str, int] = {}
+    for app in applications:
+        if not 0 <= app.number < APPLICATION_RULE_BLOCKS:
+            raise RenderError(f"application {app.name}: number {app.number} has no block of SD-WAN rules (0-{APPLICATION_RULE_BLOCKS - 1})")
+        ids[app.name] = FIRST_APPLICATION_RULE + APPLICATION_RULE_STRIDE * app.number
+    return ids
 
 
 def sdwan_services(view: StoreApplianceView) -> list[str]:
@@ -1677,7 +1677,7 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
     steering = view.steering
     assert steering is not None, f"store {view.store_id}: FortiOS steers by SD-WAN rules, the view has no steering"
     lines = ["    config service"]
-    first_rules = application_rule_ids([app.name for app in steering.applications])
+    first_rules = application_rule_ids(steering.applications)
     for app in steering.applications:
         if len(app.port_ranges) >= APPLICATION_RULE_STRIDE:
             raise RenderError(
@@ -1700,7 +1700,7 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
             for probe in app.paths:
                 lines += [
                     f"                edit {quote(probe.tunnel.ifname)}",
-                    f"                    set id {probe.sla.index}",
+                    f"                    set id {probe.sla.number}",
                     "                next",
                 ]
             lines += [
