@@ -8,6 +8,8 @@ naming, session driver, hier_config options, companion files …) lives in its m
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
@@ -329,3 +331,31 @@ def uplink_rate_refusal(hostname: str, platform: Platform, uplink_mbps: int | No
     if uplink_mbps is None or reason is None:
         return None
     return f"hub {hostname} ({platform}) would shape nothing to {uplink_mbps} Mbit/s: {reason}; leave uplink_mbps out"
+
+
+# The numbers IPAM pins per SLA class and per application class (`inventory/ipam.py`
+# `_allocate_steering_numbers`, `sla_classes` and `applications` in the lock file), the same on
+# every store: a FortiOS store's SLA id of a class's entry in each health check and the block of
+# an application class's SD-WAN rules (`devices/platforms/fortinet.py`). An SLA id is 1-32 (FortiOS
+# 7.x schema as fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`,
+# `health_check` > `sla` > `id`), so a class's SLA number is 1..SLA_CLASS_NUMBERS; an application's
+# block is 0..APPLICATION_NUMBERS - 1. A lock written before these pins gives each class what its
+# config held then: an SLA class its place among the classes in name order, an application class its name's
+# block (`application_hash_block`: CRC-32 of the name, the next free block where two names meet, in
+# name order). Pinned, a class added or removed moves no other class's number.
+SLA_CLASS_NUMBERS = 32
+APPLICATION_NUMBERS = 280
+
+
+def application_hash_blocks(names: Iterable[str]) -> dict[str, int]:
+    """Each of `names`' block as a lock without pins gave it: its name's CRC-32 modulo
+    APPLICATION_NUMBERS, the next free block where two names meet (in name order)."""
+    taken: dict[int, str] = {}
+    for name in sorted(set(names)):
+        block = zlib.crc32(name.encode()) % APPLICATION_NUMBERS
+        while block in taken:
+            block = (block + 1) % APPLICATION_NUMBERS
+            if len(taken) >= APPLICATION_NUMBERS:
+                raise ValueError(f"more than {APPLICATION_NUMBERS} application classes")
+        taken[block] = name
+    return {name: block for block, name in taken.items()}

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from storestack.common.errors import InventoryFamily, UsageError
+from storestack.common.platforms import application_hash_blocks
 from storestack.inventory.models import (
     CloudAffinity,
     DesktopUserSpec,
@@ -160,6 +161,10 @@ class CloudSlots(BaseModel):
     openstack_aws_inside: dict[str, dict[str, ipaddress.IPv4Network]] = {}
     # Each cloud site's share of the cloud and desktop ranges, by `cloud_site_keys` key.
     ranges: dict[str, int] = {}
+    # Each SLA class's and application class's number by name (common/platforms.py
+    # SLA_CLASS_NUMBERS, APPLICATION_NUMBERS), pinned beside them.
+    sla_classes: dict[str, int] = {}
+    applications: dict[str, int] = {}
 
 
 class Fleet:
@@ -249,6 +254,27 @@ class Fleet:
         """Hub `hub`'s cloud tunnel slot (`network/cloud.py` `hub_aws_inside`, `hub_openstack_inside`)."""
         slot = self.cloud_slots.hubs.get(hub)
         return list(self.hubs).index(hub) if slot is None else slot
+
+    def sla_class_number(self, name: str) -> int:
+        """SLA class `name`'s number (1..SLA_CLASS_NUMBERS; a FortiOS store's SLA id): IPAM's pin,
+        else (a fleet built in code) its place among every class in name order."""
+        number = self.cloud_slots.sla_classes.get(name)
+        if number is None:
+            return sorted(self._steering_names("classes")).index(name) + 1
+        return number
+
+    def application_number(self, name: str) -> int:
+        """Application class `name`'s number (0..APPLICATION_NUMBERS - 1; a FortiOS store's block
+        of SD-WAN rules): IPAM's pin, else (a fleet built in code) its name's block."""
+        number = self.cloud_slots.applications.get(name)
+        if number is None:
+            return application_hash_blocks(self._steering_names("applications"))[name]
+        return number
+
+    def _steering_names(self, kind: str) -> list[str]:
+        fleet = list(getattr(self.spec.sla, kind))
+        own = (name for store in self.stores.values() for name in getattr(store.sla, kind))
+        return list(dict.fromkeys([*fleet, *own]))
 
     def hub_cloud_rank(self, hub: str) -> int:
         """Hub `hub`'s rank towards the clouds (`network/cloud.py` `BGP_DEFAULT_LOCAL_PREF`): the

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from storestack.common.errors import InventoryFamily
 from storestack.common.files import atomic_write_text
 from storestack.common.patterns import AWS_REGION
+from storestack.common.platforms import APPLICATION_NUMBERS, SLA_CLASS_NUMBERS, application_hash_blocks
 from storestack.inventory import hq
 from storestack.inventory.addresses import span
 from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
@@ -137,6 +138,11 @@ class AllocationTable(BaseModel):
     aws_regions: dict[str, AwsRegionAllocation] = Field(default_factory=dict)
     openstack_sites: dict[str, OpenStackSiteAllocation] = Field(default_factory=dict)
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
+    # Each SLA class's and application class's number (common/platforms.py SLA_CLASS_NUMBERS,
+    # APPLICATION_NUMBERS), by name; a class no longer in the inventory keeps its number. Empty in a
+    # lock written before the pins: what its configs held then (`_allocate_steering_numbers`).
+    sla_classes: dict[str, int] = Field(default_factory=dict)
+    applications: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("version")
     @classmethod
@@ -180,6 +186,10 @@ class AllocationTable(BaseModel):
                 ranges = f", ranges: {site.ranges}" if site.ranges is not None else ""
                 inside = f", aws_inside: {_flow(dict(sorted(site.aws_inside.items())))}" if site.aws_inside else ""
                 out.append(f"  {_key(name)}: {{slot: {site.slot}{ranges}{inside}}}\n")
+        for section, numbers in (("sla_classes", self.sla_classes), ("applications", self.applications)):
+            if numbers:
+                out.append(f"{section}:\n")
+                out.extend(f"  {_key(name)}: {numbers[name]}\n" for name in sorted(numbers))
         out.append("stores:\n" if self.stores else "stores: {}\n")
         for store_id in sorted(self.stores):
             alloc = self.stores[store_id]
@@ -237,7 +247,7 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
     would give.
     """
     version = data.get("version", LOCK_VERSION)
-    sections = {"version", "hubs", "aws_accounts", "aws_regions", "openstack_sites", "stores"}
+    sections = {"version", "hubs", "aws_accounts", "aws_regions", "openstack_sites", "sla_classes", "applications", "stores"}
     if set(data) - sections or type(version) is not int or version != LOCK_VERSION:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
@@ -290,8 +300,19 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             aws_region=aws_region,
             aws_inside={name: _network(value) for name, value in (entry.get("aws_inside") or {}).items()},
         )
+    numbers = {
+        section: {name: _slot(value) for name, value in (data.get(section) or {}).items()}
+        for section in ("sla_classes", "applications")
+    }
     return AllocationTable.model_construct(
-        version=version, hubs=hubs, aws_accounts=accounts, aws_regions=regions, openstack_sites=sites, stores=stores
+        version=version,
+        hubs=hubs,
+        aws_accounts=accounts,
+        aws_regions=regions,
+        openstack_sites=sites,
+        stores=stores,
+        sla_classes=numbers["sla_classes"],
+        applications=numbers["applications"],
     )
 
 
@@ -580,6 +601,7 @@ def allocate_fleet(
         table.stores[store.id] = allocation
     _allocate_cloud_slots(spec, fleet_doc, previous, table)
     _allocate_data_regions(spec, fleet_doc, previous, table)
+    _allocate_steering_numbers(spec, fleet_doc, stores, previous, table)
     # Beacons after the stores, so a fleet without them in its lock keeps every store's numbers.
     for hub in spec.sites.hq.hubs:
         allocated = table.hubs[hub.hostname]
@@ -743,6 +765,44 @@ def _allocate_cloud_ranks(
             holders = [f"hubs.{name}" for name, rank in removed.items()] + [f"hubs.{name}" for name in kept]
             loc = ("sites", "hq", "hubs", position)
             hub_alloc.cloud_rank = _take_slot(first, taken, CLOUD_RANKS, fleet_doc, loc, "cloud rank", holders)
+
+
+def _allocate_steering_numbers(
+    spec: FleetSpec, fleet_doc: SourceDocument, stores: list[StoreSpec], previous: AllocationTable, table: AllocationTable
+) -> None:
+    """Each SLA class's and application class's number (common/platforms.py): the fleet's classes,
+    then those only stores define (in store order). A pinned number is kept, a removed class's too
+    (a unit may still hold it); while the lock pins none of a kind (what a fleet deployed before
+    the pins holds), a class takes what its config held then: an SLA class its place among the
+    classes in name order (from 1, as a store that steers every class numbered them), an application class its name's block (`application_hash_blocks`),
+    if free; otherwise the lowest free number. Raises IpamExhaustedError."""
+    overrides = [store.sla for store in sorted(stores, key=lambda store: store.id)]
+    kinds = (
+        ("sla_classes", "SLA class", ("sla", "classes"), SLA_CLASS_NUMBERS, 1,
+         list(dict.fromkeys([*spec.sla.classes, *(name for sla in overrides for name in sla.classes)]))),
+        ("applications", "application class", ("sla", "applications"), APPLICATION_NUMBERS, 0,
+         list(dict.fromkeys([*spec.sla.applications, *(name for sla in overrides for name in sla.applications)]))),
+    )
+    for section, what, loc, size, first_number, names in kinds:
+        pinned: dict[str, int] = dict(getattr(previous, section))
+        if pinned:
+            before: dict[str, int] = {}
+        elif section == "applications":
+            before = application_hash_blocks(names)
+        else:
+            before = {name: number for number, name in enumerate(sorted(names), start=1)}
+        taken = {number - first_number for number in pinned.values()}
+        numbers = dict(pinned)
+        for name in names:
+            if name in numbers:
+                continue
+            first = before.get(name)
+            slot = _take_slot(
+                None if first is None else first - first_number, taken, size, fleet_doc, loc, what,
+                [f"{section}.{holder}" for holder in pinned],
+            )
+            numbers[name] = slot + first_number
+        setattr(table, section, dict(sorted(numbers.items())))
 
 
 def _allocate_dc_addresses(

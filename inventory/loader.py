@@ -406,6 +406,8 @@ def _load(
             **{f"aws:{region}": alloc.ranges for region, alloc in table.aws_regions.items() if alloc.ranges is not None},
             **{f"openstack:{name}": alloc.ranges for name, alloc in table.openstack_sites.items() if alloc.ranges is not None},
         },
+        sla_classes=dict(table.sla_classes),
+        applications=dict(table.applications),
     )
     fleet_value = Fleet(
         fleet_spec, hubs, resolved, root, removed, secret_lines=secret_lines, spec_file=fleet_doc.display, cloud_slots=slots

@@ -251,7 +251,7 @@ class NetworkIntent:
         self._flows_by_zones: dict[tuple[str | bool, ...], tuple[Flow, ...]] = {}
         self._segment_classes: dict[str, str] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
-        self._sla_classes = FleetClassPolicies(spec.sla.classes)
+        self._sla_classes = FleetClassPolicies(spec.sla.classes, fleet.sla_class_number)
         # address -> its /32: a hub's public address is every planned tunnel's underlay
         # destination, a loopback both its store's announcement and every hub's accept.
         self._host_nets: dict[IPv4Address, IPv4Network] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from storestack.common.records import record
@@ -84,6 +84,9 @@ class SlaClassPolicy:
     probe: str  # name of the class's probe / BFD profile / health check on every platform
     thresholds: SlaThresholds
     timers: SlaTimers
+    # Its number pinned in the lock, the same on every store (`Fleet.sla_class_number`): FortiOS's
+    # SLA id of its entry in each health check.
+    number: int = 0
 
     def expected_detection_seconds(self, loss_percent: float) -> float:
         """Mean time until `consecutive_losses` probes in a row are lost at this loss rate."""
@@ -236,7 +239,7 @@ def _port_ranges(ports: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def sla_class_policy(name: str, spec: SlaClass, probe: str) -> SlaClassPolicy:
+def sla_class_policy(name: str, spec: SlaClass, probe: str, number: int = 0) -> SlaClassPolicy:
     """One SLA class as the intent carries it (cached: a fleet has a handful of classes)."""
     return SlaClassPolicy(
         name=name,
@@ -249,6 +252,7 @@ def sla_class_policy(name: str, spec: SlaClass, probe: str) -> SlaClassPolicy:
             hold_down_seconds=spec.hold_down_seconds,
             recovery_seconds=spec.recovery_seconds,
         ),
+        number=number,
     )
 
 
@@ -257,9 +261,10 @@ class FleetClassPolicies:
     whose policy holds the fleet's class object itself (most do) takes the fleet's policy without
     comparing or hashing the class."""
 
-    def __init__(self, classes: Mapping[str, SlaClass]) -> None:
+    def __init__(self, classes: Mapping[str, SlaClass], number: Callable[[str], int] = lambda _: 0) -> None:
         self.classes = classes
-        self._policies = {name: sla_class_policy(name, spec, probe_name(name)) for name, spec in classes.items()}
+        self.number = number  # each class's pinned number (`Fleet.sla_class_number`)
+        self._policies = {name: sla_class_policy(name, spec, probe_name(name), number(name)) for name, spec in classes.items()}
 
     def policy(self, store: ResolvedStore, name: str) -> SlaClassPolicy:
         """A class of the store's policy; a class the store redefines gets a probe name of its
@@ -269,7 +274,7 @@ class FleetClassPolicies:
         if fleet_spec is spec:
             return self._policies[name]
         own = fleet_spec != spec
-        return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
+        return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name), self.number(name))
 
 
 def _overlay_applications(store: ResolvedStore) -> list[ApplicationClass]:

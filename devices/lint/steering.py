@@ -109,11 +109,11 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
 
 def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:
     """The class a probe names: its name (IOS-XE tag), its probe name (VRP: SLA-STRICT, read
-    back from the NQA administrator SLA_STRICT) or, on FortiOS, its 1-based SLA id."""
+    back from the NQA administrator SLA_STRICT) or, on FortiOS, its SLA id: the number pinned in
+    the lock (`SlaClassPolicy.number`)."""
     classes = store.sla.classes
     if reference.isdigit():
-        index = int(reference)
-        return classes[index - 1] if 1 <= index <= len(classes) else None
+        return next((cls for cls in classes if cls.number == int(reference)), None)
     return next((cls for cls in classes if reference in (cls.probe, cls.name)), None)
 
 

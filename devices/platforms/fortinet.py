@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import APPLICATION_NUMBERS, SLA_CLASS_NUMBERS
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.announced import advertised_entries, segment_entry_id
 from storestack.devices.errors import RenderError
@@ -33,7 +33,7 @@ from storestack.devices.platforms.base import (
 )
 from storestack.inventory.models import SEGMENT_KINDS
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
-from storestack.network.model import PrefixLimit
+from storestack.network.model import HubBeacon, PrefixLimit
 
 if TYPE_CHECKING:
     from storestack.devices.views import (
@@ -836,6 +836,58 @@ def host_rule_id(address: object) -> int:
     return number
 
 
+# A hub's BEACON-CONDITION rules by what each is, never their place: the deny of its own DC LAN leg
+# (`HubBeacon.connected`, at most that one network) BEACON_CONNECTED_RULE, each HQ summary's permit
+# its network address as a number (`host_rule_id`), above it: the rules are read in id order
+# (`_prefix_rules`), the deny first. Numbered by place (the leg, then the summaries), a leg that
+# came or went with a change of the DC LAN turned every summary's permit into the next one in place.
+BEACON_CONNECTED_RULE = 1
+
+
+def beacon_condition_rules(beacon: HubBeacon) -> list[tuple[int, ipaddress.IPv4Network, bool]]:
+    """(id, network, whether a deny) of each rule of `beacon`'s BEACON-CONDITION, in id order."""
+    if len(beacon.connected) > 1:
+        raise RenderError(f"beacon {beacon.address}: {len(beacon.connected)} connected networks; BEACON-CONDITION denies one")
+    rules = [(BEACON_CONNECTED_RULE, net, True) for net in beacon.connected]
+    rules += [(host_rule_id(net.network_address), net, False) for net in beacon.summaries]
+    _refuse_shared_ids(f"beacon {beacon.address}: BEACON-CONDITION rule", [(number, str(net)) for number, net, _ in rules])
+    return sorted(rules, key=lambda rule: rule[0])
+
+
+# A hub's static routes by what each is, never their place: the beacon's blackhole BEACON_ROUTE (the
+# id it always held), a policy-based cloud VPN's route to a peer selector the selector's network
+# address as a number (`host_rule_id`; seq-num 0-4294967295, FortiOS 7.6.3 CLI Reference, `config
+# router static`, https://docs.fortinet.com/document/fortigate/7.6.3/cli-reference/200835411).
+# Numbered by place, a cloud VPN or selector added or removed moved the routes after it, the
+# beacon's blackhole included, to other destinations in place.
+BEACON_ROUTE = 1
+
+
+def hub_static_routes(view: HubView) -> list[tuple[int, str, str, CloudTunnelView | None]]:
+    """(seq-num, destination address, netmask, the cloud VPN it leads into or None for the beacon's
+    blackhole) of each of a hub's static routes, in seq-num order."""
+    routes: list[tuple[int, str, str, CloudTunnelView | None]] = [
+        (host_rule_id(net.address), net.address, net.netmask, tunnel)
+        for tunnel in view.cloud_tunnels
+        if tunnel.inside is None
+        for net in tunnel.peer_selectors
+    ]
+    beacon = view.intent.beacon
+    if beacon is not None:
+        routes.append((BEACON_ROUTE, str(beacon.address), "255.255.255.255", None))
+    _refuse_shared_ids(f"hub {view.hostname}: static route", [(number, f"{dst}/{mask}") for number, dst, mask, _ in routes])
+    return sorted(routes, key=lambda route: route[0])
+
+
+def _refuse_shared_ids(what: str, entries: Sequence[tuple[int, str]]) -> None:
+    """RenderError naming two entries of `entries` ((id, what it is)) that share an id."""
+    seen: dict[int, str] = {}
+    for number, name in entries:
+        if number in seen and seen[number] != name:
+            raise RenderError(f"{what} {number} would be both {seen[number]} and {name}")
+        seen[number] = name
+
+
 def underlay_route_id(link: WanLinkView, far_end: int, *, aws: bool = False) -> int:
     """The id of the underlay route over `link` to the far end of its tunnel to the hub in slot
     `far_end` (`HubRef.slot`) or, with `aws`, of its AWS tunnel `far_end` (1, 2): by the link's WAN
@@ -1528,7 +1580,8 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
 
 def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
     """The `config health-check` block of `config system sdwan`: one check per tunnel (ping to
-    its far end), with an SLA entry per class steered over it (id: the class's index).
+    its far end), with an SLA entry per class steered over it (id: the class's number pinned in
+    the lock, `SlaClassView.number`: a class added or removed edits no other class's entry).
 
     Its probes carry the DSCP of the strictest class steered over the tunnel (`diffservcode`,
     six bits; Administration Guide 7.0.4, "Health check packet DSCP marker support"), the class
@@ -1555,8 +1608,10 @@ def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
             "            config sla",
         ]
         for sla in check.classes:
+            if not 1 <= sla.number <= SLA_CLASS_NUMBERS:
+                raise RenderError(f"SLA class {sla.name}: number {sla.number} is no FortiOS SLA id (1-{SLA_CLASS_NUMBERS})")
             lines += [
-                f"                edit {sla.index}",
+                f"                edit {sla.number}",
                 "                    set link-cost-factor latency jitter packet-loss",
                 f"                    set latency-threshold {sla.latency_ms}",
                 f"                    set jitter-threshold {sla.jitter_ms}",
@@ -1577,7 +1632,7 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
             f"        edit {quote(tunnel.inside_peer)}",
             f"            set member {sdwan_member_id(tunnel)}",
             f"            set health-check {quote(tunnel.ifname)}",
-            f"            set sla-id {check.return_sla.index}",
+            f"            set sla-id {check.return_sla.number}",
             "        next",
         ]
     return [*lines, "    end"]
@@ -1598,7 +1653,7 @@ SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
 
 
 # A store's SD-WAN rules by what each is, never their place: an application class's rules from its
-# name's block (`application_rule_ids`), a segment's wired-only rule by its kind, the local-out rule
+# number's block (pinned in the lock, `application_rule_ids`), a segment's wired-only rule by its kind, the local-out rule
 # one id. Numbered by place, an application or segment added or removed turned every later rule into
 # another in place, steering a class by another's members and SLA until the push ended. FortiOS
 # evaluates the rules top down, by their place in the table, not by id (the table's order is what
@@ -1609,24 +1664,21 @@ SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
 # schema as fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`, `service`).
 FIRST_APPLICATION_RULE = 100
 APPLICATION_RULE_STRIDE = 10  # one rule per port range, at most 9
-APPLICATION_RULE_BLOCKS = 280  # 100 .. 2899
+APPLICATION_RULE_BLOCKS = APPLICATION_NUMBERS  # 100 .. 2899
 FIRST_WIRED_ONLY_RULE = 3000
 LOCAL_OUT_RULE = 3500
 
 
-def application_rule_ids(names: Sequence[str]) -> dict[str, int]:
-    """The first rule id of each application class of `names`: its name's block (CRC-32 of the
-    name), the next free block where two names meet (in name order, so that a class keeps its block
-    unless a class added takes it first); more classes than blocks are refused."""
-    if len(set(names)) > APPLICATION_RULE_BLOCKS:
-        raise RenderError(f"{len(set(names))} application classes; the SD-WAN rules hold {APPLICATION_RULE_BLOCKS}")
-    taken: dict[int, str] = {}
-    for name in sorted(set(names)):
-        block = zlib.crc32(name.encode()) % APPLICATION_RULE_BLOCKS
-        while block in taken:
-            block = (block + 1) % APPLICATION_RULE_BLOCKS
-        taken[block] = name
-    return {name: FIRST_APPLICATION_RULE + APPLICATION_RULE_STRIDE * block for block, name in taken.items()}
+def application_rule_ids(applications: Sequence[SteeredApplicationView]) -> dict[str, int]:
+    """The first rule id of each application class of `applications`: the block of its number
+    pinned in the lock (`SteeredApplicationView.number`, `Fleet.application_number`), which no
+    class added or removed moves."""
+    ids: dict[str, int] = {}
+    for app in applications:
+        if not 0 <= app.number < APPLICATION_RULE_BLOCKS:
+            raise RenderError(f"application {app.name}: number {app.number} has no block of SD-WAN rules (0-{APPLICATION_RULE_BLOCKS - 1})")
+        ids[app.name] = FIRST_APPLICATION_RULE + APPLICATION_RULE_STRIDE * app.number
+    return ids
 
 
 def sdwan_services(view: StoreApplianceView) -> list[str]:
@@ -1638,7 +1690,7 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
     steering = view.steering
     assert steering is not None, f"store {view.store_id}: FortiOS steers by SD-WAN rules, the view has no steering"
     lines = ["    config service"]
-    first_rules = application_rule_ids([app.name for app in steering.applications])
+    first_rules = application_rule_ids(steering.applications)
     for app in steering.applications:
         if len(app.port_ranges) >= APPLICATION_RULE_STRIDE:
             raise RenderError(
@@ -1661,7 +1713,7 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
             for probe in app.paths:
                 lines += [
                     f"                edit {quote(probe.tunnel.ifname)}",
-                    f"                    set id {probe.sla.index}",
+                    f"                    set id {probe.sla.number}",
                     "                next",
                 ]
             lines += [
@@ -1814,6 +1866,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_static_routes", static_routes),
         ("fortios_advertised", advertised_entries),
         ("fortios_host_rule", host_rule_id),
+        ("fortios_beacon_condition_rules", beacon_condition_rules),
+        ("fortios_hub_static_routes", hub_static_routes),
         ("fortios_local_in_id", local_in_id),
         ("fortios_cloud_local_in_id", cloud_local_in_id),
     ),

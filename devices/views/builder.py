@@ -586,6 +586,7 @@ class ViewBuilder:
                     segments=sources,
                     protocol="ip" if application.protocol == "any" else application.protocol,
                     port_ranges=list(application.ports),
+                    number=self.fleet.application_number(application.name),
                     cellular=application.cellular,
                     acl=Acl(
                         APPLICATION_ACL_PREFIX + tag,
@@ -655,6 +656,7 @@ class ViewBuilder:
             view = self._sla_class_views[key] = SlaClassView(
                 name=cls.name,
                 index=index,
+                number=cls.number,
                 probe=cls.probe,
                 loss_percent=cls.thresholds.loss_percent,
                 loss_whole_percent=max(1, math.ceil(cls.thresholds.loss_percent)),

@@ -479,7 +479,10 @@ class SlaClassView:
     """An SLA class of the store (network intent), as the vendor probes spell it."""
 
     name: str
-    index: int  # 1-based position among the store's classes: FortiOS SLA id, IOS-XE probe digit
+    index: int  # 1-based position among the store's classes: IOS-XE probe digit
+    # Its number pinned in the lock, the same on every store (`Fleet.sla_class_number`): FortiOS's
+    # SLA id, so a class added or removed edits no other class's SLA entry in place.
+    number: int
     probe: str  # SLA-STRICT: the class's probe name on every platform (VRP NQA: SLA_STRICT)
     loss_percent: float
     loss_whole_percent: int  # the loss threshold as the whole percent FortiOS and VRP take
@@ -547,6 +550,8 @@ class SteeredApplicationView:
     segments: list[SegmentView]
     protocol: str  # ip | tcp | udp
     port_ranges: list[tuple[int, int]]  # empty: every port
+    # Its number pinned in the lock (`Fleet.application_number`): FortiOS's block of SD-WAN rules.
+    number: int
     cellular: bool  # may leave over LTE/5G
     acl: Acl  # APP-<TAG>
     # Preferred first. VRP: the preferred path only (an AR traffic behavior redirects to one

@@ -167,8 +167,8 @@ def test_lock_file_that_no_longer_fits_the_plan_is_reported(fleet_dir: Path) -> 
         load_fleet(fleet_dir)
     hint = "; delete the entry to re-allocate (the store will be renumbered)"
     assert [str(issue) for issue in caught.value.issues] == [
-        f"allocations.yaml:22 stores.sh-0002.block: 10.65.2.0/23 is not a /23 of ip_plan.stores 10.64.0.0/16{hint}",
-        "allocations.yaml:23 stores.sh-0002.asn: ASN 4200000000 is already allocated to stores.sh-0001.asn",
+        f"allocations.yaml:33 stores.sh-0002.block: 10.65.2.0/23 is not a /23 of ip_plan.stores 10.64.0.0/16{hint}",
+        "allocations.yaml:34 stores.sh-0002.asn: ASN 4200000000 is already allocated to stores.sh-0001.asn",
     ]
 
 

@@ -113,7 +113,7 @@ def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None =
         else store
         for store in fleet
     }
-    result = hubs_on(Fleet(fleet.spec, fleet.hubs, stores, fleet.root), hub_platform)
+    result = hubs_on(Fleet(fleet.spec, fleet.hubs, stores, fleet.root, cloud_slots=fleet.cloud_slots), hub_platform)
     if hub_platform in HUB_STATIC_PEERS_ONLY:
         return make_links_static(result)
     return one_dynamic_link(result) if platform in STORE_ONE_FQDN_IDENTITY else result
@@ -127,7 +127,7 @@ def hubs_on(fleet: Fleet, platform: Platform) -> Fleet:
     if platform in HUB_NO_UPLINK_QUEUES:
         update["uplink_mbps"] = None
     hubs = {name: hub.model_copy(update=update) for name, hub in fleet.hubs.items()}
-    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root, cloud_slots=fleet.cloud_slots)
 
 
 def steered_off_bgp(fleet: Fleet) -> Fleet:
@@ -145,7 +145,7 @@ def steered_off_bgp(fleet: Fleet) -> Fleet:
     sla = store.sla.model_copy(update={"applications": applications})
     stores = {each.id: each for each in fleet}
     stores[store.id] = store.model_copy(update={"sla": sla})
-    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root, cloud_slots=fleet.cloud_slots)
 
 
 # Where `make_links_static` and `static_wan_yaml` number the links they make static: the top half
@@ -192,7 +192,7 @@ def _static_links(fleet: Fleet, base: int, keep_dynamic: int) -> Fleet:
                     )
             links.append(link)
         stores[store.id] = store.model_copy(update={"wan": links})
-    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root, cloud_slots=fleet.cloud_slots)
 
 
 def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.yaml") -> Path:

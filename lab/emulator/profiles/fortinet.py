@@ -73,12 +73,14 @@ FORTI_ORDERED_TABLES = frozenset(
 )
 
 # The ids a numbered table takes (FortiOS 7.x schema as fortinetdev/terraform-provider-fortios
-# publishes it, `fortios_system_sdwan`: members `seq_num` 1-512, service `id` 1-4000; FortiOS 6.4.11
+# publishes it, `fortios_system_sdwan`: members `seq_num` 1-512, service `id` 1-4000, a health
+# check's `sla` `id` 1-32; FortiOS 6.4.11
 # CLI Reference, `config firewall DoS-policy`: policyid 0-9999); the refusal's wording is the
 # emulator's.
 FORTI_ID_RANGES: dict[tuple[str, ...], tuple[int, int]] = {
     ("system sdwan", "members"): (1, 512),
     ("system sdwan", "service"): (1, 4000),
+    ("system sdwan", "health-check", "sla"): (1, 32),
     ("firewall DoS-policy",): (0, 9999),
 }
 FORTI_ID_OUT_OF_RANGE = "value {value} out of range {low}-{high}\nCommand fail. Return code -1"
