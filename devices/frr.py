@@ -869,7 +869,9 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     to the second (`partner_copies`, `partner_tunnel_copies`: its DC address; a tunnel's copies
     keyed by the tunnel and each of its store's own sources, `HubView.store_sources`), as the store
     has a tunnel to one of them until its own push and to the other from then on. The copy goes out
-    whether or not the first is alive (its table's route, the packet itself). Each hub forwards a
+    whether or not the first is alive (its table's route, the packet itself), unless the packet
+    itself reaches the second (`partner_copy_routes`: each address with its copy's hub, which
+    this hub's main-table route to the store may lead to) or this hub forwards it itself. Each hub forwards a
     passed packet only into a live tunnel of its own (`return_path`: the dead tunnel's link mark
     cleared, then its route leads back over the DC LAN, where a passed packet never goes): the
     hub the store is paired with now takes it, the other drops it."""
@@ -877,7 +879,7 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     if not partners:
         return {
             "partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": "",
-            "partner_copies": "", "partner_tunnel_copies": "",
+            "partner_copies": "", "partner_copy_routes": "", "partner_tunnel_copies": "",
         }  # fmt: skip
     stores: dict[str, str] = {}
     tunnels: dict[str, str] = {}
@@ -900,6 +902,7 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
         "partner_mark": _mark(PARTNER_MARK),
         "partner_mask": _mark(APPLICATION_MARK_MASK),
         "partner_copies": ", ".join(f"{net} : {hop}" for net, hop in store_copies.items()),
+        "partner_copy_routes": ", ".join(f"{net} . {hop}" for net, hop in store_copies.items()),
         "partner_tunnel_copies": ", ".join(
             f"{ifname} . {net.cidr} : {hop}" for ifname, hop in tunnel_copies.items() for net in sources[ifname]
         ),

@@ -102,9 +102,13 @@ class Walk:
 
     def _store_routes(self) -> None:
         """Each hub's best path to the store (as BGP gives it): its own tunnel while the store has
-        one to it, hq-hub2's over iBGP otherwise."""
+        one to it, hq-hub2's over iBGP otherwise (another hub's, once the store's link to hq-hub2
+        is dead)."""
+        relay = "hub2" if "hub2" in self.paired else min(self.paired)
         for key in ("hub1", "hub2", "hub3"):
-            best = ("dev", self.tunnel) if key in self.paired else ("via", self.dc["hub2"])
+            if key in self.dead:
+                continue
+            best = ("dev", self.tunnel) if key in self.paired else ("via", self.dc[relay])
             _run("ip", "-n", self.ns[key], "route", "replace", f"{self.home}/32", *best)
 
     def sends_through(self, hub: str) -> None:
@@ -173,6 +177,38 @@ class Walk:
         else:
             self.dc_core_through("hub3")
 
+    def cut(self, key: str) -> None:
+        """The store's link to hub `key` dies (its SA and BFD with it): the hub's best path to the
+        store is then another hub's tunnel over iBGP."""
+        _run("ip", "-n", self.ns["store"], "link", "set", f"eth-{key}", "down")
+        _run("ip", "netns", "exec", self.ns[key], "nft", "delete", "element", "inet", "storestack", "live_store_links",
+             f'{{ "{self.tunnel}" }}', check=False)  # fmt: skip
+        self.paired.discard(key)
+        self._store_routes()
+
+    def watch_twice(self) -> None:
+        """Count, at HQ and the store, the IP packets that arrive twice: the same source, IP ID
+        and TCP sequence number (a retransmission is a new packet with a new ID, RFC 6864; a
+        copy and its original share both)."""
+        for key in ("hq", "store"):
+            _run("ip", "netns", "exec", self.ns[key], "nft", "-f", "-", stdin=(
+                "table ip frrpw_twice {\n counter twice {}\n"
+                " set seen { typeof ip saddr . ip id . tcp sequence; size 65535; flags dynamic,timeout; timeout 30s; }\n"
+                " chain pre {\n  type filter hook prerouting priority raw; policy accept;\n"
+                "  ip saddr . ip id . tcp sequence @seen counter name twice\n"
+                "  meta l4proto tcp update @seen { ip saddr . ip id . tcp sequence }\n }\n}\n"
+            ))  # fmt: skip
+
+    def duplicates(self) -> int:
+        """The packets HQ or the store took twice since `watch_twice`."""
+        total = 0
+        for key in ("hq", "store"):
+            listed = _run("ip", "netns", "exec", self.ns[key], "nft", "list", "counter", "ip", "frrpw_twice", "twice")
+            found = re.search(r"packets (\d+)", listed)
+            assert found, listed
+            total += int(found.group(1))
+        return total
+
     def watch_passes(self, key: str, sender: str) -> None:
         """Count the packets hub `key` takes from hub `sender` on the DC LAN without TTL 255 (a
         table of the test's own, until `key`'s next push flushes the ruleset): all `sender` sends
@@ -222,8 +258,8 @@ def _fresh(walk: Walk, opener: str) -> str:
 
 
 def _walk_change(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str, dies: bool
-) -> tuple[str, list[tuple[str, str, str]], int]:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str, dies: bool, cut: bool = False
+) -> tuple[str, list[tuple[str, str, str]], int, int]:
     """Push adding hq-hub3 step by step: the store's appliance, each step's (label, what the kept
     connection said, what a fresh one said), and how many of the packets hq-hub2 passed hq-hub3
     from its push on came without TTL 255 (the copies among them, hq-hub3 without the flow's
@@ -231,7 +267,9 @@ def _walk_change(
     `opener` "store", the store's connection to an HQ server through its backup hub, HQ answering
     through hq-hub2; "hq", HQ's management host opening a session to the store through its backup
     hub (the DC core's path for it), the store answering through hq-hub2. `dies`: hq-hub1 dies
-    right after the store's push, while hq-hub2 holds its first config (its last push skipped)."""
+    right after the store's push, while hq-hub2 holds its first config (its last push skipped);
+    `cut`: then the store's link to hq-hub2 dies too (hq-hub2's path to it over the DC LAN, to
+    hq-hub3). Last, how many segments HQ or the store took twice."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         pytest.skip("needs root and nft (network namespaces)")
     for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
@@ -253,7 +291,7 @@ def _walk_change(
     keys = {"hq-hub1": "hub1", "hq-hub2": "hub2", "hq-hub3": "hub3"}
     management = str(next(ipaddress.IPv4Network(r.cidr) for r in view.mgmt.ranges).network_address + 10)
     loopbacks = {str(h.loopback): keys[name] for name, h in after.hubs.items()}
-    walk = Walk(f"{opener[0]}{int(dies)}", dc, loopbacks, tunnel, home, management)
+    walk = Walk(f"{opener[0]}{int(dies)}{int(cut)}", dc, loopbacks, tunnel, home, management)
     waves, _ = plan_waves(PushTargets.from_inventory(targets_from_fleet(after)), None, order)
     store_appliance = next(t.name for t in targets_from_fleet(after).appliances if t.store_id == store)
     said: list[tuple[str, str, str]] = []
@@ -263,6 +301,7 @@ def _walk_change(
         walk.dc_core_through("hub2" if opener == "store" else "hub1")
         for hub in ("hq-hub1", "hq-hub2"):
             walk.push(keys[hub], render_hub(before, hub))
+        walk.watch_twice()
         kept_server, fresh_server = walk.serve(opener, KEPT), walk.serve(opener, FRESH)
         kept = walk.open(opener, KEPT)
         try:
@@ -288,22 +327,28 @@ def _walk_change(
                     if dies and name == store_appliance:
                         walk.kill("hub1")
                         said.append(("hq-hub1 dies", exchange(kept), _fresh(walk, opener)))
-            unmarked = walk.unmarked("hub3")
+                        if cut:
+                            walk.cut("hub2")
+                            said.append(("its link to hq-hub2 dies", exchange(kept), _fresh(walk, opener)))
+            unmarked, duplicates = walk.unmarked("hub3"), walk.duplicates()
         finally:
             _stop(kept, kept_server, fresh_server)
     finally:
         walk.remove()
-    return store_appliance, said, unmarked
+    return store_appliance, said, unmarked, duplicates
 
 
-def _assert_walked(said: list[tuple[str, str, str]], unmarked: int, steps: list[str]) -> None:
-    """Every step echoed both connections, hq-hub3 took no copy without TTL 255, and the walk
-    went through `steps`."""
+def _assert_walked(said: list[tuple[str, str, str]], unmarked: int, duplicates: int, steps: list[str]) -> None:
+    """Every step echoed both connections, hq-hub3 took no copy without TTL 255, neither end
+    took a packet twice, and the walk went through `steps`."""
     broken = [(label, kept_said, fresh_said) for label, kept_said, fresh_said in said if (kept_said, fresh_said) != ("echoed", "echoed")]
     assert broken == [], f"the flow split across the store's hubs stalled: {said}"
     # A copy leaves hq-hub2 with TTL 255, as a passed packet does: hq-hub3, without the flow, never
     # passes it on again
     assert unmarked == 0
+    # The copy goes to hq-hub3 only where hq-hub2 delivers nothing itself: never a packet both
+    # hq-hub2 and hq-hub3 forward
+    assert duplicates == 0
     assert [label for label, _, _ in said] == steps
 
 
@@ -311,9 +356,9 @@ def _assert_walked(said: list[tuple[str, str, str]], unmarked: int, steps: list[
 def test_a_flow_split_across_a_stores_hubs_survives_every_step_of_adding_a_hub(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opener: str
 ) -> None:
-    store_appliance, said, unmarked = _walk_change(tmp_path, monkeypatch, opener, dies=False)
+    store_appliance, said, unmarked, duplicates = _walk_change(tmp_path, monkeypatch, opener, dies=False)
     # hq-hub2 pushed twice: first with the hubs, last after the store
-    _assert_walked(said, unmarked, [
+    _assert_walked(said, unmarked, duplicates, [
         "start", "hq-hub1 (union)", "hq-hub2 (union)", "hq-hub3", store_appliance, "hq-hub1 (final)", "hq-hub2 (final)",
     ])  # fmt: skip
 
@@ -327,7 +372,22 @@ def test_a_split_flow_reaches_the_store_through_its_new_hub_when_the_old_one_die
     hq-hub3 goes out whether or not hq-hub1 is there to take the packet, and the flows through
     hq-hub3 carry on, the one held through the walk and one opened then, until hq-hub2's last
     push and after."""
-    store_appliance, said, unmarked = _walk_change(tmp_path, monkeypatch, opener, dies=True)
-    _assert_walked(said, unmarked, [
+    store_appliance, said, unmarked, duplicates = _walk_change(tmp_path, monkeypatch, opener, dies=True)
+    _assert_walked(said, unmarked, duplicates, [
         "start", "hq-hub1 (union)", "hq-hub2 (union)", "hq-hub3", store_appliance, "hq-hub1 dies", "hq-hub2 (final)",
+    ])  # fmt: skip
+
+
+def test_a_moving_stores_packet_reaches_its_new_hub_once_when_the_old_hub_and_its_own_link_die(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hq-hub1 dies after the store's push, then the store's link to hq-hub2: hq-hub2, still on
+    its first config, routes HQ's answers (marked for hq-hub1, whose table is empty) over the DC
+    LAN to hq-hub3, a partner, and copied them to hq-hub3 as well: hq-hub3 took each twice and
+    the store each segment twice. The copy is left out where the packet itself goes to the hub
+    the copy would."""
+    store_appliance, said, unmarked, duplicates = _walk_change(tmp_path, monkeypatch, "store", dies=True, cut=True)
+    _assert_walked(said, unmarked, duplicates, [
+        "start", "hq-hub1 (union)", "hq-hub2 (union)", "hq-hub3", store_appliance, "hq-hub1 dies",
+        "its link to hq-hub2 dies", "hq-hub2 (final)",
     ])  # fmt: skip
