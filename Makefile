@@ -43,9 +43,10 @@ typecheck: venv
 # lane's CPU-bound tests fill them meanwhile, and yield the CPU whenever a lab process wants it. At
 # most two labs run at once, as on two workers of one run: more labs at once (four workers of one
 # run) failed lab timing tests. The lab lane's report follows the other's; the target fails if
-# either lane does.
+# either lane does. `tests` is named because pytest reads an option a conftest.py adds (`--lane`)
+# only from the conftest files of the paths it is given.
 PYTEST_WORKERS ?= 2
-PYTEST_LANE = $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --lane
+PYTEST_LANE = $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests --lane
 
 unit: venv
 	@lab_report=$$(mktemp); trap 'kill $$lab 2>/dev/null; rm -f "$$lab_report"' EXIT; \
