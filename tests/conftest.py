@@ -6,7 +6,7 @@ gives the lab tests' processes the CPU before the other tests' (`testsupport.pri
 from __future__ import annotations
 
 import pytest
-from testsupport.priority import runs_a_lab, take_priority
+from testsupport.priority import take_priority
 
 pytest_plugins = ["testsupport.demo"]
 
@@ -27,32 +27,6 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-LANES = ("all", "lab", "other")
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--lane",
-        choices=LANES,
-        default="all",
-        help="run only the tests that run a lab or the demo (lab), only the others (other), or all (the default). "
-        "`make test` runs the two lanes side by side.",
-    )
-
-
-def select_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--lane`: the lab tests (`testsupport.priority.runs_a_lab`) or the others; the rest are
-    deselected, as `-m` does."""
-    lane = config.getoption("lane")
-    if lane == "all":
-        return
-    kept = [item for item in items if runs_a_lab(item) == (lane == "lab")]
-    dropped = [item for item in items if runs_a_lab(item) != (lane == "lab")]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A lab module runs one lab for all its tests, and some of its tests go on from the state the
@@ -61,8 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the test ids with the group, which pytest 9.2 ignores: the groups would be spread over the
     workers and those tests fail, or pass by the luck of the schedule. Stop here instead.
 
-    The lab modules go first (`lab_modules_first`), after `--lane` chose its tests."""
-    select_lane(config, items)
+    The lab modules go first (`lab_modules_first`)."""
     lab_modules_first(items)
     if not getattr(config.option, "loadgroup", False):
         return

@@ -1,4 +1,5 @@
-"""On a pytest-xdist worker of `make test` (two lanes of two workers each, more than the cores), a test that runs no lab yields the CPU, and a lab test, with every process it starts, has the normal priority
+"""On a pytest-xdist worker of `make test` (two workers, or more than the cores with
+`PYTEST_WORKERS=4`), a test that runs no lab yields the CPU, and a lab test, with every process it starts, has the normal priority
 (`testsupport.priority`, from `tests/conftest.py` `pytest_runtest_setup`)."""
 
 from __future__ import annotations

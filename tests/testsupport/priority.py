@@ -1,8 +1,8 @@
 """The CPU priority of a pytest-xdist worker's test (`tests/conftest.py` `pytest_runtest_setup`).
 
-`make test` runs the lab tests and the others in two lanes side by side (the lab tests spend most
-of their time waiting on the lab's timers with the cores idle), so a lab test shares the cores
-with the other lane's CPU-bound tests. A worker running a test that runs no
+`make test` runs a worker per core, or more with `PYTEST_WORKERS=4` (the lab tests spend most of
+their time waiting on the lab's timers with the cores idle); either way a lab test shares the
+cores with the other workers' CPU-bound tests. A worker running a test that runs no
 lab yields the CPU (nice `YIELDING_NICE`); one running a lab test takes the normal priority back
 (nice 0) before the test's fixtures start anything, so that the lab's daemons, the test's pollers
 and its flows, which inherit it, are not starved by the CPU-bound tests of the other workers. On
