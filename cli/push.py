@@ -137,12 +137,11 @@ def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets
 def _refuse_contradictions(
     targets_file: Path | None, fleet: Fleet | None, intended_dir: Path | None, targets: PushTargets
 ) -> None:
-    """The --targets entries of the appliances a run reaches that say otherwise (another vendor's
-    driver, store or role) than the fleet inventory, where it could be read, or than the headers
-    of the --intended configs they would be sent, refused at their lines."""
-    if targets_file is None:
-        return
-    if fleet is not None:
+    """The appliances a run reaches whose --targets entries say otherwise (another vendor's
+    driver, store or role) than the fleet inventory, where it could be read, and those whose
+    --intended config (its header) is another appliance's or says otherwise than their entry,
+    refused at their lines."""
+    if targets_file is not None and fleet is not None:
         refuse_contradictions(fleet, targets)
     if intended_dir is not None:
         refuse_intended_contradictions(IntendedConfigDirectory(intended_dir), targets)
@@ -178,20 +177,23 @@ def _held_over_source(
     intended_dir: Path | None,
     before: Fleet,
     fleet: Fleet | None,
-    hubs: list[str],
+    hubs: PushTargets,
     outputs_path: Path | None,
     secrets: set[str],
     core: CoreCloudOutputs | None,
 ) -> IntendedConfigSource | None:
     """The first configs of the hubs a fleet change pushes twice: from `--intended DIR`'s
-    `HELD_OVER_DIR` folder, or rendered from the two fleets."""
-    if not hubs:
+    `HELD_OVER_DIR` folder (each refused where its header says otherwise than the hub, as the
+    final configs are), or rendered from the two fleets."""
+    if not len(hubs):
         return None
     if intended_dir is not None:
-        return IntendedConfigDirectory(intended_dir / HELD_OVER_DIR, secrets=secrets)
+        held_over = IntendedConfigDirectory(intended_dir / HELD_OVER_DIR, secrets=secrets)
+        refuse_intended_contradictions(held_over, hubs)
+        return held_over
     assert fleet is not None
     outputs = load_outputs(outputs_path)
-    return rendered_held_over_configs(before, fleet, hubs, outputs=outputs, secrets=secrets, core=core)
+    return rendered_held_over_configs(before, fleet, hubs.names, outputs=outputs, secrets=secrets, core=core)
 
 
 # The option a refused fleet-change selection names: the first of the selection's that was given.
@@ -371,7 +373,7 @@ def push(
     intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets, core)
     held_over = None
     if before is not None and change is not None:
-        twice = [name for name in change.held_over if name in targets.names]
+        twice = targets.filter(lambda target: target.name in change.held_over)
         held_over = _held_over_source(intended_dir, before, fleet, twice, outputs_path, secrets, core)
     options = RunOptions(
         held_over=held_over,

@@ -78,6 +78,14 @@ class MissingIntendedConfigError(PushConfigError):
     stage: Stage = "intended"
 
 
+class IntendedConfigMismatchError(RefusedFileError, PushConfigError):
+    """An intended config in the folder a push reads says it is another appliance's, or of
+    another platform, store or role than the appliance it would be sent to: nothing is pushed;
+    each issue is at the config's file and header line (`devices/intended.py`)."""
+
+    stage: Stage = "intended"
+
+
 class CredentialsUnavailableError(PushError):
     stage: Stage = "credentials"
 

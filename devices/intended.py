@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from storestack.devices.errors import MissingIntendedConfigError, PushConfigError
+from storestack.common.errors import InventoryIssue
+from storestack.devices.errors import IntendedConfigMismatchError, MissingIntendedConfigError, PushConfigError
 from storestack.devices.targets import AppliancesFileError, ApplianceTarget
 from storestack.inventory.errors import InventoryError
 
@@ -191,19 +192,50 @@ def read_stated_identity(path: Path) -> StatedIdentity | None:
 
 
 def refuse_intended_contradictions(directory: IntendedConfigDirectory, targets: Iterable[ApplianceTarget]) -> None:
-    """Refuse the entries of an appliance inventory file (`--targets`) that say otherwise than
-    the header of the config `directory` holds for them (its platform: another vendor's driver
-    would send it; its store or role): one AppliancesFileError (a usage error) with each at its
-    file, line and field, the config named. Called with the appliances a push reaches, before any
-    is reached; a config without a header (written by hand) says nothing."""
-    issues = [
-        issue
-        for target in targets
-        if (stated := directory.stated_identity(target)) is not None
-        for issue in target.contradictions(stated, f"its intended config {stated.path}:{stated.line}")
-    ]
-    if issues:
-        raise AppliancesFileError.of(InventoryError(issues))
+    """Refuse, before any appliance is reached, a push whose intended configs in `directory` say
+    otherwise than the appliances they would be sent to. Called with the appliances a push reaches
+    (from an appliance inventory file, `--targets`, or built from the fleet); a config without a
+    header (written by hand) says nothing.
+
+    - A config whose header names another appliance than the one whose file it is (one copied
+      under another's name would be sent to that appliance): an IntendedConfigMismatchError at the
+      config's file and line.
+    - A config saying another platform (another vendor's driver would send it), store or role than
+      the appliance's entry: an AppliancesFileError at the --targets entry's line and field; for an
+      appliance built from the fleet, an IntendedConfigMismatchError at the config's line.
+
+    Both are usage errors (exit 2)."""
+    in_configs: list[InventoryIssue] = []
+    in_targets: list[InventoryIssue] = []
+    for target in targets:
+        stated = directory.stated_identity(target)
+        if stated is None:
+            continue
+        where = str(stated.path)
+        if stated.name != target.name:
+            in_configs.append(
+                InventoryIssue(
+                    where, stated.line, "name",
+                    f"the intended config of {stated.name}, found as {target.name}'s: it would be sent to "
+                    f"{target.name}",
+                )
+            )
+            continue
+        if target.from_file:
+            in_targets += target.contradictions(stated, f"its intended config {stated.path}:{stated.line}")
+            continue
+        in_configs += [
+            InventoryIssue(
+                where, stated.line, said,
+                f"{theirs!r} for {target.name}, whose {said} in the fleet inventory is {ours!r}",
+            )
+            for said in ("role", "store_id", "platform")
+            if (ours := getattr(target, said)) != (theirs := getattr(stated, said))
+        ]
+    if in_configs:
+        raise IntendedConfigMismatchError.of(InventoryError(in_configs))
+    if in_targets:
+        raise AppliancesFileError.of(InventoryError(in_targets))
 
 
 def companion_names(target: ApplianceTarget) -> tuple[str, ...]:

@@ -114,6 +114,11 @@ class ApplianceTarget(BaseModel):
     # from the fleet, whose appliances all log in with the default environment variables.
     _at: tuple[str, int, dict[str, int]] | None = PrivateAttr(default=None)
 
+    @property
+    def from_file(self) -> bool:
+        """Whether the entry was read from an appliance inventory file (not built from the fleet)."""
+        return self._at is not None
+
     def issue(self, field: str, message: str) -> InventoryIssue:
         """`message` about the entry's `field`, at its file and line (none for a built entry)."""
         if self._at is None:

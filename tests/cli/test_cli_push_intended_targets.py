@@ -88,3 +88,50 @@ def test_a_config_of_another_vendor_in_the_folder_is_refused_for_the_targets_pla
     assert (entry["field"], entry["line"]) == ("appliances[0].platform", 3), entry
     assert "'frr' for nw-0001-edge1, whose platform in its intended config" in entry["message"]
     assert f"{intended / 'nw-0001-edge1.cfg'}:2 is 'cisco_xe'" in entry["message"], entry
+
+
+def test_a_config_copied_under_another_appliances_name_is_refused_at_its_header(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """nw-0002's edge config saved as nw-0001-edge1.cfg would be sent to nw-0001's edge: refused
+    at the config's header line, whatever the targets say, before any appliance is reached."""
+    intended = _intended(tmp_path)
+    config = intended / "nw-0001-edge1.cfg"
+    config.write_text((GOLDEN / "frr" / "dual-wan.cfg").read_text())  # nw-0002-edge1's
+    targets = tmp_path / "targets.yaml"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        targets.write_text("source: lab:test\nappliances:\n" + EDGE % listener.getsockname()[1])
+        result = runner.invoke(cli, ["devices", "push", "--intended", str(intended), "--targets", str(targets),
+                                     "--state-dir", str(tmp_path / "state"), "--json"])
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"], entry["line"]) == (str(config), "name", 2), entry
+    assert "the intended config of nw-0002-edge1, found as nw-0001-edge1's" in entry["message"]
+
+
+def test_a_config_of_another_vendor_for_an_appliance_of_the_fleet_is_refused_at_its_header(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --targets: the appliances are the fleet's, and the folder holds an IOS-XE config for
+    nw-0001's FRR edge. Refused at the config's header (the fleet inventory is right), and no
+    connection is opened (the fleet's addresses are real-world ones: any attempt fails the test)."""
+    attempts: list[object] = []
+
+    def no_connection(_socket: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(socket.socket, "connect", no_connection)
+    intended = _intended(tmp_path)
+    config = intended / "nw-0001-edge1.cfg"
+    config.write_text((GOLDEN / "cisco_xe" / "aws.cfg").read_text())
+    result = runner.invoke(cli, ["devices", "push", *FLEET, "--appliance", "nw-0001-edge1", "--intended",
+                                 str(intended), "--state-dir", str(tmp_path / "state"), "--dry-run", "--json"])
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert (entry["file"], entry["field"]) == (str(config), "platform"), entry
+    assert "'cisco_xe' for nw-0001-edge1, whose platform in the fleet inventory is 'frr'" in entry["message"]
+    assert attempts == []

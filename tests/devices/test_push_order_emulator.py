@@ -308,6 +308,19 @@ def test_held_over_configs_rendered_beforehand_plan_the_push_as_rendered_at_push
         rendered_now = plans()
         assert any("neighbor 10.0.0.5 remote-as 65000" in line for line in rendered_now[("hq-hub1", "union")])
         assert plans("--intended", str(out)) == rendered_now
+        # hq-hub3's config left as hq-hub1's first one: refused at its header before any hub is
+        # reached, as a final config under another appliance's name is.
+        first = out / HELD_OVER_DIR / "hq-hub1.cfg"
+        kept = first.read_text()
+        first.write_text((out / "hq-hub3.cfg").read_text())
+        refused = runner.invoke(cli, [*args, "--intended", str(out)])
+        first.write_text(kept)
+        assert refused.exit_code == 2, refused.output
+        answer = json.loads(refused.stdout)
+        (entry,) = answer["errors"]
+        assert (entry["file"], entry["field"], entry["line"]) == (str(first), "name", 2), entry
+        assert "the intended config of hq-hub3, found as hq-hub1's" in entry["message"]
+        assert "devices" not in answer, "no hub was reached"
     # A first config edited in the folder is one --check reports.
     (out / HELD_OVER_DIR / "hq-hub1.cfg").write_text("hostname hq-hub1\n")
     (out / HELD_OVER_DIR / "hq-hub1.cfg").chmod(0o600)
