@@ -52,21 +52,25 @@ from storestack.stacks.render import plan_stacks, render_stacks
 TOTAL_STEPS = 9
 
 # The brownout drill fails only past generous ceilings (a loaded machine slows BFD and the steering
-# daemon alike), so a move later than the SLA's own window is marked apart from one within it.
+# daemon alike), so a move later than 95 of 100 drills at its loss take is marked apart from one within.
+# The SLA's detection time is a mean: one drill is a single draw of a long-tailed time.
 _ON_TIME = "[green]✓[/]"
 _LATE = "[yellow]![/]"
 _LATE_WHY = " (later than the SLA: a loaded machine slows BFD and the steering daemon; the drill fails only 60 s past it)"
 
 
 def brownout_lines(brownout: BrownoutDrill) -> tuple[str, str, str]:
-    """The drill's two step lines (the move, the return) and its summary line; a time past the
-    SLA is marked late, not passed. The drill has moved (else the demo failed); a drill that has
-    not returned gets the move line only (the demo fails next)."""
+    """The drill's two step lines (the move, the return) and its summary line; a move later than
+    95 of 100 drills at its loss take, or a return past the SLA, is marked late, not passed. The
+    drill has moved (else the demo failed); a drill that has not returned gets the move line only
+    (the demo fails next)."""
     assert brownout.moved_after is not None
-    moved_late = brownout.moved_after > brownout.window_seconds
+    moved_late = brownout.moved_after > brownout.likely_seconds
     moved = (
         f"{_LATE if moved_late else _ON_TIME} POS moved from {brownout.link} to {brownout.moved_to} in "
-        f"{brownout.moved_after:.1f} s (SLA: detection + hold-down {brownout.window_seconds} s)"
+        f"{brownout.moved_after:.1f} s (SLA: detection + hold-down {brownout.window_seconds} s on average; "
+        f"at {brownout.loss_percent}% loss {brownout.mean_seconds:.1f} s on average, within "
+        f"{brownout.likely_seconds:.1f} s in 95 of 100 drills)"
         + (_LATE_WHY if moved_late else "")
     )
     if brownout.returned_after is None:
@@ -80,7 +84,7 @@ def brownout_lines(brownout: BrownoutDrill) -> tuple[str, str, str]:
     )
     summary = (
         f"POS moved off {brownout.link} in {brownout.moved_after:.1f} s at {brownout.loss_percent}% loss"
-        + (f" (later than the SLA's {brownout.window_seconds} s)" if moved_late else "")
+        + (f" (later than 95 of 100 drills: {brownout.likely_seconds:.1f} s)" if moved_late else "")
         + f", back {brownout.returned_after:.1f} s after it cleared"
         + (" (later than the SLA's recovery)" if returned_late else "")
     )

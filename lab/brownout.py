@@ -46,7 +46,11 @@ class BrownoutDrill:
     store_id: str
     link: str  # the transport that browned out
     loss_percent: int
-    window_seconds: int  # the SLA's detection + hold-down: POS must be gone within this
+    window_seconds: int  # the SLA's detection + hold-down: POS is gone within this on average
+    # At this drill's loss: detection + hold-down on average, and within what in 95 of 100 drills
+    # (`SlaClassPolicy.detection_seconds_within`): a single drill is one draw of a long-tailed time.
+    mean_seconds: float
+    likely_seconds: float
     recovery_seconds: int  # the SLA's recovery: POS may not come back sooner
     moved_to: str | None  # the transport POS left on during the brownout (None: it never moved)
     moved_after: float | None  # seconds from the loss starting to POS leaving on another transport
@@ -125,5 +129,14 @@ def brownout_drill(
         progress(f"loss on {link} cleared; POS may return after {timers.recovery_seconds} s of a clean path")
         returned_after = wait(lambda current: current == link, timers.recovery_seconds + 60)[0]
     return BrownoutDrill(
-        store_id, link, loss_percent, window, timers.recovery_seconds, moved_to, moved_after, returned_after
+        store_id,
+        link,
+        loss_percent,
+        window,
+        pos.sla.expected_detection_seconds(loss_percent) + timers.hold_down_seconds,
+        pos.sla.detection_seconds_within(loss_percent) + timers.hold_down_seconds,
+        timers.recovery_seconds,
+        moved_to,
+        moved_after,
+        returned_after,
     )

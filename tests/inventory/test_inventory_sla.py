@@ -6,6 +6,8 @@ each application's paths (transport x hub) and never offers LTE to a class that 
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from storestack.inventory import load_fleet
 from storestack.inventory.models import SlaClass
 from storestack.network.build import NetworkIntent
-from storestack.network.sla import consecutive_losses, expected_detection_seconds
+from storestack.network.sla import consecutive_losses, detection_seconds_within, expected_detection_seconds
 
 FLEET_SLA = """
 sla:
@@ -171,3 +173,25 @@ def test_the_probe_count_notices_the_threshold_within_the_detection_time() -> No
     assert expected_detection_seconds(20, count, 25) <= 10 < expected_detection_seconds(20, count + 1, 25)
     # A link losing 5 % loses that many in a row hundreds of times more rarely.
     assert expected_detection_seconds(20, count, 5) > 300 * expected_detection_seconds(20, count, 25)
+
+
+def test_the_time_within_which_most_breaches_are_noticed_is_the_run_length_tail() -> None:
+    """One probe lost is noticed at once: within n probes in a share s of runs where
+    1 - (1 - p)^n >= s. Three in a row at 30 % loss: a seeded simulation of 20,000 runs agrees,
+    and 95 of 100 take up to about three times the mean, which a single drill must be judged by."""
+    assert detection_seconds_within(200, 1, 30, 0.95) == math.ceil(math.log(0.05) / math.log(0.7)) * 0.2
+    draws = random.Random(7)
+
+    def probes_until_three_in_a_row() -> int:
+        run = probes = 0
+        while run < 3:
+            probes += 1
+            run = run + 1 if draws.random() < 0.3 else 0
+        return probes
+
+    runs = sorted(probes_until_three_in_a_row() for _ in range(20_000))
+    simulated = runs[int(0.95 * len(runs))] * 0.2
+    within = detection_seconds_within(200, 3, 30)
+    assert abs(within - simulated) <= 0.05 * simulated
+    assert 2.5 * expected_detection_seconds(200, 3, 30) < within < 3.5 * expected_detection_seconds(200, 3, 30)
+    assert detection_seconds_within(200, 3, 0) == math.inf
