@@ -1,4 +1,8 @@
 """Golden files: every platform x every store shape, every platform's hub, and live outputs.
+A store shape's files are rendered against its own platform's hubs, except where those take
+statically addressed stores only (`_store_hubs`); for those platforms one store shape is also
+rendered in the hub golden's own fleet (`<shape>.paired.cfg`), so the hub golden's peers of that
+store can be read against the store's end of the same tunnels.
 
 A template change shows up here as a readable diff. Regenerate deliberately with
 `STORESTACK_UPDATE_GOLDEN=1 pytest tests/devices/test_render_golden.py` and review the diff.
@@ -51,6 +55,23 @@ def test_hub_config_matches_golden(fleet: Fleet, platform: Platform) -> None:
     _compare(GOLDEN / platform / "hub.cfg", config.text)
     for suffix, text in config.companions:
         _compare(GOLDEN / platform / f"hub.{suffix}", text)
+
+
+# The store shape rendered in the hub golden's fleet where a platform's store shapes are not:
+# dual-wan (nw-0002), whose tunnels are the hub golden's STORE-3 and STORE-4.
+PAIRED_SHAPE = "dual-wan"
+
+
+@pytest.mark.parametrize("platform", sorted(HUB_STATIC_PEERS_ONLY))
+def test_store_config_paired_with_the_hub_golden_matches_golden(fleet: Fleet, platform: Platform) -> None:
+    # The hub golden's fleet: every store on `platform` and, its hubs taking statically addressed
+    # stores only, every link static; a store platform with one FQDN identity per device then
+    # identifies its first link by FQDN and the others by address (`STORE_ONE_FQDN_IDENTITY`),
+    # which is not what the same shape does against FRR hubs, where its dynamic link keeps the FQDN.
+    paired = on_platform(fleet, platform)
+    (config,) = render_store(paired, SHAPES[PAIRED_SHAPE])
+    assert config.platform == platform
+    _compare(GOLDEN / platform / f"{PAIRED_SHAPE}.paired.cfg", config.text)
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
