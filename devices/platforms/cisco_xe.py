@@ -442,6 +442,9 @@ DRIVER = PlatformDriver(
         r"^\s*% ?Specify remote-as or peer-group commands first",
         # An address whose subnet another active interface holds (EXCLUSIVE_ADDRESSES).
         r"^\s*% ?\S+ overlaps with \S+",
+        # An ACL entry typed with a number the ACL holds already: refused, the ACL unchanged
+        # ("IP Access List Entry Sequence Numbering", Sequence Numbering Behavior).
+        r"^\s*% ?Duplicate sequence number",
     ),
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.drivers import driver_for
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.cisco_xe import IosSession
@@ -58,3 +59,35 @@ def test_a_new_tunnel_entry_goes_in_and_the_acl_is_renumbered_in_place() -> None
     back = _push(device, session, diff.rollback)
     assert all(any(entry.endswith(SSH) for entry in state) for state in back)
     assert _acl(device.running_text()) == _acl(running)
+
+
+def _session() -> tuple[DeviceState, IosSession]:
+    device = DeviceState(EmulatedDevice(name="nw-0002-edge1", platform="cisco_xe", running_config=GOLDEN.read_text()))
+    session = IosSession(device)
+    session.handle("configure terminal")
+    session.handle(f"ip access-list extended {ACL}")
+    return device, session
+
+
+def test_an_entry_typed_with_a_free_number_is_matched_at_its_place_at_once() -> None:
+    """IOS places an entry by its number as it is typed (Sequence Numbering Behavior): an entry
+    put between 10 and 20 as 15 is listed, and matched, between them before any resequence."""
+    device, session = _session()
+    held = _acl(device.running_text())
+    first, second = held[0].split(" ", 1)[1], held[1].split(" ", 1)[1]
+    assert session.handle(" 15 permit tcp host 100.64.0.40 host 100.64.0.41 eq bgp").output == ""
+    assert _acl(device.running_text())[:3] == [f"10 {first}", "15 permit tcp host 100.64.0.40 host 100.64.0.41 eq bgp", f"20 {second}"]
+
+
+def test_a_number_already_taken_is_refused_and_a_held_rule_is_not_added_twice() -> None:
+    """"If the user enters a sequence number that is already present ... Duplicate sequence
+    number"; "If the user enters an entry that matches an already existing entry (except for
+    the sequence number), then no changes are made"."""
+    device, session = _session()
+    held = _acl(device.running_text())
+    refused = session.handle(" 10 permit tcp host 100.64.0.40 host 100.64.0.41 eq bgp").output
+    assert refused.strip() == "% Duplicate sequence number."
+    # The push stops there rather than go on without the entry.
+    assert re.search(driver_for("cisco_xe").error_pattern, refused)
+    assert session.handle(f" 15 {held[0].split(' ', 1)[1]}").output == ""
+    assert _acl(device.running_text()) == held

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,18 @@ _SLA_OPERATION = re.compile(r"^(no )?ip sla (\d+)$")
 # their order and take the numbers START, START + STEP, ... ("IP Access List Entry Sequence
 # Numbering", Security Configuration Guide: Access Control Lists, Cisco IOS XE).
 _RESEQUENCE = re.compile(r"^ip access-list resequence (\S+) (\d+) (\d+)$")
+# An entry typed with its sequence number in a named ACL's mode (`ip access-list extended|standard
+# NAME`). The same document, "Sequence Numbering Behavior": the entry takes its place among the
+# others by its number (an entry added between 10 and 20 as 15 is matched between them at once);
+# "If the user enters an entry that matches an already existing entry (except for the sequence
+# number), then no changes are made"; "If the user enters a sequence number that is already
+# present, the following error message is generated: Duplicate sequence number" (a Catalyst
+# answers `% Duplicate sequence number.`, puppetlabs/cisco_ios pull request #235); the highest
+# number is 2147483647.
+_ACL_SECTIONS = ("ip access-list extended ", "ip access-list standard ")
+_ACL_ENTRY = re.compile(r"^(\d+) (.+)$")
+IOS_DUPLICATE_SEQUENCE = "% Duplicate sequence number.\n"
+ACL_HIGHEST_SEQUENCE = 2147483647
 # What IOS answers to a `[no] neighbor X ...` line in `router bgp` (or one of its address families)
 # naming a neighbour or peer group it does not hold (Cisco's unicon iosxe plugin lists it among the
 # IOS-XE configuration errors, `CONFIGURE_ERROR_PATTERN`).
@@ -623,6 +635,10 @@ class IosSession(CliSession):
             if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
                 self.context = []
                 return IOS_SLA_RUNNING
+            in_acl = bool(self.context) and not at_top and self.context[-1].text.startswith(_ACL_SECTIONS)
+            entry = _ACL_ENTRY.match(" ".join(text.split())) if in_acl else None
+            if entry is not None:
+                return _acl_entry_added(self.context[-1], int(entry.group(1)), entry.group(2), line, self.invalid)
             if self.context and not at_top:
                 overlap = address_overlap(root, self.context[-1], line, live_interfaces(self.device))
                 if overlap is not None:
@@ -711,6 +727,26 @@ def _part_of(text: str) -> str | None:
         if text.startswith(prefix + " "):
             return text.removeprefix(prefix + " ").split()[0]
     return None
+
+
+def _acl_entry_added(acl: ConfigNode, number: int, rule: str, line: str, invalid: Callable[[str, int], str]) -> str:
+    """Add entry `number` `rule` to named ACL `acl` at its place by number (IOS's answer where
+    the number is taken or out of range; nothing where the ACL holds the rule already)."""
+    if not 1 <= number <= ACL_HIGHEST_SEQUENCE:
+        return invalid(line, len(line) - len(line.lstrip()))
+    held = [(_entry_number(child), child) for child in acl.children]
+    if any(held_number == number and child.text.split(" ", 1)[1] != rule for held_number, child in held):
+        return IOS_DUPLICATE_SEQUENCE
+    if any(held_number is not None and child.text.split(" ", 1)[1] == rule for held_number, child in held):
+        return ""
+    place = next((index for index, (held_number, _) in enumerate(held) if held_number is not None and held_number > number), len(held))
+    acl.children.insert(place, ConfigNode(text=f"{number} {rule}"))
+    return ""
+
+
+def _entry_number(child: ConfigNode) -> int | None:
+    first = child.text.split(" ", 1)[0]
+    return int(first) if first.isdigit() and " " in child.text else None
 
 
 def _resequenced(root: ConfigNode, name: str, start: str, step: str) -> str:
