@@ -179,8 +179,11 @@ def render(
     fleet = load_or_exit(fleet_path, as_json=as_json)
     before = None if before_path is None else load_or_exit(before_path, as_json=as_json)
     # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
-    # rendering creates millions of short-lived objects on large fleets.
+    # rendering creates millions of short-lived objects on large fleets. Thawed when the command
+    # ends, for a process that goes on after it (a script or test calling the CLI): frozen, the
+    # fleet would never be freed and every later fleet load would walk it.
     gc.freeze()
+    click.get_current_context().call_on_close(gc.unfreeze)
     _check_stores(fleet, store_ids)
     outputs = load_outputs(outputs_path)
     if hub_names and not store_ids:

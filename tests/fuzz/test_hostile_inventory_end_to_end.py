@@ -17,10 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from testsupport import yamltext
 
 from storestack.cli.main import cli
 from storestack.inventory.generate import generate_fleet
@@ -74,7 +74,7 @@ def _string_paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ..
 
 def _write(root: Path, documents: list[dict[str, Any]], splice: tuple[int, int, str] | None = None) -> Path:
     (root / "stores").mkdir(parents=True)
-    texts = [yaml.safe_dump(document, sort_keys=False, allow_unicode=True) for document in documents]
+    texts = [yamltext.dump(document, sort_keys=False, allow_unicode=True) for document in documents]
     if splice is not None:
         index, position, text = splice
         target = texts[index]
@@ -142,7 +142,7 @@ def hostile_chains(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str
         parent[path[-1]] = original[:cut] + injection + original[cut:]
     else:
         index = draw(st.integers(0, len(documents) - 1))
-        length = len(yaml.safe_dump(documents[index], sort_keys=False, allow_unicode=True))
+        length = len(yamltext.dump(documents[index], sort_keys=False, allow_unicode=True))
         splice = (index, draw(st.integers(0, length)), draw(st.sampled_from(YAML_SPLICES)))
     return clean, documents, splice
 
@@ -172,4 +172,4 @@ def test_hostile_inventory_is_refused_clearly_or_rendered_without_the_injection(
             assert PRINTABLE.fullmatch(text), f"{name}: a non-ASCII or control character reached a stack config"
             if name.endswith(".yaml"):
                 # Whatever was accepted reads back as YAML data: the quoting held.
-                assert isinstance(yaml.safe_load(text), dict), name
+                assert isinstance(yamltext.load(text), dict), name

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from testsupport import yamltext
 
 from storestack.inventory import Fleet, InventoryError, load_fleet, load_fleet_bundle
 from storestack.inventory.generate import generate_fleet
@@ -161,7 +162,7 @@ def mutated_documents(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 def _bundle(documents: list[dict[str, Any]]) -> str:
     return "".join(
-        "---\n" + yaml.safe_dump(document, sort_keys=False, allow_unicode=True) for document in documents
+        "---\n" + yamltext.dump(document, sort_keys=False, allow_unicode=True) for document in documents
     )
 
 
@@ -246,9 +247,9 @@ def test_mutated_fleet_directories_only_raise_inventory_errors(
 ) -> None:
     root = tmp_path / f"fleet-{abs(hash(repr(documents))) % 10**12}"
     (root / "stores").mkdir(parents=True, exist_ok=True)
-    (root / "fleet.yaml").write_text(yaml.safe_dump(documents[0], allow_unicode=True), encoding="utf-8")
+    (root / "fleet.yaml").write_text(yamltext.dump(documents[0], allow_unicode=True), encoding="utf-8")
     for index, store in enumerate(documents[1:]):
-        (root / "stores" / f"doc-{index:02d}.yaml").write_text(yaml.safe_dump(store, allow_unicode=True))
+        (root / "stores" / f"doc-{index:02d}.yaml").write_text(yamltext.dump(store, allow_unicode=True))
     try:
         fleet = load_fleet(root)
     except InventoryError as error:
@@ -312,9 +313,9 @@ def test_any_string_value_with_a_control_or_unicode_character_is_refused(
     _get(target, path[:-1])[path[-1]] = original[:cut] + glue + original[cut:]
     # Escaped, so YAML carries the character itself (a raw U+0085 would be read as a line break).
     text = "".join(
-        "---\n" + yaml.safe_dump(document, sort_keys=False, allow_unicode=False) for document in documents
+        "---\n" + yamltext.dump(document, sort_keys=False, allow_unicode=False) for document in documents
     )
-    assert list(yaml.safe_load_all(text)) == documents
+    assert yamltext.load_all(text) == documents
     try:
         load_fleet_bundle(text)
     except InventoryError as error:
