@@ -488,12 +488,15 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # notify-delay", system view).
 # The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
 # af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
-# N`, `undo peer X bfd ...`, `undo peer X description ...`,
-# a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
-# them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
-# not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
-# F1A command reference, "peer timer (BGP view)": `undo peer group-name timer keepalive
-# keepalive-time hold hold-time` beside `undo peer group-name timer keepalive hold`).
+# N`, `undo peer X description ...`, a zone's `undo priority N`) stay as hier_config sends them:
+# no Huawei command reference page for them was found (only HP/H3C Comware and 3Com pages, whose
+# forms are not Huawei's), and a form is not guessed. `undo peer X timer keepalive K hold H` is
+# documented as it is sent (NetEngine 8000 F1A command reference, "peer timer (BGP view)": `undo
+# peer group-name timer keepalive keepalive-time hold hold-time` beside `undo peer group-name
+# timer keepalive hold`), and so is `undo peer X bfd min-tx-interval T min-rx-interval R
+# detect-multiplier M`: Huawei's campus switch command reference, "peer bfd" (BGP view), gives
+# `undo peer { group-name | ipv4-address } bfd { min-tx-interval min-tx-interval | min-rx-interval
+# min-rx-interval | detect-multiplier multiplier } *` beside the keywords-alone form.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),
