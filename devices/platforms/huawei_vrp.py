@@ -275,6 +275,15 @@ VRP_NAMED_OBJECTS = (
     # control class on a rollback) leaves its policies before its classifier and behaviors go.
     NamedObjects(defined_by=r"^traffic classifier (\S+) operator (?:and|or)$", named_by=(r"^classifier (\S+) behavior \S+$",)),
     NamedObjects(defined_by=r"^traffic behavior (\S+)$", named_by=(r"^classifier \S+ behavior (\S+)$",)),
+    # A BGP peer's `peer X route-policy P import|export` names route-policy P: "After a
+    # route-policy is created, the peer route-policy command is used to apply a Route-Policy to a
+    # peer" (AR command reference EDOC1100064351, "peer route-policy"). A store added to a hub
+    # typed its peers' import policy before the policy; a store taken off deleted the policy
+    # while its peers still applied it.
+    NamedObjects(
+        defined_by=r"^route-policy (\S+) (?:permit|deny) node \d+$",
+        named_by=(r"^peer \S+ route-policy (\S+) (?:import|export)$",),
+    ),
 )
 
 VRP_SECRET_PATTERNS = (
