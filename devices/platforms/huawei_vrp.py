@@ -275,6 +275,12 @@ VRP_NAMED_OBJECTS = (
     # control class on a rollback) leaves its policies before its classifier and behaviors go.
     NamedObjects(defined_by=r"^traffic classifier (\S+) operator (?:and|or)$", named_by=(r"^classifier (\S+) behavior \S+$",)),
     NamedObjects(defined_by=r"^traffic behavior (\S+)$", named_by=(r"^classifier \S+ behavior (\S+)$",)),
+    # An interface's `traffic-policy P inbound|outbound` applies traffic policy P, which "must be
+    # the name of an existing traffic policy", and "After a traffic policy is applied, you cannot
+    # directly delete the traffic policy" (Huawei S-series command reference, "traffic-policy
+    # global"; "traffic-policy (VLAN view)" alike): a WAN link dropped from a store unbinds its
+    # QUEUE-<link> policy before the policy goes.
+    NamedObjects(defined_by=r"^traffic policy (\S+)$", named_by=(r"^traffic-policy (\S+) (?:inbound|outbound)$",)),
     # A BGP peer's `peer X route-policy P import|export` names route-policy P: "After a
     # route-policy is created, the peer route-policy command is used to apply a Route-Policy to a
     # peer" (AR command reference EDOC1100064351, "peer route-policy"). A store added to a hub

@@ -422,16 +422,26 @@ def zone_priority_taken(config: LineConfig, context: list[ConfigNode], line: str
 # emulator refuses the deletion while any policy binds it, applied or not. The references give
 # the rule, not the AR's message: this text is the emulator's own.
 MQC_IN_USE = "Error: The {kind} is being used by a traffic policy."
-_MQC_DELETED = re.compile(r"^undo traffic (classifier|behavior) (\S+)$")
+_MQC_DELETED = re.compile(r"^undo traffic (classifier|behavior|policy) (\S+)$")
+# A traffic policy an interface applies likewise: "After a traffic policy is applied, you cannot
+# directly delete the traffic policy" (Huawei S-series command reference, "traffic-policy
+# global"). The message is the emulator's own.
+POLICY_APPLIED = "Error: The traffic policy has been applied."
 
 
 def mqc_in_use(config: LineConfig, line: str) -> str | None:
     """The refusal of `line` where it deletes a traffic classifier or behavior a traffic policy
-    binds; None: it deletes none, or one no policy binds."""
+    binds, or a traffic policy an interface applies; None: it deletes none, or one in no use."""
     found = _MQC_DELETED.match(" ".join(line.split()))
     if found is None:
         return None
     kind, name = found.groups()
+    if kind == "policy":
+        applied = re.compile(rf"^traffic-policy {re.escape(name)} (?:inbound|outbound)$")
+        for node in config.root.children:
+            if node.text.startswith("interface ") and any(applied.match(child.text) for child in node.children):
+                return POLICY_APPLIED
+        return None
     at = 1 if kind == "classifier" else 3
     for node in config.root.children:
         if node.text.startswith("traffic policy ") and any(
