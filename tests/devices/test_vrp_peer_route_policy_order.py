@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 
-from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
+from testsupport.emulator_push import vrp_push_and_rollback
 from testsupport.rendering import on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_hub
-from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 
 STORE = "nw-0007"
@@ -56,10 +55,4 @@ def test_a_store_taken_off_deletes_its_import_policies_after_its_peers() -> None
 
 def test_the_push_and_its_rollback_take_every_line_on_the_emulator() -> None:
     before, after = _hubs()
-    device, session = vrp_immediate_with(before, HUB)
-    running = device.running_text()
-    diff = compute_diff(running, after, "huawei_vrp")
-    send_to_vrp(session, diff.remediation)
-    assert compute_diff(device.running_text(), after, "huawei_vrp", held=HELD_AS_SENT).in_sync
-    send_to_vrp(session, diff.rollback)
-    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    vrp_push_and_rollback(before, after, HUB)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from testsupport.emulator_push import send_to_vrp, vrp_immediate_with
+from testsupport.emulator_push import vrp_immediate_with, vrp_push_and_rollback
 
 from storestack.devices.configdiff import compute_diff
-from storestack.devices.secret_ledger import HELD_AS_SENT
 
 GOLDEN = Path(__file__).parent / "golden" / "huawei_vrp"
 BOUND = " traffic-policy QUEUE-lte1 outbound\n"
@@ -51,10 +50,4 @@ def test_the_emulated_ar_refuses_deleting_an_applied_traffic_policy() -> None:
 
 def test_the_push_and_its_rollback_take_every_line_on_the_emulator() -> None:
     before, after = _configs()
-    device, session = vrp_immediate_with(before)
-    running = device.running_text()
-    diff = compute_diff(running, after, "huawei_vrp")
-    send_to_vrp(session, diff.remediation)
-    assert compute_diff(device.running_text(), after, "huawei_vrp", held=HELD_AS_SENT).in_sync
-    send_to_vrp(session, diff.rollback)
-    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    vrp_push_and_rollback(before, after)
