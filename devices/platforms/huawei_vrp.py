@@ -275,6 +275,21 @@ VRP_NAMED_OBJECTS = (
     # control class on a rollback) leaves its policies before its classifier and behaviors go.
     NamedObjects(defined_by=r"^traffic classifier (\S+) operator (?:and|or)$", named_by=(r"^classifier (\S+) behavior \S+$",)),
     NamedObjects(defined_by=r"^traffic behavior (\S+)$", named_by=(r"^classifier \S+ behavior (\S+)$",)),
+    # An interface's `traffic-policy P inbound|outbound` applies traffic policy P, which "must be
+    # the name of an existing traffic policy", and "After a traffic policy is applied, you cannot
+    # directly delete the traffic policy" (Huawei S-series command reference, "traffic-policy
+    # global"; "traffic-policy (VLAN view)" alike): a WAN link dropped from a store unbinds its
+    # QUEUE-<link> policy before the policy goes.
+    NamedObjects(defined_by=r"^traffic policy (\S+)$", named_by=(r"^traffic-policy (\S+) (?:inbound|outbound)$",)),
+    # A BGP peer's `peer X route-policy P import|export` names route-policy P: "After a
+    # route-policy is created, the peer route-policy command is used to apply a Route-Policy to a
+    # peer" (AR command reference EDOC1100064351, "peer route-policy"). A store added to a hub
+    # typed its peers' import policy before the policy; a store taken off deleted the policy
+    # while its peers still applied it.
+    NamedObjects(
+        defined_by=r"^route-policy (\S+) (?:permit|deny) node \d+$",
+        named_by=(r"^peer \S+ route-policy (\S+) (?:import|export)$",),
+    ),
 )
 
 VRP_SECRET_PATTERNS = (
@@ -488,12 +503,15 @@ HELD_CLASSIFIERS = HeldClassifiers(
 # notify-delay", system view).
 # The other lines a VRP deletion still sends with their value (a traffic behavior's `undo queue
 # af|ef bandwidth N` and `undo gts cir N`, the WAN port's `undo qos gts cir N` and `undo bandwidth
-# N`, `undo peer X bfd ...`, `undo peer X description ...`,
-# a zone's `undo priority N`) stay as hier_config sends them: no Huawei command reference page for
-# them was found (only HP/H3C Comware and 3Com pages, whose forms are not Huawei's), and a form is
-# not guessed. `undo peer X timer keepalive K hold H` is documented as it is sent (NetEngine 8000
-# F1A command reference, "peer timer (BGP view)": `undo peer group-name timer keepalive
-# keepalive-time hold hold-time` beside `undo peer group-name timer keepalive hold`).
+# N`, `undo peer X description ...`, a zone's `undo priority N`) stay as hier_config sends them:
+# no Huawei command reference page for them was found (only HP/H3C Comware and 3Com pages, whose
+# forms are not Huawei's), and a form is not guessed. `undo peer X timer keepalive K hold H` is
+# documented as it is sent (NetEngine 8000 F1A command reference, "peer timer (BGP view)": `undo
+# peer group-name timer keepalive keepalive-time hold hold-time` beside `undo peer group-name
+# timer keepalive hold`), and so is `undo peer X bfd min-tx-interval T min-rx-interval R
+# detect-multiplier M`: Huawei's campus switch command reference, "peer bfd" (BGP view), gives
+# `undo peer { group-name | ipv4-address } bfd { min-tx-interval min-tx-interval | min-rx-interval
+# min-rx-interval | detect-multiplier multiplier } *` beside the keywords-alone form.
 DELETED_FORMS = (
     DeletedForm(line=r"^(acl name \S+) \d+$", deleted_as=r"\1"),
     DeletedForm(line=r"^(route-policy \S+) (?:permit|deny) (node \d+)$", deleted_as=r"\1 \2"),

@@ -147,6 +147,19 @@ def vrp_immediate_with(config: str, name: str = "ar") -> tuple[DeviceState, VrpS
     return device, session
 
 
+def vrp_push_and_rollback(before: str, after: str, name: str = "ar") -> None:
+    """An emulated AR in immediate validation holding `before` (`vrp_immediate_with`) takes the
+    push to `after` and then its rollback, each refused line a failure: after the push it is in
+    sync with `after`, after the rollback with what it ran before."""
+    device, session = vrp_immediate_with(before, name)
+    running = device.running_text()
+    diff = compute_diff(running, after, "huawei_vrp")
+    send_to_vrp(session, diff.remediation)
+    assert compute_diff(device.running_text(), after, "huawei_vrp", held=HELD_AS_SENT).in_sync
+    send_to_vrp(session, diff.rollback)
+    assert compute_diff(device.running_text(), running, "huawei_vrp", held=HELD_AS_SENT).in_sync
+
+
 @dataclass(frozen=True)
 class TypedCli:
     """An emulated line-oriented CLI as a test types at it: its session, how it enters and leaves

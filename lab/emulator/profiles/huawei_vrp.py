@@ -34,6 +34,12 @@ VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
 # a peer from a peer group and all configurations of the peer" and "has the same function with
 # the undo peer command" (Huawei NetEngine 8000 F1A command reference, "peer group").
 _PEER_UNDONE = re.compile(r"^undo peer (?P<peer>\d+\.\d+\.\d+\.\d+)(?: as-number \S+| group \S+)?$")
+# A peer's BFD timers reset by their keywords alone, the form Huawei documents beside the one with
+# the values (campus switch command reference, "peer bfd", BGP view: `undo peer { group-name |
+# ipv4-address } bfd { min-tx-interval | min-rx-interval | detect-multiplier } *`): each named
+# timer goes back to its default, and the line goes once it sets none.
+_BFD_TIMER = r"(?:min-tx-interval|min-rx-interval|detect-multiplier)"
+_BFD_TIMERS_RESET = re.compile(rf"^undo peer (?P<peer>\S+) bfd (?P<timers>{_BFD_TIMER}(?: {_BFD_TIMER})*)$")
 
 # A secret typed after `cipher` or `irreversible-cipher` in the statements that carry one
 # (devices/platforms/huawei_vrp.py `secret_patterns`; not `ssh server cipher`, which lists
@@ -416,16 +422,26 @@ def zone_priority_taken(config: LineConfig, context: list[ConfigNode], line: str
 # emulator refuses the deletion while any policy binds it, applied or not. The references give
 # the rule, not the AR's message: this text is the emulator's own.
 MQC_IN_USE = "Error: The {kind} is being used by a traffic policy."
-_MQC_DELETED = re.compile(r"^undo traffic (classifier|behavior) (\S+)$")
+_MQC_DELETED = re.compile(r"^undo traffic (classifier|behavior|policy) (\S+)$")
+# A traffic policy an interface applies likewise: "After a traffic policy is applied, you cannot
+# directly delete the traffic policy" (Huawei S-series command reference, "traffic-policy
+# global"). The message is the emulator's own.
+POLICY_APPLIED = "Error: The traffic policy has been applied."
 
 
 def mqc_in_use(config: LineConfig, line: str) -> str | None:
     """The refusal of `line` where it deletes a traffic classifier or behavior a traffic policy
-    binds; None: it deletes none, or one no policy binds."""
+    binds, or a traffic policy an interface applies; None: it deletes none, or one in no use."""
     found = _MQC_DELETED.match(" ".join(line.split()))
     if found is None:
         return None
     kind, name = found.groups()
+    if kind == "policy":
+        applied = re.compile(rf"^traffic-policy {re.escape(name)} (?:inbound|outbound)$")
+        for node in config.root.children:
+            if node.text.startswith("interface ") and any(applied.match(child.text) for child in node.children):
+                return POLICY_APPLIED
+        return None
     at = 1 if kind == "classifier" else 3
     for node in config.root.children:
         if node.text.startswith("traffic policy ") and any(
@@ -665,6 +681,11 @@ class VrpSession(CliSession):
                 held = self.device.running_text()
                 if NOTIFY_DELAY.search(held):
                     self.device.held_policy = held
+            reset = _BFD_TIMERS_RESET.match(" ".join(tokens)) if len(self.context) == 1 and not leaves else None
+            if reset is not None and re.match(r"bgp \d+$", self.context[0].text):
+                _bfd_timers_reset(self.context[0], reset.group("peer"), reset.group("timers").split())
+                self.uncommitted = self.two_phase
+                return ""
             undone = _PEER_UNDONE.match(" ".join(tokens)) if len(self.context) == 1 and not leaves else None
             if undone is not None and re.match(r"bgp \d+$", self.context[0].text):
                 _peer_removed(self.context[0], undone.group("peer"))
@@ -735,6 +756,23 @@ def _peer_removed(bgp: ConfigNode, peer: str) -> None:
     bgp.children = [child for child in bgp.children if kept(child)]
     for child in bgp.children:
         child.children = [grandchild for grandchild in child.children if kept(grandchild)]
+
+
+def _bfd_timers_reset(bgp: ConfigNode, peer: str, timers: list[str]) -> None:
+    """Reset BGP peer `peer`'s BFD `timers` in the BGP view `bgp` (_BFD_TIMERS_RESET): the
+    timers its `peer X bfd min-tx-interval ...` line sets less those, the line gone once it sets
+    none."""
+    prefix = f"peer {peer} bfd "
+    for index, child in enumerate(bgp.children):
+        words = child.text[len(prefix) :].split() if child.text.startswith(prefix) else []
+        if not words or words[0] not in ("min-tx-interval", "min-rx-interval", "detect-multiplier"):
+            continue
+        kept = [f"{key} {value}" for key, value in zip(words[::2], words[1::2], strict=True) if key not in timers]
+        if kept:
+            bgp.children[index] = ConfigNode(text=prefix + " ".join(kept))
+        else:
+            del bgp.children[index]
+        return
 
 
 PROFILE = EmulatorProfile(
