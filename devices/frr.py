@@ -1046,6 +1046,10 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "hub_owned": ", ".join(str(address) for address in view.intent.store_forwarding.hub_owned),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
+        # Each tunnel end's address with its known far ends (`HubIntent.ike_endpoints`)
+        "ike_peers": ", ".join(
+            f"{endpoint.address} . {peer}" for endpoint in view.intent.ike_endpoints for peer in endpoint.peers
+        ),
     }
 
 
