@@ -909,6 +909,32 @@ def hub_partner_context(view: HubView) -> dict[str, str]:
     }
 
 
+@record
+class ForwardAccepts:
+    """The forward chain's accepts of what a partner mark rides on (hub-nftables.j2), one list
+    for both chains that read them: the forward chain, where they pass the packet, and a fleet
+    change's partner-copy chain (`copies`), where they mean the hub forwards the packet itself,
+    so no copy goes to the second partner (which would deliver it twice). A flow conntrack holds
+    (`established`, before the forward chain's `ct state invalid drop`, which the copy chain
+    copies instead), then what opens one (`opened`): HQ's management ranges from the DC LAN into a
+    store tunnel, and the stores' own sources towards the corporate ranges (what return_path
+    marks for a partner: a store's packets towards HQ only)."""
+
+    established: str
+    opened: tuple[str, ...]
+
+
+def hub_forward_accepts(view: HubView) -> ForwardAccepts:
+    """The forward chain's accepts a partner-copy chain skips (`ForwardAccepts`)."""
+    return ForwardAccepts(
+        established="ct state established,related accept",
+        opened=(
+            "iifgroup 10 ip saddr @store_sources ip daddr @corporate accept",
+            f'iifname "{view.dc.ifname}" ip saddr @hq_management oifname @store_tunnels accept',
+        ),
+    )
+
+
 def _partner_of(view: HubView, key: str, mark: str, hop: str, marks: dict[str, str], copies: dict[str, str]) -> None:
     """A shared store's address or tunnel (`key`) to a partner: its mark if it has none, else a
     copy to that partner (`hop`, its DC address). Refused (RenderError) past two: a store has two
@@ -1046,6 +1072,11 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "hub_owned": ", ".join(str(address) for address in view.intent.store_forwarding.hub_owned),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
+        "forward_accepts": hub_forward_accepts(view),
+        # Each tunnel end's address with its known far ends (`HubIntent.ike_endpoints`)
+        "ike_peers": ", ".join(
+            f"{endpoint.address} . {peer}" for endpoint in view.intent.ike_endpoints for peer in endpoint.peers
+        ),
     }
 
 

@@ -888,6 +888,26 @@ class HubBeacon:
 
 
 @record
+class IkeEndpoint:
+    """An outside address a hub terminates IPsec tunnels on (`HubIntent.ike_endpoints`), and where
+    the far ends of those tunnels send their IKE and ESP-in-UDP from: the stores' static link
+    addresses, AWS's and the OpenStack gateways' outside addresses (`peers`); with a store link of
+    dynamic address (DHCP, LTE: `dynamic`) any address over the internet, but never one of the
+    private ranges (`StoreForwarding.private`: RFC 1918, RFC 6598, link-local and every fleet
+    range), which are HQ's, the DC's and the overlay's, where no store's WAN is. The fleet has no
+    tunnel between two hubs (they peer over the DC core LAN), so no hub is a peer here. Nothing
+    else of the hub takes IKE or ESP: its loopback, DC and management addresses are no tunnel's
+    end (swanctl.conf(5) `local_addrs`: as responder, the destination address must match one),
+    yet charon reads every IKE_SA_INIT that reaches its sockets and answers one no connection
+    takes with a NO_PROPOSAL_CHOSEN notify."""
+
+    address: ipaddress.IPv4Address
+    peers: tuple[ipaddress.IPv4Address, ...]
+    dynamic: bool
+    not_from: tuple[ipaddress.IPv4Network, ...]
+
+
+@record
 class HubIntent:
     hostname: str
     asn: int
@@ -963,3 +983,26 @@ class HubIntent:
     # its LAN alone.
     management_gateway: ipaddress.IPv4Address | None = None
     management_via_gateway: tuple[ipaddress.IPv4Network, ...] = ()
+
+    @property
+    def ike_endpoints(self) -> tuple[IkeEndpoint, ...]:
+        """The outside addresses the hub's tunnels end on, each with its tunnels' far ends
+        (`IkeEndpoint`), in the order of `tunnels`: the only addresses and sources a hub takes IKE
+        and ESP-in-UDP at and from, on every platform that filters them by source."""
+        ends: dict[ipaddress.IPv4Address, tuple[list[ipaddress.IPv4Address], list[bool]]] = {}
+        for tunnel in self.tunnels:
+            local = tunnel.local_outside if tunnel.local_outside is not None else self.public_address
+            peers, dynamic = ends.setdefault(local, ([], []))
+            if tunnel.peer_outside is None:
+                dynamic.append(True)
+            elif tunnel.peer_outside not in peers:
+                peers.append(tunnel.peer_outside)
+        return tuple(
+            IkeEndpoint(
+                address=address,
+                peers=tuple(peers),
+                dynamic=bool(dynamic),
+                not_from=self.store_forwarding.private if dynamic else (),
+            )
+            for address, (peers, dynamic) in ends.items()
+        )
