@@ -11,8 +11,8 @@ line of the push (and of its rollback) the unit holds every entry both configs h
 from __future__ import annotations
 
 import pytest
-from testsupport.emulator_push import forti_entries, fortios_held, fortios_holding, send_to_fortios
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.emulator_push import forti_entries, fortios_holding, fortios_holds_kept_at_every_line
+from testsupport.rendering import edited_sample_chain, hq_range_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.errors import RenderError
@@ -21,7 +21,6 @@ from storestack.devices.render import render_hub
 from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet
 from storestack.lab.emulator.forticonfig import FortiConfig, unquote
-from storestack.lab.emulator.profiles.fortinet import FortiSession
 
 HUB = "hq-hub1"
 LISTS = ("TO-STORES", "HUB-STORES", "HUBS", "CLOUD-IN-AWS1", "CLOUD-IN-OPENSTACK1", "FROM-DC", "TO-DC", "CLOUD-OUT")
@@ -53,10 +52,7 @@ def hub(fleet: Fleet) -> str:
 @pytest.fixture(scope="module")
 def with_range(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A second HQ range (a DC prefix), listed before 10.0.0.0/16."""
-    root = edited_sample_chain(tmp_path_factory.mktemp("hq-range"), "  hq:\n    - 10.0.0.0/16\n", "  hq:\n    - 10.8.0.0/16\n    - 10.0.0.0/16\n")
-    fleet_yaml = root / "fleet.yaml"
-    fleet_yaml.write_text(fleet_yaml.read_text().replace("    city: Amsterdam\n", "    city: Amsterdam\n    core: {subnet: 10.0.0.0/28}\n", 1))
-    return _hub(load_fleet(root))
+    return _hub(load_fleet(hq_range_chain(tmp_path_factory.mktemp("hq-range"))))
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +94,6 @@ def _deleted(lines: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
     return found
 
 
-def _held_at_every_line(lines: tuple[str, ...], before: str, after: str, session: FortiSession) -> None:
-    kept = {path: set(_entries(before)[path].values()) & set(_entries(after)[path].values()) for path, _ in TABLES}
-    for line in lines:
-        send_to_fortios(session, [line])
-        config = fortios_held(session)
-        for path, key in TABLES:
-            now = {tuple(dict(entry).get(k) for k in key) for entry in forti_entries(config, path).values()}
-            missing = kept[path] - now
-            assert not missing, f"after {line!r} {path} holds no {sorted(map(str, missing))}"
-
-
 @pytest.mark.parametrize("changed", ["with_range", "with_region"])
 def test_the_push_holds_every_kept_entry_at_every_line(hub: str, changed: str, request: pytest.FixtureRequest) -> None:
     after: str = request.getfixturevalue(changed)
@@ -119,9 +104,9 @@ def test_the_push_holds_every_kept_entry_at_every_line(hub: str, changed: str, r
     assert kept
     deleted = set(_deleted(diff.remediation))
     assert not deleted & kept, f"the push deletes {sorted(deleted & kept)}"
-    _held_at_every_line(diff.remediation, hub, after, session)
+    fortios_holds_kept_at_every_line(session, diff.remediation, hub, after, TABLES)
     assert _entries(device.running_text()) == _entries(after)
-    _held_at_every_line(diff.rollback, after, hub, session)
+    fortios_holds_kept_at_every_line(session, diff.rollback, after, hub, TABLES)
     assert compute_diff(device.running_text(), hub, "fortinet", held=HELD_AS_SENT).in_sync
 
 
