@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from storestack.common.names import IKE_ID_LIMIT
+from storestack.common.platforms import SLA_CLASS_NUMBERS
 from storestack.devices.lint import (
     AdvertisementFacts,
     ConditionalFact,
@@ -412,6 +413,22 @@ def value_lengths(config: ConfigFile) -> Iterator[Finding]:
             if len(value) > limit:
                 yield config.finding(
                     line, "fortios-value-length", f"{where}: {key} {value!r} is longer than {limit} characters"
+                )
+
+
+@register_rule(PLATFORM)
+def sla_ids(config: ConfigFile) -> Iterator[Finding]:
+    """An SD-WAN health check's SLA ids within 1-32 (`SLA_CLASS_NUMBERS`; FortiOS 7.x schema as
+    fortinetdev/terraform-provider-fortios publishes it, `fortios_system_sdwan`, `health_check` >
+    `sla` > `id`): a unit refuses any other, and every rule naming it (`sla`) goes with it."""
+    if config.suffix:
+        return
+    sdwan = _sdwan(parse(config.text))
+    for check in _nested(sdwan, "health-check") if sdwan else []:
+        for sla in _nested(check, "sla"):
+            if not (sla.name.isdigit() and 1 <= int(sla.name) <= SLA_CLASS_NUMBERS):
+                yield config.finding(
+                    sla.line, "fortios-sla-id", f"system sdwan health-check {check.name} sla {sla.name}: FortiOS takes 1-{SLA_CLASS_NUMBERS}"
                 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
@@ -621,8 +621,7 @@ def neighbor_description(text: str) -> str:
 FIRST_STORE_POLICY = 1000
 POLICY_ID_MAX = 4294967294
 # The rule of TO-STORES (what a hub announces to its stores) that passes the DC core's default on:
-# an id of its own, above the summaries' (numbered from 1, the fleet's order) and below every
-# address's (`host_rule_id`), so a hub neighbour or beacon added or removed (a fleet change's
+# an id of its own, below every summary's and address's (`network_rule_ids`, `host_rule_id`), so a hub neighbour or beacon added or removed (a fleet change's
 # held-over config, network/transition.py `held_over`) renumbers no rule and no line of the push
 # leaves the stores' default route unannounced (`tests/devices/test_fortios_hub_rule_ids.py`).
 TO_STORES_DEFAULT_RULE = 1000
@@ -886,6 +885,34 @@ def _refuse_shared_ids(what: str, entries: Sequence[tuple[int, str]]) -> None:
         if number in seen and seen[number] != name:
             raise RenderError(f"{what} {number} would be both {seen[number]} and {name}")
         seen[number] = name
+
+
+# The rules of a hub's other prefix lists (TO-STORES' summaries, HUB-STORES' store block, HUBS,
+# each cloud VPN's CLOUD-IN-<slot>, FROM-DC's accepted ranges, TO-DC, CLOUD-OUT) and its BGP
+# aggregate-address entries by what each is, never their place: a network's id is its network
+# address as a number (`host_rule_id`), FROM-DC's default route FROM_DC_DEFAULT_RULE. Every rule of
+# these lists permits, so the order ids give them matches nothing differently (CLI Reference 6.0,
+# "router {prefix-list | prefix-list6}": first match from the top, default deny). Numbered by
+# place, an HQ range, cloud region, store or hub added ahead of others (the lists follow the
+# fleet's order) turned every later rule into the next one in place, and the push deleted and
+# added again rules that had not changed: for those lines a hub dropped routes it had accepted or
+# announced. Two networks of one table that share an address are refused at render.
+FROM_DC_DEFAULT_RULE = 1
+NetT = TypeVar("NetT")
+
+
+def network_rule_ids(nets: Sequence[NetT], what: str, fixed: Sequence[tuple[int, str]] = ()) -> list[tuple[int, NetT]]:
+    """(id, network) of each of `nets` (`Net`s or `IPv4Network`s) in id order, each id its network
+    address as a number; `fixed` the table's other entries ((id, what each is)), whose ids none may
+    share (RenderError naming `what`)."""
+    numbered: list[tuple[int, NetT]] = []
+    for net in nets:
+        network = ipaddress.IPv4Network(str(getattr(net, "cidr", net)))
+        if int(network.network_address) == 0:
+            raise RenderError(f"{what}: {network} has no id of its own (its address is 0)")
+        numbered.append((int(network.network_address), net))
+    _refuse_shared_ids(what, [*fixed, *((number, str(getattr(net, "cidr", net))) for number, net in numbered)])
+    return sorted(numbered, key=lambda entry: entry[0])
 
 
 def underlay_route_id(link: WanLinkView, far_end: int, *, aws: bool = False) -> int:
@@ -1811,6 +1838,7 @@ PLATFORM = FortinetPlatform(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
         ("to_stores_default_rule", TO_STORES_DEFAULT_RULE),
+        ("from_dc_default_rule", FROM_DC_DEFAULT_RULE),
         ("any_local_in", ANY_LOCAL_IN),
         ("dc_local_in", DC_LOCAL_IN),
         ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
@@ -1868,6 +1896,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_host_rule", host_rule_id),
         ("fortios_beacon_condition_rules", beacon_condition_rules),
         ("fortios_hub_static_routes", hub_static_routes),
+        ("fortios_network_rules", network_rule_ids),
         ("fortios_local_in_id", local_in_id),
         ("fortios_cloud_local_in_id", cloud_local_in_id),
     ),

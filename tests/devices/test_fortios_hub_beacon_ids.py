@@ -14,8 +14,8 @@ import dataclasses
 import ipaddress
 
 import pytest
-from testsupport.emulator_push import forti_entries, fortios_held, fortios_holding, send_to_fortios
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.emulator_push import forti_entries, fortios_holding, fortios_holds_kept_at_every_line
+from testsupport.rendering import hq_range_chain, on_platform
 
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.errors import RenderError
@@ -55,11 +55,7 @@ def hub(fleet: Fleet) -> str:
 @pytest.fixture(scope="module")
 def with_range(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A second HQ range, listed before 10.0.0.0/16."""
-    root = edited_sample_chain(tmp_path_factory.mktemp("hq-range"), "  hq:\n    - 10.0.0.0/16\n", "  hq:\n    - 10.8.0.0/16\n    - 10.0.0.0/16\n")
-    # The DC core LAN where it was (its default is the first range's first /28).
-    fleet_yaml = root / "fleet.yaml"
-    fleet_yaml.write_text(fleet_yaml.read_text().replace("    city: Amsterdam\n", "    city: Amsterdam\n    core: {subnet: 10.0.0.0/28}\n", 1))
-    return _hub(load_fleet(root))
+    return _hub(load_fleet(hq_range_chain(tmp_path_factory.mktemp("hq-range"))))
 
 
 def test_the_range_joins_the_condition(hub: str, with_range: str) -> None:
@@ -80,15 +76,8 @@ def test_every_kept_id_is_one_rule_both_ways(hub: str, with_range: str) -> None:
 
 
 def _held_at_every_line(lines: tuple[str, ...], before: str, after: str, session: FortiSession) -> None:
-    kept = {path: set(_entries(before)[path].values()) & set(_entries(after)[path].values()) for path, _ in TABLES}
-    assert kept[CONDITION], "the configs share no rule"
-    for line in lines:
-        send_to_fortios(session, [line])
-        config = fortios_held(session)
-        for path, key in TABLES:
-            now = {tuple(dict(entry).get(k) for k in key) for entry in forti_entries(config, path).values()}
-            missing = kept[path] - now
-            assert not missing, f"after {line!r} {path} holds no {sorted(map(str, missing))}"
+    assert set(_entries(before)[CONDITION].values()) & set(_entries(after)[CONDITION].values()), "the configs share no rule"
+    fortios_holds_kept_at_every_line(session, lines, before, after, TABLES)
 
 
 def test_the_push_holds_every_kept_rule_at_every_line(hub: str, with_range: str) -> None:

@@ -89,7 +89,7 @@ _WIDENED: dict[str, dict[Platform, tuple[str, str]]] = {
         "frr": (r"ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10\.16\.64\.0/18 le 24", "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.0.0/14 le 24"),
         "cisco_xe": (r"ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10\.16\.64\.0/18 le 24", "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.0.0/14 le 24"),
         "huawei_vrp": (r"ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10\.16\.64\.0 18 greater-equal 18 less-equal 24", "ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10.16.0.0 14 greater-equal 14 less-equal 24"),
-        "fortinet": (r'(edit "CLOUD-IN-OPENSTACK1"\n\s+config rule\n\s+edit 1\n\s+set prefix) 10\.16\.64\.0 255\.255\.192\.0', r"\1 10.16.0.0 255.252.0.0"),
+        "fortinet": (r'(edit "CLOUD-IN-OPENSTACK1"\n\s+config rule\n\s+edit \d+\n\s+set prefix) 10\.16\.64\.0 255\.255\.192\.0', r"\1 10.16.0.0 255.252.0.0"),
     },
     "store": {
         "frr": (r"AWS-ROUTES seq 5 permit 10\.16\.0\.0/18 le 24", "AWS-ROUTES seq 5 permit 10.16.0.0/14 le 24"),

@@ -146,6 +146,21 @@ CASES = [
         [f"stores/sh-0001.yaml:11 wan[0].isp: 'BT`reboot`' {TEXT_RULE}"],
         id="backticks",
     ),
+    # A FortiOS description is a double-quoted value: a double quote ends it early and a backslash
+    # escapes the next character or continues the line (FortiAnalyzer 6.4.9 CLI Reference, "CLI
+    # command syntax": quotes "must be used in pairs", a backslash escapes a space or continues a line).
+    pytest.param(
+        "    isp: BT Business",
+        '    isp: \'BT "Business\'',
+        [f"stores/sh-0001.yaml:11 wan[0].isp: 'BT \"Business' {TEXT_RULE}"],
+        id="double-quote",
+    ),
+    pytest.param(
+        "city: Leeds",
+        "city: Leeds\\",
+        [f"stores/sh-0001.yaml:3 city: 'Leeds\\\\' {TEXT_RULE}"],
+        id="backslash",
+    ),
     pytest.param(
         "  - name: wan1",
         "  - name: wan1 shutdown",

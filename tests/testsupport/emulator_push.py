@@ -111,6 +111,28 @@ def fortios_held(session: FortiSession) -> FortiConfig:
     return session.staged if session.staged is not None else session.device.forti()
 
 
+def fortios_holds_kept_at_every_line(
+    session: FortiSession,
+    lines: Sequence[str],
+    before: str,
+    after: str,
+    tables: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
+) -> None:
+    """Each line sent (a refused one fails); after every one, each table of `tables` ((path, the
+    settings that say what an entry is)) holds every entry that both `before` and `after` hold."""
+
+    def what(config: FortiConfig, path: tuple[str, ...], key: tuple[str, ...]) -> set[tuple[str | None, ...]]:
+        return {tuple(dict(entry).get(k) for k in key) for entry in forti_entries(config, path).values()}
+
+    kept = {path: what(FortiConfig(before), path, key) & what(FortiConfig(after), path, key) for path, key in tables}
+    for line in lines:
+        send_to_fortios(session, [line])
+        config = fortios_held(session)
+        for path, key in tables:
+            missing = kept[path] - what(config, path, key)
+            assert not missing, f"after {line!r} {path} holds no {sorted(map(str, missing))}"
+
+
 def fortios_holding(intended: str, name: str = "fgt") -> tuple[DeviceState, FortiSession]:
     """A factory FortiOS unit the push has put `intended` on (each refused line a failure), in
     sync with it."""

@@ -207,6 +207,16 @@ def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.y
     return root
 
 
+def hq_range_chain(tmp_path: Path) -> Path:
+    """A copy of the sample chain under `tmp_path` with a second HQ range, 10.8.0.0/16, listed
+    before 10.0.0.0/16, the DC core LAN kept where it was (its default is the first range's first
+    /28)."""
+    root = edited_sample_chain(tmp_path, "  hq:\n    - 10.0.0.0/16\n", "  hq:\n    - 10.8.0.0/16\n    - 10.0.0.0/16\n")
+    fleet_yaml = root / "fleet.yaml"
+    fleet_yaml.write_text(fleet_yaml.read_text().replace("    city: Amsterdam\n", "    city: Amsterdam\n    core: {subnet: 10.0.0.0/28}\n", 1))
+    return root
+
+
 # The longest names the inventory takes (`Slug`, 32 characters), for `renamed_store_chain`.
 LONG_STORE_ID = "northwind-utrecht-catharijne-001"
 LONG_LINK_NAME = "broadband-secondary-utrecht-cs-2"
