@@ -139,11 +139,12 @@ def _words(line: str) -> list[str]:
         return line.split()
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=256)
 def parse(text: str) -> dict[str, Block]:
     """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries.
-    Parsed once per text (every rule and check of a config reads it): the blocks are shared, read
-    them and never change them."""
+    Parsed once per text (every rule and check of a config reads it, and the fleet-wide checks
+    read each config again: a few hundred held, or a generated fleet's are parsed anew by each):
+    the blocks are shared, read them and never change them."""
     top: dict[str, Block] = {}
     stack: list[Block | Entry] = []
     for number, raw in enumerate(text.splitlines(), start=1):
