@@ -2296,13 +2296,15 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     in_effect = _store_link_acls(root, peers)
     if not in_effect:
         return facts
-    parsed = [(acls[name], _acl_entries(acls[name])) for name in dict.fromkeys(in_effect) if name in acls]
+    # each ACL's verdicts cached (`_acl_verdict`): a lint again with another file changed reads
+    # an unchanged hub's ACLs once per packet, as the FRR and VRP hubs' readers do
+    keys = [_Acl(acls[name]) for name in dict.fromkeys(in_effect) if name in acls]
     missing = [name for name in in_effect if name not in acls]
 
     def verdict(packet: Packet) -> Verdict:
         if missing:
             return Verdict(True, 0, f"{missing[0]} is not an extended ACL of this config")
-        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
+        return most_permissive([_acl_verdict(key, packet) for key in keys], "no ACL")
 
     return ForwardingFacts(verdict, unfiltered=facts.unfiltered, to_hub=True)
 
@@ -2389,10 +2391,10 @@ def _inbound_forwarding(config: ConfigFile, chosen: Callable[[str, list[str]], b
         else:
             applied[acl_name or ""] = acl
 
-    parsed = [(acl, _acl_entries(acl)) for acl in applied.values()]
+    keys = [_Acl(acl) for acl in applied.values()]  # verdicts cached, as `store_forwarding`'s
 
     def verdict(packet: Packet) -> Verdict:
-        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
+        return most_permissive([_acl_verdict(key, packet) for key in keys], "no ACL")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered, to_hub=True)
 
