@@ -1865,7 +1865,7 @@ def _exposed_by(entries: list[_AclEntry], protocol: str, port: int, address: ipa
     `protocol`/`port` to `address` from a source only `any` matches (anywhere), first match wins;
     None when an earlier deny or the implicit deny drops it. A source-port condition never saves a
     permit (the sender chooses its source port), nor makes a deny match."""
-    for entry, action, entry_protocol, source, source_ports, destination, destination_ports, rest, _ in entries:
+    for entry, action, entry_protocol, source, source_ports, destination, destination_ports, rest, _, _ in entries:
         if entry_protocol not in ("ip", protocol) or (action == "permit" and "established" in rest):
             continue  # `established` matches no connection attempt (ACK or RST set)
         if source is not None and source.prefixlen > 0:
@@ -1949,7 +1949,7 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
             read[acl.text] = (entries, exposures)
         entries, exposures = read[acl.text]
         reported: set[int] = set()
-        for line, action, protocol, _, source_ports, _, destination_ports, _, _ in entries:
+        for line, action, protocol, _, source_ports, _, destination_ports, _, _, _ in entries:
             one_port = destination_ports is not None and destination_ports[0] == "eq"
             if action == "permit" and protocol == "udp" and source_ports is not None and not one_port:
                 reported.add(line.number)
@@ -1983,6 +1983,9 @@ _AclEntry = tuple[
     tuple[str, list[int]] | None,
     list[str],
     bool,
+    # the source's and the destination's network as integers (value, mask; mask 0: any), which
+    # `_entries_verdict` tests a packet's addresses against
+    tuple[int, int, int, int],
 ]
 
 
@@ -2166,8 +2169,12 @@ def _read_acl(key: _Acl) -> list[_AclEntry]:
         source_ports, at = _ports(w, at)
         destination, at = _endpoint(w, at)
         destination_ports, at = _ports(w, at)
+        tests = (
+            *((int(source.network_address), int(source.netmask)) if source is not None else (0, 0)),
+            *((int(destination.network_address), int(destination.netmask)) if destination is not None else (0, 0)),
+        )
         entries.append(
-            (entry, w[0], w[1], source, source_ports, destination, destination_ports, w[at:], "object-group" in w)
+            (entry, w[0], w[1], source, source_ports, destination, destination_ports, w[at:], "object-group" in w, tests)
         )
     return entries
 
@@ -2178,16 +2185,17 @@ _ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "echo": 8, "time-exceeded": 11
 
 
 def _entries_verdict(acl: Line, entries: list[_AclEntry], packet: Packet) -> Verdict:
-    for entry, action, protocol, source, source_ports, destination, destination_ports, rest, group in entries:
+    # most of an IOS-XE hub's isolation lint: the addresses read once, each entry's as integers
+    source_ip, destination_ip = int(packet.source), int(packet.destination)
+    for entry, action, protocol, _, source_ports, _, destination_ports, rest, group, tests in entries:
         if protocol not in ("ip", packet.protocol):
             continue
         if group:
             if action == "permit":
                 return Verdict(True, entry.number, entry.text)
             continue
-        if (source is not None and packet.source not in source) or (
-            destination is not None and packet.destination not in destination
-        ):
+        source_value, source_mask, destination_value, destination_mask = tests
+        if source_ip & source_mask != source_value or destination_ip & destination_mask != destination_value:
             continue
         if protocol == "tcp" and action == "permit" and "established" in rest:
             continue  # ACK or RST set: never the start of a connection
@@ -2251,7 +2259,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
             )
             continue
         tunnel = interface_address(interface)
-        for entry, action, _, source, _, destination, _, _, group in _acl_entries(acl):
+        for entry, action, _, source, _, destination, _, _, group, _ in _acl_entries(acl):
             if action != "permit":
                 continue
             if group or tunnel is None or not aws_filter_admits(source, destination, tunnel, clouds):
@@ -2288,13 +2296,15 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     in_effect = _store_link_acls(root, peers)
     if not in_effect:
         return facts
-    parsed = [(acls[name], _acl_entries(acls[name])) for name in dict.fromkeys(in_effect) if name in acls]
+    # each ACL's verdicts cached (`_acl_verdict`): a lint again with another file changed reads
+    # an unchanged hub's ACLs once per packet, as the FRR and VRP hubs' readers do
+    keys = [_Acl(acls[name]) for name in dict.fromkeys(in_effect) if name in acls]
     missing = [name for name in in_effect if name not in acls]
 
     def verdict(packet: Packet) -> Verdict:
         if missing:
             return Verdict(True, 0, f"{missing[0]} is not an extended ACL of this config")
-        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
+        return most_permissive([_acl_verdict(key, packet) for key in keys], "no ACL")
 
     return ForwardingFacts(verdict, unfiltered=facts.unfiltered, to_hub=True)
 
@@ -2381,10 +2391,10 @@ def _inbound_forwarding(config: ConfigFile, chosen: Callable[[str, list[str]], b
         else:
             applied[acl_name or ""] = acl
 
-    parsed = [(acl, _acl_entries(acl)) for acl in applied.values()]
+    keys = [_Acl(acl) for acl in applied.values()]  # verdicts cached, as `store_forwarding`'s
 
     def verdict(packet: Packet) -> Verdict:
-        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
+        return most_permissive([_acl_verdict(key, packet) for key in keys], "no ACL")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered, to_hub=True)
 

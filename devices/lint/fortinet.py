@@ -140,11 +140,12 @@ def _words(line: str) -> list[str]:
         return line.split()
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=256)
 def parse(text: str) -> dict[str, Block]:
     """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries.
-    Parsed once per text (every rule and check of a config reads it): the blocks are shared, read
-    them and never change them."""
+    Parsed once per text (every rule and check of a config reads it, and the fleet-wide checks
+    read each config again: a few hundred held, or a generated fleet's are parsed anew by each):
+    the blocks are shared, read them and never change them."""
     top: dict[str, Block] = {}
     stack: list[Block | Entry] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -2139,8 +2140,22 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     BGP neighbour, every store tunnel for a source none claims). A policy this reader cannot
     follow (an address
     it cannot resolve, a service that may not match) decides when it accepts, never when it
-    denies."""
-    parsed = parse(config.text)
+    denies. Each verdict is a pure function of the config's text, `peers` and the packet, cached
+    (`_store_verdict`): a lint again with another file changed reads an unchanged hub's policies
+    once per packet, as the other platforms' readers do."""
+    text = config.text
+    return ForwardingFacts(lambda packet: _store_verdict(text, peers, packet), to_hub=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def _store_verdict(text: str, peers: frozenset[str], packet: Packet) -> Verdict:
+    return _store_verdicts(text, peers)(packet)
+
+
+@functools.lru_cache(maxsize=64)
+def _store_verdicts(text: str, peers: frozenset[str]) -> Callable[[Packet], Verdict]:
+    """`store_forwarding`'s reading of a hub config (`text`) for the store links of `peers`."""
+    parsed = parse(text)
     tunnels = {
         entry.name
         for entry in _entries(parsed, "vpn ipsec phase1-interface")
@@ -2173,7 +2188,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         found = (_policy_verdict(policy, packet, nets, custom, "policy") for policy in policies)
         return next((v for v in found if v is not None), Verdict(False, 0, "no policy matches: FortiOS's implicit deny"))
 
-    return ForwardingFacts(verdict, to_hub=True)
+    return verdict
 
 
 def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, str]]:

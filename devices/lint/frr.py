@@ -995,6 +995,8 @@ class _NftSet:
     # Whether some element of `rest` cannot be told about for values of these types (another
     # length, a part no value of its type is compared with): the same for every such lookup.
     _doubts: dict[tuple[type, ...], bool] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    # `holds`'s answer for each lookup so far: a hub's checks send many packets of one address.
+    held: dict[tuple[_NftValue, ...], bool | None] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, elements: tuple[tuple[str, ...], ...], walked: bool = False) -> _NftSet:
@@ -1026,6 +1028,21 @@ class _NftSet:
                 for element in self.rest
             )
         return self._doubts[kinds]
+
+    def holds(self, values: tuple[_NftValue, ...]) -> bool | None:
+        """Whether `values` (one, or a concatenation's parts) is an element; None when it cannot
+        be told (`_nft_in`, which keeps each answer in `held`)."""
+        if self.lengths - {len(values)} or self.doubtful(values):
+            return None
+        if self.exact and tuple(str(value) for value in values) in self.exact:
+            return True
+        if len(values) == 1 and isinstance(values[0], ipaddress.IPv4Address):
+            return self.holds_address(values[0])
+        # Not doubtful: every candidate has one part per value and each part tells (no None).
+        return any(
+            all(_nft_value_matches(part, value) for part, value in zip(element, values, strict=True))
+            for element in self.candidates(values)
+        )
 
     def candidates(self, values: tuple[_NftValue, ...]) -> tuple[tuple[str, ...], ...]:
         """The elements of `rest` that may hold `values`: those of its first value's name, where
@@ -1123,24 +1140,11 @@ def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: _NftSets) -> bool
         named = sets.get(operand[1:])
         if named is None:
             return None
-        if named.lengths - {len(values)}:
-            return None
-        found = tuple(str(value) for value in values) in named.exact
-        if named.doubtful(values):
-            return None
-        if found:
-            return True
     else:
         named = _nft_literal_set(operand)
-        if named.doubtful(values):
-            return None
-    if len(values) == 1 and isinstance(values[0], ipaddress.IPv4Address):
-        return named.holds_address(values[0])
-    # Not doubtful: every candidate has one part per value and each part tells (no None).
-    return any(
-        all(_nft_value_matches(part, value) for part, value in zip(element, values, strict=True))
-        for element in named.candidates(values)
-    )
+    if values not in named.held:
+        named.held[values] = named.holds(values)
+    return named.held[values]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1201,85 +1205,83 @@ def _nft_rule_matches(
     anything this reader does not follow). `oifname`, where given, is the interface the packet
     leaves by (an answer's: the segment its flow came from), which `oifname` rules are read
     against."""
+    # A rule is its statements' conjunction: the first that does not hold decides (False).
     result: bool | None = True
     index = 0
-
-    def combine(value: bool | None) -> None:
-        nonlocal result
-        if value is False or result is False:
-            result = False
-        elif value is None:
-            result = None
-
-    while index < len(tokens):
+    count = len(tokens)
+    while index < count:
         word = tokens[index]
         if word == "counter":
             index += 1
             continue
-        negate = tokens[index + 1 : index + 2] == ["!="]
+        following = tokens[index + 1] if index + 1 < count else ""
+        negate = following == "!="
         operand_at = index + (2 if negate else 1)
         value: bool | None
-        if word in ("iifname", "iif") and iifname is not None and operand_at < len(tokens) and tokens[index + 1] != ".":
+        if word in ("iifname", "iif") and iifname is not None and operand_at < count and following != ".":
             value = _nft_ifname_in(tokens[operand_at], iifname, sets)
             index = operand_at + 1
-        elif (word == "ip" and tokens[index + 1 : index + 2] in (["saddr"], ["daddr"])) or (
+        elif (word == "ip" and following in ("saddr", "daddr")) or (
             word == "iifname" and iifname is not None and tokens[index + 1 : index + 4] in _NFT_CONCATENATED
         ):
             # an address, or a concatenation `[iifname .] ip saddr [. ip daddr]`, in a set
             fields: list[_NftValue] = (
-                [iifname or ""] if word == "iifname" else [packet.source if tokens[index + 1] == "saddr" else packet.destination]
+                [iifname or ""] if word == "iifname" else [packet.source if following == "saddr" else packet.destination]
             )
             at = index + (1 if word == "iifname" else 2)
-            while tokens[at : at + 3] in _NFT_CONCATENATED:
+            while at < count and tokens[at] == "." and tokens[at : at + 3] in _NFT_CONCATENATED:
                 fields.append(packet.source if tokens[at + 2] == "saddr" else packet.destination)
                 at += 3
-            negate = tokens[at : at + 1] == ["!="]
+            negate = at < count and tokens[at] == "!="
             at += 1 if negate else 0
-            if at >= len(tokens):
+            if at >= count:
                 return None
             value = _nft_in(tokens[at], tuple(fields), sets)
             index = at + 1
-        elif word in ("iifname", "iif") and operand_at < len(tokens):
+        elif word in ("iifname", "iif") and operand_at < count:
             # which store tunnel it came in by (a concatenation's parts: not followed here)
-            value = None if tokens[index + 1] == "." else _nft_from_tunnel(tokens[operand_at], tunnels, sets)
+            value = None if following == "." else _nft_from_tunnel(tokens[operand_at], tunnels, sets)
             index = operand_at + 1
-        elif word == "oifname" and oifname is not None and operand_at < len(tokens):
+        elif word == "oifname" and oifname is not None and operand_at < count:
             value = _nft_ifname_in(tokens[operand_at], oifname, sets)
             index = operand_at + 1
-        elif word in ("oifgroup", "oifname") and operand_at < len(tokens):
+        elif word in ("oifgroup", "oifname") and operand_at < count:
             value = None  # where it leaves (routing)
             index = operand_at + 1
-        elif word == "iifgroup" and operand_at < len(tokens):
+        elif word == "iifgroup" and operand_at < count:
             in_group = tokens[operand_at] == _TUNNEL_GROUP
             value = in_group if from_tunnel else (False if in_group else None)
             index = operand_at + 1
-        elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] in (["dport"], ["sport"]) and index + 2 < len(tokens):
+        elif word in ("tcp", "udp") and following in ("dport", "sport") and index + 2 < count:
             negate = tokens[index + 2] == "!="
             at = index + (3 if negate else 2)
-            port = packet.port if tokens[index + 1] == "dport" else packet.source_port
+            port = packet.port if following == "dport" else packet.source_port
             value = False if packet.protocol != word else (_nft_in(tokens[at], (port,), sets) if port is not None else None)
             index = at + 1
-        elif word == "tcp" and tokens[index + 1 : index + 2] == ["flags"]:
+        elif word == "tcp" and following == "flags":
             value, index = _nft_tcp_flags(tokens, index + 2, packet)
             negate = False
-        elif word == "icmp" and tokens[index + 1 : index + 2] == ["type"] and index + 2 < len(tokens):
+        elif word == "icmp" and following == "type" and index + 2 < count:
             name = _ICMP_TYPE_NAMES.get(packet.icmp[0] if packet.icmp else 8)
             named = re.findall(r"[a-z-]+", tokens[index + 2])
             value = False if packet.protocol != "icmp" else (name in named if name else None)
             index += 3
-        elif word in ("meta", "ip") and tokens[index + 1 : index + 2] in (["l4proto"], ["protocol"]):
-            at = index + (3 if tokens[index + 2 : index + 3] == ["!="] else 2)
+        elif word in ("meta", "ip") and following in ("l4proto", "protocol"):
+            at = index + (3 if index + 2 < count and tokens[index + 2] == "!=" else 2)
             negate = at == index + 3
-            value = packet.protocol in tokens[at] if at < len(tokens) else None
+            value = packet.protocol in tokens[at] if at < count else None
             index = at + 1
-        elif word == "ct" and tokens[index + 1 : index + 2] == ["state"] and index + 2 < len(tokens):
+        elif word == "ct" and following == "state" and index + 2 < count:
             value = _first_ct_state(packet) in re.findall(r"[a-z]+", tokens[index + 2])
             index += 3
         else:
-            return None if result is not False else False
+            return None
         if negate and value is not None:
             value = not value
-        combine(value)
+        if value is False:
+            return False
+        if value is None:
+            result = None
     return result
 
 
@@ -1370,13 +1372,13 @@ def chain_verdict(
     decides; past its end, the rules after the jump do. Cached (a verdict depends on these
     values alone): configs linted again with one file changed, as a caller that breaks one file
     at a time does, walk each unchanged ruleset once per packet, not once per lint."""
-    lines, starts = _nft_ruleset(text)
+    bodies, starts = _nft_ruleset(text)
     sets = _nft_sets(text)
     start = starts.get(chain)
     if start is None:
         return Verdict(True, 0, f"no {chain} chain: the kernel takes everything")
     policy = Verdict(True, start + 1, f"chain {chain}: policy accept")
-    found = _nft_chain_walk(lines, starts, sets, start, packet, iifname, tunnels, from_tunnel, set(), oifname)
+    found = _nft_chain_walk(bodies, starts, sets, start, packet, iifname, tunnels, from_tunnel, set(), oifname)
     if isinstance(found, Verdict):
         return found
     return Verdict(found[1] == "accept", found[0], f"chain {chain}: policy {found[1]}") if found else policy
@@ -1391,11 +1393,16 @@ class _NftLine:
     tokens: list[str]  # `_NFT_TOKENS`
 
 
+# A chain's body: its policy and rule lines up to its closing brace (no comment, no blank), each
+# with its line number.
+_NftBody = tuple[tuple[int, _NftLine], ...]
+
+
 @functools.lru_cache(maxsize=8)
-def _nft_ruleset(text: str) -> tuple[tuple[_NftLine, ...], dict[str, int]]:
-    """Each line of a ruleset, and the index of the line each chain starts at (its first
-    `chain NAME ...`): read once per ruleset, as a hub's checks walk its chains for every
-    packet they send."""
+def _nft_ruleset(text: str) -> tuple[dict[int, _NftBody], dict[str, int]]:
+    """The body of each chain, by the index of the line it starts at, and that index by the
+    chain's name (its first `chain NAME ...`): read once per ruleset, as a hub's checks walk its
+    chains for every packet they send."""
     lines = []
     starts: dict[str, int] = {}
     for index, raw in enumerate(text.splitlines()):
@@ -1405,11 +1412,20 @@ def _nft_ruleset(text: str) -> tuple[tuple[_NftLine, ...], dict[str, int]]:
         name, space, _ = stripped.removeprefix("chain ").partition(" ")
         if stripped.startswith("chain ") and space:
             starts.setdefault(name, index)
-    return tuple(lines), starts
+    bodies: dict[int, _NftBody] = {}
+    for start in starts.values():
+        body = []
+        for number, line in enumerate(lines[start + 1 :], start=start + 2):
+            if line.stripped == "}":
+                break
+            if line.policy or (line.tokens and not line.stripped.startswith("#")):
+                body.append((number, line))
+        bodies[start] = tuple(body)
+    return bodies, starts
 
 
 def _nft_chain_walk(
-    lines: tuple[_NftLine, ...],
+    bodies: dict[int, _NftBody],
     starts: dict[str, int],
     sets: _NftSets,
     start: int,
@@ -1424,20 +1440,16 @@ def _nft_chain_walk(
     accept|drop) for a base chain, None for a regular one."""
     visited = visited | {start}
     policy: tuple[int, str] | None = None
-    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+    for number, line in bodies[start]:
         stripped, tokens = line.stripped, line.tokens
-        if stripped == "}":
-            break
         if line.policy:
             policy = (number, line.policy)
-            continue
-        if stripped.startswith("#") or not tokens:
             continue
         if tokens[-2:-1] == ["jump"]:
             target = starts.get(tokens[-1])
             if target is None or target in visited or _nft_rule_matches(tokens[:-2], packet, sets, iifname, tunnels, from_tunnel, oifname) is False:
                 continue
-            decided = _nft_chain_walk(lines, starts, sets, target, packet, iifname, tunnels, from_tunnel, visited, oifname)
+            decided = _nft_chain_walk(bodies, starts, sets, target, packet, iifname, tunnels, from_tunnel, visited, oifname)
             if isinstance(decided, Verdict):
                 return decided
             continue

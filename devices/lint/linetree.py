@@ -42,6 +42,16 @@ class Line:
         subtree, for caches of pure functions of it (computed once: never change the tree)."""
         return (self.number, self.text, tuple(child.signature for child in self.children))
 
+    @cached_property
+    def by_first_word(self) -> dict[str, list[Line]]:
+        """The children by their first word, each list in the file's order: what `top` looks
+        sections up in (the rules look up one kind of section after another, and a large
+        config's top level holds hundreds of lines). Read it, never change it."""
+        found: dict[str, list[Line]] = {}
+        for child in self.children:
+            found.setdefault(child.words[0] if child.words else "", []).append(child)
+        return found
+
     def walk(self) -> Iterator[Line]:
         for child in self.children:
             yield child
@@ -51,11 +61,12 @@ class Line:
         return [child.text for child in self.children]
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)
 def parse(text: str, separators: tuple[str, ...]) -> Line:
     """The config as a tree under a root line (number 0); `separators` are comment/separator marks.
     Parsed once per text (every rule and check of a config reads it, a hub's isolation check once
-    per store): the tree is shared, read it and never change it."""
+    per store, and the fleet-wide checks each config again: a few hundred held, or a generated
+    fleet's are parsed anew by each): the tree is shared, read it and never change it."""
     root = Line(0, -1, "")
     stack = [root]
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -74,7 +85,7 @@ def parse(text: str, separators: tuple[str, ...]) -> Line:
 def top(root: Line, *prefix: str) -> Iterator[Line]:
     """Top-level lines whose first words are `prefix`."""
     size = len(prefix)
-    for line in root.children:
+    for line in root.by_first_word.get(prefix[0], []) if prefix else root.children:
         if tuple(line.words[:size]) == prefix:
             yield line
 
