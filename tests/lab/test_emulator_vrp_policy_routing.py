@@ -48,6 +48,7 @@ def test_interface_pbr_and_tracked_policy_nodes_are_refused() -> None:
             " if-match acl 3202",
             " apply ip-address next-hop 100.64.0.4 track nqa SLA_STRICT tun1",
             " apply ip-address next-hop 100.64.0.4 100.64.0.6",
+            "traffic policy LAN-IN-POS",
             "interface GigabitEthernet0/0/0.10",
             " ip policy-based-route STEER-POS",
             " traffic-policy LAN-IN-POS inbound",

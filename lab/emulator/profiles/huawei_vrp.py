@@ -452,6 +452,25 @@ def mqc_in_use(config: LineConfig, line: str) -> str | None:
     return None
 
 
+# An interface's `traffic-policy P inbound|outbound` binds a traffic policy that exists: its name
+# "must be the name of an existing traffic policy", the prerequisite "A traffic policy has been
+# created using the traffic policy command" (Huawei S-series command reference, "traffic-policy
+# (VLANIF interface view)", "traffic-policy (VLAN view)", "traffic-policy global"). The references
+# give the rule, not the AR's message: this text is the emulator's own. (A BGP peer's `peer X
+# route-policy P` naming a route-policy not created yet is taken: no Huawei document seen says
+# the AR refuses it.)
+POLICY_MISSING = "Error: The traffic policy does not exist."
+_POLICY_BOUND = re.compile(r"^traffic-policy (\S+) (?:inbound|outbound)$")
+
+
+def missing_traffic_policy(config: LineConfig, context: list[ConfigNode], line: str) -> bool:
+    """Whether `line`, typed in an interface view, binds a traffic policy the config lacks."""
+    found = _POLICY_BOUND.match(" ".join(line.split()))
+    if found is None or not context or not context[-1].text.startswith("interface "):
+        return False
+    return not any(node.text.split()[:3] == ["traffic", "policy", found[1]] for node in config.root.children)
+
+
 # An NQA test instance runs from its `start` line on, and the parameters of a running one
 # cannot be changed ("The ToS value of a running test instance cannot be changed", likewise its
 # frequency: Huawei NQA command reference, `tos`, `frequency`); `undo start` stops it. The
@@ -674,6 +693,8 @@ class VrpSession(CliSession):
                 return ZONE_PRIORITY_TAKEN + "\n"
             if (in_use := mqc_in_use(candidate, line)) is not None:
                 return in_use + "\n"
+            if not leaves and missing_traffic_policy(candidate, self.context, line):
+                return POLICY_MISSING + "\n"
             at_top = not self.context or (not line[:1].isspace() and dialect.is_global(base))
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
