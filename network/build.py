@@ -847,6 +847,12 @@ class NetworkIntent:
         `openstack:<name>` as it is."""
         return tunnel.peer.rsplit(":", 1)[0] if tunnel.kind == "hub-aws" else tunnel.peer
 
+    def _cloud_site_slot(self, site: str) -> int:
+        """Cloud site `site`'s (`aws:<region>`, `openstack:<name>`) slot among its cloud's sites,
+        pinned by IPAM (`Fleet.aws_region_slot`, `Fleet.openstack_site_slot`)."""
+        cloud, name = site.split(":", 1)
+        return self.fleet.aws_region_slot(name) if cloud == "aws" else self.fleet.openstack_site_slot(name)
+
     @cached_property
     def _hub_hub_prefix_limit(self) -> PrefixLimit:
         """What a hub takes from each other hub: every store's prefixes and loopbacks, every hub's
@@ -1233,7 +1239,13 @@ class NetworkIntent:
         return dataclasses.replace(
             forwarding,
             sites=tuple(
-                CloudSite(site, tuple(ids), self.cloud_site_ranges[site], _narrowed(forwarding, self.cloud_site_ranges[site]))
+                CloudSite(
+                    site,
+                    self._cloud_site_slot(site),
+                    tuple(ids),
+                    self.cloud_site_ranges[site],
+                    _narrowed(forwarding, self.cloud_site_ranges[site]),
+                )
                 for site, ids in sites.items()
             ),
         )

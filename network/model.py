@@ -787,6 +787,10 @@ class CloudSite:
     on FortiOS one policy per site with its tunnels as source interfaces."""
 
     name: str  # aws:<region> | openstack:<site>
+    # Its slot among the fleet's sites of its cloud, pinned by IPAM (`Fleet.aws_region_slot`,
+    # `Fleet.openstack_site_slot`): what its filters are named by, so none is renamed when
+    # another site is added or removed.
+    slot: int
     tunnels: tuple[str, ...]  # the site's tunnel ids (`Tunnel.id`)
     sources: tuple[ipaddress.IPv4Network, ...]
     forwarding: CloudForwarding

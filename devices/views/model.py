@@ -1153,7 +1153,7 @@ DENY_ANY = AclRule("deny", "ip")
 
 
 # The name of each cloud site's inbound filter (its prefix list and route-map) begins so:
-# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>.
+# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n> (`cloud_sites`' labels).
 CLOUD_FILTER_PREFIX = "CLOUD-IN-"
 
 
@@ -1163,7 +1163,7 @@ class CloudFilter:
     OpenStack site's one): that site's own ranges and their subnets up to `le` bits, and nothing
     another site, HQ or a store owns. Its prefix list and route-map are both called `name`."""
 
-    name: str  # CLOUD-IN-AWS<n> | CLOUD-IN-OPENSTACK<n>: n counts the hub's sites of that cloud
+    name: str  # CLOUD-IN-AWS<n> | CLOUD-IN-OPENSTACK<n>: n from the site's pinned slot (`cloud_sites`)
     accepts: list[Net]
     le: int  # CLOUD_LONGEST_PREFIX
     prefix_limit: PrefixLimit | None
@@ -1176,28 +1176,26 @@ class CloudFilter:
 
 def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
     """One inbound filter per cloud site of the hub's cloud BGP sessions (hub-aws, hub-openstack),
-    in session order; the sessions to one site accept the same prefixes and share it."""
-    sites: dict[tuple[str, tuple[ipaddress.IPv4Network, ...]], list[BgpSession]] = {}
+    in session order, named by the site's label (`cloud_sites`); the sessions to one site accept
+    the same prefixes and share it."""
+    labels = {tunnel: label for label, site in cloud_sites(intent) for tunnel in site.tunnels}
+    sites: dict[str, list[BgpSession]] = {}
     local_pref = _set_local_pref(intent.cloud_rank.local_pref) if intent.cloud_rank is not None else None
     for session in intent.sessions:
         if session.kind in ("hub-aws", "hub-openstack"):
-            sites.setdefault((session.kind, session.accepts), []).append(session)
-    filters: list[CloudFilter] = []
-    numbers: dict[str, int] = {}
-    for (kind, accepts), sessions in sites.items():
-        numbers[kind] = numbers.get(kind, 0) + 1
-        cloud = "AWS" if kind == "hub-aws" else "OPENSTACK"
-        filters.append(
-            CloudFilter(
-                f"{CLOUD_FILTER_PREFIX}{cloud}{numbers[kind]}",
-                [Net.of(net) for net in accepts],
-                CLOUD_LONGEST_PREFIX,
-                sessions[0].prefix_limit,
-                [str(s.peer_address) for s in sessions],
-                local_pref,
-            )
+            assert session.tunnel is not None, session.peer
+            sites.setdefault(labels[session.tunnel], []).append(session)
+    return [
+        CloudFilter(
+            f"{CLOUD_FILTER_PREFIX}{label}",
+            [Net.of(net) for net in sessions[0].accepts],
+            CLOUD_LONGEST_PREFIX,
+            sessions[0].prefix_limit,
+            [str(s.peer_address) for s in sessions],
+            local_pref,
         )
-    return filters
+        for label, sessions in sites.items()
+    ]
 
 
 def _set_local_pref(local_pref: int) -> int | None:
@@ -1213,15 +1211,13 @@ def prepend_path(asn: int, times: int) -> str:
 
 def cloud_sites(intent: HubIntent) -> list[tuple[str, CloudSite]]:
     """The hub's cloud sites (`CloudForwarding.sites`, in tunnel order), each with its label:
-    AWS<n> or OPENSTACK<n>, n counting the hub's sites of that cloud (as `cloud_filters` does)."""
+    AWS<n> or OPENSTACK<n>, n the site's slot plus one (`CloudSite.slot`, pinned by IPAM), so a
+    site added or removed renames no other's filters (`cloud_filters`, FROM-CLOUD-<label>)."""
     forwarding = intent.cloud_forwarding
-    labelled: list[tuple[str, CloudSite]] = []
-    numbers: dict[str, int] = {}
-    for site in forwarding.sites if forwarding else ():
-        cloud = "AWS" if site.name.startswith("aws:") else "OPENSTACK"
-        numbers[cloud] = numbers.get(cloud, 0) + 1
-        labelled.append((f"{cloud}{numbers[cloud]}", site))
-    return labelled
+    return [
+        (f"{'AWS' if site.name.startswith('aws:') else 'OPENSTACK'}{site.slot + 1}", site)
+        for site in (forwarding.sites if forwarding else ())
+    ]
 
 
 def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
