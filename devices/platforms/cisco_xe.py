@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from hier_config.models import MatchRule, SectionalExitingRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, SectionalExitingRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 from pydantic import SecretStr
@@ -74,7 +74,16 @@ IOS_SECRET_PATTERNS = (
 class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
     """IOS-XE shows a class's `service-policy` indented under its `shape average`, though `shape`
     opens no mode: the remediation must not send an `exit` for it (that `exit` would leave the class,
-    and the next one the policy-map, and configuration mode after that)."""
+    and the next one the policy-map, and configuration mode after that).
+
+    Idempotent here, as in HConfigDriverFRR, means the new line replaces the old one: a BGP
+    neighbour or peer group holds one prefix limit in an address family, the maximum number of
+    prefixes the router accepts from it ("BGP Restart Neighbor Session After Max-Prefix Limit
+    Reached", IP Routing: BGP Configuration Guide, IOS XE 16.6, "Prefix Limits and BGP Peering
+    Sessions"), so a changed limit (a store added or removed changes a hub's) is sent as the new
+    line alone. The `no` form, sent first, left the session without a limit until the new line.
+    (No Cisco command reference page in our document index says in so many words that the
+    command given again replaces the value.)"""
 
     @staticmethod
     def _instantiate_rules() -> HConfigDriverRules:
@@ -87,7 +96,19 @@ class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
             ),
             exit_text="",
         )
-        return rules.model_copy(update={"sectional_exiting": [no_mode, *rules.sectional_exiting]})
+        prefix_limit = IdempotentCommandsRule(
+            match_rules=(
+                MatchRule(startswith="router bgp "),
+                MatchRule(startswith="address-family "),
+                MatchRule(re_search=r"^neighbor (\S+) maximum-prefix "),
+            )
+        )
+        return rules.model_copy(
+            update={
+                "sectional_exiting": [no_mode, *rules.sectional_exiting],
+                "idempotent_commands": [*rules.idempotent_commands, prefix_limit],
+            }
+        )
 
 
 # The virtual template an IOS-XE hub clones for every store link (templates/devices/cisco_xe/hub.j2).

@@ -281,6 +281,10 @@ IOS = LineDialect(
         ("pre-shared-key", 1),
         ("ntp authentication-key", 3),
     ),
+    # A BGP neighbour's or peer group's prefix limit in an address family is one setting: a new
+    # `neighbor X maximum-prefix N ...` replaces the old one (devices/platforms/cisco_xe.py
+    # `HConfigDriverCiscoXE` says what Cisco documents of it).
+    keyed_by=(re.compile(r"neighbor \S+ maximum-prefix(?= )"),),
     exit_words=frozenset({"exit"}),
     section_end_markers={"address-family": "exit-address-family"},
     comment_prefixes=("!", "Building configuration", "Current configuration"),
