@@ -229,8 +229,7 @@ def refuse_intended_contradictions(directory: IntendedConfigDirectory, targets: 
                 where, stated.line, said,
                 f"{theirs!r} for {target.name}, whose {said} in the fleet inventory is {ours!r}",
             )
-            for said in ("role", "store_id", "platform")
-            if (ours := getattr(target, said)) != (theirs := getattr(stated, said))
+            for said, ours, theirs in target.differences(stated)
         ]
     if in_configs:
         raise IntendedConfigMismatchError.of(InventoryError(in_configs))

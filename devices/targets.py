@@ -130,14 +130,22 @@ class ApplianceTarget(BaseModel):
         """`message` about this appliance's login, at the place its credentials are configured."""
         return self.issue("credentials", message)
 
+    def differences(self, expected: StatedAppliance) -> list[tuple[str, object, object]]:
+        """(field, this entry's value, `expected`'s) of each of role, store and platform on which
+        they disagree."""
+        return [
+            (field, ours, theirs)
+            for field in ("role", "store_id", "platform")
+            if (ours := getattr(self, field)) != (theirs := getattr(expected, field))
+        ]
+
     def contradictions(self, expected: StatedAppliance, where: str = "the inventory") -> list[InventoryIssue]:
         """What this entry says of the appliance otherwise than `expected` does (the fleet
         inventory's entry of the same name, or what its intended config says, `where`): its role,
         store or platform, each at its field."""
         return [
             self.issue(field, f"{ours!r} for {self.name}, whose {field} in {where} is {theirs!r}")
-            for field in ("role", "store_id", "platform")
-            if (ours := getattr(self, field)) != (theirs := getattr(expected, field))
+            for field, ours, theirs in self.differences(expected)
         ]
 
 
